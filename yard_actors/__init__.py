@@ -1,0 +1,1 @@
+"""yard: an actor-model host for algorithmic trading robots."""

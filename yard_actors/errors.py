@@ -1,0 +1,50 @@
+"""yard's own exceptions.
+
+The tree, in one place::
+
+    YardError
+    ├── DecodeError      a message on the wire or in a journal is malformed (has ``reason``)
+    ├── JournalError     a journal cannot be written, or is corrupt before its tail
+    ├── ConfigError      a host or robot configuration is invalid; names file, key and problem
+    ├── RobotError       a robot cannot be added, found or built
+    └── GatewayError     the order link or a socket failed (pyzmq errors are raised ``from`` it)
+
+Business refusals are never exceptions: they are
+:class:`~yard_actors.events.OrderRejected` events.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "DecodeError", "GatewayError", "JournalError", "RobotError", "YardError"]
+
+
+class YardError(Exception):
+    """The base of every error yard raises on purpose."""
+
+
+class DecodeError(YardError):
+    """A message could not be decoded; ``reason`` is a short stable code for counting.
+
+    Reasons: ``oversized``, ``not_json``, ``not_object``, ``bad_version``,
+    ``unknown_type``, ``missing_field``, ``unknown_field``, ``bad_field``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class JournalError(YardError):
+    """A journal could not be written, or is damaged somewhere other than its torn tail."""
+
+
+class ConfigError(YardError):
+    """A configuration is invalid; the message names the file (if any), the key and the problem."""
+
+
+class RobotError(YardError):
+    """A robot could not be built, added or found."""
+
+
+class GatewayError(YardError):
+    """A link to the order gateway or a ZeroMQ socket failed."""

@@ -1,0 +1,295 @@
+"""The messages robots receive and emit.
+
+Every message is a frozen attrs class with ``ts``, the event time in integer
+nanoseconds since the epoch; it is the only clock a robot ever sees. Prices are
+:class:`~decimal.Decimal`, never float, so that a price read from the wire is
+the price the exchange meant. Commands are named in the imperative
+(:class:`NewOrder`, :class:`CancelOrder`), events as nouns or in the past tense.
+
+Validation lives in the classes themselves, so an invalid message cannot exist:
+the codec turns the resulting ``ValueError``/``TypeError`` into a
+:class:`~yard_actors.codec.DecodeError` at the edge, and a robot that builds a
+bad command gets an :class:`OrderRejected` back instead of a crash.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+import attrs
+
+__all__ = [
+    "Command",
+    "CancelOrder",
+    "CancelReply",
+    "Control",
+    "ControlAction",
+    "Event",
+    "Fill",
+    "MarketEvent",
+    "NewOrder",
+    "OrderAccepted",
+    "OrderRejected",
+    "OrderReply",
+    "Quote",
+    "SessionState",
+    "SessionStatus",
+    "Side",
+    "SystemStatus",
+    "Tick",
+    "TimeInForce",
+    "Timer",
+]
+
+
+class Side(enum.Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell: the sign of the position change."""
+        return 1 if self is Side.BUY else -1
+
+
+class TimeInForce(enum.Enum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class ControlAction(enum.Enum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    SET_PARAMS = "set_params"
+    HALT = "halt"
+    STOP = "stop"
+
+
+class SessionState(enum.Enum):
+    OPEN = "open"
+    CLEARING = "clearing"
+    HALTED = "halted"
+    CLOSED = "closed"
+
+
+# --- validators: messages are built before the raise, as full sentences ------
+
+
+def _non_negative_ts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value < 0:
+        msg = f"{attribute.name} must be a non-negative integer of nanoseconds, was {value!r}"
+        raise ValueError(msg)
+
+
+def _positive_qty(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value <= 0:
+        msg = f"{attribute.name} must be a positive integer, was {value!r}"
+        raise ValueError(msg)
+
+
+def _non_negative_qty(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value < 0:
+        msg = f"{attribute.name} must be a non-negative integer, was {value!r}"
+        raise ValueError(msg)
+
+
+def _finite_price(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+    if type(value) is not Decimal or not value.is_finite():
+        msg = f"{attribute.name} must be a finite Decimal, was {value!r}"
+        raise ValueError(msg)
+
+
+def _optional_finite_price(
+    instance: object, attribute: attrs.Attribute[Decimal | None], value: Decimal | None
+) -> None:
+    if value is not None:
+        _finite_price(instance, attribute, value)  # type: ignore[arg-type]
+
+
+def _non_negative_price(
+    instance: object, attribute: attrs.Attribute[Decimal], value: Decimal
+) -> None:
+    _finite_price(instance, attribute, value)
+    if value < 0:
+        msg = f"{attribute.name} must not be negative, was {value}"
+        raise ValueError(msg)
+
+
+def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if type(value) is not str or not value or len(value) > 128:
+        msg = f"{attribute.name} must be a non-empty string of at most 128 characters, was {value!r}"
+        raise ValueError(msg)
+
+
+def _enum(kind: type[enum.Enum]) -> Any:
+    return attrs.validators.instance_of(kind)
+
+
+# --- market data -------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Quote:
+    """The best bid and offer of one instrument."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    symbol: str = attrs.field(validator=_name)
+    bid: Decimal = attrs.field(validator=_finite_price)
+    ask: Decimal = attrs.field(validator=_finite_price)
+    bid_size: int = attrs.field(validator=_non_negative_qty)
+    ask_size: int = attrs.field(validator=_non_negative_qty)
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+
+@attrs.frozen(kw_only=True)
+class Tick:
+    """A last-trade print: someone traded ``qty`` at ``price``; ``aggressor`` took liquidity."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    symbol: str = attrs.field(validator=_name)
+    price: Decimal = attrs.field(validator=_finite_price)
+    qty: int = attrs.field(validator=_positive_qty)
+    aggressor: Side = attrs.field(validator=_enum(Side))
+
+
+# --- commands a robot emits ----------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NewOrder:
+    """Submit an order; ``price=None`` is a market order."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    client_order_id: str = attrs.field(validator=_name)
+    robot: str = attrs.field(validator=_name)
+    symbol: str = attrs.field(validator=_name)
+    side: Side = attrs.field(validator=_enum(Side))
+    qty: int = attrs.field(validator=_positive_qty)
+    price: Decimal | None = attrs.field(default=None, validator=_optional_finite_price)
+    tif: TimeInForce = attrs.field(default=TimeInForce.DAY, validator=_enum(TimeInForce))
+
+
+@attrs.frozen(kw_only=True)
+class CancelOrder:
+    """Cancel a working order by the id the robot gave it."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    client_order_id: str = attrs.field(validator=_name)
+    robot: str = attrs.field(validator=_name)
+
+
+# --- replies and fills -----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class OrderAccepted:
+    ts: int = attrs.field(validator=_non_negative_ts)
+    client_order_id: str = attrs.field(validator=_name)
+    robot: str = attrs.field(validator=_name)
+    exchange_order_id: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class OrderRejected:
+    """A business refusal (risk, exchange, robot state): an event, never an exception."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    client_order_id: str = attrs.field(validator=_name)
+    robot: str = attrs.field(validator=_name)
+    reason: str = attrs.field(validator=attrs.validators.instance_of(str))
+
+
+@attrs.frozen(kw_only=True)
+class CancelReply:
+    """The answer to a :class:`CancelOrder`: ``cancelled`` is False when it came too late."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    client_order_id: str = attrs.field(validator=_name)
+    robot: str = attrs.field(validator=_name)
+    cancelled: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    reason: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+
+
+@attrs.frozen(kw_only=True)
+class Fill:
+    """A trade against one of the robot's orders; ``fee`` is in price currency, paid."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    trade_id: str = attrs.field(validator=_name)
+    client_order_id: str = attrs.field(validator=_name)
+    robot: str = attrs.field(validator=_name)
+    symbol: str = attrs.field(validator=_name)
+    side: Side = attrs.field(validator=_enum(Side))
+    price: Decimal = attrs.field(validator=_finite_price)
+    qty: int = attrs.field(validator=_positive_qty)
+    fee: Decimal = attrs.field(default=Decimal(0), validator=_non_negative_price)
+
+
+# --- timers, control, status -------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Timer:
+    """A timer a robot asked for has fired at event time ``ts``."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    robot: str = attrs.field(validator=_name)
+    name: str = attrs.field(validator=_name)
+
+
+@attrs.frozen(kw_only=True, hash=False)
+class Control:
+    """An operator's command to one robot; ``params`` only with ``set_params``."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    robot: str = attrs.field(validator=_name)
+    action: ControlAction = attrs.field(validator=_enum(ControlAction))
+    params: dict[str, Any] = attrs.field(factory=dict, validator=attrs.validators.instance_of(dict))
+
+    def __hash__(self) -> int:  # the params dict is not hashable; the identity fields are
+        return hash((self.ts, self.robot, self.action))
+
+
+@attrs.frozen(kw_only=True)
+class SessionStatus:
+    """The trading session of ``session`` (e.g. ``FORTS``) changed state; sent to every robot."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    session: str = attrs.field(validator=_name)
+    state: SessionState = attrs.field(validator=_enum(SessionState))
+
+
+@attrs.frozen(kw_only=True)
+class SystemStatus:
+    """A component (feed, gateway, exchange link) reports its health; sent to every robot."""
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    component: str = attrs.field(validator=_name)
+    status: str = attrs.field(validator=_name)
+    detail: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+
+
+MarketEvent: TypeAlias = Quote | Tick
+OrderReply: TypeAlias = OrderAccepted | OrderRejected | CancelReply
+Command: TypeAlias = NewOrder | CancelOrder
+Event: TypeAlias = (
+    Quote
+    | Tick
+    | OrderAccepted
+    | OrderRejected
+    | CancelReply
+    | Fill
+    | Timer
+    | Control
+    | SessionStatus
+    | SystemStatus
+    | NewOrder
+    | CancelOrder
+)
