@@ -1,0 +1,69 @@
+"""A quoting market maker: one bid and one offer around the mid, skewed by inventory.
+
+It shows the order lifecycle from a robot's side: keep at most one working
+order per side, cancel a quote that has drifted, and stop quoting the side
+that would push inventory past its limit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from yard_actors import Command, Quote, Robot, Side
+from yard_actors.robot import HandlerResult
+
+__all__ = ["MarketMaker", "MarketMakerParams"]
+
+
+@attrs.frozen(kw_only=True)
+class MarketMakerParams:
+    half_spread_ticks: int = attrs.field(default=2)
+    tick_size: Decimal = attrs.field(default=Decimal(1), converter=Decimal)
+    qty: int = 1
+    max_position: int = 5
+    skew_ticks_per_lot: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("half_spread_ticks", "qty", "max_position"):
+            if getattr(self, name) <= 0:
+                msg = f"{name} must be positive, was {getattr(self, name)}"
+                raise ValueError(msg)
+
+
+class MarketMaker(Robot):
+    symbols = ("Si",)
+    params_class = MarketMakerParams
+
+    def on_start(self) -> None:
+        self.quotes_seen = 0
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        self.quotes_seen += 1
+        p = self.params
+        position = self.position(quote.symbol)
+        # Round the mid down to the grid, then lean away from the inventory we hold.
+        mid = (quote.mid / p.tick_size).to_integral_value() * p.tick_size
+        skew = -position * p.skew_ticks_per_lot * p.tick_size
+        want = {
+            Side.BUY: mid + skew - p.half_spread_ticks * p.tick_size,
+            Side.SELL: mid + skew + p.half_spread_ticks * p.tick_size,
+        }
+        if position >= p.max_position:
+            del want[Side.BUY]
+        if position <= -p.max_position:
+            del want[Side.SELL]
+        out: list[Command] = []
+        for order in self.open_orders(quote.symbol):
+            if order.cancel_requested:
+                want.pop(order.side, None)
+            elif want.get(order.side) == order.price:
+                del want[order.side]  # still at the right price: leave it working
+            else:
+                out.append(self.cancel(order))
+                want.pop(order.side, None)  # requote once the cancel is confirmed
+        for side, price in want.items():
+            build = self.buy if side is Side.BUY else self.sell
+            out.append(build(quote.symbol, p.qty, price))
+        return out

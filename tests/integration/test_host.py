@@ -1,0 +1,251 @@
+"""The Host with real Pykka actors and real ZeroMQ sockets, driven through the test kit."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from yard_actors import (
+    CancelOrder,
+    Control,
+    ControlAction,
+    NewOrder,
+    Quote,
+    Robot,
+    RobotError,
+    encode,
+    replay,
+)
+from yard_actors.robot import HandlerResult
+from yard_actors.testing import accepted, filled, live_host, quote, run_robot
+
+TS = 1_700_000_000_000_000_000
+
+
+class Buyer(Robot):
+    """Buys one lot at the bid of each quote; counts what it got."""
+
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.quotes = 0
+        self.fills = 0
+        self.controls: list[str] = []
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        self.quotes += 1
+        return self.buy(quote.symbol, 1, quote.bid)
+
+    def on_fill(self, fill: object) -> HandlerResult:
+        self.fills += 1
+        return None
+
+    def on_control(self, control: Control) -> HandlerResult:
+        self.controls.append(control.action.value)
+        return None
+
+
+class Fragile(Buyer):
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        if quote.bid == Decimal(13):
+            raise RuntimeError("unlucky quote")
+        return super().on_quote(quote)
+
+
+def test_a_published_quote_reaches_the_gateway_as_a_new_order(tmp_path: Path) -> None:
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        live.publish(quote("Si", 90_000, 90_001, ts=TS))
+
+        command = live.next_command()
+
+        assert command == NewOrder(
+            ts=TS, client_order_id="alpha-1", robot="alpha", symbol="Si",
+            side=command.side, qty=1, price=Decimal(90_000),
+        )
+
+
+@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
+def test_the_same_host_runs_over_every_transport(tmp_path: Path, transport: str) -> None:
+    with live_host(tmp_path / "journal", transport=transport, ipc_dir=tmp_path) as live:
+        live.add_robot(Buyer, name="alpha")
+        live.publish(quote("Si", 100, 101, ts=TS))
+        order = live.next_command()
+        assert isinstance(order, NewOrder)
+        live.reply(filled(order))
+        live.wait_idle()
+        _wait_for(lambda: live.snapshot("alpha")["state"]["fills"] == 1)
+
+
+def test_two_robots_get_only_their_own_control_and_trades(tmp_path: Path) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Buyer, name="alpha")
+        live.add_robot(Buyer, name="beta")
+        live.publish(quote("Si", 100, 101, ts=TS))
+        orders = {c.robot: c for c in live.gateway.commands(2)}
+
+        live.reply(filled(orders["alpha"], ts=TS + 1))
+        live.control(Control(ts=TS + 2, robot="beta", action=ControlAction.PAUSE))
+        live.publish(quote("Si", 102, 103, ts=TS + 3))
+        [third] = live.gateway.commands(1)
+        live.wait_idle()
+
+        alpha, beta = live.snapshot("alpha"), live.snapshot("beta")
+        assert third.robot == "alpha"  # beta is paused
+        assert (alpha["state"]["fills"], beta["state"]["fills"]) == (1, 0)
+        assert (alpha["state"]["controls"], beta["state"]["controls"]) == ([], ["pause"])
+        assert alpha["positions"]["Si"]["qty"] == 1
+        assert beta["positions"] == {}
+        assert (alpha["status"], beta["status"]) == ("running", "paused")
+
+
+def test_a_failing_robot_is_marked_failed_while_the_others_keep_trading(tmp_path: Path) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Fragile, name="fragile")
+        live.add_robot(Buyer, name="steady")
+        live.publish(quote("Si", 10, 11, ts=TS))
+        live.gateway.commands(2)
+
+        live.publish(quote("Si", 13, 14, ts=TS + 1))  # Fragile raises: cancels its order
+        live.publish(quote("Si", 15, 16, ts=TS + 2))
+        commands = live.gateway.commands(3)
+        live.wait_idle()
+
+        assert CancelOrder(ts=TS + 1, client_order_id="fragile-1", robot="fragile") in commands
+        assert sorted(c.client_order_id for c in commands if c.robot == "steady") == [
+            "steady-2", "steady-3"]
+        table = live.host.robots()
+        assert table.by_name("fragile")["status"] == "failed"
+        assert table.by_name("fragile")["error"] == "RuntimeError in on_quote: unlucky quote"
+        assert table.by_name("steady")["status"] == "running"
+        assert "RuntimeError: unlucky quote" in (live.host.failure("fragile") or "")
+        assert not live.gateway.has_command()
+
+
+def test_malformed_messages_are_counted_per_intake_and_dropped(tmp_path: Path) -> None:
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        live.feed.send_raw(b"Si", b"{not json")
+        live.feed.send_raw(b"Si", b'{"type":"Quote","v":1}')
+        live.feed.send_raw(b"Si", b"one", b"frame too many")
+        live.feed.send_raw(b"Si", encode(quote("RTS", 1, 2, ts=TS)))
+        live.gateway.send_raw(b"alpha", b'{"type":"Nope","v":1}')
+        live.gateway.send_raw(b"alpha", encode(quote("Si", 1, 2, ts=TS)))
+        live.send_control_raw(b"alpha", b"\xff\xfe")
+        live.publish(quote("Si", 100, 101, ts=TS))  # the robot still trades
+
+        assert isinstance(live.next_command(), NewOrder)
+        live.wait_idle()
+        stats = live.host.intake_stats()
+        assert dict(stats["data"].dropped) == {
+            "not_json": 1, "missing_field": 1, "bad_frames": 1, "topic_mismatch": 1}
+        assert dict(stats["trades"].dropped) == {"unknown_type": 1, "wrong_intake": 1}
+        assert dict(stats["control"].dropped) == {"not_json": 1}
+        assert live.snapshot("alpha")["state"]["quotes"] == 1
+
+
+def test_replaying_the_journal_gives_identical_commands_and_snapshot(tmp_path: Path) -> None:
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        for n in range(20):
+            live.publish(quote("Si", 100 + n, 101 + n, ts=TS + n))
+            order = live.next_command()
+            assert isinstance(order, NewOrder)
+            live.reply(accepted(order))
+            if n % 4 == 0:
+                live.reply(filled(order, ts=TS + n))
+        live.control(Control(ts=TS + 99, robot="alpha", action=ControlAction.HALT))
+        live.gateway.commands(15)  # halt cancels the 15 orders still working
+        live.wait_idle()
+        live_snapshot = live.snapshot("alpha")
+
+    result = replay(tmp_path, "alpha")
+
+    assert result.faithful
+    assert len(result.commands) == 35
+    assert result.robot.snapshot() == live_snapshot
+
+
+def test_a_restarted_host_restores_its_robot_from_the_journal(tmp_path: Path) -> None:
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        live.publish(quote("Si", 100, 101, ts=TS))
+        order = live.next_command()
+        assert isinstance(order, NewOrder)
+        live.reply(filled(order))
+        _wait_for(lambda: live.snapshot("alpha")["state"]["fills"] == 1)
+
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        live.publish(quote("Si", 200, 201, ts=TS + 5))
+        order = live.next_command()
+        live.wait_idle()
+        snapshot = live.snapshot("alpha")
+
+    assert order.client_order_id == "alpha-2"  # the sequence continued
+    assert snapshot["state"] == {"controls": [], "fills": 1, "quotes": 2}
+    assert snapshot["positions"]["Si"]["qty"] == 1
+
+
+def test_a_journaled_name_with_another_class_is_refused(tmp_path: Path) -> None:
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path):
+        pass
+    with live_host(tmp_path) as live, pytest.raises(RobotError, match="was a .*Buyer"):
+        live.add_robot(Fragile, name="alpha")
+
+
+def test_robot_names_are_unique(tmp_path: Path) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Buyer, name="alpha")
+        with pytest.raises(RobotError, match="a robot named 'alpha' already runs"):
+            live.add_robot(Buyer, name="alpha")
+
+
+def test_remove_robot_stops_its_deliveries(tmp_path: Path) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Buyer, name="alpha")
+        live.add_robot(Buyer, name="beta")
+        live.host.remove_robot("alpha")
+        live.publish(quote("Si", 1, 2, ts=TS))
+
+        [only] = live.gateway.commands(1)
+
+        assert only.robot == "beta"
+        assert [row["name"] for row in live.host.robots()] == ["beta"]
+        with pytest.raises(RobotError, match="no robot named 'alpha'"):
+            live.host.snapshot("alpha")
+
+
+def test_the_robot_table_reads_as_a_table(tmp_path: Path) -> None:
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        live.publish(quote("Si", 1, 2, ts=TS))
+        order = live.next_command()
+        assert isinstance(order, NewOrder)
+        live.reply(filled(order))
+        _wait_for(lambda: live.host.robots().by_name("alpha")["position"] == {"Si": 1})
+
+        row = live.host.robots().by_name("alpha")
+        text = str(live.host.robots())
+
+    assert (row["events_in"], row["commands_out"], row["mailbox"]) == (2, 1, 0)
+    assert text.splitlines()[0].split() == [
+        "name", "class", "status", "events_in", "commands_out", "position", "pnl", "mailbox"]
+    assert "alpha" in text.splitlines()[2] and "Si:1" in text
+
+
+def test_stop_leaves_no_thread_behind(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
+        live.publish(quote("Si", 1, 2, ts=TS))
+        live.next_command()
+    assert set(threading.enumerate()) <= before
+
+
+def _wait_for(condition: object, timeout: float = 5.0) -> None:
+    """Poll a condition on an actor's state; asks are the waiting, not sleeps."""
+    import time  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            msg = f"condition not met within {timeout} s"
+            raise AssertionError(msg)
+        time.sleep(0.01)

@@ -1,0 +1,146 @@
+"""The Pykka actor that hosts one robot.
+
+Each robot gets its own mailbox and thread: events reach it by ``tell`` from
+the intakes, in the order each intake saw them, and are handled one at a time.
+For each event the actor (in this order, on its own thread):
+
+1. journals the delivery (write-ahead: the event is on disk before it is handled);
+2. hands it to :meth:`Robot.handle`, which never raises for user errors;
+3. journals each command, then sends it on the host's :class:`OrderLink`.
+
+Nothing here touches another robot's state; a failing robot fails alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import pykka
+
+from yard_actors.codec import encode
+from yard_actors.errors import GatewayError
+from yard_actors.events import Event, Fill
+from yard_actors.journal import Journal
+from yard_actors.order_link import OrderLink
+from yard_actors.robot import Robot, RobotStatus
+
+__all__ = ["Deliver", "Ping", "RobotActor", "RobotStats", "ask_snapshot", "ask_traceback"]
+
+logger = logging.getLogger(__name__)
+
+
+class Deliver:
+    """One event for one robot; ``seq`` is its journal number, or None if not yet journaled."""
+
+    __slots__ = ("event", "seq")
+
+    def __init__(self, event: Event, seq: int | None = None) -> None:
+        self.event = event
+        self.seq = seq
+
+
+class _Snapshot:
+    """Ask the actor for the robot's snapshot."""
+
+
+class Ping:
+    """A no-op message: its answer means everything sent before it was handled."""
+
+
+class _Traceback:
+    """Ask the actor for the traceback of the robot's failure."""
+
+
+@attrs.define(kw_only=True)
+class RobotStats:
+    """Figures the actor publishes for the host's table; written only by the actor's thread."""
+
+    events_in: int = 0
+    commands_out: int = 0
+    unsent: int = 0
+    status: str = RobotStatus.RUNNING.value
+    position: dict[str, int] = attrs.field(factory=dict)
+    pnl: str = "0"
+    error: str | None = None
+
+
+class RobotActor(pykka.ThreadingActor):
+    """Runs one :class:`Robot`; send it :class:`Deliver` messages with ``tell``."""
+
+    def __init__(
+        self, robot: Robot, *, journal: Journal | None, order_link: OrderLink | None,
+        stats: RobotStats | None = None,
+    ) -> None:
+        super().__init__()
+        self.robot = robot
+        self.stats = stats if stats is not None else RobotStats()
+        self._journal = journal
+        self._order_link = order_link
+        self._name = robot.name
+
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is Deliver:
+            self._deliver(message)
+            return None
+        if type(message) is _Snapshot:
+            return self.robot.snapshot()
+        if type(message) is _Traceback:
+            return self.robot.failure_traceback
+        if type(message) is Ping:
+            return None
+        logger.warning("robot %s ignored an unknown message %r", self._name, message)
+        return None
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        logger.error("robot %s actor crashed: %s", self._name, exception_value)
+
+    def _deliver(self, message: Deliver) -> None:
+        event = message.event
+        journal = self._journal
+        if journal is not None:
+            seq = message.seq
+            if seq is None:
+                seq = journal.record_event(encode(event))
+            journal.record_delivery(self._name, seq)
+        robot = self.robot
+        was = robot.status
+        commands = robot.handle(event)
+        stats = self.stats
+        stats.events_in += 1
+        for command in commands:
+            payload = encode(command)
+            if journal is not None:
+                journal.record_command(self._name, payload)
+            self._send(payload)
+        stats.commands_out += len(commands)
+        if type(event) is Fill or robot.status is not was:
+            self._publish_state()
+
+    def _send(self, payload: bytes) -> None:
+        if self._order_link is None:
+            return
+        try:
+            self._order_link.send(self._name, payload)
+        except GatewayError as exc:
+            self.stats.unsent += 1
+            logger.error("robot %s: command not sent: %s", self._name, exc)
+
+    def _publish_state(self) -> None:
+        robot = self.robot
+        self.stats.status = robot.status.value
+        self.stats.position = robot.positions()
+        self.stats.pnl = str(robot.pnl)
+        self.stats.error = robot.error
+
+
+def ask_snapshot(ref: pykka.ActorRef[Any], timeout: float) -> dict[str, Any]:
+    """Ask a robot actor for its snapshot; at the edges only (host, REPL, tests)."""
+    result: dict[str, Any] = ref.ask(_Snapshot(), timeout=timeout)
+    return result
+
+
+def ask_traceback(ref: pykka.ActorRef[Any], timeout: float) -> str | None:
+    result: str | None = ref.ask(_Traceback(), timeout=timeout)
+    return result

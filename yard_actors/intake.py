@@ -1,0 +1,309 @@
+"""Intake actors: where messages from ZeroMQ enter the host.
+
+One intake of each kind serves all robots of a host, so the host keeps one
+upstream subscription per topic however many robots want it, and fans out
+inside the process: one decoded, immutable event goes to every robot that
+routes it, journaled once.
+
+An intake is a Pykka actor for its control surface (routes, stats, stop) and
+owns one receive thread for its socket, because a Pykka thread blocks on its
+mailbox and cannot also poll a socket. The sockets are created in the caller's
+thread (so a bind error reaches :meth:`IntakeActor.start`'s caller) and handed
+to the receive thread, which is the only one that touches them afterwards.
+Routing changes reach the receive thread over an ``inproc`` PAIR pipe.
+
+A malformed message is counted by reason, logged, and dropped; the intake and
+the robots keep running.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import pykka
+import zmq
+
+from yard_actors.actor import Deliver
+from yard_actors.codec import decode
+from yard_actors.errors import DecodeError, GatewayError
+from yard_actors.events import (
+    CancelReply,
+    Control,
+    Fill,
+    OrderAccepted,
+    OrderRejected,
+    Quote,
+    SessionStatus,
+    SystemStatus,
+    Tick,
+)
+from yard_actors.journal import Journal
+
+__all__ = ["IntakeActor", "IntakeKind", "IntakeStats", "SESSION_TOPIC", "SYSTEM_TOPIC"]
+
+logger = logging.getLogger(__name__)
+
+SESSION_TOPIC = "$session"
+SYSTEM_TOPIC = "$system"
+_BATCH = 1000  # messages drained per poll before the pipe is looked at again
+_LOG_FIRST = 10  # per reason, then one log line every _LOG_EVERY drops
+_LOG_EVERY = 1000
+_ids = itertools.count(1)
+
+
+class IntakeKind(enum.Enum):
+    DATA = "data"
+    TRADES = "trades"
+    CONTROL = "control"
+
+
+_ACCEPTS: Mapping[IntakeKind, tuple[type[Any], ...]] = {
+    IntakeKind.DATA: (Quote, Tick, SessionStatus, SystemStatus),
+    IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill),
+    IntakeKind.CONTROL: (Control,),
+}
+
+
+def _topic_of(event: Any) -> str:
+    kind = type(event)
+    if kind is Quote or kind is Tick:
+        return str(event.symbol)
+    if kind is SessionStatus:
+        return SESSION_TOPIC
+    if kind is SystemStatus:
+        return SYSTEM_TOPIC
+    return str(event.robot)
+
+
+@attrs.frozen(kw_only=True)
+class IntakeStats:
+    kind: str
+    url: str
+    received: int
+    delivered: int
+    unrouted: int
+    dropped: Mapping[str, int]
+
+
+@attrs.frozen
+class Route:
+    """Deliver events of ``topic`` to ``robot`` (an ActorRef)."""
+
+    topic: str
+    robot: pykka.ActorRef[Any]
+
+
+@attrs.frozen
+class Unroute:
+    topic: str
+    robot: pykka.ActorRef[Any]
+
+
+class _Stats:
+    """Ask for :class:`IntakeStats`."""
+
+
+class IntakeActor(pykka.ThreadingActor):
+    """Receives one kind of message from one endpoint and fans it out to robot actors.
+
+    ``bind=False`` connects (data and trades: the feed and the gateway bind);
+    the control intake binds, since controllers come and go.
+    """
+
+    def __init__(
+        self, kind: IntakeKind, url: str, *, context: zmq.Context[zmq.Socket[bytes]],
+        journal: Journal | None, bind: bool = False,
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        self.url = url
+        self._journal = journal
+        self._accepts = _ACCEPTS[kind]
+        self._routes: dict[bytes, tuple[pykka.ActorRef[Any], ...]] = {}
+        self._broadcast: tuple[pykka.ActorRef[Any], ...] = ()
+        self._received = 0
+        self._delivered = 0
+        self._unrouted = 0
+        self._dropped: Counter[str] = Counter()
+        pipe_url = f"inproc://yard-intake-{kind.value}-{next(_ids)}"
+        self._socket, self._pipe, self._loop_pipe = self._open(context, url, bind, pipe_url)
+        self._thread = threading.Thread(
+            target=self._receive_loop, name=f"yard-intake-{kind.value}", daemon=True
+        )
+
+    def _open(
+        self, context: zmq.Context[zmq.Socket[bytes]], url: str, bind: bool, pipe_url: str
+    ) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes], zmq.Socket[bytes]]:
+        socket_type = zmq.PULL if self.kind is IntakeKind.CONTROL else zmq.SUB
+        socket = context.socket(socket_type)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.RCVHWM, 1_000_000)
+        try:
+            if bind:
+                socket.bind(url)
+                self.url = socket.getsockopt_string(zmq.LAST_ENDPOINT)  # resolves a "*" port
+            else:
+                socket.connect(url)
+        except zmq.ZMQError as exc:
+            socket.close()
+            verb = "bind" if bind else "connect"
+            msg = f"{self.kind.value} intake cannot {verb} {url}: {exc}"
+            raise GatewayError(msg) from exc
+        if self.kind is IntakeKind.DATA:
+            socket.subscribe(SESSION_TOPIC.encode())
+            socket.subscribe(SYSTEM_TOPIC.encode())
+        pipe = context.socket(zmq.PAIR)
+        pipe.setsockopt(zmq.LINGER, 0)
+        pipe.bind(pipe_url)
+        loop_pipe = context.socket(zmq.PAIR)
+        loop_pipe.setsockopt(zmq.LINGER, 0)
+        loop_pipe.connect(pipe_url)
+        return socket, pipe, loop_pipe
+
+    # --- the actor's side (its own thread) -------------------------------------------
+
+    def on_start(self) -> None:
+        self._thread.start()
+
+    def on_stop(self) -> None:
+        self._pipe.send(b"stop")
+        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            logger.error("%s intake on %s: receive thread did not stop", self.kind.value, self.url)
+        self._pipe.close()
+
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is Route:
+            self._route(message.topic, message.robot)
+        elif type(message) is Unroute:
+            self._unroute(message.topic, message.robot)
+        elif type(message) is _Stats:
+            return self._stats()
+        return None
+
+    def _route(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
+        if topic in (SESSION_TOPIC, SYSTEM_TOPIC):
+            if robot not in self._broadcast:
+                self._broadcast = (*self._broadcast, robot)
+            return
+        key = topic.encode()
+        current = self._routes.get(key, ())
+        if robot in current:
+            return
+        routes = dict(self._routes)  # copy-on-write: the receive thread reads without a lock
+        routes[key] = (*current, robot)
+        self._routes = routes
+        if not current and self.kind is not IntakeKind.CONTROL:
+            self._pipe.send_multipart((b"sub", key))
+
+    def _unroute(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
+        self._broadcast = tuple(ref for ref in self._broadcast if ref != robot)
+        key = topic.encode()
+        remaining = tuple(ref for ref in self._routes.get(key, ()) if ref != robot)
+        routes = dict(self._routes)
+        if remaining:
+            routes[key] = remaining
+        else:
+            routes.pop(key, None)
+            if key in self._routes and self.kind is not IntakeKind.CONTROL:
+                self._pipe.send_multipart((b"unsub", key))
+        self._routes = routes
+
+    def _stats(self) -> IntakeStats:
+        return IntakeStats(
+            kind=self.kind.value, url=self.url, received=self._received,
+            delivered=self._delivered, unrouted=self._unrouted, dropped=dict(self._dropped),
+        )
+
+    # --- the receive thread ---------------------------------------------------------------
+
+    def _receive_loop(self) -> None:
+        socket, pipe = self._socket, self._loop_pipe
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(pipe, zmq.POLLIN)
+        try:
+            while True:
+                ready = dict(poller.poll())
+                if pipe in ready and not self._obey(pipe.recv_multipart()):
+                    return
+                if socket in ready:
+                    self._drain(socket)
+        except zmq.ZMQError as exc:
+            logger.error("%s intake on %s stopped: %s", self.kind.value, self.url, exc)
+        finally:
+            socket.close()
+            pipe.close()
+
+    def _obey(self, order: list[bytes]) -> bool:
+        if order[0] == b"sub":
+            self._socket.subscribe(order[1])
+        elif order[0] == b"unsub":
+            self._socket.unsubscribe(order[1])
+        return order[0] != b"stop"
+
+    def _drain(self, socket: zmq.Socket[bytes]) -> None:
+        for _ in range(_BATCH):
+            try:
+                frames = socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._take(frames)
+
+    def _take(self, frames: list[bytes]) -> None:
+        self._received += 1
+        if len(frames) != 2:
+            self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
+            return
+        topic, payload = frames
+        if topic == b"$session" or topic == b"$system":
+            robots = self._broadcast
+        else:
+            robots = self._routes.get(topic, ())
+        if not robots:
+            self._unrouted += 1
+            return
+        try:
+            event = decode(payload)
+        except DecodeError as exc:
+            self._drop(exc.reason, str(exc))
+            return
+        if not isinstance(event, self._accepts):
+            self._drop("wrong_intake", f"a {type(event).__name__} does not belong here")
+            return
+        if _topic_of(event).encode() != topic:
+            self._drop(
+                "topic_mismatch",
+                f"topic {topic!r} does not match the {type(event).__name__}'s {_topic_of(event)!r}",
+            )
+            return
+        seq = None if self._journal is None else self._journal.record_event(payload)
+        message = Deliver(event, seq)
+        for robot in robots:
+            try:
+                robot.tell(message)
+            except pykka.ActorDeadError:
+                self._drop("robot_stopped", f"robot actor {robot} is no longer running")
+                continue
+            self._delivered += 1
+
+    def _drop(self, reason: str, detail: str) -> None:
+        self._dropped[reason] += 1
+        count = self._dropped[reason]
+        if count <= _LOG_FIRST or count % _LOG_EVERY == 0:
+            logger.warning(
+                "%s intake on %s dropped a message (%s, %d so far): %s",
+                self.kind.value, self.url, reason, count, detail,
+            )
+
+
+def ask_stats(ref: pykka.ActorRef[Any], timeout: float) -> IntakeStats:
+    result: IntakeStats = ref.ask(_Stats(), timeout=timeout)
+    return result

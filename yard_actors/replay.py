@@ -1,0 +1,108 @@
+"""Replaying a robot's journal into a fresh robot.
+
+Because a robot's only inputs are its events, feeding the journaled events
+into a new instance of the same class rebuilds it exactly: the same commands
+and the same :meth:`~yard_actors.robot.Robot.snapshot`. The commands the robot
+emitted live were journaled too, so a replay checks itself: any difference
+means the robot is not deterministic (a wall clock, unseeded randomness, or
+shared state), and the first difference says where.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from yard_actors.codec import decode, encode
+from yard_actors.errors import RobotError
+from yard_actors.events import Command, Event
+from yard_actors.instruments import InstrumentTable
+from yard_actors.journal import RobotJournal, read_robot
+from yard_actors.loader import load_robot_class
+from yard_actors.robot import Robot
+
+__all__ = ["Divergence", "ReplayResult", "build_robot", "replay", "replay_into"]
+
+
+@attrs.frozen(kw_only=True)
+class Divergence:
+    """The first place where the replayed commands differ from the journaled ones."""
+
+    index: int
+    journaled: bytes | None
+    replayed: bytes | None
+
+    def __str__(self) -> str:
+        return (
+            f"command #{self.index} differs: journaled {self.journaled!r}, "
+            f"replayed {self.replayed!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ReplayResult:
+    robot: Robot
+    events: tuple[Event, ...]
+    commands: tuple[Command, ...]
+    divergence: Divergence | None
+
+    @property
+    def faithful(self) -> bool:
+        return self.divergence is None
+
+
+def build_robot(
+    spec: dict[str, Any], *, robot_class: type[Robot] | None = None,
+    instruments: InstrumentTable | None = None,
+) -> Robot:
+    """Build a robot from the spec a host journaled when it was added."""
+    cls = robot_class if robot_class is not None else load_robot_class(str(spec["class"]))
+    return cls(
+        str(spec["name"]), params=spec.get("params"), symbols=spec.get("symbols"),
+        instruments=instruments,
+    )
+
+
+def replay_into(robot: Robot, history: RobotJournal) -> ReplayResult:
+    """Feed a journal's events into ``robot`` and compare its commands with the journal's."""
+    events: list[Event] = []
+    replayed: list[Command] = []
+    journaled: list[bytes] = []
+    for entry in history.entries:
+        if entry.kind == "command":
+            journaled.append(entry.payload)
+            continue
+        event = decode(entry.payload)
+        events.append(event)
+        replayed.extend(robot.handle(event))
+    return ReplayResult(
+        robot=robot, events=tuple(events), commands=tuple(replayed),
+        divergence=_first_divergence(journaled, [encode(c) for c in replayed]),
+    )
+
+
+def replay(
+    directory: str | os.PathLike[str], name: str, *, robot_class: type[Robot] | None = None,
+    instruments: InstrumentTable | None = None,
+) -> ReplayResult:
+    """Rebuild robot ``name`` from the journal in ``directory``."""
+    history = read_robot(directory, name)
+    if history.spec is None and robot_class is None:
+        msg = f"journal {os.fspath(directory)} has no robot named {name!r}"
+        raise RobotError(msg)
+    spec = dict(history.spec or {"name": name})
+    spec["name"] = name
+    robot = build_robot(spec, robot_class=robot_class, instruments=instruments)
+    return replay_into(robot, history)
+
+
+def _first_divergence(journaled: Sequence[bytes], replayed: Sequence[bytes]) -> Divergence | None:
+    for index in range(max(len(journaled), len(replayed))):
+        left = journaled[index] if index < len(journaled) else None
+        right = replayed[index] if index < len(replayed) else None
+        if left != right:
+            return Divergence(index=index, journaled=left, replayed=right)
+    return None

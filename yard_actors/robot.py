@@ -1,0 +1,469 @@
+"""The Robot API: what a trader subclasses.
+
+A robot is a plain, single-threaded object. :meth:`Robot.handle` is its one
+entry point: the framework (the actor, the test harness, the replayer) passes
+it one event at a time and gets back the commands to send. Everything the robot
+may depend on arrives in those events — ``self.now`` is the current event's
+``ts`` — so the same events always give the same commands and the same
+:meth:`Robot.snapshot`. That is what makes journals replayable.
+
+The framework keeps the robot's book (working orders, positions, P&L) from its
+own commands, replies and fills *before* calling the user's handler, so a
+handler always sees the book up to date with the event it is handling.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import attrs
+
+from yard_actors.book import Book, Position, WorkingOrder
+from yard_actors.errors import RobotError
+from yard_actors.events import (
+    CancelOrder,
+    CancelReply,
+    Command,
+    Control,
+    ControlAction,
+    Event,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Quote,
+    SessionStatus,
+    Side,
+    SystemStatus,
+    Tick,
+    TimeInForce,
+    Timer,
+)
+from yard_actors.instruments import InstrumentTable
+from yard_actors.state import to_jsonable
+
+__all__ = ["Robot", "RobotStatus", "HandlerResult"]
+
+logger = logging.getLogger(__name__)
+
+HandlerResult = Iterable[Command] | Command | None
+
+
+class RobotStatus(enum.Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    HALTED = "halted"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+# The lifecycle as a table: (from, action) -> to. Anything else is refused.
+_TRANSITIONS: Mapping[tuple[RobotStatus, ControlAction], RobotStatus] = {
+    (RobotStatus.RUNNING, ControlAction.PAUSE): RobotStatus.PAUSED,
+    (RobotStatus.PAUSED, ControlAction.RESUME): RobotStatus.RUNNING,
+    (RobotStatus.HALTED, ControlAction.RESUME): RobotStatus.RUNNING,
+    (RobotStatus.RUNNING, ControlAction.HALT): RobotStatus.HALTED,
+    (RobotStatus.PAUSED, ControlAction.HALT): RobotStatus.HALTED,
+    (RobotStatus.RUNNING, ControlAction.STOP): RobotStatus.STOPPED,
+    (RobotStatus.PAUSED, ControlAction.STOP): RobotStatus.STOPPED,
+    (RobotStatus.HALTED, ControlAction.STOP): RobotStatus.STOPPED,
+    (RobotStatus.RUNNING, ControlAction.SET_PARAMS): RobotStatus.RUNNING,
+    (RobotStatus.PAUSED, ControlAction.SET_PARAMS): RobotStatus.PAUSED,
+    (RobotStatus.HALTED, ControlAction.SET_PARAMS): RobotStatus.HALTED,
+}
+
+# Market data and timers reach the user's handlers only while running; replies,
+# fills, control and status always do, so the robot's view of its orders stays true.
+_RUNNING_ONLY = (Quote, Tick, Timer)
+_MAX_FEEDBACK_ROUNDS = 100
+
+
+class Robot:
+    """Subclass this, declare ``symbols`` and write the handlers you need.
+
+    Each handler may return ``None``, one command or an iterable of commands,
+    built with :meth:`buy`, :meth:`sell` and :meth:`cancel`. Set up your own
+    state in :meth:`on_start`; public attributes (no leading ``_``) are part of
+    :meth:`snapshot` and must be JSON-able (Decimal, enums, attrs classes,
+    tuples and sets are converted).
+    """
+
+    symbols: ClassVar[Sequence[str]] = ()
+    #: An attrs class for typed params; ``None`` means params are a plain dict.
+    params_class: ClassVar[type[Any] | None] = None
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        params: Any = None,
+        symbols: Sequence[str] | None = None,
+        instruments: InstrumentTable | None = None,
+    ) -> None:
+        self._name = name
+        self._symbols: tuple[str, ...] = tuple(type(self).symbols if symbols is None else symbols)
+        self._params = self._build_params(params)
+        self._instruments = instruments if instruments is not None else InstrumentTable()
+        self._book = Book()
+        self._status = RobotStatus.RUNNING
+        self._now = 0
+        self._order_seq = 0
+        self._events = 0
+        self._last_quotes: dict[str, Quote] = {}
+        self._error: str | None = None
+        self._traceback: str | None = None
+        self._pending: list[Command] = []
+        self._feedback: list[Event] = []
+        self._dispatch: dict[type[Any], Callable[[Any], HandlerResult]] = {
+            Quote: self.on_quote,
+            Tick: self.on_tick,
+            Fill: self.on_fill,
+            OrderAccepted: self.on_order_update,
+            OrderRejected: self.on_order_update,
+            CancelReply: self.on_order_update,
+            Timer: self.on_timer,
+            Control: self.on_control,
+            SessionStatus: self.on_session,
+            SystemStatus: self.on_system,
+        }
+        self.on_start()
+
+    # --- handlers for users to override ------------------------------------------
+
+    def on_start(self) -> None:
+        """Set up the robot's own state; runs once, at construction, before any event."""
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        return None
+
+    def on_tick(self, tick: Tick) -> HandlerResult:
+        return None
+
+    def on_fill(self, fill: Fill) -> HandlerResult:
+        """Runs after the fill is in ``self.position(...)`` and ``self.pnl``."""
+        return None
+
+    def on_order_update(self, reply: OrderAccepted | OrderRejected | CancelReply) -> HandlerResult:
+        """Runs for every reply to the robot's orders, including yard's own refusals."""
+        return None
+
+    def on_timer(self, timer: Timer) -> HandlerResult:
+        return None
+
+    def on_control(self, control: Control) -> HandlerResult:
+        """Runs after the framework applied the control (new status or params)."""
+        return None
+
+    def on_session(self, status: SessionStatus) -> HandlerResult:
+        return None
+
+    def on_system(self, status: SystemStatus) -> HandlerResult:
+        return None
+
+    def state(self) -> dict[str, Any]:
+        """The robot's own state for :meth:`snapshot`; by default its public attributes."""
+        return {
+            key: to_jsonable(value, f"{self._name}.{key}")
+            for key, value in sorted(vars(self).items())
+            if not key.startswith("_")
+        }
+
+    # --- what user code reads ----------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def params(self) -> Any:
+        return self._params
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        """The symbols this robot instance receives market data for."""
+        return self._symbols
+
+    @property
+    def now(self) -> int:
+        """The ``ts`` of the event being handled: the robot's only clock."""
+        return self._now
+
+    @property
+    def status(self) -> RobotStatus:
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    @property
+    def failure_traceback(self) -> str | None:
+        return self._traceback
+
+    @property
+    def pnl(self) -> Decimal:
+        """Realised P&L net of fees, in price points times lots."""
+        return self._book.realized_pnl
+
+    def position(self, symbol: str) -> int:
+        """The signed position in ``symbol`` (lots; negative is short)."""
+        position = self._book.positions.get(symbol)
+        return 0 if position is None else position.qty
+
+    def positions(self) -> dict[str, int]:
+        """Every symbol the robot has traded, with its signed position, sorted by symbol."""
+        return {symbol: p.qty for symbol, p in sorted(self._book.positions.items())}
+
+    def position_detail(self, symbol: str) -> Position:
+        return self._book.position(symbol)
+
+    def open_orders(self, symbol: str | None = None) -> list[WorkingOrder]:
+        """Working orders, oldest first; those with a cancel requested are included."""
+        orders = self._book.orders.values()
+        return [o for o in orders if symbol is None or o.symbol == symbol]
+
+    def last_quote(self, symbol: str) -> Quote | None:
+        return self._last_quotes.get(symbol)
+
+    def unrealized_pnl(self) -> Decimal:
+        """Open positions marked to the last mid of each symbol seen."""
+        total = Decimal(0)
+        for symbol, position in self._book.positions.items():
+            quote = self._last_quotes.get(symbol)
+            if quote is not None:
+                total += position.unrealized(quote.mid)
+        return total
+
+    # --- building commands ---------------------------------------------------------------
+
+    def buy(
+        self, symbol: str, qty: int, price: Decimal | int | str | None = None,
+        tif: TimeInForce = TimeInForce.DAY,
+    ) -> NewOrder:
+        return self._order(Side.BUY, symbol, qty, price, tif)
+
+    def sell(
+        self, symbol: str, qty: int, price: Decimal | int | str | None = None,
+        tif: TimeInForce = TimeInForce.DAY,
+    ) -> NewOrder:
+        return self._order(Side.SELL, symbol, qty, price, tif)
+
+    def cancel(self, order: str | WorkingOrder | NewOrder) -> CancelOrder:
+        client_order_id = order if isinstance(order, str) else order.client_order_id
+        return CancelOrder(ts=self._now, client_order_id=client_order_id, robot=self._name)
+
+    def cancel_all(self, symbol: str | None = None) -> list[CancelOrder]:
+        return [
+            self.cancel(order) for order in self.open_orders(symbol) if not order.cancel_requested
+        ]
+
+    def _order(
+        self, side: Side, symbol: str, qty: int, price: Decimal | int | str | None,
+        tif: TimeInForce,
+    ) -> NewOrder:
+        self._order_seq += 1
+        return NewOrder(
+            ts=self._now,
+            client_order_id=f"{self._name}-{self._order_seq}",
+            robot=self._name,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=None if price is None else Decimal(price),
+            tif=tif,
+        )
+
+    # --- the framework's entry point ----------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Command]:
+        """Apply one event and return the commands to send, in order.
+
+        Never raises for an error in user code: the robot is marked failed, the
+        traceback kept, and its working orders cancelled.
+        """
+        if event.ts > self._now:
+            self._now = event.ts
+        self._events += 1
+        out: list[Command] = []
+        self._feedback.append(event)
+        rounds = 0
+        while self._feedback:
+            rounds += 1
+            if rounds > _MAX_FEEDBACK_ROUNDS:
+                self._fail(f"more than {_MAX_FEEDBACK_ROUNDS} rounds of refused commands")
+                break
+            self._apply(self._feedback.pop(0))
+            out.extend(self._accept_pending())
+        return out
+
+    def _apply(self, event: Event) -> None:
+        self._keep_book(event)
+        if type(event) is Control:
+            self._apply_control(event)
+        if self._status in (RobotStatus.FAILED, RobotStatus.STOPPED) and type(event) is not Control:
+            return
+        if self._status is not RobotStatus.RUNNING and isinstance(event, _RUNNING_ONLY):
+            return
+        handler = self._dispatch.get(type(event))
+        if handler is None:
+            return
+        try:
+            result = handler(event)
+        except Exception as exc:  # noqa: BLE001 - user code may raise anything; isolate it
+            self._traceback = traceback.format_exc()
+            self._fail(f"{type(exc).__name__} in {handler.__name__}: {exc}")
+            return
+        self._collect(result, handler.__name__)
+
+    def _collect(self, result: HandlerResult, where: str) -> None:
+        if result is None:
+            return
+        if isinstance(result, NewOrder | CancelOrder):
+            self._pending.append(result)
+            return
+        try:
+            items = list(result)
+        except TypeError:
+            self._fail(f"{where} returned {type(result).__name__}, not commands")
+            return
+        for item in items:
+            if not isinstance(item, NewOrder | CancelOrder):
+                self._fail(f"{where} returned {type(item).__name__}, not a command")
+                return
+            self._pending.append(item)
+
+    def _accept_pending(self) -> list[Command]:
+        """Check each command; refusals go back to the robot as replies, in this same call."""
+        accepted: list[Command] = []
+        pending, self._pending = self._pending, []
+        for command in pending:
+            refusal = self._refusal(command)
+            if refusal is not None:
+                self._feedback.append(refusal)
+                continue
+            if type(command) is NewOrder:
+                self._book.order_sent(command)
+            else:
+                self._book.cancel_sent(command.client_order_id)
+            accepted.append(command)
+        return accepted
+
+    def _refusal(self, command: Command) -> OrderRejected | CancelReply | None:
+        coid = command.client_order_id
+        if command.robot != self._name:
+            return OrderRejected(
+                ts=self._now, client_order_id=coid, robot=self._name,
+                reason=f"command names robot {command.robot!r}, not {self._name!r}",
+            )
+        if type(command) is CancelOrder:
+            order = self._book.orders.get(coid)
+            if order is None:
+                reason = f"no working order {coid} to cancel"
+            elif order.cancel_requested:
+                reason = f"cancel of {coid} already requested"
+            else:
+                return None
+            return CancelReply(
+                ts=self._now, client_order_id=coid, robot=self._name, cancelled=False, reason=reason
+            )
+        reason = self._order_problem(command)
+        if reason is None:
+            return None
+        return OrderRejected(ts=self._now, client_order_id=coid, robot=self._name, reason=reason)
+
+    def _order_problem(self, order: NewOrder) -> str | None:
+        if self._status is not RobotStatus.RUNNING:
+            return f"robot {self._name} is {self._status.value}: new orders are refused"
+        if order.client_order_id in self._book.orders:
+            return f"client_order_id {order.client_order_id} is already working"
+        if order.price is not None:
+            return self._instruments.price_problem(order.symbol, order.price)
+        return None
+
+    def _keep_book(self, event: Event) -> None:
+        kind = type(event)
+        if kind is Quote:
+            self._last_quotes[event.symbol] = event  # type: ignore[union-attr]
+        elif kind is Fill:
+            self._book.filled(event)  # type: ignore[arg-type]
+        elif kind is OrderAccepted:
+            self._book.accepted(event.client_order_id)  # type: ignore[union-attr]
+        elif kind is OrderRejected:
+            self._book.closed(event.client_order_id)  # type: ignore[union-attr]
+        elif kind is CancelReply:
+            if event.cancelled:  # type: ignore[union-attr]
+                self._book.closed(event.client_order_id)  # type: ignore[union-attr]
+            else:
+                self._book.cancel_refused(event.client_order_id)  # type: ignore[union-attr]
+
+    def _apply_control(self, control: Control) -> None:
+        target = _TRANSITIONS.get((self._status, control.action))
+        if target is None:
+            logger.warning(
+                "robot %s refused %s: it is %s", self._name, control.action.value,
+                self._status.value,
+            )
+            return
+        if control.action is ControlAction.SET_PARAMS:
+            self._set_params(control.params)
+        self._status = target
+        if target in (RobotStatus.HALTED, RobotStatus.STOPPED):
+            self._pending.extend(self.cancel_all())
+
+    def _set_params(self, changes: Mapping[str, Any]) -> None:
+        try:
+            self._params = self._merge_params(changes)
+        except (TypeError, ValueError, RobotError) as exc:
+            logger.warning("robot %s kept its params: %s", self._name, exc)
+
+    def _fail(self, reason: str) -> None:
+        logger.error("robot %s failed: %s", self._name, reason)
+        self._status = RobotStatus.FAILED
+        self._error = reason
+        self._pending.clear()
+        self._pending.extend(self.cancel_all())
+
+    # --- params --------------------------------------------------------------------------------
+
+    def _build_params(self, params: Any) -> Any:
+        params_class = type(self).params_class
+        if params_class is None:
+            return dict(params or {})
+        if isinstance(params, params_class):
+            return params
+        try:
+            return params_class(**dict(params or {}))
+        except (TypeError, ValueError) as exc:
+            msg = f"robot {self._name}: params for {params_class.__name__} are invalid: {exc}"
+            raise RobotError(msg) from exc
+
+    def _merge_params(self, changes: Mapping[str, Any]) -> Any:
+        if type(self).params_class is None:
+            return {**self._params, **changes}
+        return attrs.evolve(self._params, **changes)
+
+    # --- state -------------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state, JSON-able, keys sorted: equal snapshots mean equal robots."""
+        book = self._book
+        return {
+            "name": self._name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "status": self._status.value,
+            "now": self._now,
+            "events": self._events,
+            "order_seq": self._order_seq,
+            "symbols": list(self._symbols),
+            "params": to_jsonable(self._params, f"{self._name}.params"),
+            "positions": {s: p.to_json() for s, p in sorted(book.positions.items())},
+            "open_orders": [o.to_json() for o in book.orders.values()],
+            "pnl": str(book.realized_pnl),
+            "error": self._error,
+            "state": self.state(),
+        }

@@ -1,0 +1,413 @@
+"""The test kit: build events in a line, test a robot as an object, or as a live actor.
+
+Two levels, both shown in the README:
+
+* :class:`RobotHarness` calls the robot directly on the test's thread: feed an
+  event, get its commands, read its state. Fast, for the robot's logic.
+* :func:`live_host` / :func:`run_robot` start a real :class:`~yard_actors.host.Host`
+  with real Pykka actors and real ZeroMQ sockets over ``inproc://``, a test feed
+  and a test gateway, so an actor-level test is a few lines and still sees what
+  production sees: journaling, routing, the order link.
+
+The live kit waits on ZeroMQ subscriptions (XPUB) rather than sleeping, so a
+published event is never lost to a subscription still in flight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pykka
+import zmq
+
+from yard_actors.codec import decode, encode
+from yard_actors.events import (
+    CancelOrder,
+    CancelReply,
+    Command,
+    Control,
+    ControlAction,
+    Event,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Quote,
+    SessionState,
+    SessionStatus,
+    Side,
+    Tick,
+    Timer,
+)
+from yard_actors.host import Host
+from yard_actors.instruments import InstrumentTable
+from yard_actors.intake import SESSION_TOPIC, SYSTEM_TOPIC
+from yard_actors.robot import Robot
+
+__all__ = [
+    "LiveHost",
+    "RobotHarness",
+    "TestFeed",
+    "TestGateway",
+    "accepted",
+    "cancelled",
+    "filled",
+    "live_host",
+    "quote",
+    "rejected",
+    "run_robot",
+    "tick",
+]
+
+DEFAULT_START_TS = 1_700_000_000_000_000_000
+_fill_ids = itertools.count(1)
+
+
+def _price(value: Decimal | int | str) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+# --- one-line builders --------------------------------------------------------------------
+
+
+def quote(
+    symbol: str, bid: Decimal | int | str, ask: Decimal | int | str, *, bid_size: int = 10,
+    ask_size: int = 10, ts: int = DEFAULT_START_TS,
+) -> Quote:
+    return Quote(
+        ts=ts, symbol=symbol, bid=_price(bid), ask=_price(ask), bid_size=bid_size,
+        ask_size=ask_size,
+    )
+
+
+def tick(
+    symbol: str, price: Decimal | int | str, qty: int = 1, *, aggressor: Side = Side.BUY,
+    ts: int = DEFAULT_START_TS,
+) -> Tick:
+    return Tick(ts=ts, symbol=symbol, price=_price(price), qty=qty, aggressor=aggressor)
+
+
+def accepted(order: NewOrder, *, ts: int | None = None) -> OrderAccepted:
+    return OrderAccepted(
+        ts=order.ts if ts is None else ts, client_order_id=order.client_order_id,
+        robot=order.robot, exchange_order_id=f"x-{order.client_order_id}",
+    )
+
+
+def rejected(order: NewOrder, reason: str = "rejected by test", *, ts: int | None = None) -> OrderRejected:
+    return OrderRejected(
+        ts=order.ts if ts is None else ts, client_order_id=order.client_order_id,
+        robot=order.robot, reason=reason,
+    )
+
+
+def cancelled(order: NewOrder, *, ts: int | None = None, done: bool = True) -> CancelReply:
+    return CancelReply(
+        ts=order.ts if ts is None else ts, client_order_id=order.client_order_id,
+        robot=order.robot, cancelled=done, reason="" if done else "too late",
+    )
+
+
+def filled(
+    order: NewOrder, qty: int | None = None, price: Decimal | int | str | None = None, *,
+    fee: Decimal | int | str = 0, ts: int | None = None, trade_id: str | None = None,
+) -> Fill:
+    """A fill of ``order``: all of it at its limit price unless told otherwise."""
+    fill_price = price if price is not None else order.price
+    if fill_price is None:
+        msg = f"a market order ({order.client_order_id}) needs an explicit fill price"
+        raise ValueError(msg)
+    return Fill(
+        ts=order.ts if ts is None else ts, trade_id=trade_id or f"t-{next(_fill_ids)}",
+        client_order_id=order.client_order_id, robot=order.robot, symbol=order.symbol,
+        side=order.side, price=_price(fill_price), qty=order.qty if qty is None else qty,
+        fee=_price(fee),
+    )
+
+
+# --- the object-level harness ------------------------------------------------------------------
+
+
+class RobotHarness:
+    """Drive one robot directly: every method feeds one event and returns the commands.
+
+    Event times start at ``start_ts`` and advance by ``step_ns`` per event the
+    harness builds, so tests need not invent timestamps.
+    """
+
+    def __init__(
+        self, robot_class: type[Robot], *, name: str = "robot", params: Any = None,
+        symbols: Sequence[str] | None = None, instruments: InstrumentTable | None = None,
+        start_ts: int = DEFAULT_START_TS, step_ns: int = 1_000_000,
+    ) -> None:
+        self._build = lambda: robot_class(
+            name, params=params, symbols=symbols, instruments=instruments
+        )
+        self.robot = self._build()
+        self.name = name
+        self.ts = start_ts
+        self._step = step_ns
+        self.events: list[Event] = []
+        self.commands: list[Command] = []
+
+    def _next_ts(self) -> int:
+        self.ts += self._step
+        return self.ts
+
+    def feed(self, event: Event) -> list[Command]:
+        self.events.append(event)
+        self.ts = max(self.ts, event.ts)
+        out = self.robot.handle(event)
+        self.commands.extend(out)
+        return out
+
+    def quote(self, symbol: str, bid: Decimal | int | str, ask: Decimal | int | str,
+              bid_size: int = 10, ask_size: int = 10) -> list[Command]:
+        return self.feed(quote(symbol, bid, ask, bid_size=bid_size, ask_size=ask_size,
+                               ts=self._next_ts()))
+
+    def tick(self, symbol: str, price: Decimal | int | str, qty: int = 1,
+             aggressor: Side = Side.BUY) -> list[Command]:
+        return self.feed(tick(symbol, price, qty, aggressor=aggressor, ts=self._next_ts()))
+
+    def accept(self, order: NewOrder) -> list[Command]:
+        return self.feed(accepted(order, ts=self._next_ts()))
+
+    def reject(self, order: NewOrder, reason: str = "rejected by test") -> list[Command]:
+        return self.feed(rejected(order, reason, ts=self._next_ts()))
+
+    def cancel_done(self, order: NewOrder, *, done: bool = True) -> list[Command]:
+        return self.feed(cancelled(order, ts=self._next_ts(), done=done))
+
+    def fill(self, order: NewOrder, qty: int | None = None,
+             price: Decimal | int | str | None = None, fee: Decimal | int | str = 0) -> list[Command]:
+        return self.feed(filled(order, qty, price, fee=fee, ts=self._next_ts(),
+                                trade_id=f"t-{self.name}-{len(self.events) + 1}"))
+
+    def timer(self, name: str) -> list[Command]:
+        return self.feed(Timer(ts=self._next_ts(), robot=self.name, name=name))
+
+    def control(self, action: ControlAction | str, **params: Any) -> list[Command]:
+        return self.feed(Control(ts=self._next_ts(), robot=self.name,
+                                 action=ControlAction(action), params=params))
+
+    def session(self, state: SessionState | str, session: str = "FORTS") -> list[Command]:
+        return self.feed(SessionStatus(ts=self._next_ts(), session=session,
+                                       state=SessionState(state)))
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.robot.snapshot()
+
+    def replay(self) -> tuple[Robot, list[Command]]:
+        """Feed every event so far into a fresh robot; return it and its commands."""
+        fresh = self._build()
+        commands = [command for event in self.events for command in fresh.handle(event)]
+        return fresh, commands
+
+
+# --- the live, actor-level kit ------------------------------------------------------------------
+
+_bench_ids = itertools.count(1)
+
+
+def _wait_for_subscription(xpub: zmq.Socket[bytes], seen: set[bytes], topic: bytes,
+                           timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while topic not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not xpub.poll(int(remaining * 1000)):
+            msg = f"no subscriber for topic {topic!r} after {timeout} s"
+            raise TimeoutError(msg)
+        frame = xpub.recv()
+        if frame[:1] == b"\x01":
+            seen.add(frame[1:])
+        elif frame[:1] == b"\x00":
+            seen.discard(frame[1:])
+
+
+class TestFeed:
+    """A market-data publisher bound on the data endpoint (XPUB, so it sees subscriptions)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], url: str) -> None:
+        self._socket = context.socket(zmq.XPUB)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.SNDHWM, 1_000_000)
+        self._socket.bind(url)
+        self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._seen: set[bytes] = set()
+
+    def wait_for(self, topic: str, timeout: float = 5.0) -> None:
+        _wait_for_subscription(self._socket, self._seen, topic.encode(), timeout)
+
+    def publish(self, event: Quote | Tick | SessionStatus) -> None:
+        if isinstance(event, SessionStatus):
+            topic = SESSION_TOPIC
+        else:
+            topic = event.symbol
+        self.send_raw(topic.encode(), encode(event))
+
+    def send_raw(self, *frames: bytes) -> None:
+        self._socket.send_multipart(frames)
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+class TestGateway:
+    """The gateway's two sockets: orders in (PULL) and replies out (XPUB), driven by the test."""
+
+    __test__ = False
+
+    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], orders: str, trades: str) -> None:
+        self._orders = context.socket(zmq.PULL)
+        self._orders.setsockopt(zmq.LINGER, 0)
+        self._orders.bind(orders)
+        self._trades = context.socket(zmq.XPUB)
+        self._trades.setsockopt(zmq.LINGER, 0)
+        self._trades.bind(trades)
+        self.orders_endpoint = self._orders.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.trades_endpoint = self._trades.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._seen: set[bytes] = set()
+
+    def wait_for(self, robot: str, timeout: float = 5.0) -> None:
+        _wait_for_subscription(self._trades, self._seen, robot.encode(), timeout)
+
+    def next_command(self, timeout: float = 5.0) -> Command:
+        if not self._orders.poll(int(timeout * 1000)):
+            msg = f"no command reached the gateway within {timeout} s"
+            raise TimeoutError(msg)
+        topic, payload = self._orders.recv_multipart()
+        command = decode(payload)
+        if not isinstance(command, NewOrder | CancelOrder) or command.robot != topic.decode():
+            msg = f"the gateway got {command!r} under topic {topic!r}, not a robot's command"
+            raise AssertionError(msg)
+        return command
+
+    def commands(self, count: int, timeout: float = 5.0) -> list[Command]:
+        return [self.next_command(timeout) for _ in range(count)]
+
+    def has_command(self, timeout: float = 0.05) -> bool:
+        return bool(self._orders.poll(int(timeout * 1000)))
+
+    def reply(self, event: OrderAccepted | OrderRejected | CancelReply | Fill) -> None:
+        self.send_raw(event.robot.encode(), encode(event))
+
+    def send_raw(self, *frames: bytes) -> None:
+        self._trades.send_multipart(frames)
+
+    def close(self) -> None:
+        self._orders.close()
+        self._trades.close()
+
+
+class LiveHost:
+    """A real host with a test feed, a test gateway and a controller, all over inproc."""
+
+    def __init__(self, host: Host, feed: TestFeed, gateway: TestGateway,
+                 controller: zmq.Socket[bytes]) -> None:
+        self.host = host
+        self.feed = feed
+        self.gateway = gateway
+        self._controller = controller
+
+    def add_robot(self, robot_class: type[Robot] | str, *, name: str,
+                  symbols: Sequence[str] | None = None, params: Any = None,
+                  restore: bool = True) -> pykka.ActorRef[Any]:
+        """Add a robot and wait until its data and trades subscriptions are live."""
+        ref = self.host.add_robot(robot_class, name=name, symbols=symbols, params=params,
+                                  restore=restore)
+        symbols_now = self.host.snapshot(name)["symbols"]
+        for symbol in symbols_now:
+            self.feed.wait_for(symbol)
+        self.feed.wait_for(SESSION_TOPIC)
+        self.feed.wait_for(SYSTEM_TOPIC)
+        self.gateway.wait_for(name)
+        return ref
+
+    def publish(self, event: Quote | Tick | SessionStatus) -> None:
+        self.feed.publish(event)
+
+    def reply(self, event: OrderAccepted | OrderRejected | CancelReply | Fill) -> None:
+        self.gateway.reply(event)
+
+    def control(self, event: Control) -> None:
+        """Send a control message the way `yard ctl` does: over the control socket."""
+        self._controller.send_multipart((event.robot.encode(), encode(event)))
+
+    def send_control_raw(self, *frames: bytes) -> None:
+        self._controller.send_multipart(frames)
+
+    def next_command(self, timeout: float = 5.0) -> Command:
+        return self.gateway.next_command(timeout)
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        self.host.wait_idle(timeout)
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        return self.host.snapshot(name)
+
+
+def _urls(transport: str, bench: int, ipc_dir: Path | None) -> dict[str, str]:
+    kinds = ("data", "orders", "trades", "control")
+    if transport == "inproc":
+        return {kind: f"inproc://yard-test-{bench}-{kind}" for kind in kinds}
+    if transport == "ipc":
+        if ipc_dir is None:
+            msg = "transport 'ipc' needs ipc_dir, a directory for the socket files"
+            raise ValueError(msg)
+        return {kind: f"ipc://{ipc_dir}/yard-{bench}-{kind}" for kind in kinds}
+    if transport == "tcp":
+        return {kind: "tcp://127.0.0.1:*" for kind in kinds}
+    msg = f"transport must be inproc, ipc or tcp, was {transport!r}"
+    raise ValueError(msg)
+
+
+@contextmanager
+def live_host(journal_dir: str | Path | None, *, transport: str = "inproc",
+              ipc_dir: Path | None = None, **host_kwargs: Any) -> Iterator[LiveHost]:
+    """Start a host wired to a test feed and gateway; stop it all on exit.
+
+    ``transport`` picks ``inproc`` (default), ``ipc`` (sockets in ``ipc_dir``) or
+    ``tcp`` (free ports on 127.0.0.1): the host code is the same for all three.
+    """
+    urls = _urls(transport, next(_bench_ids), ipc_dir)
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    sockets: list[Any] = []
+    host: Host | None = None
+    try:
+        feed = TestFeed(context, urls["data"])
+        sockets.append(feed)
+        gateway = TestGateway(context, urls["orders"], urls["trades"])
+        sockets.append(gateway)
+        urls["data"], urls["orders"], urls["trades"] = (
+            feed.endpoint, gateway.orders_endpoint, gateway.trades_endpoint)
+        host = Host(context=context, journal_dir=journal_dir, **urls, **host_kwargs)
+        controller = context.socket(zmq.PUSH)
+        controller.setsockopt(zmq.LINGER, 0)
+        controller.connect(host.endpoints["control"])
+        sockets.append(controller)
+        yield LiveHost(host, feed, gateway, controller)
+    finally:
+        if host is not None:
+            host.stop()
+        for item in sockets:
+            item.close()
+        context.term()
+
+
+@contextmanager
+def run_robot(robot_class: type[Robot] | str, *, name: str = "robot",
+              symbols: Sequence[str] | None = None, params: Any = None,
+              journal_dir: str | Path | None = None) -> Iterator[LiveHost]:
+    """Run one robot in a real actor on a live host; the shortest actor-level test."""
+    with live_host(journal_dir) as live:
+        live.add_robot(robot_class, name=name, symbols=symbols, params=params)
+        yield live
