@@ -10,6 +10,7 @@ order, so it is the same on every replay).
 from __future__ import annotations
 
 import enum
+from collections import deque
 from decimal import Decimal
 from typing import Any
 
@@ -56,35 +57,53 @@ class WorkingOrder:
         }
 
 
+_DISPLAY = Decimal("0.000001")
+
+
 @attrs.define(kw_only=True)
 class Position:
-    """A signed position in one symbol; ``avg_price`` is the average entry of what is open."""
+    """A signed position in one symbol, kept as FIFO lots so every figure stays exact.
+
+    An average entry price needs a division and would drift in the last digits;
+    matching a closing fill against the oldest open lots needs none, so realised
+    P&L is exact to the last kopeck and the same on every replay.
+    """
 
     symbol: str
     qty: int = 0
-    avg_price: Decimal = Decimal(0)
+    lots: deque[tuple[int, Decimal]] = attrs.field(factory=deque)  # (signed qty, price), oldest first
     realized: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
 
     def apply(self, side: Side, qty: int, price: Decimal, fee: Decimal) -> None:
         signed = side.sign * qty
         self.fees += fee
-        if self.qty == 0 or (self.qty > 0) == (signed > 0):
-            total = abs(self.qty) + qty
-            self.avg_price = (self.avg_price * abs(self.qty) + price * qty) / total
-            self.qty += signed
-            return
-        closing = min(qty, abs(self.qty))
-        direction = 1 if self.qty > 0 else -1
-        self.realized += (price - self.avg_price) * closing * direction
-        self.qty += signed
-        if self.qty == 0:
-            self.avg_price = Decimal(0)
-        elif (self.qty > 0) != (direction > 0):  # flipped through flat: the rest opens anew
-            self.avg_price = price
+        lots = self.lots
+        while signed and lots and (lots[0][0] > 0) != (signed > 0):
+            lot_qty, lot_price = lots[0]
+            matched = min(abs(lot_qty), abs(signed))
+            direction = 1 if lot_qty > 0 else -1
+            self.realized += (price - lot_price) * matched * direction
+            remaining = lot_qty - direction * matched
+            if remaining:
+                lots[0] = (remaining, lot_price)
+            else:
+                lots.popleft()
+            signed += direction * matched
+        if signed:
+            lots.append((signed, price))
+        self.qty = sum(lot_qty for lot_qty, _ in lots)
+
+    @property
+    def avg_price(self) -> Decimal:
+        """The average entry of the open lots, rounded for display (P&L never uses it)."""
+        if not self.qty:
+            return Decimal(0)
+        cost = sum((lot_qty * price for lot_qty, price in self.lots), Decimal(0))
+        return Decimal(format((cost / self.qty).quantize(_DISPLAY).normalize(), "f"))
 
     def unrealized(self, mark: Decimal) -> Decimal:
-        return (mark - self.avg_price) * self.qty if self.qty else Decimal(0)
+        return sum(((mark - price) * lot_qty for lot_qty, price in self.lots), Decimal(0))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +111,7 @@ class Position:
             "avg_price": str(self.avg_price),
             "realized": str(self.realized),
             "fees": str(self.fees),
+            "lots": [[lot_qty, str(price)] for lot_qty, price in self.lots],
         }
 
 

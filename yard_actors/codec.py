@@ -257,9 +257,9 @@ def encode(event: events.Event) -> bytes:
         msg = f"Only yard events can be encoded, was a {type(event).__name__}"
         raise TypeError(msg)
     document: dict[str, Any] = {"type": spec.cls.__name__, "v": SCHEMA_VERSION}
-    for name, write, value in zip(spec.names, spec.writers, spec.values(event), strict=True):
-        document[name] = value if write is None or value is None else write(value)
     try:
+        for name, write, value in zip(spec.names, spec.writers, spec.values(event), strict=True):
+            document[name] = value if write is None or value is None else write(value)
         return orjson.dumps(document)
     except orjson.JSONEncodeError as exc:
         msg = f"{spec.cls.__name__} cannot be written as JSON: {exc}"

@@ -69,7 +69,7 @@ def _unknown(source: str, prefix: str, given: Mapping[str, Any], known: set[str]
 def _typed(source: str, key: str, value: Any, kind: type[Any] | tuple[type[Any], ...]) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise _fail(source, key, f"must be a {names}, was {type(value).__name__} {value!r}")
+        raise _fail(source, key, f"must be of type {names}, was {type(value).__name__} {value!r}")
     return value
 
 

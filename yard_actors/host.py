@@ -260,7 +260,11 @@ class Host:
         }
 
     def wait_idle(self, timeout: float = 5.0) -> None:
-        """Block until every robot has handled what is in its mailbox (tests, CLI)."""
+        """Block until every robot has handled what is in its mailbox now (tests, CLI).
+
+        Events still inside an intake (being fanned out) are not waited for:
+        poll the robot table for those.
+        """
         futures = [h.ref.ask(Ping(), block=False) for h in self._robots.values()]
         pykka.get_all(futures, timeout=timeout)
 

@@ -17,7 +17,7 @@ kind   body after the kind byte            meaning
 ``H``  ``yard`` + u16 format version       first frame of every segment
 ``N``  u32 robot id + UTF-8 name           names a robot id; ids are per segment
 ``R``  u32 robot id + JSON spec            a robot was added to the host
-``E``  u64 seq + payload                   an event; seqs rise by one across the directory
+``E``  u64 seq + payload                   an event; seqs rise by one across segments
 ``D``  u32 robot id + u64 seq              the robot handled that event (21 bytes framed)
 ``C``  u32 robot id + payload              the robot emitted that command
 =====  ==================================  ==============================================
@@ -69,6 +69,7 @@ _EVENT = struct.Struct("<BQ")  # kind, seq
 _DELIVERY = struct.Struct("<BIQ")  # kind, robot id, seq
 _K_HEADER, _K_NAME, _K_ROBOT, _K_EVENT, _K_DELIVERY, _K_COMMAND = b"HNREDC"
 _KINDS = frozenset(b"HNREDC")
+_RECORD_KINDS = frozenset(b"REDC")  # the kinds read back as records
 _MAGIC = b"yard"
 _VERSION = 1
 _SEGMENT_NAME = re.compile(r"journal-(\d{6,})\.yj")
@@ -174,7 +175,7 @@ class Journal:
             raise JournalError(msg) from exc
         spec_bytes = text.encode()
         with self._lock:
-            self._check_writable("robot")
+            self._check_writable("a robot")
             robot_id, name_frame = self._intern(robot)
             body = _ID.pack(_K_ROBOT, robot_id) + spec_bytes
             self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
@@ -182,7 +183,7 @@ class Journal:
     def record_event(self, payload: bytes) -> int:
         """Journal one incoming event, however many robots it goes to; return its seq."""
         with self._lock:
-            self._check_writable("event")
+            self._check_writable("an event")
             seq = self._next_seq
             head = _EVENT.pack(_K_EVENT, seq)
             crc = zlib.crc32(payload, zlib.crc32(head))
@@ -193,7 +194,7 @@ class Journal:
     def record_delivery(self, robot: str, seq: int) -> None:
         """Journal that ``robot`` is about to handle event ``seq``, in its handling order."""
         with self._lock:
-            self._check_writable("delivery")
+            self._check_writable("a delivery")
             if not 0 < seq < self._next_seq:
                 msg = (
                     f"Cannot journal the delivery of event {seq} to robot {robot!r}: no event "
@@ -208,7 +209,7 @@ class Journal:
     def record_command(self, robot: str, payload: bytes) -> None:
         """Journal a command ``robot`` emitted."""
         with self._lock:
-            self._check_writable("command")
+            self._check_writable("a command")
             robot_id, name_frame = self._intern(robot)
             head = _ID.pack(_K_COMMAND, robot_id)
             crc = zlib.crc32(payload, zlib.crc32(head))
@@ -254,10 +255,10 @@ class Journal:
 
     # --- under self._lock -------------------------------------------------------------
 
-    def _check_writable(self, kind: str) -> None:
+    def _check_writable(self, what: str) -> None:
         if self._closed or self._failure is not None:
             why = "it is closed" if self._closed else f"an earlier write failed ({self._failure})"
-            msg = f"Cannot journal a {kind} in {self._directory}: {why}."
+            msg = f"Cannot journal {what} in {self._directory}: {why}."
             raise JournalError(msg)
 
     def _intern(self, robot: str) -> tuple[int, bytes]:
@@ -319,6 +320,7 @@ class Journal:
                 os.fsync(self._file.fileno())
                 _fsync_directory(self._directory)
         except OSError as exc:
+            self._failure = str(exc)
             msg = f"Cannot start the journal segment {self._segment}: {exc}."
             raise JournalError(msg) from exc
         self._size = len(_HEADER_FRAME)
@@ -581,30 +583,38 @@ def _load(path: Path) -> _Segment:
     except OSError as exc:
         msg = f"Cannot read the journal segment {path}: {exc}."
         raise JournalError(msg) from exc
-    view = memoryview(data)
-    size = len(data)
-    starts: array[int] = array("Q")
-    names: dict[int, str] = {}
+    segment = _Segment(path, data, array("Q"), {})
+    if not data:
+        return segment  # a run that died before writing its header
+    view, size, unpack, crc32 = memoryview(data), len(data), _FRAME.unpack_from, zlib.crc32
+    append, records = segment.starts.append, _RECORD_KINDS
     offset = 0
-    while offset < size:
-        problem = _frame_problem(data, view, offset)
-        if problem is not None:
-            _end_at_damage(path, data, offset, problem)
-            break
+    # the hot loop of every read: one unpack and one crc per frame, checks inlined
+    while offset + _FRAME.size <= size:
+        length, crc = unpack(data, offset)
         start = offset + _FRAME.size
-        end = start + _length(data, offset)
+        end = start + length
+        if not 0 < length <= size - start or crc32(view[start:end]) != crc:
+            break
         kind = data[start]
-        if offset == 0:
+        if kind in records and offset:
+            append(start)
+        elif offset == 0:
             _check_header(path, data)
         elif kind == _K_NAME:
-            names[_ID.unpack_from(data, start)[1]] = str(view[start + _ID.size : end], "utf-8")
-        elif kind in _KINDS and kind != _K_HEADER:
-            starts.append(start)
+            segment.names[_ID.unpack_from(data, start)[1]] = str(
+                view[start + _ID.size : end], "utf-8"
+            )
         else:
-            msg = f"Journal segment {path} has a record of unknown kind {kind} at byte {offset}."
+            msg = (
+                f"Journal segment {path} has a record of unexpected kind {bytes([kind])!r} at "
+                f"byte {offset}; was it written by a newer yard?"
+            )
             raise JournalError(msg)
         offset = end
-    return _Segment(path, data, starts, names)
+    if offset < size:
+        _end_at_damage(path, data, offset, _frame_problem(data, view, offset) or "")
+    return segment
 
 
 def _length(data: bytes, offset: int) -> int:

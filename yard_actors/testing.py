@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +63,7 @@ __all__ = [
     "rejected",
     "run_robot",
     "tick",
+    "wait_until",
 ]
 
 DEFAULT_START_TS = 1_700_000_000_000_000_000
@@ -209,6 +210,19 @@ class RobotHarness:
         fresh = self._build()
         commands = [command for event in self.events for command in fresh.handle(event)]
         return fresh, commands
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll ``condition`` until it holds; for state that arrives asynchronously (fills, fan-out).
+
+    Raises AssertionError naming ``what`` after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            msg = f"{what} did not happen within {timeout} s"
+            raise AssertionError(msg)
+        time.sleep(0.005)
 
 
 # --- the live, actor-level kit ------------------------------------------------------------------

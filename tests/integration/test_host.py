@@ -20,7 +20,7 @@ from yard_actors import (
     replay,
 )
 from yard_actors.robot import HandlerResult
-from yard_actors.testing import accepted, filled, live_host, quote, run_robot
+from yard_actors.testing import accepted, filled, live_host, quote, run_robot, wait_until
 
 TS = 1_700_000_000_000_000_000
 
@@ -76,7 +76,7 @@ def test_the_same_host_runs_over_every_transport(tmp_path: Path, transport: str)
         assert isinstance(order, NewOrder)
         live.reply(filled(order))
         live.wait_idle()
-        _wait_for(lambda: live.snapshot("alpha")["state"]["fills"] == 1)
+        wait_until(lambda: live.snapshot("alpha")["state"]["fills"] == 1)
 
 
 def test_two_robots_get_only_their_own_control_and_trades(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_a_restarted_host_restores_its_robot_from_the_journal(tmp_path: Path) ->
         order = live.next_command()
         assert isinstance(order, NewOrder)
         live.reply(filled(order))
-        _wait_for(lambda: live.snapshot("alpha")["state"]["fills"] == 1)
+        wait_until(lambda: live.snapshot("alpha")["state"]["fills"] == 1)
 
     with run_robot(Buyer, name="alpha", journal_dir=tmp_path) as live:
         live.publish(quote("Si", 200, 201, ts=TS + 5))
@@ -220,7 +220,7 @@ def test_the_robot_table_reads_as_a_table(tmp_path: Path) -> None:
         order = live.next_command()
         assert isinstance(order, NewOrder)
         live.reply(filled(order))
-        _wait_for(lambda: live.host.robots().by_name("alpha")["position"] == {"Si": 1})
+        wait_until(lambda: live.host.robots().by_name("alpha")["position"] == {"Si": 1})
 
         row = live.host.robots().by_name("alpha")
         text = str(live.host.robots())
@@ -237,15 +237,3 @@ def test_stop_leaves_no_thread_behind(tmp_path: Path) -> None:
         live.publish(quote("Si", 1, 2, ts=TS))
         live.next_command()
     assert set(threading.enumerate()) <= before
-
-
-def _wait_for(condition: object, timeout: float = 5.0) -> None:
-    """Poll a condition on an actor's state; asks are the waiting, not sleeps."""
-    import time  # noqa: PLC0415
-
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            msg = f"condition not met within {timeout} s"
-            raise AssertionError(msg)
-        time.sleep(0.01)

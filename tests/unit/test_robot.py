@@ -232,7 +232,8 @@ def test_snapshot_is_json_able_and_complete() -> None:
     assert snapshot["name"] == "alpha"
     assert snapshot["status"] == "running"
     assert snapshot["positions"] == {
-        "Si": {"qty": 1, "avg_price": "90000", "realized": "0", "fees": "0"}
+        "Si": {"qty": 1, "avg_price": "90000", "realized": "0", "fees": "0",
+               "lots": [[1, "90000"]]}
     }
     assert snapshot["state"] == {"replies": [], "seen": 1}
     assert snapshot["order_seq"] == 1
