@@ -40,7 +40,12 @@ class AcceptAllGateway:
     """Accepts every order; fills resting orders when the quotes cross them."""
 
     def __init__(
-        self, context: zmq.Context[zmq.Socket[bytes]], *, orders: str, trades: str, data: str,
+        self,
+        context: zmq.Context[zmq.Socket[bytes]],
+        *,
+        orders: str,
+        trades: str,
+        data: str,
         symbols: tuple[str, ...] = ("Si", "RTS"),
     ) -> None:
         self._context = context
@@ -119,20 +124,29 @@ class AcceptAllGateway:
             return
         self.orders_in += 1
         if type(command) is NewOrder:
-            self._publish(OrderAccepted(
-                ts=command.ts, client_order_id=command.client_order_id, robot=command.robot,
-                exchange_order_id=f"x{self.orders_in}",
-            ))
+            self._publish(
+                OrderAccepted(
+                    ts=command.ts,
+                    client_order_id=command.client_order_id,
+                    robot=command.robot,
+                    exchange_order_id=f"x{self.orders_in}",
+                )
+            )
             self._working[command.client_order_id] = command
             quote = self._quotes.get(command.symbol)
             if quote is not None:
                 self._try_fill(command, quote)
         elif type(command) is CancelOrder:
             done = self._working.pop(command.client_order_id, None) is not None
-            self._publish(CancelReply(
-                ts=command.ts, client_order_id=command.client_order_id, robot=command.robot,
-                cancelled=done, reason="" if done else "order is no longer working",
-            ))
+            self._publish(
+                CancelReply(
+                    ts=command.ts,
+                    client_order_id=command.client_order_id,
+                    robot=command.robot,
+                    cancelled=done,
+                    reason="" if done else "order is no longer working",
+                )
+            )
 
     def _try_fill(self, order: NewOrder, quote: Quote) -> None:
         price: Decimal | None
@@ -147,11 +161,19 @@ class AcceptAllGateway:
         del self._working[order.client_order_id]
         self._trade_seq += 1
         self.fills_out += 1
-        self._publish(Fill(
-            ts=max(order.ts, quote.ts), trade_id=f"T{self._trade_seq}",
-            client_order_id=order.client_order_id, robot=order.robot, symbol=order.symbol,
-            side=order.side, price=price, qty=order.qty, fee=Decimal("0.5") * order.qty,
-        ))
+        self._publish(
+            Fill(
+                ts=max(order.ts, quote.ts),
+                trade_id=f"T{self._trade_seq}",
+                client_order_id=order.client_order_id,
+                robot=order.robot,
+                symbol=order.symbol,
+                side=order.side,
+                price=price,
+                qty=order.qty,
+                fee=Decimal("0.5") * order.qty,
+            )
+        )
 
     def _publish(self, event: Any) -> None:
         self._trades.send_multipart((event.robot.encode(), encode(event)))

@@ -32,8 +32,13 @@ class SyntheticQuotes:
     """A seeded random walk of one-tick-wide quotes, ``step_ns`` apart, round-robin over symbols."""
 
     def __init__(
-        self, symbols: Sequence[str] = ("Si", "RTS"), *, seed: int = 7, count: int = 10_000,
-        start_ts: int = 1_700_000_000_000_000_000, step_ns: int = 10_000_000,
+        self,
+        symbols: Sequence[str] = ("Si", "RTS"),
+        *,
+        seed: int = 7,
+        count: int = 10_000,
+        start_ts: int = 1_700_000_000_000_000_000,
+        step_ns: int = 10_000_000,
     ) -> None:
         self.symbols = tuple(symbols)
         self.count = count
@@ -44,16 +49,22 @@ class SyntheticQuotes:
     def __iter__(self) -> Iterator[Quote]:
         rng = random.Random(self._seed)
         mids = {s: _START_PRICES.get(s, Decimal(100)) for s in self.symbols}
-        ticks = {s: DEFAULT_INSTRUMENTS[s].tick_size if s in DEFAULT_INSTRUMENTS else Decimal(1)
-                 for s in self.symbols}
+        ticks = {
+            s: DEFAULT_INSTRUMENTS[s].tick_size if s in DEFAULT_INSTRUMENTS else Decimal(1)
+            for s in self.symbols
+        }
         for n in range(self.count):
             symbol = self.symbols[n % len(self.symbols)]
             tick = ticks[symbol]
             mids[symbol] += tick * rng.choice((-2, -1, -1, 0, 0, 0, 1, 1, 2))
             bid = mids[symbol]
             yield Quote(
-                ts=self._start_ts + n * self._step_ns, symbol=symbol, bid=bid, ask=bid + tick,
-                bid_size=rng.randint(1, 50), ask_size=rng.randint(1, 50),
+                ts=self._start_ts + n * self._step_ns,
+                symbol=symbol,
+                bid=bid,
+                ask=bid + tick,
+                bid_size=rng.randint(1, 50),
+                ask_size=rng.randint(1, 50),
             )
 
 

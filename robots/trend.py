@@ -47,7 +47,7 @@ class TrendFollower(Robot):
         self.mids.append(quote.mid)
         if len(self.mids) < self.params.slow or self.open_orders(quote.symbol):
             return None
-        fast = sum(list(self.mids)[-self.params.fast:]) / self.params.fast
+        fast = sum(list(self.mids)[-self.params.fast :]) / self.params.fast
         slow = sum(self.mids) / len(self.mids)
         self.target = self.params.qty if fast > slow else -self.params.qty
         gap = self.target - self.position(quote.symbol)

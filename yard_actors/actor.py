@@ -14,7 +14,7 @@ Nothing here touches another robot's state; a failing robot fails alone.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pykka
@@ -70,7 +70,11 @@ class RobotActor(pykka.ThreadingActor):
     """Runs one :class:`Robot`; send it :class:`Deliver` messages with ``tell``."""
 
     def __init__(
-        self, robot: Robot, *, journal: Journal | None, order_link: OrderLink | None,
+        self,
+        robot: Robot,
+        *,
+        journal: Journal | None,
+        order_link: OrderLink | None,
         stats: RobotStats | None = None,
     ) -> None:
         super().__init__()
@@ -137,10 +141,8 @@ class RobotActor(pykka.ThreadingActor):
 
 def ask_snapshot(ref: pykka.ActorRef[Any], timeout: float) -> dict[str, Any]:
     """Ask a robot actor for its snapshot; at the edges only (host, REPL, tests)."""
-    result: dict[str, Any] = ref.ask(_Snapshot(), timeout=timeout)
-    return result
+    return cast(dict[str, Any], ref.ask(_Snapshot(), timeout=timeout))
 
 
 def ask_traceback(ref: pykka.ActorRef[Any], timeout: float) -> str | None:
-    result: str | None = ref.ask(_Traceback(), timeout=timeout)
-    return result
+    return cast(str | None, ref.ask(_Traceback(), timeout=timeout))

@@ -18,7 +18,7 @@ import attrs
 
 from yard_actors.events import Fill, NewOrder, Side
 
-__all__ = ["Book", "OrderState", "WorkingOrder", "Position"]
+__all__ = ["Book", "OrderState", "Position", "WorkingOrder"]
 
 
 class OrderState(enum.Enum):
@@ -71,7 +71,9 @@ class Position:
 
     symbol: str
     qty: int = 0
-    lots: deque[tuple[int, Decimal]] = attrs.field(factory=deque)  # (signed qty, price), oldest first
+    lots: deque[tuple[int, Decimal]] = attrs.field(
+        factory=deque
+    )  # (signed qty, price), oldest first
     realized: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
 

@@ -34,7 +34,9 @@ _DEMO_ROBOTS = (
     ("robots.trend:TrendFollower", "trend-si", ("Si",), {"fast": 5, "slow": 20, "qty": 1}),
     ("robots.market_maker:MarketMaker", "mm-si", ("Si",), {"half_spread_ticks": 2}),
     (
-        "robots.market_maker:MarketMaker", "mm-rts", ("RTS",),
+        "robots.market_maker:MarketMaker",
+        "mm-rts",
+        ("RTS",),
         {"half_spread_ticks": 1, "tick_size": "10", "max_position": 3},
     ),
 )
@@ -87,7 +89,14 @@ def _run_demo(data_dir: Path, quotes: int, seed: int) -> int:
     )
     started = time.perf_counter()
     try:
-        with Host(context=context, journal_dir=journal_dir, **_DEMO_URLS) as host:
+        with Host(
+            data=_DEMO_URLS["data"],
+            orders=_DEMO_URLS["orders"],
+            trades=_DEMO_URLS["trades"],
+            control=_DEMO_URLS["control"],
+            context=context,
+            journal_dir=journal_dir,
+        ) as host:
             for class_path, name, symbols, params in _DEMO_ROBOTS:
                 host.add_robot(class_path, name=name, symbols=symbols, params=params)
             feed.wait_for_subscribers(["Si", "RTS"], count=2)  # the host and the gateway

@@ -67,7 +67,7 @@ def _unknown(source: str, prefix: str, given: Mapping[str, Any], known: set[str]
 
 
 def _typed(source: str, key: str, value: Any, kind: type[Any] | tuple[type[Any], ...]) -> Any:
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise _fail(source, key, f"must be of type {names}, was {type(value).__name__} {value!r}")
     return value
@@ -146,8 +146,12 @@ def _robots(source: str, robots: Sequence[Any]) -> tuple[RobotSettings, ...]:
             cls(name, params=params, symbols=symbols)
         except RobotError as exc:
             raise _fail(source, f"{where}.params", str(exc)) from exc
-        out.append(RobotSettings(
-            class_path=class_path, name=name,
-            symbols=None if symbols is None else tuple(symbols), params=dict(params),
-        ))
+        out.append(
+            RobotSettings(
+                class_path=class_path,
+                name=name,
+                symbols=None if symbols is None else tuple(symbols),
+                params=dict(params),
+            )
+        )
     return tuple(out)

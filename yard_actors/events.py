@@ -21,9 +21,9 @@ from typing import Any, TypeAlias
 import attrs
 
 __all__ = [
-    "Command",
     "CancelOrder",
     "CancelReply",
+    "Command",
     "Control",
     "ControlAction",
     "Event",
@@ -121,7 +121,9 @@ def _non_negative_price(
 
 def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if type(value) is not str or not value or len(value) > 128:
-        msg = f"{attribute.name} must be a non-empty string of at most 128 characters, was {value!r}"
+        msg = (
+            f"{attribute.name} must be a non-empty string of at most 128 characters, was {value!r}"
+        )
         raise ValueError(msg)
 
 

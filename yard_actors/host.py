@@ -38,7 +38,14 @@ from yard_actors.intake import (
     Unroute,
     ask_stats,
 )
-from yard_actors.journal import Journal, JournalConfig, read_robot
+from yard_actors.journal import (
+    Journal,
+    JournalConfig,
+    RobotJournal,
+    read_robot,
+    read_robots,
+    robots_in,
+)
 from yard_actors.loader import class_path, load_robot_class
 from yard_actors.order_link import OrderLink
 from yard_actors.replay import replay_into
@@ -67,14 +74,23 @@ class Host:
     """
 
     def __init__(
-        self, *, data: str, orders: str, trades: str, control: str,
+        self,
+        *,
+        data: str,
+        orders: str,
+        trades: str,
+        control: str,
         journal_dir: str | os.PathLike[str] | None = "yard-data/journal",
-        journal: JournalConfig | None = None, instruments: InstrumentTable | None = None,
-        context: zmq.Context[zmq.Socket[bytes]] | None = None, ask_timeout: float = 5.0,
+        journal: JournalConfig | None = None,
+        instruments: InstrumentTable | None = None,
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
+        ask_timeout: float = 5.0,
     ) -> None:
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
         self._own_context = context is None
-        self._context: zmq.Context[zmq.Socket[bytes]] = context if context is not None else zmq.Context()
+        self._context: zmq.Context[zmq.Socket[bytes]] = (
+            context if context is not None else zmq.Context()
+        )
         self._instruments = instruments if instruments is not None else InstrumentTable()
         self._ask_timeout = ask_timeout
         self._robots: dict[str, _Hosted] = {}
@@ -82,6 +98,10 @@ class Host:
         self._journal: Journal | None = None
         self._link: OrderLink | None = None
         self._stopped = False
+        # Histories from earlier runs, read in one pass on the first restore: reading
+        # the journal once per robot would cost minutes for a 1,000-robot host.
+        self._earlier: dict[str, RobotJournal] | None = None
+        self._removed: set[str] = set()
         try:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
@@ -95,7 +115,9 @@ class Host:
                     kind, url, context=self._context, journal=self._journal, bind=bind
                 )
             # A control URL with a "*" port is bound to a free port; publish the real one.
-            self.endpoints["control"] = ask_stats(self._intakes[IntakeKind.CONTROL], ask_timeout).url
+            self.endpoints["control"] = ask_stats(
+                self._intakes[IntakeKind.CONTROL], ask_timeout
+            ).url
         except BaseException:
             self.stop()
             raise
@@ -134,8 +156,13 @@ class Host:
     # --- robots ---------------------------------------------------------------------------
 
     def add_robot(
-        self, robot_class: type[Robot] | str, *, name: str, symbols: Sequence[str] | None = None,
-        params: Any = None, restore: bool = True,
+        self,
+        robot_class: type[Robot] | str,
+        *,
+        name: str,
+        symbols: Sequence[str] | None = None,
+        params: Any = None,
+        restore: bool = True,
     ) -> pykka.ActorRef[Any]:
         """Start a robot; with ``restore``, first replay its journal from earlier runs.
 
@@ -160,7 +187,9 @@ class Host:
             self._restore(robot, spec)
         if self._journal is not None:
             self._journal.record_robot(name, spec)
-        stats = RobotStats(status=robot.status.value, position=robot.positions(), pnl=str(robot.pnl))
+        stats = RobotStats(
+            status=robot.status.value, position=robot.positions(), pnl=str(robot.pnl)
+        )
         ref = RobotActor.start(robot, journal=self._journal, order_link=self._link, stats=stats)
         self._robots[name] = _Hosted(
             name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
@@ -170,8 +199,7 @@ class Host:
 
     def _restore(self, robot: Robot, spec: Mapping[str, Any]) -> None:
         assert self._journal is not None
-        self._journal.flush()
-        history = read_robot(self._journal.path, robot.name)
+        history = self._history(robot.name)
         if history.spec is None:
             return
         if history.spec.get("class") != spec["class"]:
@@ -185,9 +213,22 @@ class Host:
             logger.warning("robot %s replayed differently: %s", robot.name, result.divergence)
         logger.info("robot %s restored from %d journaled events", robot.name, len(result.events))
 
+    def _history(self, name: str) -> RobotJournal:
+        assert self._journal is not None
+        if name in self._removed:  # it ran in this process too: read the current segment as well
+            self._journal.flush()
+            return read_robot(self._journal.path, name)
+        if self._earlier is None:
+            self._journal.flush()
+            path = self._journal.path
+            self._earlier = read_robots(path, robots_in(path))
+        return self._earlier.get(name) or RobotJournal(robot=name, spec=None, entries=())
+
     def _set_routes(self, name: str, ref: pykka.ActorRef[Any], how: type[Route | Unroute]) -> None:
         hosted = self._robots[name]
-        asks = [self._intakes[IntakeKind.DATA].ask(how(s, ref), block=False) for s in hosted.symbols]
+        asks = [
+            self._intakes[IntakeKind.DATA].ask(how(s, ref), block=False) for s in hosted.symbols
+        ]
         asks += [
             self._intakes[IntakeKind.DATA].ask(how(SESSION_TOPIC, ref), block=False),
             self._intakes[IntakeKind.DATA].ask(how(SYSTEM_TOPIC, ref), block=False),
@@ -202,6 +243,7 @@ class Host:
         self._set_routes(name, hosted.ref, Unroute)
         hosted.ref.stop(timeout=self._ask_timeout)
         del self._robots[name]
+        self._removed.add(name)
 
     def _hosted(self, name: str) -> _Hosted:
         hosted = self._robots.get(name)
@@ -216,18 +258,20 @@ class Host:
         rows = []
         for hosted in self._robots.values():
             stats = hosted.stats
-            rows.append({
-                "name": hosted.name,
-                "class": hosted.robot_class,
-                "status": stats.status,
-                "events_in": stats.events_in,
-                "commands_out": stats.commands_out,
-                "unsent": stats.unsent,
-                "position": dict(stats.position),
-                "pnl": stats.pnl,
-                "mailbox": hosted.ref.actor_inbox.qsize(),
-                "error": stats.error,
-            })
+            rows.append(
+                {
+                    "name": hosted.name,
+                    "class": hosted.robot_class,
+                    "status": stats.status,
+                    "events_in": stats.events_in,
+                    "commands_out": stats.commands_out,
+                    "unsent": stats.unsent,
+                    "position": dict(stats.position),
+                    "pnl": stats.pnl,
+                    "mailbox": _mailbox_size(hosted.ref),
+                    "error": stats.error,
+                }
+            )
         return RobotTable(rows)
 
     def snapshot(self, name: str) -> dict[str, Any]:
@@ -239,8 +283,12 @@ class Host:
         return ask_traceback(self._hosted(name).ref, self._ask_timeout)
 
     def control(
-        self, name: str, action: ControlAction | str, params: Mapping[str, Any] | None = None,
-        *, ts: int | None = None,
+        self,
+        name: str,
+        action: ControlAction | str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        ts: int | None = None,
     ) -> None:
         """Send a control command to one robot; it is journaled like any event.
 
@@ -249,7 +297,9 @@ class Host:
         """
         hosted = self._hosted(name)
         event = Control(
-            ts=time.time_ns() if ts is None else ts, robot=name, action=ControlAction(action),
+            ts=time.time_ns() if ts is None else ts,
+            robot=name,
+            action=ControlAction(action),
             params=dict(params or {}),
         )
         hosted.ref.tell(Deliver(event))
@@ -290,6 +340,12 @@ class Host:
         if self._own_context:
             self._context.term()
         logger.info("host stopped; %d threads remain", threading.active_count())
+
+
+def _mailbox_size(ref: pykka.ActorRef[Any]) -> int:
+    """Messages waiting for the actor; -1 where the inbox cannot tell."""
+    qsize = getattr(ref.actor_inbox, "qsize", None)
+    return int(qsize()) if qsize is not None else -1
 
 
 def _stop_all(refs: Sequence[pykka.ActorRef[Any]], timeout: float) -> None:

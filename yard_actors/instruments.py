@@ -15,7 +15,9 @@ import attrs
 __all__ = ["DEFAULT_INSTRUMENTS", "Instrument", "InstrumentTable"]
 
 
-def _positive_decimal(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+def _positive_decimal(
+    instance: object, attribute: attrs.Attribute[Decimal], value: Decimal
+) -> None:
     if type(value) is not Decimal or not value.is_finite() or value <= 0:
         msg = f"{attribute.name} must be a positive finite Decimal, was {value!r}"
         raise ValueError(msg)
@@ -27,7 +29,9 @@ class Instrument:
 
     symbol: str
     tick_size: Decimal = attrs.field(converter=Decimal, validator=_positive_decimal)
-    point_value: Decimal = attrs.field(default=Decimal(1), converter=Decimal, validator=_positive_decimal)
+    point_value: Decimal = attrs.field(
+        default=Decimal(1), converter=Decimal, validator=_positive_decimal
+    )
 
     def on_grid(self, price: Decimal) -> bool:
         return price % self.tick_size == 0

@@ -24,7 +24,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pykka
@@ -46,7 +46,7 @@ from yard_actors.events import (
 )
 from yard_actors.journal import Journal
 
-__all__ = ["IntakeActor", "IntakeKind", "IntakeStats", "SESSION_TOPIC", "SYSTEM_TOPIC"]
+__all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "IntakeActor", "IntakeKind", "IntakeStats"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,13 @@ class IntakeActor(pykka.ThreadingActor):
     """
 
     def __init__(
-        self, kind: IntakeKind, url: str, *, context: zmq.Context[zmq.Socket[bytes]],
-        journal: Journal | None, bind: bool = False,
+        self,
+        kind: IntakeKind,
+        url: str,
+        *,
+        context: zmq.Context[zmq.Socket[bytes]],
+        journal: Journal | None,
+        bind: bool = False,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -218,8 +223,12 @@ class IntakeActor(pykka.ThreadingActor):
 
     def _stats(self) -> IntakeStats:
         return IntakeStats(
-            kind=self.kind.value, url=self.url, received=self._received,
-            delivered=self._delivered, unrouted=self._unrouted, dropped=dict(self._dropped),
+            kind=self.kind.value,
+            url=self.url,
+            received=self._received,
+            delivered=self._delivered,
+            unrouted=self._unrouted,
+            dropped=dict(self._dropped),
         )
 
     # --- the receive thread ---------------------------------------------------------------
@@ -263,7 +272,7 @@ class IntakeActor(pykka.ThreadingActor):
             self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
             return
         topic, payload = frames
-        if topic == b"$session" or topic == b"$system":
+        if topic in (b"$session", b"$system"):
             robots = self._broadcast
         else:
             robots = self._routes.get(topic, ())
@@ -300,10 +309,13 @@ class IntakeActor(pykka.ThreadingActor):
         if count <= _LOG_FIRST or count % _LOG_EVERY == 0:
             logger.warning(
                 "%s intake on %s dropped a message (%s, %d so far): %s",
-                self.kind.value, self.url, reason, count, detail,
+                self.kind.value,
+                self.url,
+                reason,
+                count,
+                detail,
             )
 
 
 def ask_stats(ref: pykka.ActorRef[Any], timeout: float) -> IntakeStats:
-    result: IntakeStats = ref.ask(_Stats(), timeout=timeout)
-    return result
+    return cast(IntakeStats, ref.ask(_Stats(), timeout=timeout))

@@ -29,7 +29,11 @@ class OrderLink:
     """
 
     def __init__(
-        self, context: zmq.Context[zmq.Socket[bytes]], url: str, *, send_timeout_ms: int = 5000,
+        self,
+        context: zmq.Context[zmq.Socket[bytes]],
+        url: str,
+        *,
+        send_timeout_ms: int = 5000,
         high_water_mark: int = 100_000,
     ) -> None:
         self._lock = threading.Lock()

@@ -55,13 +55,17 @@ class ReplayResult:
 
 
 def build_robot(
-    spec: dict[str, Any], *, robot_class: type[Robot] | None = None,
+    spec: dict[str, Any],
+    *,
+    robot_class: type[Robot] | None = None,
     instruments: InstrumentTable | None = None,
 ) -> Robot:
     """Build a robot from the spec a host journaled when it was added."""
     cls = robot_class if robot_class is not None else load_robot_class(str(spec["class"]))
     return cls(
-        str(spec["name"]), params=spec.get("params"), symbols=spec.get("symbols"),
+        str(spec["name"]),
+        params=spec.get("params"),
+        symbols=spec.get("symbols"),
         instruments=instruments,
     )
 
@@ -79,13 +83,18 @@ def replay_into(robot: Robot, history: RobotJournal) -> ReplayResult:
         events.append(event)
         replayed.extend(robot.handle(event))
     return ReplayResult(
-        robot=robot, events=tuple(events), commands=tuple(replayed),
+        robot=robot,
+        events=tuple(events),
+        commands=tuple(replayed),
         divergence=_first_divergence(journaled, [encode(c) for c in replayed]),
     )
 
 
 def replay(
-    directory: str | os.PathLike[str], name: str, *, robot_class: type[Robot] | None = None,
+    directory: str | os.PathLike[str],
+    name: str,
+    *,
+    robot_class: type[Robot] | None = None,
     instruments: InstrumentTable | None = None,
 ) -> ReplayResult:
     """Rebuild robot ``name`` from the journal in ``directory``."""

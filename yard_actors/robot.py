@@ -47,7 +47,7 @@ from yard_actors.events import (
 from yard_actors.instruments import InstrumentTable
 from yard_actors.state import to_jsonable
 
-__all__ = ["Robot", "RobotStatus", "HandlerResult"]
+__all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Robot:
         }
         self.on_start()
 
-    # --- handlers for users to override ------------------------------------------
+    # --- handlers for users to override ----------------------------------------------------------
 
     def on_start(self) -> None:
         """Set up the robot's own state; runs once, at construction, before any event."""
@@ -173,7 +173,7 @@ class Robot:
             if not key.startswith("_")
         }
 
-    # --- what user code reads ----------------------------------------------------------
+    # --- what user code reads --------------------------------------------------------------------
 
     @property
     def name(self) -> str:
@@ -239,16 +239,22 @@ class Robot:
                 total += position.unrealized(quote.mid)
         return total
 
-    # --- building commands ---------------------------------------------------------------
+    # --- building commands -----------------------------------------------------------------------
 
     def buy(
-        self, symbol: str, qty: int, price: Decimal | int | str | None = None,
+        self,
+        symbol: str,
+        qty: int,
+        price: Decimal | int | str | None = None,
         tif: TimeInForce = TimeInForce.DAY,
     ) -> NewOrder:
         return self._order(Side.BUY, symbol, qty, price, tif)
 
     def sell(
-        self, symbol: str, qty: int, price: Decimal | int | str | None = None,
+        self,
+        symbol: str,
+        qty: int,
+        price: Decimal | int | str | None = None,
         tif: TimeInForce = TimeInForce.DAY,
     ) -> NewOrder:
         return self._order(Side.SELL, symbol, qty, price, tif)
@@ -263,7 +269,11 @@ class Robot:
         ]
 
     def _order(
-        self, side: Side, symbol: str, qty: int, price: Decimal | int | str | None,
+        self,
+        side: Side,
+        symbol: str,
+        qty: int,
+        price: Decimal | int | str | None,
         tif: TimeInForce,
     ) -> NewOrder:
         self._order_seq += 1
@@ -278,7 +288,7 @@ class Robot:
             tif=tif,
         )
 
-    # --- the framework's entry point ----------------------------------------------------------
+    # --- the framework's entry point -------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Command]:
         """Apply one event and return the commands to send, in order.
@@ -286,8 +296,7 @@ class Robot:
         Never raises for an error in user code: the robot is marked failed, the
         traceback kept, and its working orders cancelled.
         """
-        if event.ts > self._now:
-            self._now = event.ts
+        self._now = max(self._now, event.ts)
         self._events += 1
         out: list[Command] = []
         self._feedback.append(event)
@@ -314,7 +323,7 @@ class Robot:
             return
         try:
             result = handler(event)
-        except Exception as exc:  # noqa: BLE001 - user code may raise anything; isolate it
+        except Exception as exc:
             self._traceback = traceback.format_exc()
             self._fail(f"{type(exc).__name__} in {handler.__name__}: {exc}")
             return
@@ -357,11 +366,14 @@ class Robot:
         coid = command.client_order_id
         if command.robot != self._name:
             return OrderRejected(
-                ts=self._now, client_order_id=coid, robot=self._name,
+                ts=self._now,
+                client_order_id=coid,
+                robot=self._name,
                 reason=f"command names robot {command.robot!r}, not {self._name!r}",
             )
-        if type(command) is CancelOrder:
+        if isinstance(command, CancelOrder):
             order = self._book.orders.get(coid)
+            reason: str | None
             if order is None:
                 reason = f"no working order {coid} to cancel"
             elif order.cancel_requested:
@@ -386,26 +398,27 @@ class Robot:
         return None
 
     def _keep_book(self, event: Event) -> None:
-        kind = type(event)
-        if kind is Quote:
-            self._last_quotes[event.symbol] = event  # type: ignore[union-attr]
-        elif kind is Fill:
-            self._book.filled(event)  # type: ignore[arg-type]
-        elif kind is OrderAccepted:
-            self._book.accepted(event.client_order_id)  # type: ignore[union-attr]
-        elif kind is OrderRejected:
-            self._book.closed(event.client_order_id)  # type: ignore[union-attr]
-        elif kind is CancelReply:
-            if event.cancelled:  # type: ignore[union-attr]
-                self._book.closed(event.client_order_id)  # type: ignore[union-attr]
+        if isinstance(event, Quote):
+            self._last_quotes[event.symbol] = event
+        elif isinstance(event, Fill):
+            self._book.filled(event)
+        elif isinstance(event, OrderAccepted):
+            self._book.accepted(event.client_order_id)
+        elif isinstance(event, OrderRejected):
+            self._book.closed(event.client_order_id)
+        elif isinstance(event, CancelReply):
+            if event.cancelled:
+                self._book.closed(event.client_order_id)
             else:
-                self._book.cancel_refused(event.client_order_id)  # type: ignore[union-attr]
+                self._book.cancel_refused(event.client_order_id)
 
     def _apply_control(self, control: Control) -> None:
         target = _TRANSITIONS.get((self._status, control.action))
         if target is None:
             logger.warning(
-                "robot %s refused %s: it is %s", self._name, control.action.value,
+                "robot %s refused %s: it is %s",
+                self._name,
+                control.action.value,
                 self._status.value,
             )
             return
@@ -428,7 +441,7 @@ class Robot:
         self._pending.clear()
         self._pending.extend(self.cancel_all())
 
-    # --- params --------------------------------------------------------------------------------
+    # --- params ----------------------------------------------------------------------------------
 
     def _build_params(self, params: Any) -> Any:
         params_class = type(self).params_class
@@ -447,7 +460,7 @@ class Robot:
             return {**self._params, **changes}
         return attrs.evolve(self._params, **changes)
 
-    # --- state -------------------------------------------------------------------------------------
+    # --- state -----------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state, JSON-able, keys sorted: equal snapshots mean equal robots."""

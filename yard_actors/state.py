@@ -23,7 +23,7 @@ __all__ = ["to_jsonable"]
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def to_jsonable(value: Any, where: str) -> Any:
+def to_jsonable(value: Any, where: str) -> Any:  # noqa: PLR0911 - one return per JSON kind
     """Convert ``value`` to JSON types; ``where`` names it in the error if that is impossible."""
     if isinstance(value, _SCALARS):
         return value

@@ -22,8 +22,10 @@ class RobotTable(list[dict[str, Any]]):
     def __str__(self) -> str:
         grid = [list(_COLUMNS)] + [[_cell(row.get(c)) for c in _COLUMNS] for row in self]
         widths = [max(len(line[i]) for line in grid) for i in range(len(_COLUMNS))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-                 for line in grid]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+            for line in grid
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 

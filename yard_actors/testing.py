@@ -78,17 +78,30 @@ def _price(value: Decimal | int | str) -> Decimal:
 
 
 def quote(
-    symbol: str, bid: Decimal | int | str, ask: Decimal | int | str, *, bid_size: int = 10,
-    ask_size: int = 10, ts: int = DEFAULT_START_TS,
+    symbol: str,
+    bid: Decimal | int | str,
+    ask: Decimal | int | str,
+    *,
+    bid_size: int = 10,
+    ask_size: int = 10,
+    ts: int = DEFAULT_START_TS,
 ) -> Quote:
     return Quote(
-        ts=ts, symbol=symbol, bid=_price(bid), ask=_price(ask), bid_size=bid_size,
+        ts=ts,
+        symbol=symbol,
+        bid=_price(bid),
+        ask=_price(ask),
+        bid_size=bid_size,
         ask_size=ask_size,
     )
 
 
 def tick(
-    symbol: str, price: Decimal | int | str, qty: int = 1, *, aggressor: Side = Side.BUY,
+    symbol: str,
+    price: Decimal | int | str,
+    qty: int = 1,
+    *,
+    aggressor: Side = Side.BUY,
     ts: int = DEFAULT_START_TS,
 ) -> Tick:
     return Tick(ts=ts, symbol=symbol, price=_price(price), qty=qty, aggressor=aggressor)
@@ -96,28 +109,42 @@ def tick(
 
 def accepted(order: NewOrder, *, ts: int | None = None) -> OrderAccepted:
     return OrderAccepted(
-        ts=order.ts if ts is None else ts, client_order_id=order.client_order_id,
-        robot=order.robot, exchange_order_id=f"x-{order.client_order_id}",
+        ts=order.ts if ts is None else ts,
+        client_order_id=order.client_order_id,
+        robot=order.robot,
+        exchange_order_id=f"x-{order.client_order_id}",
     )
 
 
-def rejected(order: NewOrder, reason: str = "rejected by test", *, ts: int | None = None) -> OrderRejected:
+def rejected(
+    order: NewOrder, reason: str = "rejected by test", *, ts: int | None = None
+) -> OrderRejected:
     return OrderRejected(
-        ts=order.ts if ts is None else ts, client_order_id=order.client_order_id,
-        robot=order.robot, reason=reason,
+        ts=order.ts if ts is None else ts,
+        client_order_id=order.client_order_id,
+        robot=order.robot,
+        reason=reason,
     )
 
 
 def cancelled(order: NewOrder, *, ts: int | None = None, done: bool = True) -> CancelReply:
     return CancelReply(
-        ts=order.ts if ts is None else ts, client_order_id=order.client_order_id,
-        robot=order.robot, cancelled=done, reason="" if done else "too late",
+        ts=order.ts if ts is None else ts,
+        client_order_id=order.client_order_id,
+        robot=order.robot,
+        cancelled=done,
+        reason="" if done else "too late",
     )
 
 
 def filled(
-    order: NewOrder, qty: int | None = None, price: Decimal | int | str | None = None, *,
-    fee: Decimal | int | str = 0, ts: int | None = None, trade_id: str | None = None,
+    order: NewOrder,
+    qty: int | None = None,
+    price: Decimal | int | str | None = None,
+    *,
+    fee: Decimal | int | str = 0,
+    ts: int | None = None,
+    trade_id: str | None = None,
 ) -> Fill:
     """A fill of ``order``: all of it at its limit price unless told otherwise."""
     fill_price = price if price is not None else order.price
@@ -125,9 +152,14 @@ def filled(
         msg = f"a market order ({order.client_order_id}) needs an explicit fill price"
         raise ValueError(msg)
     return Fill(
-        ts=order.ts if ts is None else ts, trade_id=trade_id or f"t-{next(_fill_ids)}",
-        client_order_id=order.client_order_id, robot=order.robot, symbol=order.symbol,
-        side=order.side, price=_price(fill_price), qty=order.qty if qty is None else qty,
+        ts=order.ts if ts is None else ts,
+        trade_id=trade_id or f"t-{next(_fill_ids)}",
+        client_order_id=order.client_order_id,
+        robot=order.robot,
+        symbol=order.symbol,
+        side=order.side,
+        price=_price(fill_price),
+        qty=order.qty if qty is None else qty,
         fee=_price(fee),
     )
 
@@ -143,13 +175,20 @@ class RobotHarness:
     """
 
     def __init__(
-        self, robot_class: type[Robot], *, name: str = "robot", params: Any = None,
-        symbols: Sequence[str] | None = None, instruments: InstrumentTable | None = None,
-        start_ts: int = DEFAULT_START_TS, step_ns: int = 1_000_000,
+        self,
+        robot_class: type[Robot],
+        *,
+        name: str = "robot",
+        params: Any = None,
+        symbols: Sequence[str] | None = None,
+        instruments: InstrumentTable | None = None,
+        start_ts: int = DEFAULT_START_TS,
+        step_ns: int = 1_000_000,
     ) -> None:
-        self._build = lambda: robot_class(
-            name, params=params, symbols=symbols, instruments=instruments
-        )
+        def build() -> Robot:
+            return robot_class(name, params=params, symbols=symbols, instruments=instruments)
+
+        self._build = build
         self.robot = self._build()
         self.name = name
         self.ts = start_ts
@@ -168,13 +207,21 @@ class RobotHarness:
         self.commands.extend(out)
         return out
 
-    def quote(self, symbol: str, bid: Decimal | int | str, ask: Decimal | int | str,
-              bid_size: int = 10, ask_size: int = 10) -> list[Command]:
-        return self.feed(quote(symbol, bid, ask, bid_size=bid_size, ask_size=ask_size,
-                               ts=self._next_ts()))
+    def quote(
+        self,
+        symbol: str,
+        bid: Decimal | int | str,
+        ask: Decimal | int | str,
+        bid_size: int = 10,
+        ask_size: int = 10,
+    ) -> list[Command]:
+        return self.feed(
+            quote(symbol, bid, ask, bid_size=bid_size, ask_size=ask_size, ts=self._next_ts())
+        )
 
-    def tick(self, symbol: str, price: Decimal | int | str, qty: int = 1,
-             aggressor: Side = Side.BUY) -> list[Command]:
+    def tick(
+        self, symbol: str, price: Decimal | int | str, qty: int = 1, aggressor: Side = Side.BUY
+    ) -> list[Command]:
         return self.feed(tick(symbol, price, qty, aggressor=aggressor, ts=self._next_ts()))
 
     def accept(self, order: NewOrder) -> list[Command]:
@@ -186,21 +233,38 @@ class RobotHarness:
     def cancel_done(self, order: NewOrder, *, done: bool = True) -> list[Command]:
         return self.feed(cancelled(order, ts=self._next_ts(), done=done))
 
-    def fill(self, order: NewOrder, qty: int | None = None,
-             price: Decimal | int | str | None = None, fee: Decimal | int | str = 0) -> list[Command]:
-        return self.feed(filled(order, qty, price, fee=fee, ts=self._next_ts(),
-                                trade_id=f"t-{self.name}-{len(self.events) + 1}"))
+    def fill(
+        self,
+        order: NewOrder,
+        qty: int | None = None,
+        price: Decimal | int | str | None = None,
+        fee: Decimal | int | str = 0,
+    ) -> list[Command]:
+        return self.feed(
+            filled(
+                order,
+                qty,
+                price,
+                fee=fee,
+                ts=self._next_ts(),
+                trade_id=f"t-{self.name}-{len(self.events) + 1}",
+            )
+        )
 
     def timer(self, name: str) -> list[Command]:
         return self.feed(Timer(ts=self._next_ts(), robot=self.name, name=name))
 
     def control(self, action: ControlAction | str, **params: Any) -> list[Command]:
-        return self.feed(Control(ts=self._next_ts(), robot=self.name,
-                                 action=ControlAction(action), params=params))
+        return self.feed(
+            Control(
+                ts=self._next_ts(), robot=self.name, action=ControlAction(action), params=params
+            )
+        )
 
     def session(self, state: SessionState | str, session: str = "FORTS") -> list[Command]:
-        return self.feed(SessionStatus(ts=self._next_ts(), session=session,
-                                       state=SessionState(state)))
+        return self.feed(
+            SessionStatus(ts=self._next_ts(), session=session, state=SessionState(state))
+        )
 
     def snapshot(self) -> dict[str, Any]:
         return self.robot.snapshot()
@@ -212,7 +276,9 @@ class RobotHarness:
         return fresh, commands
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+) -> None:
     """Poll ``condition`` until it holds; for state that arrives asynchronously (fills, fan-out).
 
     Raises AssertionError naming ``what`` after ``timeout`` seconds.
@@ -230,8 +296,9 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = 
 _bench_ids = itertools.count(1)
 
 
-def _wait_for_subscription(xpub: zmq.Socket[bytes], seen: set[bytes], topic: bytes,
-                           timeout: float) -> None:
+def _wait_for_subscription(
+    xpub: zmq.Socket[bytes], seen: set[bytes], topic: bytes, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while topic not in seen:
         remaining = deadline - time.monotonic()
@@ -262,10 +329,7 @@ class TestFeed:
         _wait_for_subscription(self._socket, self._seen, topic.encode(), timeout)
 
     def publish(self, event: Quote | Tick | SessionStatus) -> None:
-        if isinstance(event, SessionStatus):
-            topic = SESSION_TOPIC
-        else:
-            topic = event.symbol
+        topic = SESSION_TOPIC if isinstance(event, SessionStatus) else event.symbol
         self.send_raw(topic.encode(), encode(event))
 
     def send_raw(self, *frames: bytes) -> None:
@@ -325,19 +389,27 @@ class TestGateway:
 class LiveHost:
     """A real host with a test feed, a test gateway and a controller, all over inproc."""
 
-    def __init__(self, host: Host, feed: TestFeed, gateway: TestGateway,
-                 controller: zmq.Socket[bytes]) -> None:
+    def __init__(
+        self, host: Host, feed: TestFeed, gateway: TestGateway, controller: zmq.Socket[bytes]
+    ) -> None:
         self.host = host
         self.feed = feed
         self.gateway = gateway
         self._controller = controller
 
-    def add_robot(self, robot_class: type[Robot] | str, *, name: str,
-                  symbols: Sequence[str] | None = None, params: Any = None,
-                  restore: bool = True) -> pykka.ActorRef[Any]:
+    def add_robot(
+        self,
+        robot_class: type[Robot] | str,
+        *,
+        name: str,
+        symbols: Sequence[str] | None = None,
+        params: Any = None,
+        restore: bool = True,
+    ) -> pykka.ActorRef[Any]:
         """Add a robot and wait until its data and trades subscriptions are live."""
-        ref = self.host.add_robot(robot_class, name=name, symbols=symbols, params=params,
-                                  restore=restore)
+        ref = self.host.add_robot(
+            robot_class, name=name, symbols=symbols, params=params, restore=restore
+        )
         symbols_now = self.host.snapshot(name)["symbols"]
         for symbol in symbols_now:
             self.feed.wait_for(symbol)
@@ -385,8 +457,13 @@ def _urls(transport: str, bench: int, ipc_dir: Path | None) -> dict[str, str]:
 
 
 @contextmanager
-def live_host(journal_dir: str | Path | None, *, transport: str = "inproc",
-              ipc_dir: Path | None = None, **host_kwargs: Any) -> Iterator[LiveHost]:
+def live_host(
+    journal_dir: str | Path | None,
+    *,
+    transport: str = "inproc",
+    ipc_dir: Path | None = None,
+    **host_kwargs: Any,
+) -> Iterator[LiveHost]:
     """Start a host wired to a test feed and gateway; stop it all on exit.
 
     ``transport`` picks ``inproc`` (default), ``ipc`` (sockets in ``ipc_dir``) or
@@ -402,8 +479,19 @@ def live_host(journal_dir: str | Path | None, *, transport: str = "inproc",
         gateway = TestGateway(context, urls["orders"], urls["trades"])
         sockets.append(gateway)
         urls["data"], urls["orders"], urls["trades"] = (
-            feed.endpoint, gateway.orders_endpoint, gateway.trades_endpoint)
-        host = Host(context=context, journal_dir=journal_dir, **urls, **host_kwargs)
+            feed.endpoint,
+            gateway.orders_endpoint,
+            gateway.trades_endpoint,
+        )
+        host = Host(
+            data=urls["data"],
+            orders=urls["orders"],
+            trades=urls["trades"],
+            control=urls["control"],
+            context=context,
+            journal_dir=journal_dir,
+            **host_kwargs,
+        )
         controller = context.socket(zmq.PUSH)
         controller.setsockopt(zmq.LINGER, 0)
         controller.connect(host.endpoints["control"])
@@ -418,9 +506,14 @@ def live_host(journal_dir: str | Path | None, *, transport: str = "inproc",
 
 
 @contextmanager
-def run_robot(robot_class: type[Robot] | str, *, name: str = "robot",
-              symbols: Sequence[str] | None = None, params: Any = None,
-              journal_dir: str | Path | None = None) -> Iterator[LiveHost]:
+def run_robot(
+    robot_class: type[Robot] | str,
+    *,
+    name: str = "robot",
+    symbols: Sequence[str] | None = None,
+    params: Any = None,
+    journal_dir: str | Path | None = None,
+) -> Iterator[LiveHost]:
     """Run one robot in a real actor on a live host; the shortest actor-level test."""
     with live_host(journal_dir) as live:
         live.add_robot(robot_class, name=name, symbols=symbols, params=params)

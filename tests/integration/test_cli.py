@@ -9,8 +9,12 @@ from pathlib import Path
 
 def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "yard_actors.cli", *args], cwd=cwd, capture_output=True,
-        text=True, timeout=120, check=False,
+        [sys.executable, "-m", "yard_actors.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -18,7 +22,8 @@ def test_yard_help_lists_the_commands(tmp_path: Path) -> None:
     result = _yard("--help", cwd=tmp_path)
 
     assert result.returncode == 0
-    assert "run" in result.stdout and "replay" in result.stdout
+    assert "run" in result.stdout
+    assert "replay" in result.stdout
 
 
 def test_yard_run_trades_the_demo_and_journals_it(tmp_path: Path) -> None:

@@ -62,8 +62,13 @@ def test_a_published_quote_reaches_the_gateway_as_a_new_order(tmp_path: Path) ->
         command = live.next_command()
 
         assert command == NewOrder(
-            ts=TS, client_order_id="alpha-1", robot="alpha", symbol="Si",
-            side=command.side, qty=1, price=Decimal(90_000),
+            ts=TS,
+            client_order_id="alpha-1",
+            robot="alpha",
+            symbol="Si",
+            side=command.side,
+            qty=1,
+            price=Decimal(90_000),
         )
 
 
@@ -115,7 +120,9 @@ def test_a_failing_robot_is_marked_failed_while_the_others_keep_trading(tmp_path
 
         assert CancelOrder(ts=TS + 1, client_order_id="fragile-1", robot="fragile") in commands
         assert sorted(c.client_order_id for c in commands if c.robot == "steady") == [
-            "steady-2", "steady-3"]
+            "steady-2",
+            "steady-3",
+        ]
         table = live.host.robots()
         assert table.by_name("fragile")["status"] == "failed"
         assert table.by_name("fragile")["error"] == "RuntimeError in on_quote: unlucky quote"
@@ -139,7 +146,11 @@ def test_malformed_messages_are_counted_per_intake_and_dropped(tmp_path: Path) -
         live.wait_idle()
         stats = live.host.intake_stats()
         assert dict(stats["data"].dropped) == {
-            "not_json": 1, "missing_field": 1, "bad_frames": 1, "topic_mismatch": 1}
+            "not_json": 1,
+            "missing_field": 1,
+            "bad_frames": 1,
+            "topic_mismatch": 1,
+        }
         assert dict(stats["trades"].dropped) == {"unknown_type": 1, "wrong_intake": 1}
         assert dict(stats["control"].dropped) == {"not_json": 1}
         assert live.snapshot("alpha")["state"]["quotes"] == 1
@@ -188,7 +199,7 @@ def test_a_restarted_host_restores_its_robot_from_the_journal(tmp_path: Path) ->
 def test_a_journaled_name_with_another_class_is_refused(tmp_path: Path) -> None:
     with run_robot(Buyer, name="alpha", journal_dir=tmp_path):
         pass
-    with live_host(tmp_path) as live, pytest.raises(RobotError, match="was a .*Buyer"):
+    with live_host(tmp_path) as live, pytest.raises(RobotError, match=r"was a .*Buyer"):
         live.add_robot(Fragile, name="alpha")
 
 
@@ -227,8 +238,17 @@ def test_the_robot_table_reads_as_a_table(tmp_path: Path) -> None:
 
     assert (row["events_in"], row["commands_out"], row["mailbox"]) == (2, 1, 0)
     assert text.splitlines()[0].split() == [
-        "name", "class", "status", "events_in", "commands_out", "position", "pnl", "mailbox"]
-    assert "alpha" in text.splitlines()[2] and "Si:1" in text
+        "name",
+        "class",
+        "status",
+        "events_in",
+        "commands_out",
+        "position",
+        "pnl",
+        "mailbox",
+    ]
+    assert "alpha" in text.splitlines()[2]
+    assert "Si:1" in text
 
 
 def test_stop_leaves_no_thread_behind(tmp_path: Path) -> None:
@@ -237,3 +257,19 @@ def test_stop_leaves_no_thread_behind(tmp_path: Path) -> None:
         live.publish(quote("Si", 1, 2, ts=TS))
         live.next_command()
     assert set(threading.enumerate()) <= before
+
+
+def test_a_removed_robot_added_again_continues_where_it_stopped(tmp_path: Path) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Buyer, name="alpha")
+        live.publish(quote("Si", 100, 101, ts=TS))
+        live.next_command()
+        live.host.remove_robot("alpha")
+
+        live.add_robot(Buyer, name="alpha")
+        live.publish(quote("Si", 100, 101, ts=TS + 1))
+        again = live.next_command()
+        live.wait_idle()
+
+        assert again.client_order_id == "alpha-2"
+        assert live.snapshot("alpha")["state"]["quotes"] == 2

@@ -1,4 +1,4 @@
-"""Many robots in one host: 1,000 start and get their data under a 1,024-file limit; 100 stop fast."""
+"""Many robots in one host: 1,000 under a 1,024-file limit; 100 stop within a second."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_a_thousand_robots_start_receive_their_data_and_stop(tmp_path: Path) -> 
             live.publish(quote("Si", 100 + n, 101 + n, ts=TS + n))
             live.publish(quote("RTS", 1000 + n, 1010 + n, ts=TS + n))
         wait_until(
-            lambda: {row["events_in"] for row in live.host.robots()} == {10}, timeout=30,
+            lambda: {row["events_in"] for row in live.host.robots()} == {10},
+            timeout=30,
             what="10 quotes reaching each of 1,000 robots",
         )
         open_files = len(os.listdir("/proc/self/fd"))

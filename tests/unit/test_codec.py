@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import typing
 from decimal import Decimal
 from typing import Any
@@ -26,7 +28,7 @@ _qtys = st.integers(min_value=1, max_value=2**63 - 1)
 
 
 def _decimals(min_coefficient: int = -(10**18)) -> st.SearchStrategy[Decimal]:
-    # Up to 19 digits scaled by 1e-10..1e+10: leading digits stay within the 1e+-28 the wire carries.
+    # Up to 19 digits scaled by 1e-10..1e+10: the leading digit stays within the wire's 1e+-28.
     return st.builds(
         lambda coefficient, exponent: Decimal(f"{coefficient}E{exponent}"),
         st.integers(min_value=min_coefficient, max_value=10**18),
@@ -167,7 +169,7 @@ def test_encoding_is_deterministic_with_type_and_version_first(event: ev.Event) 
     assert keys == ["type", "v", *(field.name for field in attrs.fields(type(event)))]
 
 
-@given(st.dictionaries(st.text(max_size=5), st.integers(), max_size=6))
+@given(st.dictionaries(st.text(max_size=5), st.integers(0, 2**63), max_size=6))
 def test_control_params_encode_the_same_whatever_their_insertion_order(
     params: dict[str, int],
 ) -> None:
@@ -179,10 +181,8 @@ def test_control_params_encode_the_same_whatever_their_insertion_order(
 
 @given(st.binary(max_size=300))
 def test_random_bytes_raise_only_decode_error(payload: bytes) -> None:
-    try:
+    with contextlib.suppress(DecodeError):
         decode(payload)
-    except DecodeError:
-        pass
 
 
 @given(any_event, st.data())
@@ -196,19 +196,23 @@ def test_mutated_payloads_decode_or_raise_only_decode_error(event: ev.Event, dat
         else:
             document[key] = data.draw(_json_values)
 
+    payload = orjson.dumps(document)
+
     try:
-        decoded = decode(orjson.dumps(document))
+        decoded = decode(payload)
     except DecodeError as exc:
-        assert exc.reason in {
-            "not_object",
-            "bad_version",
-            "unknown_type",
-            "missing_field",
-            "unknown_field",
-            "bad_field",
-        }
+        outcome = exc.reason
     else:
+        outcome = "decoded"
         assert type(decoded).__name__ == document["type"]
+    assert outcome in {
+        "decoded",
+        "bad_version",
+        "unknown_type",
+        "missing_field",
+        "unknown_field",
+        "bad_field",
+    }
 
 
 # --- what a valid payload may look like ----------------------------------------------
@@ -316,7 +320,7 @@ def test_text_that_is_not_json_is_not_json(payload: bytes) -> None:
 
 @pytest.mark.parametrize("payload", [b"[1, 2]", b"null", b'"Quote"', b"3"])
 def test_json_that_is_not_an_object_is_not_object(payload: bytes) -> None:
-    with pytest.raises(DecodeError, match="^Payload must be a JSON object, was ") as caught:
+    with pytest.raises(DecodeError, match=r"^Payload must be a JSON object, was ") as caught:
         decode(payload)
     assert caught.value.reason == "not_object"
 
@@ -344,7 +348,7 @@ def test_a_missing_or_unknown_type_is_unknown_type(tag: object, shown: str) -> N
 
 
 def test_a_missing_field_is_named() -> None:
-    with pytest.raises(DecodeError, match="^Quote is missing bid, ask_size$") as caught:
+    with pytest.raises(DecodeError, match=r"^Quote is missing bid, ask_size$") as caught:
         decode(_quote_with(bid=_DROP, ask_size=_DROP))
     assert caught.value.reason == "missing_field"
 
@@ -352,7 +356,10 @@ def test_a_missing_field_is_named() -> None:
 def test_a_misspelt_field_is_an_unknown_field_not_a_missing_one() -> None:
     with pytest.raises(
         DecodeError,
-        match=r"^Quote has no field 'bidsize'; its fields are ts, symbol, bid, ask, bid_size, ask_size$",
+        match=(
+            r"^Quote has no field 'bidsize'; "
+            r"its fields are ts, symbol, bid, ask, bid_size, ask_size$"
+        ),
     ) as caught:
         decode(_quote_with(bid_size=_DROP, bidsize=3))
     assert caught.value.reason == "unknown_field"
@@ -360,10 +367,14 @@ def test_a_misspelt_field_is_an_unknown_field_not_a_missing_one() -> None:
 
 def test_a_quote_with_a_negative_size_is_bad_field() -> None:
     with pytest.raises(
-        DecodeError, match="^Quote.bid_size must be a non-negative integer, was -3$"
+        DecodeError, match=r"^Quote\.bid_size must be a non-negative integer, was -3$"
     ) as caught:
         decode(_quote_with(bid_size=-3))
     assert caught.value.reason == "bad_field"
+
+
+_DECIMAL = "a decimal as a JSON string such as '90000.5', or a JSON number"
+_FINITE = "a finite decimal with its leading digit within 1e+-28"
 
 
 @pytest.mark.parametrize(
@@ -372,46 +383,49 @@ def test_a_quote_with_a_negative_size_is_bad_field() -> None:
         ("bid_size", "3", "Quote.bid_size must be a JSON integer, was '3'"),
         ("bid_size", True, "Quote.bid_size must be a JSON integer, was True"),
         ("bid_size", 3.0, "Quote.bid_size must be a JSON integer, was 3.0"),
-        ("bid_size", 2**64, "Quote.bid_size must be a JSON integer, was 1.8446744073709552e+19"),
         ("ts", None, "Quote.ts must be a JSON integer, was None"),
         ("symbol", 7, "Quote.symbol must be a JSON string, was 7"),
         ("symbol", "", "Quote.symbol must be a non-empty string of at most 128 characters, was ''"),
+        ("bid", True, f"Quote.bid must be {_DECIMAL}, was True"),
+        ("bid", None, f"Quote.bid must be {_DECIMAL}, was None"),
+        ("bid", [1], f"Quote.bid must be {_DECIMAL}, was [1]"),
+        ("bid", "abc", f"Quote.bid must be {_DECIMAL}, was 'abc'"),
+        ("bid", "1_000", f"Quote.bid must be {_DECIMAL}, was '1_000'"),
+        ("bid", " 1", f"Quote.bid must be {_DECIMAL}, was ' 1'"),
+        ("bid", "+1", f"Quote.bid must be {_DECIMAL}, was '+1'"),
+        ("bid", ".5", f"Quote.bid must be {_DECIMAL}, was '.5'"),
+        ("bid", "\u0661", f"Quote.bid must be {_DECIMAL}, was '\u0661'"),
+        ("bid", "inf", f"Quote.bid must be {_DECIMAL}, was 'inf'"),
         (
             "bid",
-            True,
-            "Quote.bid must be a decimal as a JSON string such as '90000.5', or a JSON number, was True",
+            "1e99999999999999999999",
+            f"Quote.bid must be {_DECIMAL}, was '1e99999999999999999999'",
         ),
-        ("bid", None, "Quote.bid must be a decimal .*, was None"),
-        ("bid", "abc", "Quote.bid must be a decimal .*, was 'abc'"),
-        ("bid", "NaN", "Quote.bid must be a decimal .*, was 'NaN'"),
-        ("bid", "inf", "Quote.bid must be a decimal .*, was 'inf'"),
-        ("bid", "-Infinity", "Quote.bid must be a decimal .*, was '-Infinity'"),
-        ("bid", "sNaN", "Quote.bid must be a decimal .*, was 'sNaN'"),
-        ("bid", "1_000", "Quote.bid must be a decimal .*, was '1_000'"),
-        ("bid", " 1", "Quote.bid must be a decimal .*, was ' 1'"),
-        ("bid", "+1", "Quote.bid must be a decimal .*, was '+1'"),
-        ("bid", ".5", "Quote.bid must be a decimal .*, was '.5'"),
-        ("bid", "\u0661", "Quote.bid must be a decimal .*, was '\u0661'"),
-        (
-            "bid",
-            "1e999999999999999999999",
-            "Quote.bid must be a decimal .*, was '1e999999999999999999999'",
-        ),
-        (
-            "bid",
-            "1e999999",
-            "Quote.bid must be a finite decimal with its leading digit within 1e\\+-28, was '1e999999'",
-        ),
-        ("bid", "1e-29", "Quote.bid must be a finite decimal .*, was '1e-29'"),
-        ("bid", 1e300, "Quote.bid must be a finite decimal .*, was 1e\\+300"),
+        ("bid", "NaN", f"Quote.bid must be {_FINITE}, was 'NaN'"),
+        ("bid", "sNaN", f"Quote.bid must be {_FINITE}, was 'sNaN'"),
+        ("bid", "-Infinity", f"Quote.bid must be {_FINITE}, was '-Infinity'"),
+        ("bid", "1e999999", f"Quote.bid must be {_FINITE}, was '1e999999'"),
+        ("bid", "1e-29", f"Quote.bid must be {_FINITE}, was '1e-29'"),
+        ("bid", "0E-40", f"Quote.bid must be {_FINITE}, was '0E-40'"),
+        ("bid", 1e300, f"Quote.bid must be {_FINITE}, was 1e+300"),
     ],
 )
 def test_a_wrongly_typed_or_non_finite_quote_field_is_bad_field(
     field: str, value: object, message: str
 ) -> None:
-    with pytest.raises(DecodeError, match=f"^{message}$") as caught:
+    with pytest.raises(DecodeError, match=f"^{re.escape(message)}$") as caught:
         decode(_quote_with(**{field: value}))
     assert caught.value.reason == "bad_field"
+
+
+def test_an_integer_beyond_64_bits_is_bad_field_because_json_parsers_make_it_a_float() -> None:
+    payload = QUOTE.replace(b'"bid_size":3', b'"bid_size":18446744073709551616')
+
+    with pytest.raises(
+        DecodeError,
+        match=r"^Quote\.bid_size must be a JSON integer, was 1\.8446744073709552e\+19$",
+    ):
+        decode(payload)
 
 
 @pytest.mark.parametrize(
@@ -431,7 +445,7 @@ def test_a_wrongly_typed_or_non_finite_quote_field_is_bad_field(
         ),
         (
             b'{"type":"Control","v":1,"ts":1,"robot":"r","action":"pause","params":[]}',
-            r"Control.params must be a JSON object, was \[\]",
+            "Control.params must be a JSON object, was []",
         ),
         (
             b'{"type":"OrderAccepted","v":1,"ts":1,"client_order_id":"c","robot":"r",'
@@ -446,7 +460,7 @@ def test_a_wrongly_typed_or_non_finite_quote_field_is_bad_field(
     ],
 )
 def test_bad_values_in_other_types_are_bad_field(payload: bytes, message: str) -> None:
-    with pytest.raises(DecodeError, match=f"^{message}$") as caught:
+    with pytest.raises(DecodeError, match=f"^{re.escape(message)}$") as caught:
         decode(payload)
     assert caught.value.reason == "bad_field"
 
@@ -487,7 +501,7 @@ def test_encode_refuses_an_integer_beyond_64_bits() -> None:
     timer = ev.Timer(ts=2**64, robot="r", name="t")
 
     with pytest.raises(
-        ValueError, match="^Timer cannot be written as JSON: Integer exceeds 64-bit range$"
+        ValueError, match=r"^Timer cannot be written as JSON: Integer exceeds 64-bit range$"
     ):
         encode(timer)
 
@@ -500,5 +514,5 @@ def test_encode_refuses_a_price_the_wire_cannot_carry() -> None:
 
 
 def test_encode_refuses_what_is_not_an_event() -> None:
-    with pytest.raises(TypeError, match="^Only yard events can be encoded, was a dict$"):
+    with pytest.raises(TypeError, match=r"^Only yard events can be encoded, was a dict$"):
         encode({"type": "Quote"})  # type: ignore[arg-type]

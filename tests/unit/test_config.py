@@ -15,11 +15,19 @@ from yard_actors.journal import FlushPolicy
 def _config(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "endpoints": {
-            "data": "inproc://d", "orders": "inproc://o", "trades": "inproc://t",
+            "data": "inproc://d",
+            "orders": "inproc://o",
+            "trades": "inproc://t",
             "control": "inproc://c",
         },
-        "robots": [{"class": "robots.trend:TrendFollower", "name": "trend", "symbols": ["Si"],
-                    "params": {"fast": 3, "slow": 9}}],
+        "robots": [
+            {
+                "class": "robots.trend:TrendFollower",
+                "name": "trend",
+                "symbols": ["Si"],
+                "params": {"fast": 3, "slow": 9},
+            }
+        ],
     }
     config.update(overrides)
     return config
@@ -32,7 +40,10 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
     assert settings.host_kwargs["journal"].flush is FlushPolicy.EVERY_N
     [robot] = settings.robots
     assert (robot.class_path, robot.name, robot.symbols) == (
-        "robots.trend:TrendFollower", "trend", ("Si",))
+        "robots.trend:TrendFollower",
+        "trend",
+        ("Si",),
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,28 +51,64 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
     [
         (_config(colour="blue"), r"yard\.toml: colour: unknown key \(allowed: ask_timeout"),
         (_config(endpoints={"data": "inproc://d"}), "yard.toml: endpoints.orders: missing"),
-        (_config(endpoints={"data": "http://x", "orders": "inproc://o", "trades": "inproc://t",
-                            "control": "inproc://c"}),
-         "yard.toml: endpoints.data: 'http://x' is not an inproc://, ipc:// or tcp:// URL"),
-        (_config(journal={"flush": "sometimes"}),
-         "yard.toml: journal.flush: 'sometimes' is not one of every_event, every_n, interval"),
+        (
+            _config(
+                endpoints={
+                    "data": "http://x",
+                    "orders": "inproc://o",
+                    "trades": "inproc://t",
+                    "control": "inproc://c",
+                }
+            ),
+            "yard.toml: endpoints.data: 'http://x' is not an inproc://, ipc:// or tcp:// URL",
+        ),
+        (
+            _config(journal={"flush": "sometimes"}),
+            "yard.toml: journal.flush: 'sometimes' is not one of every_event, every_n, interval",
+        ),
         (_config(journal={"every_n": 0}), "yard.toml: journal: every_n must be positive, was 0"),
-        (_config(ask_timeout="soon"), "yard.toml: ask_timeout: must be of type int or float, was str"),
-        (_config(robots=[{"class": "robots.nowhere:Ghost", "name": "g"}]),
-         "yard.toml: robots\\[0\\].class: robot class 'robots.nowhere:Ghost': module "
-         "'robots.nowhere' does not import"),
-        (_config(robots=[{"class": "robots.trend:TrendFollower"}]),
-         r"yard\.toml: robots\[0\]\.name: missing"),
-        (_config(robots=[{"class": "robots.trend:TrendFollower", "name": "t",
-                          "params": {"fast": 9, "slow": 3}}]),
-         r"robots\[0\]\.params: .*fast must be shorter than slow, was fast=9 slow=3"),
-        (_config(robots=[{"class": "robots.trend:TrendFollower", "name": "t", "colour": 1}]),
-         r"robots\[0\]\.colour: unknown key"),
-        (_config(robots=[{"class": "robots.trend:TrendFollower", "name": "t"},
-                         {"class": "robots.trend:TrendFollower", "name": "t"}]),
-         r"robots\[1\]\.name: 't' is used by an earlier robot"),
-        (_config(robots=[{"class": "pathlib:Path", "name": "t"}]),
-         r"robots\[0\]\.class: robot class 'pathlib:Path' is not a subclass of yard_actors.Robot"),
+        (
+            _config(ask_timeout="soon"),
+            "yard.toml: ask_timeout: must be of type int or float, was str",
+        ),
+        (
+            _config(robots=[{"class": "robots.nowhere:Ghost", "name": "g"}]),
+            "yard.toml: robots\\[0\\].class: robot class 'robots.nowhere:Ghost': module "
+            "'robots.nowhere' does not import",
+        ),
+        (
+            _config(robots=[{"class": "robots.trend:TrendFollower"}]),
+            r"yard\.toml: robots\[0\]\.name: missing",
+        ),
+        (
+            _config(
+                robots=[
+                    {
+                        "class": "robots.trend:TrendFollower",
+                        "name": "t",
+                        "params": {"fast": 9, "slow": 3},
+                    }
+                ]
+            ),
+            r"robots\[0\]\.params: .*fast must be shorter than slow, was fast=9 slow=3",
+        ),
+        (
+            _config(robots=[{"class": "robots.trend:TrendFollower", "name": "t", "colour": 1}]),
+            r"robots\[0\]\.colour: unknown key",
+        ),
+        (
+            _config(
+                robots=[
+                    {"class": "robots.trend:TrendFollower", "name": "t"},
+                    {"class": "robots.trend:TrendFollower", "name": "t"},
+                ]
+            ),
+            r"robots\[1\]\.name: 't' is used by an earlier robot",
+        ),
+        (
+            _config(robots=[{"class": "pathlib:Path", "name": "t"}]),
+            r"robots\[0\]\.class: robot class 'pathlib:Path' is not a subclass of yard_actors",
+        ),
     ],
 )
 def test_a_bad_config_names_file_key_and_problem(config: dict[str, Any], message: str) -> None:

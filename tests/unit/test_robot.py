@@ -76,10 +76,17 @@ def test_a_quote_becomes_a_new_order_with_a_deterministic_id() -> None:
     first = harness.quote("Si", 90_000, 90_001)
     second = harness.quote("Si", 90_002, 90_003)
 
-    assert first == [NewOrder(
-        ts=harness.events[0].ts, client_order_id="alpha-1", robot="alpha", symbol="Si",
-        side=Side.BUY, qty=1, price=Decimal(90_000),
-    )]
+    assert first == [
+        NewOrder(
+            ts=harness.events[0].ts,
+            client_order_id="alpha-1",
+            robot="alpha",
+            symbol="Si",
+            side=Side.BUY,
+            qty=1,
+            price=Decimal(90_000),
+        )
+    ]
     assert [c.client_order_id for c in second] == ["alpha-2"]
 
 
@@ -232,8 +239,7 @@ def test_snapshot_is_json_able_and_complete() -> None:
     assert snapshot["name"] == "alpha"
     assert snapshot["status"] == "running"
     assert snapshot["positions"] == {
-        "Si": {"qty": 1, "avg_price": "90000", "realized": "0", "fees": "0",
-               "lots": [[1, "90000"]]}
+        "Si": {"qty": 1, "avg_price": "90000", "realized": "0", "fees": "0", "lots": [[1, "90000"]]}
     }
     assert snapshot["state"] == {"replies": [], "seen": 1}
     assert snapshot["order_seq"] == 1
@@ -276,7 +282,8 @@ def test_rejection_and_cancel_reply_update_the_book() -> None:
     harness = RobotHarness(BuyOnEveryQuote, name="alpha")
     [first] = harness.quote("Si", 1, 2)
     [second] = harness.quote("Si", 1, 2)
-    assert isinstance(first, NewOrder) and isinstance(second, NewOrder)
+    assert isinstance(first, NewOrder)
+    assert isinstance(second, NewOrder)
 
     harness.reject(first, "no money")
     harness.cancel_done(second)
