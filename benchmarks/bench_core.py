@@ -66,16 +66,22 @@ class Counts:
     pingpongs: int = 10_000
     latency_quotes: int = 10_000
     latency_warmup: int = 1_000
-    tput_quotes: tuple[tuple[int, int], ...] = ((1, 200_000), (10, 40_000), (100, 4_000),
-                                                (1000, 500))
+    tput_quotes: tuple[tuple[int, int], ...] = (
+        (1, 200_000),
+        (10, 40_000),
+        (100, 3_000),
+        (1000, 500),
+    )
 
     def scaled(self, factor: float) -> Counts:
         def n(value: int) -> int:
             return max(100, int(value * factor))
 
         return Counts(
-            zmq_messages=n(self.zmq_messages), tells=n(self.tells),
-            pingpongs=n(self.pingpongs), latency_quotes=n(self.latency_quotes),
+            zmq_messages=n(self.zmq_messages),
+            tells=n(self.tells),
+            pingpongs=n(self.pingpongs),
+            latency_quotes=n(self.latency_quotes),
             latency_warmup=n(self.latency_warmup),
             tput_quotes=tuple((robots, n(quotes)) for robots, quotes in self.tput_quotes),
         )
@@ -192,8 +198,12 @@ def raw_pykka(count: int) -> dict[str, Any]:
     finally:
         ref.stop()
     seconds = (finished - started) / 1e9
-    return {"messages": count, "seconds": seconds, "per_s": count / seconds,
-            "send_per_s": count / ((sent - started) / 1e9)}
+    return {
+        "messages": count,
+        "seconds": seconds,
+        "per_s": count / seconds,
+        "send_per_s": count / ((sent - started) / 1e9),
+    }
 
 
 class _Forwarder(pykka.ThreadingActor):
@@ -242,7 +252,7 @@ class _Rig:
 
     def __init__(self, journal_dir: str | None, journal: JournalConfig | None) -> None:
         run = f"{os.getpid()}-{next(_rig_ids)}"
-        urls = {k: f"inproc://yard-bench-{run}-{k}" for k in ("data", "orders", "trades", "control")}
+        urls = {k: f"inproc://yard-bench-{run}-{k}" for k in ("data", "orders", "trades")}
         self.context: Context = zmq.Context()
         self.sockets: list[Socket] = []
         self.feed = self._bind(zmq.XPUB, urls["data"])
@@ -250,7 +260,15 @@ class _Rig:
         self.orders = self._bind(zmq.PULL, urls["orders"])
         self.orders.setsockopt(zmq.RCVTIMEO, 10_000)
         self._bind(zmq.XPUB, urls["trades"])
-        self.host = Host(context=self.context, journal_dir=journal_dir, journal=journal, **urls)
+        self.host = Host(
+            data=urls["data"],
+            orders=urls["orders"],
+            trades=urls["trades"],
+            control=f"inproc://yard-bench-{run}-control",
+            context=self.context,
+            journal_dir=journal_dir,
+            journal=journal,
+        )
 
     def _bind(self, kind: int, url: str) -> Socket:
         socket = self.context.socket(kind)
@@ -321,9 +339,15 @@ def _percentiles(samples_ns: Sequence[int]) -> dict[str, Any]:
     def at(q: float) -> float:
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1000
 
-    return {"samples": len(ordered), "p50_us": at(0.50), "p90_us": at(0.90),
-            "p99_us": at(0.99), "p999_us": at(0.999), "max_us": ordered[-1] / 1000,
-            "mean_us": sum(ordered) / len(ordered) / 1000}
+    return {
+        "samples": len(ordered),
+        "p50_us": at(0.50),
+        "p90_us": at(0.90),
+        "p99_us": at(0.99),
+        "p999_us": at(0.999),
+        "max_us": ordered[-1] / 1000,
+        "mean_us": sum(ordered) / len(ordered) / 1000,
+    }
 
 
 def latency(journal: str, payloads: Sequence[bytes], warmup: int) -> dict[str, Any]:
@@ -404,12 +428,21 @@ def throughput(robots: int, journal: str, payloads: Sequence[bytes]) -> dict[str
     seconds = (finish.finished_ns - started) / 1e9 if finished else math.nan
     quotes = len(payloads)
     return {
-        "robots": robots, "journal": journal, "quotes": quotes, "seconds": seconds,
-        "quotes_per_s": quotes / seconds, "deliveries_per_s": quotes * robots / seconds,
+        "robots": robots,
+        "journal": journal,
+        "quotes": quotes,
+        "seconds": seconds,
+        "quotes_per_s": quotes / seconds,
+        "deliveries_per_s": quotes * robots / seconds,
         "publish_per_s": quotes / ((published - started) / 1e9),
-        "handled": handled, "expected": quotes * robots, "received": intake.received,
-        "dropped": dict(intake.dropped), "ok": finished and handled == quotes * robots,
-        "startup_s": startup_s, "stop_s": stop_s, "threads": threads,
+        "handled": handled,
+        "expected": quotes * robots,
+        "received": intake.received,
+        "dropped": dict(intake.dropped),
+        "ok": finished and handled == quotes * robots,
+        "startup_s": startup_s,
+        "stop_s": stop_s,
+        "threads": threads,
         "peak_rss_mb": _peak_rss_mb(),
     }
 
@@ -425,8 +458,10 @@ def _cases(counts: Counts, payloads: Sequence[bytes]) -> list[tuple[str, Callabl
         ("raw/zmq-xpub-sub", lambda: raw_zmq(counts.zmq_messages, one, "xpub-sub")),
         ("raw/pykka-tell", lambda: raw_pykka(counts.tells)),
         ("raw/pingpong", lambda: raw_pingpong(counts.pingpongs, counts.latency_warmup, one)),
-        ("latency/journal",
-         lambda: latency("every-event", payloads[:latency_n], counts.latency_warmup)),
+        (
+            "latency/journal",
+            lambda: latency("every-event", payloads[:latency_n], counts.latency_warmup),
+        ),
         ("latency/no-journal", lambda: latency("off", payloads[:latency_n], counts.latency_warmup)),
     ]
     for robots, quotes in counts.tput_quotes:
@@ -442,13 +477,17 @@ def _bind_tput(robots: int, journal: str, payloads: Sequence[bytes]) -> Callable
 
 
 def _payloads(count: int) -> list[bytes]:
-    return [encode(quote) for quote in SyntheticQuotes((SYMBOL,), count=count)]
+    # Each orjson.dumps result pins about 4 KB of heap while it lives (a shrunk 4 KB
+    # buffer); copying into an exact-size bytes keeps 200k payloads at ~30 MB, not ~800 MB.
+    return [bytes(memoryview(encode(quote))) for quote in SyntheticQuotes((SYMBOL,), count=count)]
 
 
 def _print_report(info: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
-    print(f"\nmachine: {info['platform']} | {info['cpu']} | nproc {info['nproc']} | "
-          f"Python {info['python']} | pyzmq {info['pyzmq']} / libzmq {info['libzmq']} | "
-          f"pykka {info['pykka']}")
+    print(
+        f"\nmachine: {info['platform']} | {info['cpu']} | nproc {info['nproc']} | "
+        f"Python {info['python']} | pyzmq {info['pyzmq']} / libzmq {info['libzmq']} | "
+        f"pykka {info['pykka']}"
+    )
     raw = {k: v for k, v in results.items() if k.startswith("raw/") and "per_s" in v}
     if raw:
         print(f"\n{'raw limit':<22}{'messages':>10}{'msgs/s':>12}")
@@ -456,40 +495,58 @@ def _print_report(info: dict[str, Any], results: dict[str, dict[str, Any]]) -> N
             print(f"{name:<22}{r['messages']:>10,}{r['per_s']:>12,.0f}")
     lat = {k: v for k, v in results.items() if "p50_us" in v}
     if lat:
-        print(f"\n{'latency (µs)':<22}{'n':>7}{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}"
-              f"{'max':>9}{'mean':>8}")
+        print(
+            f"\n{'latency (µs)':<22}{'n':>7}{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}"
+            f"{'max':>9}{'mean':>8}"
+        )
         for name, r in lat.items():
             flag = "" if r.get("ok", True) else "  WARNING: commands missing"
-            print(f"{name:<22}{r['samples']:>7,}{r['p50_us']:>8.0f}{r['p90_us']:>8.0f}"
-                  f"{r['p99_us']:>8.0f}{r['p999_us']:>8.0f}{r['max_us']:>9.0f}"
-                  f"{r['mean_us']:>8.0f}{flag}")
+            print(
+                f"{name:<22}{r['samples']:>7,}{r['p50_us']:>8.0f}{r['p90_us']:>8.0f}"
+                f"{r['p99_us']:>8.0f}{r['p999_us']:>8.0f}{r['max_us']:>9.0f}"
+                f"{r['mean_us']:>8.0f}{flag}"
+            )
     tput = {k: v for k, v in results.items() if k.startswith("tput/")}
     if tput:
-        print(f"\n{'throughput':<24}{'quotes':>8}{'s':>7}{'quotes/s':>10}{'deliv/s':>10}"
-              f"{'pub/s':>10}{'start s':>8}{'stop s':>7}{'threads':>8}{'RSS MB':>7}")
+        print(
+            f"\n{'throughput':<24}{'quotes':>8}{'s':>7}{'quotes/s':>10}{'deliv/s':>10}"
+            f"{'pub/s':>10}{'start s':>8}{'stop s':>7}{'threads':>8}{'RSS MB':>7}"
+        )
         for name, r in tput.items():
-            print(f"{name:<24}{r['quotes']:>8,}{r['seconds']:>7.2f}{r['quotes_per_s']:>10,.0f}"
-                  f"{r['deliveries_per_s']:>10,.0f}{r['publish_per_s']:>10,.0f}"
-                  f"{r['startup_s']:>8.2f}{r['stop_s']:>7.2f}{r['threads']:>8}"
-                  f"{r['peak_rss_mb']:>7.0f}")
+            print(
+                f"{name:<24}{r['quotes']:>8,}{r['seconds']:>7.2f}{r['quotes_per_s']:>10,.0f}"
+                f"{r['deliveries_per_s']:>10,.0f}{r['publish_per_s']:>10,.0f}"
+                f"{r['startup_s']:>8.2f}{r['stop_s']:>7.2f}{r['threads']:>8}"
+                f"{r['peak_rss_mb']:>7.0f}"
+            )
             if not r["ok"]:
-                print(f"  WARNING {name}: handled {r['handled']:,} of {r['expected']:,} "
-                      f"(intake received {r['received']:,}, dropped {r['dropped']})")
+                print(
+                    f"  WARNING {name}: handled {r['handled']:,} of {r['expected']:,} "
+                    f"(intake received {r['received']:,}, dropped {r['dropped']})"
+                )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="counts / 10: about 20 s")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every count")
-    parser.add_argument("--only", action="append", default=[], metavar="PREFIX",
-                        help="run the cases whose name starts with PREFIX (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="run the cases whose name starts with PREFIX (repeatable)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)
     counts = Counts().scaled(args.scale * (0.1 if args.quick else 1.0))
-    need = max(counts.latency_quotes + counts.latency_warmup,
-               *(quotes for _, quotes in counts.tput_quotes))
+    need = max(
+        counts.latency_quotes + counts.latency_warmup, *(quotes for _, quotes in counts.tput_quotes)
+    )
     payloads = _payloads(need)
     info = machine()
+    _reset_peak_rss()
+    info["rss_before_cases_mb"] = round(_peak_rss_mb())
     results: dict[str, dict[str, Any]] = {}
     run_started = time.perf_counter()
     for name, run in _cases(counts, payloads):
@@ -501,11 +558,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{time.perf_counter() - began:.1f} s", flush=True)
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _print_report(info, results)
-    print(f"\nrun took {time.perf_counter() - run_started:.0f} s (after building {need:,} "
-          f"quotes); process peak RSS (getrusage) {max_rss:.0f} MB")
+    print(
+        f"\nrun took {time.perf_counter() - run_started:.0f} s (after building {need:,} "
+        f"quotes); RSS before the cases {info['rss_before_cases_mb']} MB; "
+        f"process peak RSS (getrusage) {max_rss:.0f} MB"
+    )
     if args.json is not None:
-        report = {"machine": info, "counts": attrs.asdict(counts), "results": results,
-                  "process_peak_rss_mb": max_rss}
+        report = {
+            "machine": info,
+            "counts": attrs.asdict(counts),
+            "results": results,
+            "process_peak_rss_mb": max_rss,
+        }
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return 0 if all(r.get("ok", True) for r in results.values()) else 1
 

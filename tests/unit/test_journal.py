@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yard_actors import journal as journal_module
 from yard_actors.errors import JournalError
 from yard_actors.journal import (
     FlushPolicy,
@@ -29,6 +28,7 @@ from yard_actors.journal import (
     read_robots,
     robots_in,
 )
+from yard_actors.journal import writer as journal_module
 
 HEADER_BYTES = 15  # the frame that opens every segment
 DELIVERY_BYTES = 21  # a framed delivery of a robot already named in the segment

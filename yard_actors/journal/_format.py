@@ -1,0 +1,191 @@
+"""The on-disk format of journal segments: frames, kinds, and verifying a segment as read.
+
+Shared by the writer (which frames records) and the reader (which verifies them); see the
+package docstring for the format table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import struct
+import zlib
+from array import array
+from pathlib import Path
+
+import attrs
+
+from yard_actors.errors import JournalError
+
+logger = logging.getLogger("yard_actors.journal")
+
+_FRAME = struct.Struct("<II")  # body length, crc32 of body
+_HEADER = struct.Struct("<B4sH")  # kind, magic, format version
+_ID = struct.Struct("<BI")  # kind, robot id: name, robot and command bodies
+_EVENT = struct.Struct("<BQ")  # kind, seq
+_DELIVERY = struct.Struct("<BIQ")  # kind, robot id, seq
+_K_HEADER, _K_NAME, _K_ROBOT, _K_EVENT, _K_DELIVERY, _K_COMMAND = b"HNREDC"
+_KINDS = frozenset(b"HNREDC")
+_RECORD_KINDS = frozenset(b"REDC")  # the kinds read back as records
+_MAGIC = b"yard"
+_VERSION = 1
+_SEGMENT_NAME = re.compile(r"journal-(\d{6,})\.yj")
+_BUFFER_BYTES = 1 << 16
+
+_header_body = _HEADER.pack(_K_HEADER, _MAGIC, _VERSION)
+_HEADER_FRAME = _FRAME.pack(len(_header_body), zlib.crc32(_header_body)) + _header_body
+
+
+@attrs.frozen
+class _Segment:
+    path: Path
+    data: bytes
+    starts: array[int]  # offsets of the verified record bodies, header and name frames excluded
+    names: dict[int, str]
+
+    def end(self, start: int) -> int:
+        return start + _length(self.data, start - _FRAME.size)
+
+    def robot(self, start: int) -> str:
+        robot_id = _ID.unpack_from(self.data, start)[1]
+        try:
+            return self.names[robot_id]
+        except KeyError:
+            msg = (
+                f"Journal segment {self.path} has a record at byte {start - _FRAME.size} for "
+                f"robot id {robot_id}, which no name record in the segment defines."
+            )
+            raise JournalError(msg) from None
+
+
+def _number(path: Path) -> int:
+    match = _SEGMENT_NAME.fullmatch(path.name)
+    assert match is not None
+    return int(match[1])
+
+
+def _segment_files(directory: Path) -> list[Path]:
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        msg = f"Cannot list the journal directory {directory}: {exc}."
+        raise JournalError(msg) from exc
+    return sorted(
+        (directory / name for name in names if _SEGMENT_NAME.fullmatch(name)), key=_number
+    )
+
+
+def _last_seq(segments: list[Path]) -> int:
+    for path in reversed(segments):
+        segment = _load(path)
+        for start in reversed(segment.starts):
+            if segment.data[start] == _K_EVENT:
+                return int(_EVENT.unpack_from(segment.data, start)[1])
+    return 0
+
+
+def _load(path: Path) -> _Segment:
+    """Read a segment and verify its frames; warn about a torn tail, raise on other damage."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        msg = f"Cannot read the journal segment {path}: {exc}."
+        raise JournalError(msg) from exc
+    segment = _Segment(path, data, array("Q"), {})
+    if not data:
+        return segment  # a run that died before writing its header
+    view, size, unpack, crc32 = memoryview(data), len(data), _FRAME.unpack_from, zlib.crc32
+    append, records = segment.starts.append, _RECORD_KINDS
+    offset = 0
+    # the hot loop of every read: one unpack and one crc per frame, checks inlined
+    while offset + _FRAME.size <= size:
+        length, crc = unpack(data, offset)
+        start = offset + _FRAME.size
+        end = start + length
+        if not 0 < length <= size - start or crc32(view[start:end]) != crc:
+            break
+        kind = data[start]
+        if kind in records and offset:
+            append(start)
+        elif offset == 0:
+            _check_header(path, data)
+        elif kind == _K_NAME:
+            segment.names[_ID.unpack_from(data, start)[1]] = str(
+                view[start + _ID.size : end], "utf-8"
+            )
+        else:
+            msg = (
+                f"Journal segment {path} has a record of unexpected kind {bytes([kind])!r} at "
+                f"byte {offset}; was it written by a newer yard?"
+            )
+            raise JournalError(msg)
+        offset = end
+    if offset < size:
+        _end_at_damage(path, data, offset, _frame_problem(data, view, offset) or "")
+    return segment
+
+
+def _length(data: bytes, offset: int) -> int:
+    length: int = _FRAME.unpack_from(data, offset)[0]
+    return length
+
+
+def _frame_problem(data: bytes, view: memoryview, offset: int) -> str | None:
+    """Say what is wrong with the frame at ``offset``, or None if it is whole and intact."""
+    if len(data) - offset < _FRAME.size:
+        return f"a frame header cut short at {len(data) - offset} bytes"
+    length, crc = _FRAME.unpack_from(data, offset)
+    start = offset + _FRAME.size
+    if length == 0:
+        return "a frame of length 0"
+    if start + length > len(data):
+        return f"a {length}-byte record cut short at {len(data) - start} bytes"
+    if zlib.crc32(view[start : start + length]) != crc:
+        return "a crc mismatch"
+    return None
+
+
+def _end_at_damage(path: Path, data: bytes, offset: int, problem: str) -> None:
+    """Warn about a torn tail at ``offset``, or raise if valid frames follow the damage."""
+    view = memoryview(data)
+    for later in range(offset + 1, len(data) - _FRAME.size):
+        if data[later + _FRAME.size] in _KINDS and _frame_problem(data, view, later) is None:
+            msg = (
+                f"Journal segment {path} is damaged at byte {offset} ({problem}), and valid "
+                f"records follow at byte {later}, so this is not the torn tail of a crash. "
+                f"Truncate the file to {offset} bytes to keep what precedes the damage, or "
+                "restore it from a copy."
+            )
+            raise JournalError(msg)
+    logger.warning(
+        "journal segment %s ends with a torn record at byte %d (%s); skipping its last %d "
+        "bytes, as a crash mid-write leaves them",
+        path,
+        offset,
+        problem,
+        len(data) - offset,
+    )
+
+
+def _check_header(path: Path, data: bytes) -> None:
+    if _length(data, 0) != _HEADER.size or data[_FRAME.size] != _K_HEADER:
+        msg = f"{path} is not a yard journal segment: it does not start with a header record."
+        raise JournalError(msg)
+    _, magic, version = _HEADER.unpack_from(data, _FRAME.size)
+    if magic != _MAGIC or version != _VERSION:
+        msg = (
+            f"Journal segment {path} has format version {version} (magic {magic!r}); this yard "
+            f"reads version {_VERSION}. Read it with the yard that wrote it."
+        )
+        raise JournalError(msg)
+
+
+def _check_order(segment: _Segment, start: int, earlier: int, later: int) -> None:
+    if earlier >= later:
+        msg = (
+            f"Journal segment {segment.path} has event seqs out of order near byte "
+            f"{start - _FRAME.size} ({earlier} then {later}); were two hosts writing to "
+            "one journal directory?"
+        )
+        raise JournalError(msg)

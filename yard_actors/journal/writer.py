@@ -1,0 +1,324 @@
+"""Writing a journal: one lock, one buffered write per record (or batch), flushed by policy."""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import threading
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from time import monotonic
+from types import TracebackType
+from typing import Any, BinaryIO, Self
+
+import attrs
+
+from yard_actors.errors import JournalError
+from yard_actors.journal._format import (
+    _BUFFER_BYTES,
+    _DELIVERY,
+    _EVENT,
+    _FRAME,
+    _HEADER_FRAME,
+    _ID,
+    _K_COMMAND,
+    _K_DELIVERY,
+    _K_EVENT,
+    _K_NAME,
+    _K_ROBOT,
+    _last_seq,
+    _number,
+    _segment_files,
+)
+
+__all__ = ["FlushPolicy", "Journal", "JournalConfig"]
+
+logger = logging.getLogger("yard_actors.journal")
+
+
+class FlushPolicy(enum.Enum):
+    """When written records are handed to the operating system (a process crash loses none)."""
+
+    EVERY_EVENT = "every_event"
+    EVERY_N = "every_n"
+    INTERVAL = "interval"
+
+
+def _policy(instance: object, attribute: attrs.Attribute[FlushPolicy], value: object) -> None:
+    if not isinstance(value, FlushPolicy):
+        allowed = ", ".join(f"FlushPolicy.{policy.name}" for policy in FlushPolicy)
+        msg = f"{attribute.name} must be one of {allowed}, was {value!r}"
+        raise TypeError(msg)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value <= 0:
+        msg = f"{attribute.name} must be positive, was {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class JournalConfig:
+    """How often a :class:`Journal` flushes, whether it fsyncs, and how big a segment grows.
+
+    ``INTERVAL`` flushes when a record arrives at least ``interval_ms`` after the last flush,
+    and a one-shot timer thread flushes records left behind when traffic stops; the timer ends
+    after one interval, and :meth:`Journal.close` stops it.
+    """
+
+    flush: FlushPolicy = attrs.field(default=FlushPolicy.EVERY_EVENT, validator=_policy)
+    every_n: int = attrs.field(default=100, validator=_positive)
+    interval_ms: int = attrs.field(default=50, validator=_positive)
+    fsync: bool = False
+    segment_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
+
+
+class Journal:
+    """The writer of a journal directory; every ``record_*`` method is safe from any thread.
+
+    A record is one write of one frame under one lock, flushed as ``config.flush`` says. The
+    methods raise :class:`JournalError` when the journal is closed, failed earlier, or a write
+    fails; after a failed write the journal refuses further records, because a half-written
+    frame followed by good ones would read back as damage.
+    """
+
+    # the current segment, set by _open_segment
+    _segment: Path
+    _file: BinaryIO
+    _size: int
+    _unflushed: int
+    _last_flush: float
+    _robot_ids: dict[str, int]
+
+    def __init__(
+        self, directory: str | os.PathLike[str], config: JournalConfig | None = None
+    ) -> None:
+        """Open a new segment in ``directory`` (created if needed) after the existing ones.
+
+        Raises :class:`JournalError` if the directory cannot be used or its newest segment with
+        events is damaged before its tail; a torn tail there is skipped with a warning.
+        """
+        self._directory = Path(directory)
+        self._config = config if config is not None else JournalConfig()
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"Cannot create the journal directory {self._directory}: {exc}."
+            raise JournalError(msg) from exc
+        segments = _segment_files(self._directory)
+        self._next_seq = _last_seq(segments) + 1
+        self._segment_number = _number(segments[-1]) + 1 if segments else 1
+        policy = self._config.flush
+        self._flush_every = {FlushPolicy.EVERY_N: self._config.every_n}.get(policy, 1)
+        interval = policy is FlushPolicy.INTERVAL
+        self._interval = self._config.interval_ms / 1000 if interval else None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._failure: str | None = None
+        self._open_segment()
+
+    @property
+    def path(self) -> Path:
+        """The journal directory."""
+        return self._directory
+
+    def record_robot(self, robot: str, spec: Mapping[str, Any]) -> None:
+        """Journal that ``robot`` was added with ``spec`` (a JSON-able mapping)."""
+        try:
+            text = json.dumps(dict(spec), separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            msg = f"Cannot journal robot {robot!r}: its spec is not JSON-serialisable ({exc})."
+            raise JournalError(msg) from exc
+        spec_bytes = text.encode()
+        with self._lock:
+            self._check_writable("a robot")
+            robot_id, name_frame = self._intern(robot)
+            body = _ID.pack(_K_ROBOT, robot_id) + spec_bytes
+            self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
+
+    def record_event(self, payload: bytes) -> int:
+        """Journal one incoming event, however many robots it goes to; return its seq."""
+        with self._lock:
+            self._check_writable("an event")
+            seq = self._next_seq
+            head = _EVENT.pack(_K_EVENT, seq)
+            crc = zlib.crc32(payload, zlib.crc32(head))
+            self._write(_FRAME.pack(len(head) + len(payload), crc) + head + payload)
+            self._next_seq = seq + 1
+            return seq
+
+    def record_delivery(self, robot: str, seq: int) -> None:
+        """Journal that ``robot`` is about to handle event ``seq``, in its handling order."""
+        with self._lock:
+            self._check_writable("a delivery")
+            if not 0 < seq < self._next_seq:
+                msg = (
+                    f"Cannot journal the delivery of event {seq} to robot {robot!r}: no event "
+                    f"with that seq was journaled in {self._directory} (the last is "
+                    f"{self._next_seq - 1}); journal the event first."
+                )
+                raise JournalError(msg)
+            robot_id, name_frame = self._intern(robot)
+            body = _DELIVERY.pack(_K_DELIVERY, robot_id, seq)
+            self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
+
+    def record_command(self, robot: str, payload: bytes) -> None:
+        """Journal a command ``robot`` emitted."""
+        with self._lock:
+            self._check_writable("a command")
+            robot_id, name_frame = self._intern(robot)
+            head = _ID.pack(_K_COMMAND, robot_id)
+            crc = zlib.crc32(payload, zlib.crc32(head))
+            frame = _FRAME.pack(len(head) + len(payload), crc) + head + payload
+            self._write(name_frame + frame)
+
+    def flush(self) -> None:
+        """Hand every record written so far to the operating system (and fsync if configured)."""
+        with self._lock:
+            if not self._closed:
+                self._flush()
+
+    def close(self) -> None:
+        """Flush, close the segment and stop the flush timer; calling it again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            timer, self._timer = self._timer, None
+            try:
+                if self._failure is None:
+                    self._flush()
+            finally:
+                try:
+                    self._file.close()
+                except OSError as exc:
+                    msg = f"Cannot close the journal segment {self._segment}: {exc}."
+                    raise JournalError(msg) from exc
+        if timer is not None:  # joined outside the lock, which its callback takes
+            timer.cancel()
+            timer.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- under self._lock -------------------------------------------------------------
+
+    def _check_writable(self, what: str) -> None:
+        if self._closed or self._failure is not None:
+            why = "it is closed" if self._closed else f"an earlier write failed ({self._failure})"
+            msg = f"Cannot journal {what} in {self._directory}: {why}."
+            raise JournalError(msg)
+
+    def _intern(self, robot: str) -> tuple[int, bytes]:
+        """Return the robot's id in this segment, and the name frame to write first if new."""
+        robot_id = self._robot_ids.get(robot)
+        if robot_id is not None:
+            return robot_id, b""
+        try:
+            name = robot.encode()
+        except UnicodeEncodeError as exc:
+            msg = f"Cannot journal robot name {robot!r}: it is not encodable as UTF-8."
+            raise JournalError(msg) from exc
+        robot_id = len(self._robot_ids)
+        self._robot_ids[robot] = robot_id
+        body = _ID.pack(_K_NAME, robot_id) + name
+        return robot_id, _FRAME.pack(len(body), zlib.crc32(body)) + body
+
+    def _write(self, frame: bytes) -> None:
+        try:
+            self._file.write(frame)
+        except OSError as exc:
+            self._fail(exc)
+        self._size += len(frame)
+        self._unflushed += 1
+        if self._interval is None:
+            if self._unflushed >= self._flush_every:
+                self._flush()
+        elif monotonic() - self._last_flush >= self._interval:
+            self._flush()
+        elif self._timer is None:
+            self._start_timer()
+        if self._size >= self._config.segment_bytes:
+            self._roll()
+
+    def _flush(self) -> None:
+        if self._unflushed:
+            try:
+                self._file.flush()
+                if self._config.fsync:
+                    os.fsync(self._file.fileno())
+            except OSError as exc:
+                self._fail(exc)
+            self._unflushed = 0
+        self._last_flush = monotonic()
+
+    def _fail(self, exc: OSError) -> None:
+        self._failure = str(exc)
+        msg = f"Cannot write the journal segment {self._segment}: {exc}."
+        raise JournalError(msg) from exc
+
+    def _open_segment(self) -> None:
+        self._segment = self._directory / f"journal-{self._segment_number:06d}.yj"
+        try:
+            # "x": a segment is never reopened, so a torn tail can only ever end a file
+            self._file = open(self._segment, "xb", buffering=_BUFFER_BYTES)  # noqa: SIM115
+            self._file.write(_HEADER_FRAME)
+            self._file.flush()
+            if self._config.fsync:
+                os.fsync(self._file.fileno())
+                _fsync_directory(self._directory)
+        except OSError as exc:
+            self._failure = str(exc)
+            msg = f"Cannot start the journal segment {self._segment}: {exc}."
+            raise JournalError(msg) from exc
+        self._size = len(_HEADER_FRAME)
+        self._unflushed = 0
+        self._last_flush = monotonic()
+        self._robot_ids = {}
+
+    def _roll(self) -> None:
+        self._flush()
+        try:
+            self._file.close()
+        except OSError as exc:
+            self._fail(exc)
+        self._segment_number += 1
+        self._open_segment()
+
+    def _start_timer(self) -> None:
+        assert self._interval is not None
+        delay = max(0.0, self._interval - (monotonic() - self._last_flush))
+        self._timer = threading.Timer(delay, self._flush_on_timer)
+        self._timer.name = "yard-journal-flush"
+        self._timer.start()
+
+    def _flush_on_timer(self) -> None:
+        """Runs in the timer thread: flush what a quiet spell left in the buffer."""
+        with self._lock:
+            self._timer = None
+            if self._closed or self._failure is not None:
+                return
+            try:
+                self._flush()
+            except JournalError:
+                logger.exception("journal %s: the timed flush failed", self._directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
