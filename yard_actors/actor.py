@@ -26,7 +26,15 @@ from yard_actors.journal import Journal
 from yard_actors.order_link import OrderLink
 from yard_actors.robot import Robot, RobotStatus
 
-__all__ = ["Deliver", "Ping", "RobotActor", "RobotStats", "ask_snapshot", "ask_traceback"]
+__all__ = [
+    "Deliver",
+    "DeliverBatch",
+    "Ping",
+    "RobotActor",
+    "RobotStats",
+    "ask_snapshot",
+    "ask_traceback",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +47,15 @@ class Deliver:
     def __init__(self, event: Event, seq: int | None = None) -> None:
         self.event = event
         self.seq = seq
+
+
+class DeliverBatch:
+    """Several events for one robot, in order: what an intake drained from one burst."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: list[Deliver]) -> None:
+        self.messages = messages
 
 
 class _Snapshot:
@@ -88,6 +105,9 @@ class RobotActor(pykka.ThreadingActor):
         if type(message) is Deliver:
             self._deliver(message)
             return None
+        if type(message) is DeliverBatch:
+            self._deliver_batch(message.messages)
+            return None
         if type(message) is _Snapshot:
             return self.robot.snapshot()
         if type(message) is _Traceback:
@@ -108,6 +128,10 @@ class RobotActor(pykka.ThreadingActor):
             if seq is None:
                 seq = journal.record_event(encode(event))
             journal.record_delivery(self._name, seq)
+        self._handle(event)
+
+    def _handle(self, event: Event) -> None:
+        journal = self._journal
         robot = self.robot
         was = robot.status
         commands = robot.handle(event)
@@ -121,6 +145,17 @@ class RobotActor(pykka.ThreadingActor):
         stats.commands_out += len(commands)
         if type(event) is Fill or robot.status is not was:
             self._publish_state()
+
+    def _deliver_batch(self, messages: list[Deliver]) -> None:
+        journal = self._journal
+        seqs = [m.seq for m in messages if m.seq is not None]
+        if journal is None or len(seqs) != len(messages):
+            for message in messages:
+                self._deliver(message)
+            return
+        journal.record_deliveries(self._name, seqs)
+        for message in messages:
+            self._handle(message.event)
 
     def _send(self, payload: bytes) -> None:
         if self._order_link is None:

@@ -30,7 +30,7 @@ import attrs
 import pykka
 import zmq
 
-from yard_actors.actor import Deliver
+from yard_actors.actor import Deliver, DeliverBatch
 from yard_actors.codec import decode
 from yard_actors.errors import DecodeError, GatewayError
 from yard_actors.events import (
@@ -259,18 +259,62 @@ class IntakeActor(pykka.ThreadingActor):
         return order[0] != b"stop"
 
     def _drain(self, socket: zmq.Socket[bytes]) -> None:
+        """Take what the socket holds (up to a batch), journal it in one write, then fan out.
+
+        Under load a burst becomes one journal write and one mailbox message per
+        robot instead of one per event; a lone message goes out alone, at once.
+        """
+        admitted: list[tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]]] = []
         for _ in range(_BATCH):
             try:
                 frames = socket.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return
-            self._take(frames)
+                break
+            item = self._admit(frames)
+            if item is not None:
+                admitted.append(item)
+        if not admitted:
+            return
+        journal = self._journal
+        first = None if journal is None else journal.record_events([p for p, _, _ in admitted])
+        if len(admitted) == 1:
+            _, event, robots = admitted[0]
+            self._tell_each(robots, Deliver(event, first))
+            return
+        batches: dict[pykka.ActorRef[Any], list[Deliver]] = {}
+        for n, (_, event, robots) in enumerate(admitted):
+            message = Deliver(event, None if first is None else first + n)
+            for robot in robots:
+                batch = batches.get(robot)
+                if batch is None:
+                    batches[robot] = [message]
+                else:
+                    batch.append(message)
+        for robot, messages in batches.items():
+            self._tell_each((robot,), DeliverBatch(messages), len(messages))
 
-    def _take(self, frames: list[bytes]) -> None:
+    def _tell_each(
+        self,
+        robots: tuple[pykka.ActorRef[Any], ...],
+        message: Deliver | DeliverBatch,
+        events: int = 1,
+    ) -> None:
+        for robot in robots:
+            try:
+                robot.tell(message)
+            except pykka.ActorDeadError:
+                self._drop("robot_stopped", f"robot actor {robot} is no longer running")
+                continue
+            self._delivered += events
+
+    def _admit(
+        self, frames: list[bytes]
+    ) -> tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]] | None:
+        """Check one message; return (payload, event, robots) or None if it goes no further."""
         self._received += 1
         if len(frames) != 2:
             self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
-            return
+            return None
         topic, payload = frames
         if topic in (b"$session", b"$system"):
             robots = self._broadcast
@@ -278,30 +322,22 @@ class IntakeActor(pykka.ThreadingActor):
             robots = self._routes.get(topic, ())
         if not robots:
             self._unrouted += 1
-            return
+            return None
         try:
             event = decode(payload)
         except DecodeError as exc:
             self._drop(exc.reason, str(exc))
-            return
+            return None
         if not isinstance(event, self._accepts):
             self._drop("wrong_intake", f"a {type(event).__name__} does not belong here")
-            return
+            return None
         if _topic_of(event).encode() != topic:
             self._drop(
                 "topic_mismatch",
                 f"topic {topic!r} does not match the {type(event).__name__}'s {_topic_of(event)!r}",
             )
-            return
-        seq = None if self._journal is None else self._journal.record_event(payload)
-        message = Deliver(event, seq)
-        for robot in robots:
-            try:
-                robot.tell(message)
-            except pykka.ActorDeadError:
-                self._drop("robot_stopped", f"robot actor {robot} is no longer running")
-                continue
-            self._delivered += 1
+            return None
+        return payload, event, robots
 
     def _drop(self, reason: str, detail: str) -> None:
         self._dropped[reason] += 1

@@ -273,3 +273,37 @@ def test_a_removed_robot_added_again_continues_where_it_stopped(tmp_path: Path) 
 
         assert again.client_order_id == "alpha-2"
         assert live.snapshot("alpha")["state"]["quotes"] == 2
+
+
+class Recorder(Robot):
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.bids: list[int] = []
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        self.bids.append(int(quote.bid))
+        return self.buy("Si", 1, quote.bid) if int(quote.bid) % 50 == 0 else None
+
+
+def test_a_burst_arrives_whole_and_in_order_and_replays_exactly(tmp_path: Path) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Recorder, name="first")
+        live.add_robot(Recorder, name="second")
+        for n in range(2000):
+            live.publish(quote("Si", n, n + 1, ts=TS + n))
+        commands = live.gateway.commands(80, timeout=10)
+        wait_until(lambda: live.host.robots().by_name("second")["events_in"] == 2000)
+        live.wait_idle()
+        snapshots = {name: live.snapshot(name) for name in ("first", "second")}
+
+    assert snapshots["first"]["state"]["bids"] == list(range(2000))
+    assert sorted(c.client_order_id for c in commands if c.robot == "first")[:3] == [
+        "first-1",
+        "first-10",
+        "first-11",
+    ]
+    for name in ("first", "second"):
+        result = replay(tmp_path, name)
+        assert result.faithful
+        assert result.robot.snapshot() == snapshots[name]

@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from time import monotonic
 from types import TracebackType
@@ -151,17 +151,58 @@ class Journal:
             self._next_seq = seq + 1
             return seq
 
+    def record_events(self, payloads: Sequence[bytes]) -> int:
+        """Journal several events in one write; return the seq of the first (the rest follow).
+
+        An intake that drained a burst from its socket journals it this way: one
+        write and, with ``EVERY_EVENT``, one flush for the burst, all before any
+        robot sees any of its events.
+        """
+        with self._lock:
+            self._check_writable("events")
+            first = seq = self._next_seq
+            frames = []
+            pack_event, pack_frame, crc32 = _EVENT.pack, _FRAME.pack, zlib.crc32
+            for payload in payloads:
+                head = pack_event(_K_EVENT, seq)
+                frames.append(pack_frame(len(head) + len(payload), crc32(payload, crc32(head))))
+                frames.append(head)
+                frames.append(payload)
+                seq += 1
+            self._write(b"".join(frames), len(payloads))
+            self._next_seq = seq
+            return first
+
+    def record_deliveries(self, robot: str, seqs: Sequence[int]) -> None:
+        """Journal that ``robot`` is about to handle ``seqs``, in that order, in one write."""
+        with self._lock:
+            self._check_writable("deliveries")
+            for seq in seqs:
+                if not 0 < seq < self._next_seq:
+                    self._refuse_delivery(robot, seq)
+            robot_id, name_frame = self._intern(robot)
+            frames = [name_frame]
+            pack_body, pack_frame, crc32 = _DELIVERY.pack, _FRAME.pack, zlib.crc32
+            for seq in seqs:
+                body = pack_body(_K_DELIVERY, robot_id, seq)
+                frames.append(pack_frame(len(body), crc32(body)))
+                frames.append(body)
+            self._write(b"".join(frames), len(seqs))
+
+    def _refuse_delivery(self, robot: str, seq: int) -> None:
+        msg = (
+            f"Cannot journal the delivery of event {seq} to robot {robot!r}: no event "
+            f"with that seq was journaled in {self._directory} (the last is "
+            f"{self._next_seq - 1}); journal the event first."
+        )
+        raise JournalError(msg)
+
     def record_delivery(self, robot: str, seq: int) -> None:
         """Journal that ``robot`` is about to handle event ``seq``, in its handling order."""
         with self._lock:
             self._check_writable("a delivery")
             if not 0 < seq < self._next_seq:
-                msg = (
-                    f"Cannot journal the delivery of event {seq} to robot {robot!r}: no event "
-                    f"with that seq was journaled in {self._directory} (the last is "
-                    f"{self._next_seq - 1}); journal the event first."
-                )
-                raise JournalError(msg)
+                self._refuse_delivery(robot, seq)
             robot_id, name_frame = self._intern(robot)
             body = _DELIVERY.pack(_K_DELIVERY, robot_id, seq)
             self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
@@ -236,13 +277,13 @@ class Journal:
         body = _ID.pack(_K_NAME, robot_id) + name
         return robot_id, _FRAME.pack(len(body), zlib.crc32(body)) + body
 
-    def _write(self, frame: bytes) -> None:
+    def _write(self, frame: bytes, records: int = 1) -> None:
         try:
             self._file.write(frame)
         except OSError as exc:
             self._fail(exc)
         self._size += len(frame)
-        self._unflushed += 1
+        self._unflushed += records
         if self._interval is None:
             if self._unflushed >= self._flush_every:
                 self._flush()
