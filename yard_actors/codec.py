@@ -9,9 +9,11 @@ or a price that is not a finite decimal is refused, so a typo or a bug in a
 feed shows up as a counted :class:`DecodeError` instead of a robot trading on
 a wrong number. :func:`decode` raises nothing but :class:`DecodeError`.
 
-The per-type field tables are derived once, at import, from the ``Event``
-union and the attrs fields in :mod:`yard_actors.events`; a new event class
-needs no change here unless it brings a field type not handled below.
+The per-type tables are derived once, at import, from the ``Event`` union and
+the attrs fields in :mod:`yard_actors.events`: cattrs generates one structuring
+function per class that calls this module's strict reader for each field, then
+the class itself, whose validators judge the values. A new event class needs no
+change here unless it brings a field type not handled in ``_field_codec``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from operator import attrgetter
 from typing import Any, Final
 
 import attrs
+import cattrs
 import orjson
+from cattrs.gen import make_dict_structure_fn, override
 
 from yard_actors import events
 from yard_actors.errors import DecodeError
@@ -52,8 +56,8 @@ _DECIMAL_TEXT: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SHOWN_CHARS: Final = 80
 _ABSENT: Final = object()
 
-_Reader = Callable[[Any], Any]
-_Writer = Callable[[Any], Any]
+_Reader = Callable[[Any, Any], Any]  # a cattrs hook: (JSON value, field type) -> field value
+_Writer = Callable[[Any], Any]  # field value -> JSON-ready value
 
 
 def _show(value: object) -> str:
@@ -72,14 +76,15 @@ def _decimal_reader(where: str) -> _Reader:
     expected = "a decimal as a JSON string such as '90000.5', or a JSON number"
     low, high = -_EXPONENT_LIMIT, _EXPONENT_LIMIT
 
-    def read(value: Any) -> Decimal:
+    def read(value: Any, _: object) -> Decimal:
         kind = type(value)
         try:
             if kind is str:
                 number = Decimal(value)
                 # str() equality is the cheap test for the usual canonical text; the
                 # regex then refuses what Decimal() accepts but the spec does not
-                # (" 1", "1_0", "+1", ".5", non-ASCII digits, NaN, Infinity).
+                # (" 1", "1_0", "+1", ".5", non-ASCII digits). NaN and Infinity get
+                # past both and are refused by is_finite() below.
                 if str(number) != value and not _DECIMAL_TEXT.fullmatch(value):
                     raise _bad(where, expected, value)
             elif kind is int:
@@ -102,7 +107,7 @@ def _enum_reader(where: str, kind: type[enum.Enum]) -> _Reader:
     members = {member.value: member for member in kind}
     expected = "one of " + ", ".join(repr(value) for value in members)
 
-    def read(value: Any) -> enum.Enum:
+    def read(value: Any, _: object) -> enum.Enum:
         member = members.get(value) if type(value) is str else None
         if member is None:
             raise _bad(where, expected, value)
@@ -112,7 +117,7 @@ def _enum_reader(where: str, kind: type[enum.Enum]) -> _Reader:
 
 
 def _exact_reader(where: str, kind: type, expected: str) -> _Reader:
-    def read(value: Any) -> Any:
+    def read(value: Any, _: object) -> Any:
         if type(value) is not kind:
             raise _bad(where, expected, value)
         return value
@@ -121,8 +126,8 @@ def _exact_reader(where: str, kind: type, expected: str) -> _Reader:
 
 
 def _optional_reader(inner: _Reader) -> _Reader:
-    def read(value: Any) -> Any:
-        return None if value is None else inner(value)
+    def read(value: Any, kind: object) -> Any:
+        return None if value is None else inner(value, kind)
 
     return read
 
@@ -167,34 +172,30 @@ _EXACT_TYPES: Final[Mapping[type, str]] = {
 }
 
 
-class _FieldCodec(typing.NamedTuple):
-    """How one field crosses the wire; ``ready`` is the JSON type taken as it is."""
-
-    ready: type | None  # None: always run ``read``
-    read: _Reader
-    write: _Writer | None  # None: write the value as it is
-
-
-def _field_codec(owner: str, name: str, hint: Any) -> _FieldCodec:
+def _field_codec(owner: str, name: str, hint: Any) -> tuple[_Reader, _Writer | None]:
+    """Return the reader and the writer (None: as it is) for one field's type."""
     where = f"{owner}.{name}"
     args = typing.get_args(hint)
     if isinstance(hint, types.UnionType) and len(args) == 2 and type(None) in args:
         inner = args[0] if args[1] is type(None) else args[1]
-        codec = _field_codec(owner, name, inner)
-        return _FieldCodec(None, _optional_reader(codec.read), codec.write)  # None is null
+        read, write = _field_codec(owner, name, inner)
+        return _optional_reader(read), write  # encode() writes None as null itself
     if hint in _EXACT_TYPES:  # type() is tested, not isinstance(): True is no integer here
-        return _FieldCodec(hint, _exact_reader(where, hint, _EXACT_TYPES[hint]), None)
+        return _exact_reader(where, hint, _EXACT_TYPES[hint]), None
     if hint is Decimal:
-        return _FieldCodec(None, _decimal_reader(where), _write_decimal(where))
+        return _decimal_reader(where), _write_decimal(where)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _FieldCodec(None, _enum_reader(where, hint), attrgetter("value"))
+        return _enum_reader(where, hint), attrgetter("value")
     if typing.get_origin(hint) is dict:
-        return _FieldCodec(dict, _exact_reader(where, dict, "a JSON object"), _write_object(where))
+        return _exact_reader(where, dict, "a JSON object"), _write_object(where)
     msg = f"{where} has type {hint!r}, which the codec cannot carry; teach codec._field_codec it"
     raise TypeError(msg)
 
 
 # --- per-type tables, built once from the Event union ---------------------------
+
+# Every field gets its own hook, so the converter's default (lenient) hooks never run.
+_CONVERTER: Final = cattrs.Converter(detailed_validation=False)
 
 
 @attrs.frozen
@@ -205,7 +206,7 @@ class _Spec:
     names: tuple[str, ...]
     allowed: frozenset[str]
     required: frozenset[str]
-    readers: tuple[tuple[str, type | None, _Reader], ...]
+    structure: Callable[[Mapping[str, Any], Any], Any]
     writers: tuple[_Writer | None, ...]
     values: Callable[[Any], tuple[Any, ...]]
 
@@ -214,21 +215,33 @@ def _spec(cls: type[Any]) -> _Spec:
     hints = typing.get_type_hints(cls)
     fields = attrs.fields(cls)
     names = tuple(f.name for f in fields)
+    if {"type", "v"} & set(names):
+        msg = f"{cls.__name__} has a field named 'type' or 'v', which the wire reserves; rename it"
+        raise TypeError(msg)
     codecs = [_field_codec(cls.__name__, name, hints[name]) for name in names]
+    hooks: dict[str, Any] = {  # Any: else mypy matches them against the _cattrs_* flags
+        name: override(struct_hook=read) for name, (read, _) in zip(names, codecs, strict=True)
+    }
     return _Spec(
         cls=cls,
         names=names,
         allowed=frozenset(names) | {"type", "v"},
         required=frozenset(f.name for f in fields if f.default is attrs.NOTHING),
-        readers=tuple((name, c.ready, c.read) for name, c in zip(names, codecs, strict=True)),
-        writers=tuple(c.write for c in codecs),
+        structure=make_dict_structure_fn(
+            cls,
+            _CONVERTER,
+            _cattrs_forbid_extra_keys=False,  # checked before, to name the key in the error
+            _cattrs_detailed_validation=False,  # our hooks raise DecodeError themselves
+            **hooks,
+        ),
+        writers=tuple(write for _, write in codecs),
         values=attrgetter(*names) if len(names) > 1 else lambda e: (getattr(e, names[0]),),
     )
 
 
-_SPECS: Final[Mapping[str, _Spec]] = types.MappingProxyType(
-    {cls.__name__: _spec(cls) for cls in typing.get_args(events.Event)}
-)
+_SPECS: Final[dict[str, _Spec]] = {
+    cls.__name__: _spec(cls) for cls in typing.get_args(events.Event)
+}
 _SPECS_BY_CLASS: Final[Mapping[type, _Spec]] = {spec.cls: spec for spec in _SPECS.values()}
 _TYPES: Final[Mapping[str, type]] = types.MappingProxyType(
     {name: spec.cls for name, spec in _SPECS.items()}
@@ -303,14 +316,9 @@ def _build(spec: _Spec, document: dict[str, Any]) -> events.Event:
     # tested with one set operation. Otherwise look closer (optional fields).
     if len(document) != len(spec.allowed) or not spec.allowed.issuperset(document):
         _check_keys(spec, document.keys())
-    del document["type"], document["v"]
-    for name, ready, read in spec.readers:
-        value = document.get(name, _ABSENT)
-        if type(value) is not ready and value is not _ABSENT:
-            document[name] = read(value)
     try:
-        event: events.Event = spec.cls(**document)
-    except (ValueError, TypeError, ArithmeticError) as exc:
+        event: events.Event = spec.structure(document, spec.cls)
+    except (ValueError, TypeError, ArithmeticError) as exc:  # from the class's validators
         raise DecodeError("bad_field", _validator_sentence(spec, exc)) from None
     return event
 
@@ -323,7 +331,8 @@ def _check_keys(spec: _Spec, keys: typing.KeysView[str]) -> None:
         raise DecodeError("unknown_field", msg)
     missing = [name for name in spec.names if name in spec.required and name not in keys]
     if missing:
-        msg = f"{owner} is missing {', '.join(missing)}"
+        noun = "field" if len(missing) == 1 else "fields"
+        msg = f"{owner} is missing {noun} {', '.join(missing)}"
         raise DecodeError("missing_field", msg)
 
 

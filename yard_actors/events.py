@@ -15,6 +15,7 @@ bad command gets an :class:`OrderRejected` back instead of a crash.
 from __future__ import annotations
 
 import enum
+import math
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -77,22 +78,27 @@ class SessionState(enum.Enum):
 
 
 # --- validators: messages are built before the raise, as full sentences ------
+# The bounds are the wire's: what a message holds in process must survive the codec,
+# so a robot that builds an unsendable order fails at the build, not in its actor.
+
+_MAX_INT = 2**63 - 1
+_MAX_ADJUSTED = 28  # a decimal's leading digit sits between the 1e-28 and 1e+28 places
 
 
 def _non_negative_ts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or value < 0:
+    if type(value) is not int or not 0 <= value <= _MAX_INT:
         msg = f"{attribute.name} must be a non-negative integer of nanoseconds, was {value!r}"
         raise ValueError(msg)
 
 
 def _positive_qty(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or value <= 0:
+    if type(value) is not int or not 0 < value <= _MAX_INT:
         msg = f"{attribute.name} must be a positive integer, was {value!r}"
         raise ValueError(msg)
 
 
 def _non_negative_qty(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or value < 0:
+    if type(value) is not int or not 0 <= value <= _MAX_INT:
         msg = f"{attribute.name} must be a non-negative integer, was {value!r}"
         raise ValueError(msg)
 
@@ -100,6 +106,9 @@ def _non_negative_qty(instance: object, attribute: attrs.Attribute[int], value: 
 def _finite_price(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
     if type(value) is not Decimal or not value.is_finite():
         msg = f"{attribute.name} must be a finite Decimal, was {value!r}"
+        raise ValueError(msg)
+    if value and abs(value.adjusted()) > _MAX_ADJUSTED:
+        msg = f"{attribute.name} must be within 1e-28 to 1e28 in size, was {value}"
         raise ValueError(msg)
 
 
@@ -123,6 +132,30 @@ def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None
     if type(value) is not str or not value or len(value) > 128:
         msg = (
             f"{attribute.name} must be a non-empty string of at most 128 characters, was {value!r}"
+        )
+        raise ValueError(msg)
+
+
+def _json_value(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_MAX_INT <= value <= _MAX_INT)
+    if kind is float:
+        return bool(math.isfinite(value))
+    if kind is list:
+        return all(_json_value(item) for item in value)
+    if kind is dict:
+        return all(type(k) is str and _json_value(v) for k, v in value.items())
+    return False
+
+
+def _json_params(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not dict or not _json_value(value):
+        msg = (
+            f"{attribute.name} must be a dict of JSON values (str, int, float, bool, None, "
+            f"list, dict with str keys; send decimals as strings), was {value!r}"
         )
         raise ValueError(msg)
 
@@ -195,7 +228,7 @@ class OrderAccepted:
     ts: int = attrs.field(validator=_non_negative_ts)
     client_order_id: str = attrs.field(validator=_name)
     robot: str = attrs.field(validator=_name)
-    exchange_order_id: str = ""
+    exchange_order_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
 
 
 @attrs.frozen(kw_only=True)
@@ -253,7 +286,7 @@ class Control:
     ts: int = attrs.field(validator=_non_negative_ts)
     robot: str = attrs.field(validator=_name)
     action: ControlAction = attrs.field(validator=_enum(ControlAction))
-    params: dict[str, Any] = attrs.field(factory=dict, validator=attrs.validators.instance_of(dict))
+    params: dict[str, Any] = attrs.field(factory=dict, validator=_json_params)
 
     def __hash__(self) -> int:  # the params dict is not hashable; the identity fields are
         return hash((self.ts, self.robot, self.action))

@@ -143,16 +143,17 @@ def test_malformed_messages_are_counted_per_intake_and_dropped(tmp_path: Path) -
         live.publish(quote("Si", 100, 101, ts=TS))  # the robot still trades
 
         assert isinstance(live.next_command(), NewOrder)
-        live.wait_idle()
-        stats = live.host.intake_stats()
-        assert dict(stats["data"].dropped) == {
-            "not_json": 1,
-            "missing_field": 1,
-            "bad_frames": 1,
-            "topic_mismatch": 1,
+        expected = {
+            "data": {"not_json": 1, "missing_field": 1, "bad_frames": 1, "topic_mismatch": 1},
+            "trades": {"unknown_type": 1, "wrong_intake": 1},
+            "control": {"not_json": 1},
         }
-        assert dict(stats["trades"].dropped) == {"unknown_type": 1, "wrong_intake": 1}
-        assert dict(stats["control"].dropped) == {"not_json": 1}
+        # Each intake has its own thread: wait for all three to have counted.
+        wait_until(
+            lambda: {k: dict(v.dropped) for k, v in live.host.intake_stats().items()} == expected,
+            what="every malformed message counted by its intake",
+        )
+        live.wait_idle()
         assert live.snapshot("alpha")["state"]["quotes"] == 1
 
 

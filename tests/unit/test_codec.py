@@ -169,7 +169,7 @@ def test_encoding_is_deterministic_with_type_and_version_first(event: ev.Event) 
     assert keys == ["type", "v", *(field.name for field in attrs.fields(type(event)))]
 
 
-@given(st.dictionaries(st.text(max_size=5), st.integers(0, 2**63), max_size=6))
+@given(st.dictionaries(st.text(max_size=5), st.integers(0, 2**63 - 1), max_size=6))
 def test_control_params_encode_the_same_whatever_their_insertion_order(
     params: dict[str, int],
 ) -> None:
@@ -348,7 +348,7 @@ def test_a_missing_or_unknown_type_is_unknown_type(tag: object, shown: str) -> N
 
 
 def test_a_missing_field_is_named() -> None:
-    with pytest.raises(DecodeError, match=r"^Quote is missing bid, ask_size$") as caught:
+    with pytest.raises(DecodeError, match=r"^Quote is missing fields bid, ask_size$") as caught:
         decode(_quote_with(bid=_DROP, ask_size=_DROP))
     assert caught.value.reason == "missing_field"
 
@@ -363,6 +363,16 @@ def test_a_misspelt_field_is_an_unknown_field_not_a_missing_one() -> None:
     ) as caught:
         decode(_quote_with(bid_size=_DROP, bidsize=3))
     assert caught.value.reason == "unknown_field"
+
+
+def test_a_single_missing_field_is_named_in_the_singular() -> None:
+    with pytest.raises(DecodeError, match=r"^Quote is missing field ts$"):
+        decode(_quote_with(ts=_DROP))
+
+
+def test_an_unknown_key_is_reported_before_a_missing_field_or_a_bad_value() -> None:
+    assert _reason(_quote_with(bid_size=-3, ask=_DROP, note="hi")) == "unknown_field"
+    assert _reason(_quote_with(bid_size=-3, ask=_DROP)) == "missing_field"
 
 
 def test_a_quote_with_a_negative_size_is_bad_field() -> None:
@@ -482,35 +492,22 @@ def test_deeply_nested_params_are_not_json_rather_than_a_recursion_error() -> No
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"x": float("nan")}, r"would arrive as \{'x': None\}"),
-        ({"x": (1, 2)}, r"would arrive as \{'x': \[1, 2\]\}"),
-        ({"x": Decimal(1)}, "Type is not JSON serializable: decimal.Decimal"),
-        ({1: "x"}, "Dict key must be str"),
-    ],
+    "params",
+    [{"x": float("nan")}, {"x": (1, 2)}, {"x": Decimal(1)}, {1: "x"}, {"x": 2**63}],
 )
-def test_encode_refuses_params_that_json_would_change(params: dict[Any, Any], message: str) -> None:
-    control = ev.Control(ts=1, robot="r", action=ev.ControlAction.SET_PARAMS, params=params)
-
-    with pytest.raises(ValueError, match=message):
-        encode(control)
+def test_params_that_json_would_change_cannot_be_built(params: dict[Any, Any]) -> None:
+    with pytest.raises(ValueError, match=r"^params must be a dict of JSON values"):
+        ev.Control(ts=1, robot="r", action=ev.ControlAction.SET_PARAMS, params=params)
 
 
-def test_encode_refuses_an_integer_beyond_64_bits() -> None:
-    timer = ev.Timer(ts=2**64, robot="r", name="t")
-
-    with pytest.raises(
-        ValueError, match=r"^Timer cannot be written as JSON: Integer exceeds 64-bit range$"
-    ):
-        encode(timer)
+def test_an_integer_beyond_64_bits_cannot_be_built() -> None:
+    with pytest.raises(ValueError, match=r"^ts must be a non-negative integer of nanoseconds"):
+        ev.Timer(ts=2**64, robot="r", name="t")
 
 
-def test_encode_refuses_a_price_the_wire_cannot_carry() -> None:
-    tick = ev.Tick(ts=1, symbol="Si", price=Decimal("1e999999"), qty=1, aggressor=ev.Side.BUY)
-
-    with pytest.raises(ValueError, match=r"^Tick.price must have its leading digit within 1e\+-28"):
-        encode(tick)
+def test_a_price_the_wire_cannot_carry_cannot_be_built() -> None:
+    with pytest.raises(ValueError, match=r"^price must be within 1e-28 to 1e28 in size"):
+        ev.Tick(ts=1, symbol="Si", price=Decimal("1e999999"), qty=1, aggressor=ev.Side.BUY)
 
 
 def test_encode_refuses_what_is_not_an_event() -> None:
