@@ -14,7 +14,6 @@ handler always sees the book up to date with the event it is handling.
 
 from __future__ import annotations
 
-import enum
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any, ClassVar
 import attrs
 
 from yard_actors.book import Book, Position, WorkingOrder
+from yard_actors.checks import refusal_of
 from yard_actors.errors import RobotError
 from yard_actors.events import (
     CancelOrder,
@@ -45,6 +45,7 @@ from yard_actors.events import (
     Timer,
 )
 from yard_actors.instruments import InstrumentTable
+from yard_actors.lifecycle import RobotStatus, next_status
 from yard_actors.state import to_jsonable
 
 __all__ = ["HandlerResult", "Robot", "RobotStatus"]
@@ -53,29 +54,6 @@ logger = logging.getLogger(__name__)
 
 HandlerResult = Iterable[Command] | Command | None
 
-
-class RobotStatus(enum.Enum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    HALTED = "halted"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-
-# The lifecycle as a table: (from, action) -> to. Anything else is refused.
-_TRANSITIONS: Mapping[tuple[RobotStatus, ControlAction], RobotStatus] = {
-    (RobotStatus.RUNNING, ControlAction.PAUSE): RobotStatus.PAUSED,
-    (RobotStatus.PAUSED, ControlAction.RESUME): RobotStatus.RUNNING,
-    (RobotStatus.HALTED, ControlAction.RESUME): RobotStatus.RUNNING,
-    (RobotStatus.RUNNING, ControlAction.HALT): RobotStatus.HALTED,
-    (RobotStatus.PAUSED, ControlAction.HALT): RobotStatus.HALTED,
-    (RobotStatus.RUNNING, ControlAction.STOP): RobotStatus.STOPPED,
-    (RobotStatus.PAUSED, ControlAction.STOP): RobotStatus.STOPPED,
-    (RobotStatus.HALTED, ControlAction.STOP): RobotStatus.STOPPED,
-    (RobotStatus.RUNNING, ControlAction.SET_PARAMS): RobotStatus.RUNNING,
-    (RobotStatus.PAUSED, ControlAction.SET_PARAMS): RobotStatus.PAUSED,
-    (RobotStatus.HALTED, ControlAction.SET_PARAMS): RobotStatus.HALTED,
-}
 
 # Market data and timers reach the user's handlers only while running; replies,
 # fills, control and status always do, so the robot's view of its orders stays true.
@@ -351,7 +329,14 @@ class Robot:
         accepted: list[Command] = []
         pending, self._pending = self._pending, []
         for command in pending:
-            refusal = self._refusal(command)
+            refusal = refusal_of(
+                command,
+                robot=self._name,
+                status=self._status,
+                book=self._book,
+                instruments=self._instruments,
+                ts=self._now,
+            )
             if refusal is not None:
                 self._feedback.append(refusal)
                 continue
@@ -361,41 +346,6 @@ class Robot:
                 self._book.cancel_sent(command.client_order_id)
             accepted.append(command)
         return accepted
-
-    def _refusal(self, command: Command) -> OrderRejected | CancelReply | None:
-        coid = command.client_order_id
-        if command.robot != self._name:
-            return OrderRejected(
-                ts=self._now,
-                client_order_id=coid,
-                robot=self._name,
-                reason=f"command names robot {command.robot!r}, not {self._name!r}",
-            )
-        if isinstance(command, CancelOrder):
-            order = self._book.orders.get(coid)
-            reason: str | None
-            if order is None:
-                reason = f"no working order {coid} to cancel"
-            elif order.cancel_requested:
-                reason = f"cancel of {coid} already requested"
-            else:
-                return None
-            return CancelReply(
-                ts=self._now, client_order_id=coid, robot=self._name, cancelled=False, reason=reason
-            )
-        reason = self._order_problem(command)
-        if reason is None:
-            return None
-        return OrderRejected(ts=self._now, client_order_id=coid, robot=self._name, reason=reason)
-
-    def _order_problem(self, order: NewOrder) -> str | None:
-        if self._status is not RobotStatus.RUNNING:
-            return f"robot {self._name} is {self._status.value}: new orders are refused"
-        if order.client_order_id in self._book.orders:
-            return f"client_order_id {order.client_order_id} is already working"
-        if order.price is not None:
-            return self._instruments.price_problem(order.symbol, order.price)
-        return None
 
     def _keep_book(self, event: Event) -> None:
         if isinstance(event, Quote):
@@ -413,7 +363,7 @@ class Robot:
                 self._book.cancel_refused(event.client_order_id)
 
     def _apply_control(self, control: Control) -> None:
-        target = _TRANSITIONS.get((self._status, control.action))
+        target = next_status(self._status, control.action)
         if target is None:
             logger.warning(
                 "robot %s refused %s: it is %s",

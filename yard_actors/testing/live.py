@@ -1,25 +1,11 @@
-"""The test kit: build events in a line, test a robot as an object, or as a live actor.
-
-Two levels, both shown in the README:
-
-* :class:`RobotHarness` calls the robot directly on the test's thread: feed an
-  event, get its commands, read its state. Fast, for the robot's logic.
-* :func:`live_host` / :func:`run_robot` start a real :class:`~yard_actors.host.Host`
-  with real Pykka actors and real ZeroMQ sockets over ``inproc://``, a test feed
-  and a test gateway, so an actor-level test is a few lines and still sees what
-  production sees: journaling, routing, the order link.
-
-The live kit waits on ZeroMQ subscriptions (XPUB) rather than sleeping, so a
-published event is never lost to a subscription still in flight.
-"""
+"""The live kit: a real host with real actors and sockets, a test feed and a test gateway."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,266 +18,17 @@ from yard_actors.events import (
     CancelReply,
     Command,
     Control,
-    ControlAction,
-    Event,
     Fill,
     NewOrder,
     OrderAccepted,
     OrderRejected,
     Quote,
-    SessionState,
     SessionStatus,
-    Side,
     Tick,
-    Timer,
 )
 from yard_actors.host import Host
-from yard_actors.instruments import InstrumentTable
 from yard_actors.intake import SESSION_TOPIC, SYSTEM_TOPIC
 from yard_actors.robot import Robot
-
-__all__ = [
-    "LiveHost",
-    "RobotHarness",
-    "TestFeed",
-    "TestGateway",
-    "accepted",
-    "cancelled",
-    "filled",
-    "live_host",
-    "quote",
-    "rejected",
-    "run_robot",
-    "tick",
-    "wait_until",
-]
-
-DEFAULT_START_TS = 1_700_000_000_000_000_000
-_fill_ids = itertools.count(1)
-
-
-def _price(value: Decimal | int | str) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(value)
-
-
-# --- one-line builders --------------------------------------------------------------------
-
-
-def quote(
-    symbol: str,
-    bid: Decimal | int | str,
-    ask: Decimal | int | str,
-    *,
-    bid_size: int = 10,
-    ask_size: int = 10,
-    ts: int = DEFAULT_START_TS,
-) -> Quote:
-    return Quote(
-        ts=ts,
-        symbol=symbol,
-        bid=_price(bid),
-        ask=_price(ask),
-        bid_size=bid_size,
-        ask_size=ask_size,
-    )
-
-
-def tick(
-    symbol: str,
-    price: Decimal | int | str,
-    qty: int = 1,
-    *,
-    aggressor: Side = Side.BUY,
-    ts: int = DEFAULT_START_TS,
-) -> Tick:
-    return Tick(ts=ts, symbol=symbol, price=_price(price), qty=qty, aggressor=aggressor)
-
-
-def accepted(order: NewOrder, *, ts: int | None = None) -> OrderAccepted:
-    return OrderAccepted(
-        ts=order.ts if ts is None else ts,
-        client_order_id=order.client_order_id,
-        robot=order.robot,
-        exchange_order_id=f"x-{order.client_order_id}",
-    )
-
-
-def rejected(
-    order: NewOrder, reason: str = "rejected by test", *, ts: int | None = None
-) -> OrderRejected:
-    return OrderRejected(
-        ts=order.ts if ts is None else ts,
-        client_order_id=order.client_order_id,
-        robot=order.robot,
-        reason=reason,
-    )
-
-
-def cancelled(order: NewOrder, *, ts: int | None = None, done: bool = True) -> CancelReply:
-    return CancelReply(
-        ts=order.ts if ts is None else ts,
-        client_order_id=order.client_order_id,
-        robot=order.robot,
-        cancelled=done,
-        reason="" if done else "too late",
-    )
-
-
-def filled(
-    order: NewOrder,
-    qty: int | None = None,
-    price: Decimal | int | str | None = None,
-    *,
-    fee: Decimal | int | str = 0,
-    ts: int | None = None,
-    trade_id: str | None = None,
-) -> Fill:
-    """A fill of ``order``: all of it at its limit price unless told otherwise."""
-    fill_price = price if price is not None else order.price
-    if fill_price is None:
-        msg = f"a market order ({order.client_order_id}) needs an explicit fill price"
-        raise ValueError(msg)
-    return Fill(
-        ts=order.ts if ts is None else ts,
-        trade_id=trade_id or f"t-{next(_fill_ids)}",
-        client_order_id=order.client_order_id,
-        robot=order.robot,
-        symbol=order.symbol,
-        side=order.side,
-        price=_price(fill_price),
-        qty=order.qty if qty is None else qty,
-        fee=_price(fee),
-    )
-
-
-# --- the object-level harness ------------------------------------------------------------------
-
-
-class RobotHarness:
-    """Drive one robot directly: every method feeds one event and returns the commands.
-
-    Event times start at ``start_ts`` and advance by ``step_ns`` per event the
-    harness builds, so tests need not invent timestamps.
-    """
-
-    def __init__(
-        self,
-        robot_class: type[Robot],
-        *,
-        name: str = "robot",
-        params: Any = None,
-        symbols: Sequence[str] | None = None,
-        instruments: InstrumentTable | None = None,
-        start_ts: int = DEFAULT_START_TS,
-        step_ns: int = 1_000_000,
-    ) -> None:
-        def build() -> Robot:
-            return robot_class(name, params=params, symbols=symbols, instruments=instruments)
-
-        self._build = build
-        self.robot = self._build()
-        self.name = name
-        self.ts = start_ts
-        self._step = step_ns
-        self.events: list[Event] = []
-        self.commands: list[Command] = []
-
-    def _next_ts(self) -> int:
-        self.ts += self._step
-        return self.ts
-
-    def feed(self, event: Event) -> list[Command]:
-        self.events.append(event)
-        self.ts = max(self.ts, event.ts)
-        out = self.robot.handle(event)
-        self.commands.extend(out)
-        return out
-
-    def quote(
-        self,
-        symbol: str,
-        bid: Decimal | int | str,
-        ask: Decimal | int | str,
-        bid_size: int = 10,
-        ask_size: int = 10,
-    ) -> list[Command]:
-        return self.feed(
-            quote(symbol, bid, ask, bid_size=bid_size, ask_size=ask_size, ts=self._next_ts())
-        )
-
-    def tick(
-        self, symbol: str, price: Decimal | int | str, qty: int = 1, aggressor: Side = Side.BUY
-    ) -> list[Command]:
-        return self.feed(tick(symbol, price, qty, aggressor=aggressor, ts=self._next_ts()))
-
-    def accept(self, order: NewOrder) -> list[Command]:
-        return self.feed(accepted(order, ts=self._next_ts()))
-
-    def reject(self, order: NewOrder, reason: str = "rejected by test") -> list[Command]:
-        return self.feed(rejected(order, reason, ts=self._next_ts()))
-
-    def cancel_done(self, order: NewOrder, *, done: bool = True) -> list[Command]:
-        return self.feed(cancelled(order, ts=self._next_ts(), done=done))
-
-    def fill(
-        self,
-        order: NewOrder,
-        qty: int | None = None,
-        price: Decimal | int | str | None = None,
-        fee: Decimal | int | str = 0,
-    ) -> list[Command]:
-        return self.feed(
-            filled(
-                order,
-                qty,
-                price,
-                fee=fee,
-                ts=self._next_ts(),
-                trade_id=f"t-{self.name}-{len(self.events) + 1}",
-            )
-        )
-
-    def timer(self, name: str) -> list[Command]:
-        return self.feed(Timer(ts=self._next_ts(), robot=self.name, name=name))
-
-    def control(self, action: ControlAction | str, **params: Any) -> list[Command]:
-        return self.feed(
-            Control(
-                ts=self._next_ts(), robot=self.name, action=ControlAction(action), params=params
-            )
-        )
-
-    def session(self, state: SessionState | str, session: str = "FORTS") -> list[Command]:
-        return self.feed(
-            SessionStatus(ts=self._next_ts(), session=session, state=SessionState(state))
-        )
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.robot.snapshot()
-
-    def replay(self) -> tuple[Robot, list[Command]]:
-        """Feed every event so far into a fresh robot; return it and its commands."""
-        fresh = self._build()
-        commands = [command for event in self.events for command in fresh.handle(event)]
-        return fresh, commands
-
-
-def wait_until(
-    condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
-) -> None:
-    """Poll ``condition`` until it holds; for state that arrives asynchronously (fills, fan-out).
-
-    Raises AssertionError naming ``what`` after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            msg = f"{what} did not happen within {timeout} s"
-            raise AssertionError(msg)
-        time.sleep(0.005)
-
-
-# --- the live, actor-level kit ------------------------------------------------------------------
 
 _bench_ids = itertools.count(1)
 

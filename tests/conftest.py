@@ -1,0 +1,23 @@
+"""Suite-wide guards: no test may leave an actor or a thread running behind it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pykka
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    threads_before = set(threading.enumerate())
+    yield
+    leftover_actors = pykka.ActorRegistry.get_all()
+    pykka.ActorRegistry.stop_all(timeout=10)
+    deadline = time.monotonic() + 2  # a thread that was told to stop may still be unwinding
+    while (extra := set(threading.enumerate()) - threads_before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not leftover_actors, f"the test left actors running: {leftover_actors}"
+    assert not extra, f"the test left threads running: {sorted(t.name for t in extra)}"

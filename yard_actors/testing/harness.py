@@ -1,0 +1,139 @@
+"""RobotHarness: drive one robot directly on the test's thread."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from yard_actors.events import (
+    Command,
+    Control,
+    ControlAction,
+    Event,
+    NewOrder,
+    SessionState,
+    SessionStatus,
+    Side,
+    Timer,
+)
+from yard_actors.instruments import InstrumentTable
+from yard_actors.robot import Robot
+from yard_actors.testing.builders import (
+    DEFAULT_START_TS,
+    accepted,
+    cancelled,
+    filled,
+    quote,
+    rejected,
+    tick,
+)
+
+
+class RobotHarness:
+    """Drive one robot directly: every method feeds one event and returns the commands.
+
+    Event times start at ``start_ts`` and advance by ``step_ns`` per event the
+    harness builds, so tests need not invent timestamps.
+    """
+
+    def __init__(
+        self,
+        robot_class: type[Robot],
+        *,
+        name: str = "robot",
+        params: Any = None,
+        symbols: Sequence[str] | None = None,
+        instruments: InstrumentTable | None = None,
+        start_ts: int = DEFAULT_START_TS,
+        step_ns: int = 1_000_000,
+    ) -> None:
+        def build() -> Robot:
+            return robot_class(name, params=params, symbols=symbols, instruments=instruments)
+
+        self._build = build
+        self.robot = self._build()
+        self.name = name
+        self.ts = start_ts
+        self._step = step_ns
+        self.events: list[Event] = []
+        self.commands: list[Command] = []
+
+    def _next_ts(self) -> int:
+        self.ts += self._step
+        return self.ts
+
+    def feed(self, event: Event) -> list[Command]:
+        self.events.append(event)
+        self.ts = max(self.ts, event.ts)
+        out = self.robot.handle(event)
+        self.commands.extend(out)
+        return out
+
+    def quote(
+        self,
+        symbol: str,
+        bid: Decimal | int | str,
+        ask: Decimal | int | str,
+        bid_size: int = 10,
+        ask_size: int = 10,
+    ) -> list[Command]:
+        return self.feed(
+            quote(symbol, bid, ask, bid_size=bid_size, ask_size=ask_size, ts=self._next_ts())
+        )
+
+    def tick(
+        self, symbol: str, price: Decimal | int | str, qty: int = 1, aggressor: Side = Side.BUY
+    ) -> list[Command]:
+        return self.feed(tick(symbol, price, qty, aggressor=aggressor, ts=self._next_ts()))
+
+    def accept(self, order: NewOrder) -> list[Command]:
+        return self.feed(accepted(order, ts=self._next_ts()))
+
+    def reject(self, order: NewOrder, reason: str = "rejected by test") -> list[Command]:
+        return self.feed(rejected(order, reason, ts=self._next_ts()))
+
+    def cancel_done(self, order: NewOrder, *, done: bool = True) -> list[Command]:
+        return self.feed(cancelled(order, ts=self._next_ts(), done=done))
+
+    def fill(
+        self,
+        order: NewOrder,
+        qty: int | None = None,
+        price: Decimal | int | str | None = None,
+        fee: Decimal | int | str = 0,
+    ) -> list[Command]:
+        return self.feed(
+            filled(
+                order,
+                qty,
+                price,
+                fee=fee,
+                ts=self._next_ts(),
+                trade_id=f"t-{self.name}-{len(self.events) + 1}",
+            )
+        )
+
+    def timer(self, name: str) -> list[Command]:
+        return self.feed(Timer(ts=self._next_ts(), robot=self.name, name=name))
+
+    def control(self, action: ControlAction | str, **params: Any) -> list[Command]:
+        return self.feed(
+            Control(
+                ts=self._next_ts(), robot=self.name, action=ControlAction(action), params=params
+            )
+        )
+
+    def session(self, state: SessionState | str, session: str = "FORTS") -> list[Command]:
+        return self.feed(
+            SessionStatus(ts=self._next_ts(), session=session, state=SessionState(state))
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.robot.snapshot()
+
+    def replay(self) -> tuple[Robot, list[Command]]:
+        """Feed every event so far into a fresh robot; return it and its commands."""
+        fresh = self._build()
+        commands = [command for event in self.events for command in fresh.handle(event)]
+        return fresh, commands
