@@ -3,23 +3,29 @@
 Everything runs in one process and one run, so the raw limits and the host's
 figures come from the same machine under the same load::
 
-    python benchmarks/bench_core.py            # full run, about 2-3 minutes on 2 cores
-    python benchmarks/bench_core.py --quick    # counts / 4, about 20 s
+    python benchmarks/bench_core.py            # full run: ~45 s on the 2-core box, <3 min
+    python benchmarks/bench_core.py --quick    # counts / 4: ~10-20 s
     python benchmarks/bench_core.py --json out.json
     python benchmarks/bench_core.py --only tput/1/ --scale 2   # some cases, twice the counts
+    python benchmarks/bench_core.py --pin-host 0   # this process on CPU 0, a child feed elsewhere
 
 Cases (``--only`` takes name prefixes):
 
 * ``raw/...``: plain inproc ZeroMQ PUSH->PULL and XPUB->SUB, plain Pykka ``tell`` to
   one ThreadingActor, and a ping-pong through the same hops a host uses
   (XPUB->SUB thread->``tell``->actor->PUSH->PULL) with no yard code in them.
+* ``costs/per-event``: each step of the hot path timed alone on this thread (µs).
 * ``latency/...``: one robot that answers every quote with a NewOrder; the feed
   publishes one quote and blocks until the command reaches the gateway's PULL.
 * ``tput/<robots>/...``: quotes published as fast as possible to robots that
   count them and emit nothing, timed from the first publish to the moment the
-  last robot handled the last quote.
+  last robot handled the last quote. ``tput/1/child-feed/...`` publishes from a
+  child process over ``ipc://``, so the publisher takes no GIL from the host.
 
-This is a script, not a test: it prints figures and checks that nothing was dropped.
+The last table gives each case's CPU time and the CPU other processes used
+meanwhile: a case run on a busy machine is flagged, and its figures are suspect.
+This is a script, not a test: it prints figures and checks that nothing was
+dropped (exit status 1 if anything was).
 """
 
 from __future__ import annotations
@@ -27,35 +33,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
-import itertools
 import json
 import math
-import multiprocessing
 import os
 import platform
 import resource
+import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
-import pykka
 import zmq
+from bench_host import costs, latency, peak_rss_mb, reset_peak_rss, throughput
+from bench_raw import SYMBOL, raw_pingpong, raw_pykka, raw_zmq
 
 from gateways.feed import SyntheticQuotes
-from yard_actors import FlushPolicy, Host, JournalConfig, NewOrder, Quote, Robot, encode
-
-Context = zmq.Context[zmq.Socket[bytes]]
-Socket = zmq.Socket[bytes]
-
-SYMBOL = "Si"
-TOPIC = SYMBOL.encode()
-FINISH_TIMEOUT_S = 180.0  # a case that has not finished by then has lost messages
-_rig_ids = itertools.count(1)
+from yard_actors import encode
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +61,7 @@ class Counts:
     zmq_messages: int = 500_000
     tells: int = 200_000
     pingpongs: int = 10_000
+    costs: int = 20_000
     latency_quotes: int = 10_000
     latency_warmup: int = 1_000
     tput_quotes: tuple[tuple[int, int], ...] = (
@@ -82,6 +79,7 @@ class Counts:
             zmq_messages=n(self.zmq_messages),
             tells=n(self.tells),
             pingpongs=n(self.pingpongs),
+            costs=n(self.costs),
             latency_quotes=n(self.latency_quotes),
             latency_warmup=n(self.latency_warmup),
             tput_quotes=tuple((robots, n(quotes)) for robots, quotes in self.tput_quotes),
@@ -110,415 +108,24 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _reset_peak_rss() -> None:
-    # Linux lets a process reset VmHWM, so each case reports its own peak, not the run's.
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
+def _git(repo: Path, *args: str) -> str:
+    # read-only git only; --no-optional-locks keeps `status` from refreshing the index
+    argv = ["git", "--no-optional-locks", "-C", str(repo), *args]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603 - no shell
+    return done.stdout.strip()
 
 
-def _peak_rss_mb() -> float:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# --- raw limits --------------------------------------------------------------------------------
-
-
-def _pair(context: Context, sender: int, receiver: int, url: str) -> tuple[Socket, Socket]:
-    out = context.socket(sender)
-    out.setsockopt(zmq.LINGER, 0)
-    out.setsockopt(zmq.SNDHWM, 0)
-    out.bind(url)
-    into = context.socket(receiver)
-    into.setsockopt(zmq.LINGER, 0)
-    into.setsockopt(zmq.RCVHWM, 1_000_000)
-    into.connect(url)
-    if receiver == zmq.SUB:
-        into.subscribe(TOPIC)
-        assert out.recv() == b"\x01" + TOPIC  # the XPUB sees the subscription
-    return out, into
-
-
-def raw_zmq(count: int, payload: bytes, pattern: str) -> dict[str, Any]:
-    """Two-frame messages from this thread to a receiving thread over inproc; msgs/s."""
-    sender, receiver = (zmq.PUSH, zmq.PULL) if pattern == "push-pull" else (zmq.XPUB, zmq.SUB)
-    context: Context = zmq.Context()
-    out, into = _pair(context, sender, receiver, f"inproc://bench-raw-{next(_rig_ids)}")
-    finished: list[int] = []
-
-    def receive() -> None:
-        recv = into.recv_multipart
-        for _ in range(count):
-            recv()
-        finished.append(time.perf_counter_ns())
-
-    thread = threading.Thread(target=receive, name="bench-raw-receiver")
-    thread.start()
-    started = time.perf_counter_ns()
-    send = out.send_multipart
-    for _ in range(count):
-        send((TOPIC, payload))
-    thread.join()
-    out.close()
-    into.close()
-    context.term()
-    seconds = (finished[0] - started) / 1e9
-    return {"messages": count, "seconds": seconds, "per_s": count / seconds}
-
-
-class _Sink(pykka.ThreadingActor):
-    """Sets ``done`` when it receives ``last``."""
-
-    def __init__(self, last: int, done: threading.Event) -> None:
-        super().__init__()
-        self._last = last
-        self._done = done
-
-    def on_receive(self, message: Any) -> None:
-        if message == self._last:
-            self._done.set()
-
-
-def raw_pykka(count: int) -> dict[str, Any]:
-    """``tell`` ``count`` ints to one ThreadingActor; time until it handled the last one."""
-    done = threading.Event()
-    ref = _Sink.start(count - 1, done)
+def source_version() -> str:
+    """The yard commit measured, marked ``+dirty`` if yard_actors or gateways have edits."""
+    repo = Path(__file__).resolve().parent.parent
     try:
-        started = time.perf_counter_ns()
-        tell = ref.tell
-        for n in range(count):
-            tell(n)
-        sent = time.perf_counter_ns()
-        if not done.wait(FINISH_TIMEOUT_S):
-            msg = f"the actor did not handle {count} tells in {FINISH_TIMEOUT_S} s"
-            raise RuntimeError(msg)
-        finished = time.perf_counter_ns()
-    finally:
-        ref.stop()
-    seconds = (finished - started) / 1e9
-    return {
-        "messages": count,
-        "seconds": seconds,
-        "per_s": count / seconds,
-        "send_per_s": count / ((sent - started) / 1e9),
-    }
-
-
-class _Forwarder(pykka.ThreadingActor):
-    """Sends each message it is told on a PUSH socket: the robot actor's hop, without yard."""
-
-    def __init__(self, push: Socket) -> None:
-        super().__init__()
-        self._push = push
-
-    def on_receive(self, message: Any) -> None:
-        self._push.send_multipart((b"robot", message))
-
-
-def raw_pingpong(count: int, warmup: int, payload: bytes) -> dict[str, Any]:
-    """XPUB->SUB->thread->tell->actor->PUSH->PULL and back to this thread: the hops' floor."""
-    context: Context = zmq.Context()
-    run = next(_rig_ids)
-    feed, sub = _pair(context, zmq.XPUB, zmq.SUB, f"inproc://bench-pp-data-{run}")
-    push, pull = _pair(context, zmq.PUSH, zmq.PULL, f"inproc://bench-pp-orders-{run}")
-    pull.setsockopt(zmq.RCVTIMEO, 10_000)
-    ref = _Forwarder.start(push)
-
-    def receive() -> None:
-        recv, tell = sub.recv_multipart, ref.tell
-        for _ in range(count + warmup):
-            tell(recv()[1])
-
-    thread = threading.Thread(target=receive, name="bench-pp-intake")
-    thread.start()
-    try:
-        samples = _pingpong(feed, pull, [payload] * (count + warmup))
-    finally:
-        thread.join()
-        ref.stop()
-        for socket in (feed, sub, push, pull):
-            socket.close()
-        context.term()
-    return _percentiles(samples[warmup:])
-
-
-# --- the host rig --------------------------------------------------------------------------------
-
-
-def _wait_subscribed(feed: Socket, topic: bytes, timeout: float = 30.0) -> None:
-    """Block until ``feed`` (an XPUB) sees a subscription to ``topic``, as TestFeed does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not feed.poll(int(remaining * 1000)):
-            msg = f"the host did not subscribe to {topic!r} within {timeout} s"
-            raise TimeoutError(msg)
-        if feed.recv() == b"\x01" + topic:
-            return
-
-
-class _Rig:
-    """A host wired over inproc to a bench feed (XPUB on data) and gateway (PULL on orders).
-
-    With ``data`` given, the host connects there instead and the rig binds no feed.
-    """
-
-    def __init__(
-        self, journal_dir: str | None, journal: JournalConfig | None, data: str | None
-    ) -> None:
-        run = f"{os.getpid()}-{next(_rig_ids)}"
-        urls = {k: f"inproc://yard-bench-{run}-{k}" for k in ("data", "orders", "trades")}
-        self.context: Context = zmq.Context()
-        self.sockets: list[Socket] = []
-        self.feed = self._bind(zmq.XPUB, urls["data"])  # unbounded: a PUB drops at its HWM
-        self.orders = self._bind(zmq.PULL, urls["orders"])
-        self.orders.setsockopt(zmq.RCVTIMEO, 10_000)
-        self._bind(zmq.XPUB, urls["trades"])
-        self.host = Host(
-            data=urls["data"] if data is None else data,
-            orders=urls["orders"],
-            trades=urls["trades"],
-            control=f"inproc://yard-bench-{run}-control",
-            context=self.context,
-            journal_dir=journal_dir,
-            journal=journal,
+        commit = _git(repo, "rev-parse", "--short", "HEAD")
+        changes = _git(
+            repo, "status", "--porcelain", "--untracked-files=no", "--", "yard_actors", "gateways"
         )
-
-    def _bind(self, kind: int, url: str) -> Socket:
-        socket = self.context.socket(kind)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.SNDHWM, 0)
-        self.sockets.append(socket)
-        socket.bind(url)
-        return socket
-
-    def close(self) -> None:
-        self.host.stop()
-        for socket in self.sockets:
-            socket.close()
-        self.context.term()
-
-
-@contextlib.contextmanager
-def _rig(journal: str, data: str | None = None) -> Iterator[_Rig]:
-    """``journal`` is ``off``, ``every-event`` (the default policy) or ``every-1000``."""
-    config = None
-    if journal == "every-1000":
-        config = JournalConfig(flush=FlushPolicy.EVERY_N, every_n=1000)
-    with tempfile.TemporaryDirectory(prefix="yard-bench-") as tmp:
-        rig = _Rig(None if journal == "off" else tmp, config, data)
-        try:
-            yield rig
-        finally:
-            rig.close()
-
-
-def _publish_in_child(url: str, payloads: list[bytes], ready: Any, go: Any, took: Any) -> None:
-    """Run in a child process: bind the feed, wait for the host, publish everything on ``go``."""
-    context: Context = zmq.Context()
-    feed = context.socket(zmq.XPUB)
-    feed.setsockopt(zmq.SNDHWM, 0)
-    feed.bind(url)
-    _wait_subscribed(feed, TOPIC)
-    ready.set()
-    go.wait()
-    started = time.perf_counter()
-    send = feed.send_multipart
-    for payload in payloads:
-        send((TOPIC, payload))
-    took.value = time.perf_counter() - started
-    feed.close(linger=30_000)  # term() returns once every quote is handed to the host
-    context.term()
-
-
-class _ChildFeed:
-    """A feed in another process over ``ipc://``, so publishing takes no GIL from the host."""
-
-    def __init__(self, directory: str, payloads: Sequence[bytes]) -> None:
-        self.url = f"ipc://{directory}/data"
-        spawn = multiprocessing.get_context("spawn")
-        self._ready, self._go = spawn.Event(), spawn.Event()
-        self._took = spawn.Value("d", math.nan)
-        self._process = spawn.Process(
-            target=_publish_in_child,
-            args=(self.url, list(payloads), self._ready, self._go, self._took),
-            name="bench-feed",
-            daemon=True,
-        )
-        self._process.start()
-
-    def wait_subscribed(self, timeout: float = 60.0) -> None:
-        if not self._ready.wait(timeout):
-            msg = f"the feed process saw no subscription within {timeout} s"
-            raise TimeoutError(msg)
-
-    def go(self) -> None:
-        self._go.set()
-
-    def close(self) -> float:
-        """Wait for the child to end; return how long it took to publish, in seconds."""
-        self._process.join(timeout=60)
-        if self._process.is_alive():
-            self._process.terminate()
-        return float(self._took.value)
-
-
-# --- tick-to-command latency -------------------------------------------------------------------
-
-
-class Buyer(Robot):
-    """Answers every quote with a limit buy at the bid."""
-
-    symbols = (SYMBOL,)
-
-    def on_quote(self, quote: Quote) -> NewOrder:
-        return self.buy(quote.symbol, 1, quote.bid)
-
-
-def _pingpong(feed: Socket, pull: Socket, payloads: Sequence[bytes]) -> list[int]:
-    clock, send, recv = time.perf_counter_ns, feed.send_multipart, pull.recv_multipart
-    samples = []
-    for payload in payloads:
-        started = clock()
-        send((TOPIC, payload))
-        recv()
-        samples.append(clock() - started)
-    return samples
-
-
-def _percentiles(samples_ns: Sequence[int]) -> dict[str, Any]:
-    ordered = sorted(samples_ns)
-
-    def at(q: float) -> float:
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1000
-
-    return {
-        "samples": len(ordered),
-        "p50_us": at(0.50),
-        "p90_us": at(0.90),
-        "p99_us": at(0.99),
-        "p999_us": at(0.999),
-        "max_us": ordered[-1] / 1000,
-        "mean_us": sum(ordered) / len(ordered) / 1000,
-    }
-
-
-def latency(journal: str, payloads: Sequence[bytes], warmup: int) -> dict[str, Any]:
-    """Publish one quote, block until its NewOrder reaches the gateway; per-quote µs."""
-    with _rig(journal) as rig:
-        rig.host.add_robot(Buyer, name="buyer")
-        _wait_subscribed(rig.feed, TOPIC)
-        samples = _pingpong(rig.feed, rig.orders, payloads)
-        rig.host.wait_idle()  # the actor counts a command after sending it
-        commands = rig.host.robots()[0]["commands_out"]
-    result = _percentiles(samples[warmup:])
-    result["commands"] = commands
-    result["ok"] = commands == len(payloads)
-    return result
-
-
-# --- throughput --------------------------------------------------------------------------------
-
-
-class _FinishLine:
-    """Counts robots that handled their last quote; the last one stamps the time."""
-
-    def __init__(self, robots: int, quotes: int) -> None:
-        self.quotes = quotes
-        self.done = threading.Event()
-        self.finished_ns = 0
-        self._left = robots
-        self._lock = threading.Lock()
-
-    def robot_done(self) -> None:
-        with self._lock:
-            self._left -= 1
-            if self._left == 0:
-                self.finished_ns = time.perf_counter_ns()
-                self.done.set()
-
-
-def _counting_robot(finish: _FinishLine) -> type[Robot]:
-    class Counting(Robot):
-        """Counts quotes and emits nothing: delivery and handling, no commands."""
-
-        symbols = (SYMBOL,)
-
-        def on_start(self) -> None:
-            self._quotes = 0
-
-        def on_quote(self, quote: Quote) -> None:
-            self._quotes += 1
-            if self._quotes == finish.quotes:
-                finish.robot_done()
-
-    return Counting
-
-
-def throughput(
-    robots: int, journal: str, payloads: Sequence[bytes], *, child_feed: bool = False
-) -> dict[str, Any]:
-    """Publish every payload as fast as possible; time until every robot handled all.
-
-    With ``child_feed`` the quotes come from another process over ``ipc://``, as in
-    production; otherwise from this process's main thread over ``inproc://``.
-    """
-    finish = _FinishLine(robots, len(payloads))
-    robot_class = _counting_robot(finish)
-    _reset_peak_rss()
-    with tempfile.TemporaryDirectory(prefix="yard-bench-ipc-") as ipc_dir:
-        child = _ChildFeed(ipc_dir, payloads) if child_feed else None
-        began = time.perf_counter()
-        with _rig(journal, None if child is None else child.url) as rig:
-            for n in range(robots):
-                rig.host.add_robot(robot_class, name=f"r{n:04d}")
-            if child is None:
-                _wait_subscribed(rig.feed, TOPIC)
-            else:
-                child.wait_subscribed()
-            startup_s = time.perf_counter() - began
-            threads = threading.active_count()
-            started = time.perf_counter_ns()
-            if child is None:
-                send = rig.feed.send_multipart
-                for payload in payloads:
-                    send((TOPIC, payload))
-                publish_s = (time.perf_counter_ns() - started) / 1e9
-            else:
-                child.go()
-            finished = finish.done.wait(FINISH_TIMEOUT_S)
-            if child is not None:
-                publish_s = child.close()
-            rig.host.wait_idle(timeout=60.0)
-            handled = sum(row["events_in"] for row in rig.host.robots())
-            intake = rig.host.intake_stats()["data"]
-            stopping = time.perf_counter()
-            rig.host.stop(timeout=60.0)
-            stop_s = time.perf_counter() - stopping
-    seconds = (finish.finished_ns - started) / 1e9 if finished else math.nan
-    quotes = len(payloads)
-    return {
-        "robots": robots,
-        "journal": journal,
-        "feed": "child process, ipc" if child_feed else "main thread, inproc",
-        "quotes": quotes,
-        "seconds": seconds,
-        "quotes_per_s": quotes / seconds,
-        "deliveries_per_s": quotes * robots / seconds,
-        "publish_per_s": quotes / publish_s,
-        "handled": handled,
-        "expected": quotes * robots,
-        "received": intake.received,
-        "dropped": dict(intake.dropped),
-        "ok": finished and handled == quotes * robots,
-        "startup_s": startup_s,
-        "stop_s": stop_s,
-        "threads": threads,
-        "peak_rss_mb": _peak_rss_mb(),
-    }
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}+dirty" if changes else commit
 
 
 # --- running and printing ----------------------------------------------------------------------
@@ -534,6 +141,7 @@ def _cases(
         ("raw/zmq-xpub-sub", lambda: raw_zmq(counts.zmq_messages, one, "xpub-sub")),
         ("raw/pykka-tell", lambda: raw_pykka(counts.tells)),
         ("raw/pingpong", lambda: raw_pingpong(counts.pingpongs, counts.latency_warmup, one)),
+        ("costs/per-event", lambda: costs(counts.costs, payloads)),
         (
             "latency/journal",
             lambda: latency("every-event", payloads[:latency_n], counts.latency_warmup),
@@ -547,7 +155,7 @@ def _cases(
             cases.append((name, _bind_tput(robots, journal, payloads[:quotes])))
         if robots == 1:
             for journal in ("every-event", "off"):
-                name = f"tput/1/{journal}+child-feed"
+                name = f"tput/1/child-feed/{journal}"
                 cases.append((name, _bind_tput(1, journal, payloads[:quotes], child_feed=True)))
     return cases
 
@@ -601,9 +209,11 @@ def _print_report(info: dict[str, Any], results: dict[str, dict[str, Any]]) -> N
     print(
         f"\nmachine: {info['platform']} | {info['cpu']} | nproc {info['nproc']} | "
         f"Python {info['python']} | pyzmq {info['pyzmq']} / libzmq {info['libzmq']} | "
-        f"pykka {info['pykka']}"
+        f"pykka {info['pykka']} | this process on CPUs {info['host_cpus']} | "
+        f"yard {info['yard']}"
     )
     _print_raw({k: v for k, v in results.items() if k.startswith("raw/") and "per_s" in v})
+    _print_costs({k: v for k, v in results.items() if "costs_us" in v})
     _print_latency({k: v for k, v in results.items() if "p50_us" in v})
     _print_throughput({k: v for k, v in results.items() if k.startswith("tput/")})
     _print_cpu(results)
@@ -614,6 +224,13 @@ def _print_raw(raw: dict[str, dict[str, Any]]) -> None:
         print(f"\n{'raw limit':<31}{'messages':>10}{'msgs/s':>12}")
     for name, r in raw.items():
         print(f"{name:<31}{r['messages']:>10,}{r['per_s']:>12,.0f}")
+
+
+def _print_costs(found: dict[str, dict[str, Any]]) -> None:
+    for r in found.values():
+        print(f"\n{'per-event cost, one thread (µs)':<42}{'µs':>8}")
+        for step, us in r["costs_us"].items():
+            print(f"{step:<42}{us:>8.2f}")
 
 
 def _print_latency(lat: dict[str, dict[str, Any]]) -> None:
@@ -675,15 +292,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run the cases whose name starts with PREFIX (repeatable)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument(
+        "--pin-host",
+        type=int,
+        metavar="CPU",
+        help="run this process (host, feed thread, gateway) on one CPU; a child feed gets the rest",
+    )
     args = parser.parse_args(argv)
+    if args.pin_host is not None:
+        os.sched_setaffinity(0, {args.pin_host})  # before any thread starts, so all inherit it
     counts = Counts().scaled(args.scale * (0.25 if args.quick else 1.0))
     need = max(
         counts.latency_quotes + counts.latency_warmup, *(quotes for _, quotes in counts.tput_quotes)
     )
     payloads = _payloads(need)
     info = machine()
-    _reset_peak_rss()
-    info["rss_before_cases_mb"] = round(_peak_rss_mb())
+    info["host_cpus"] = sorted(os.sched_getaffinity(0))
+    info["yard"] = source_version()
+    reset_peak_rss()
+    info["rss_before_cases_mb"] = round(peak_rss_mb())
     results: dict[str, dict[str, Any]] = {}
     run_started = time.perf_counter()
     for name, run in _cases(counts, payloads):

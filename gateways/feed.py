@@ -21,6 +21,7 @@ import zmq
 from yard_actors.codec import encode
 from yard_actors.errors import GatewayError
 from yard_actors.events import Quote
+from yard_actors.frames import send
 from yard_actors.instruments import DEFAULT_INSTRUMENTS
 
 __all__ = ["QuotePublisher", "SyntheticQuotes"]
@@ -101,7 +102,7 @@ class QuotePublisher:
                 self._subscribed[frame[1:]] += 1
 
     def publish(self, quote: Quote) -> None:
-        self._socket.send_multipart((quote.symbol.encode(), encode(quote)))
+        send(self._socket, quote.symbol.encode(), encode(quote))
 
     def close(self) -> None:
         self._socket.close()

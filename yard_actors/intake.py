@@ -44,6 +44,7 @@ from yard_actors.events import (
     SystemStatus,
     Tick,
 )
+from yard_actors.frames import receive
 from yard_actors.journal import Journal
 
 __all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "IntakeActor", "IntakeKind", "IntakeStats"]
@@ -267,7 +268,7 @@ class IntakeActor(pykka.ThreadingActor):
         admitted: list[tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]]] = []
         for _ in range(_BATCH):
             try:
-                frames = socket.recv_multipart(zmq.NOBLOCK)
+                frames = receive(socket)
             except zmq.Again:
                 break
             item = self._admit(frames)

@@ -14,6 +14,7 @@ import threading
 import zmq
 
 from yard_actors.errors import GatewayError
+from yard_actors.frames import send
 
 __all__ = ["OrderLink"]
 
@@ -58,7 +59,7 @@ class OrderLink:
         topic = robot.encode()
         with self._lock:
             try:
-                self._socket.send_multipart((topic, payload))
+                send(self._socket, topic, payload)
             except zmq.Again as exc:
                 msg = f"order gateway at {self._url} did not take a command from {robot} in time"
                 raise GatewayError(msg) from exc

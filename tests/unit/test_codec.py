@@ -513,3 +513,44 @@ def test_a_price_the_wire_cannot_carry_cannot_be_built() -> None:
 def test_encode_refuses_what_is_not_an_event() -> None:
     with pytest.raises(TypeError, match=r"^Only yard events can be encoded, was a dict$"):
         encode({"type": "Quote"})  # type: ignore[arg-type]
+
+
+# --- the market-data fast path agrees with the general path ---------------------------------
+
+_market_data = st.one_of(EVENTS[ev.Quote], EVENTS[ev.Tick])
+_odd_decimals = st.sampled_from(
+    ["90000.5", "1E+5", "1e5", "0.10", "-0", " 1", "1_0", "+1", ".5", "NaN", "1e999999", "", "x"]
+)
+
+
+def _general_path(payload: bytes) -> object:
+    from yard_actors.codec import _decode_document  # noqa: PLC0415 - the private slow path
+
+    try:
+        return _decode_document(orjson.loads(payload))
+    except DecodeError as exc:
+        return exc.reason
+
+
+def _either_path(payload: bytes) -> object:
+    try:
+        return decode(payload)
+    except DecodeError as exc:
+        return exc.reason
+
+
+@given(_market_data, st.data())
+def test_the_fast_path_decodes_exactly_what_the_general_path_does(
+    event: ev.Event, data: Any
+) -> None:
+    document = orjson.loads(encode(event))
+    for _ in range(data.draw(st.integers(min_value=0, max_value=2))):
+        key = data.draw(st.sampled_from([*document, "extra"]))
+        value = data.draw(st.one_of(_json_values, _odd_decimals, st.integers(-(2**63), 2**64 - 1)))
+        if data.draw(st.booleans()):
+            document.pop(key, None)
+        else:
+            document[key] = value
+    payload = orjson.dumps(document)
+
+    assert _either_path(payload) == _general_path(payload)
