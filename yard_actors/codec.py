@@ -376,9 +376,21 @@ _QUOTE_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "bid", "ask", "bid_
 _TICK_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "price", "qty", "aggressor"))
 
 
+# Prices repeat: a session's quotes move within a few hundred ticks. Remembering
+# the decimals already checked turns most conversions into one dict lookup.
+# Decimals are immutable, so sharing one between events is safe; the cache is
+# bounded and dropped whole when full, and dict operations are atomic under the
+# GIL, so intake threads may share it.
+_DECIMALS: Final[dict[str, Decimal]] = {}
+_DECIMALS_MAX: Final = 65_536
+
+
 def _fast_decimal(text: Any) -> Decimal | None:
     if type(text) is not str:
         return None
+    known = _DECIMALS.get(text)
+    if known is not None:
+        return known
     try:
         number = Decimal(text)
     except decimal.InvalidOperation:
@@ -387,6 +399,9 @@ def _fast_decimal(text: Any) -> Decimal | None:
         return None
     if not -_EXPONENT_LIMIT <= number.adjusted() <= _EXPONENT_LIMIT:
         return None
+    if len(_DECIMALS) >= _DECIMALS_MAX:
+        _DECIMALS.clear()
+    _DECIMALS[text] = number
     return number
 
 

@@ -141,7 +141,7 @@ def _json_value(value: Any) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return bool(-_MAX_INT <= value <= _MAX_INT)
+        return bool(-_MAX_INT - 1 <= value <= _MAX_INT)
     if kind is float:
         return bool(math.isfinite(value))
     if kind is list:
