@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="yard", description="An actor-model host for algorithmic trading robots."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        action="append",
+        metavar="N",
+        help="pin this process to CPU N (repeatable); one core halves latency, see BENCHMARKS.md",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run the demo: feed, robots and gateway in one process")
     run.add_argument("--data-dir", default="yard-data", help="where journals go (./yard-data)")
@@ -66,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.cpu:
+            _pin(args.cpu)
         if args.command == "run":
             return _run_demo(Path(args.data_dir), args.quotes, args.seed)
         if args.command == "replay":
@@ -75,6 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _parser().print_help()
     return 0
+
+
+def _pin(cpus: list[int]) -> None:
+    """Keep the process on ``cpus``: threads that hand work to each other under one GIL
+    run faster on one core than across two (measured in BENCHMARKS.md)."""
+    try:
+        os.sched_setaffinity(0, set(cpus))
+    except (OSError, ValueError) as exc:
+        msg = f"cannot pin to CPUs {sorted(set(cpus))}: {exc}"
+        raise YardError(msg) from exc
 
 
 def _run_demo(data_dir: Path, quotes: int, seed: int) -> int:

@@ -47,3 +47,10 @@ def test_yard_replay_of_an_unknown_robot_exits_2_with_a_message(tmp_path: Path) 
 
     assert result.returncode == 2
     assert f"journal {tmp_path} has no robot named 'ghost'" in result.stderr
+
+
+def test_pinning_to_a_cpu_that_does_not_exist_exits_2(tmp_path: Path) -> None:
+    result = _yard("--cpu", "9999", "run", "--quotes", "10", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "yard: cannot pin to CPUs [9999]" in result.stderr
