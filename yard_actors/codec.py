@@ -444,7 +444,8 @@ def _fast_tick(document: dict[str, Any]) -> events.Tick | None:
     head = _fast_head(document, _TICK_KEYS)
     if head is None:
         return None
-    qty, aggressor = document["qty"], _SIDES.get(document["aggressor"])
+    qty, side = document["qty"], document["aggressor"]
+    aggressor = _SIDES.get(side) if type(side) is str else None
     if type(qty) is not int or not 0 < qty <= _MAX_INT or aggressor is None:
         return None
     price = _fast_decimal(document["price"])
