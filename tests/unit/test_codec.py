@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yard_actors import events as ev
@@ -539,6 +539,7 @@ def _either_path(payload: bytes) -> object:
         return exc.reason
 
 
+@settings(max_examples=1000)
 @given(_market_data, st.data())
 def test_the_fast_path_decodes_exactly_what_the_general_path_does(
     event: ev.Event, data: Any
