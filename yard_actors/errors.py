@@ -7,7 +7,9 @@ The tree, in one place::
     ├── JournalError     a journal cannot be written, or is corrupt before its tail
     ├── ConfigError      a host or robot configuration is invalid; names file, key and problem
     ├── RobotError       a robot cannot be added, found or built
-    └── GatewayError     the order link or a socket failed (pyzmq errors are raised ``from`` it)
+    ├── GatewayError     the order link or a socket failed (pyzmq errors are raised ``from`` it)
+    └── StoreError       the order store failed or refused a write (backend errors ``from`` it)
+        └── TransitionError  an order state change the lifecycle table does not allow
 
 Business refusals are never exceptions: they are
 :class:`~yard_actors.events.OrderRejected` events.
@@ -15,7 +17,16 @@ Business refusals are never exceptions: they are
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DecodeError", "GatewayError", "JournalError", "RobotError", "YardError"]
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "GatewayError",
+    "TransitionError",
+    "JournalError",
+    "RobotError",
+    "StoreError",
+    "YardError",
+]
 
 
 class YardError(Exception):
@@ -48,3 +59,11 @@ class RobotError(YardError):
 
 class GatewayError(YardError):
     """A link to the order gateway or a ZeroMQ socket failed."""
+
+
+class StoreError(YardError):
+    """The order store could not do what was asked; the backend's error is its ``__cause__``."""
+
+
+class TransitionError(StoreError):
+    """An order state change that the lifecycle table refuses; nothing was written."""

@@ -221,6 +221,11 @@ class CancelOrder:
 
 
 # --- replies and fills -----------------------------------------------------------
+# Every report a gateway sends carries ``seq``: that robot's report number, 1, 2,
+# 3... in the order the gateway wrote them to the order store. A host uses it to
+# drop a report it already has (the fast path and the change stream may both
+# bring it) and to ask for the ones it missed. 0 means "not from a gateway":
+# the refusals a robot's own checks produce.
 
 
 @attrs.frozen(kw_only=True)
@@ -229,6 +234,7 @@ class OrderAccepted:
     client_order_id: str = attrs.field(validator=_name)
     robot: str = attrs.field(validator=_name)
     exchange_order_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    seq: int = attrs.field(default=0, validator=_non_negative_qty)
 
 
 @attrs.frozen(kw_only=True)
@@ -239,6 +245,7 @@ class OrderRejected:
     client_order_id: str = attrs.field(validator=_name)
     robot: str = attrs.field(validator=_name)
     reason: str = attrs.field(validator=attrs.validators.instance_of(str))
+    seq: int = attrs.field(default=0, validator=_non_negative_qty)
 
 
 @attrs.frozen(kw_only=True)
@@ -250,6 +257,7 @@ class CancelReply:
     robot: str = attrs.field(validator=_name)
     cancelled: bool = attrs.field(validator=attrs.validators.instance_of(bool))
     reason: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    seq: int = attrs.field(default=0, validator=_non_negative_qty)
 
 
 @attrs.frozen(kw_only=True)
@@ -265,6 +273,7 @@ class Fill:
     price: Decimal = attrs.field(validator=_finite_price)
     qty: int = attrs.field(validator=_positive_qty)
     fee: Decimal = attrs.field(default=Decimal(0), validator=_non_negative_price)
+    seq: int = attrs.field(default=0, validator=_non_negative_qty)
 
 
 # --- timers, control, status -------------------------------------------------------

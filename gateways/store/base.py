@@ -1,0 +1,235 @@
+"""The order store's contract: what every backend (SQLite, MongoDB) must do, and its records.
+
+The store is the one source of truth for orders and fills. The order gateway is
+its only writer; robots, hosts, analysis tools and a restarted gateway read it.
+Everything a gateway tells a robot (an acceptance, a rejection, a cancel reply,
+a fill) is first written here as a *report* with the robot's next report
+number (``seq``), so a host that missed some can ask for them again.
+
+Order lifecycle, as a table (anything else is refused with
+:class:`~yard_actors.errors.TransitionError` and nothing is written)::
+
+    new ─► pending ─► accepted ─► partially_filled ─► filled
+               │          │              │
+               └► rejected└► cancelled ◄─┘   (and accepted/partially_filled ─► filled)
+
+Invariants at every step: ``filled_qty <= qty``; ``filled_value`` is the sum of
+``price * qty`` over the order's fills (so the average price is exact); no
+fill after a final state (filled, cancelled, rejected).
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping
+from decimal import Decimal
+
+import attrs
+
+from yard_actors.events import (
+    CancelReply,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Side,
+    TimeInForce,
+)
+
+__all__ = [
+    "FINAL_STATES",
+    "TRANSITIONS",
+    "OrderRecord",
+    "OrderState",
+    "OrderStore",
+    "Report",
+    "ReportRecord",
+    "StateChange",
+    "TradeRecord",
+    "check_transition",
+]
+
+Report = OrderAccepted | OrderRejected | CancelReply | Fill
+
+
+class OrderState(enum.Enum):
+    NEW = "new"
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+FINAL_STATES = frozenset({OrderState.FILLED, OrderState.CANCELLED, OrderState.REJECTED})
+
+TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = {
+    OrderState.NEW: frozenset({OrderState.PENDING, OrderState.REJECTED}),
+    OrderState.PENDING: frozenset({OrderState.ACCEPTED, OrderState.REJECTED}),
+    OrderState.ACCEPTED: frozenset(
+        {OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELLED}
+    ),
+    OrderState.PARTIALLY_FILLED: frozenset(
+        {OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELLED}
+    ),
+    OrderState.FILLED: frozenset(),
+    OrderState.CANCELLED: frozenset(),
+    OrderState.REJECTED: frozenset(),
+}
+
+
+def check_transition(client_order_id: str, current: OrderState, target: OrderState) -> str | None:
+    """Say why ``current -> target`` is refused, or return None if the table allows it."""
+    if target in TRANSITIONS[current]:
+        return None
+    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "nothing (final)"
+    return (
+        f"order {client_order_id} cannot go from {current.value} to {target.value}; "
+        f"from {current.value} it may go to {allowed}"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class StateChange:
+    ts: int
+    state: OrderState
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class OrderRecord:
+    """An order as the store holds it, with its whole history, oldest change first."""
+
+    client_order_id: str
+    robot: str
+    symbol: str
+    side: Side
+    qty: int
+    price: Decimal | None
+    tif: TimeInForce
+    state: OrderState
+    filled_qty: int
+    filled_value: Decimal  # sum of price * qty over the fills: exact average price
+    created_ts: int
+    updated_ts: int
+    exchange_order_id: str
+    reason: str  # why it was rejected or cancelled, if it was
+    history: tuple[StateChange, ...]
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        return None if not self.filled_qty else self.filled_value / self.filled_qty
+
+    @property
+    def remaining(self) -> int:
+        return self.qty - self.filled_qty
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in FINAL_STATES
+
+
+@attrs.frozen(kw_only=True)
+class TradeRecord:
+    """A fill, stored with the robot's name so anyone can read a robot's trades."""
+
+    fill: Fill  # its seq is the robot's report number
+    robot: str
+
+
+@attrs.frozen(kw_only=True)
+class ReportRecord:
+    """One report as sent to a robot: ``seq`` is that robot's report number."""
+
+    robot: str
+    seq: int
+    report: Report
+
+
+class OrderStore(abc.ABC):
+    """What every backend provides. Methods raise :class:`StoreError` on backend failure.
+
+    Writes come from one gateway at a time (the store does not arbitrate between
+    two writers); reads may come from any process. ``seq`` numbers are per robot,
+    1, 2, 3... with no gap, assigned by :meth:`add_report` and :meth:`apply_fill`.
+    """
+
+    # --- orders ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_order(self, order: NewOrder) -> bool:
+        """Store a new order in state ``new``; False (and no change) if its id exists."""
+
+    @abc.abstractmethod
+    def transition(
+        self,
+        client_order_id: str,
+        state: OrderState,
+        *,
+        ts: int,
+        reason: str = "",
+        exchange_order_id: str | None = None,
+    ) -> OrderRecord:
+        """Move an order to ``state`` and append to its history.
+
+        Raises :class:`TransitionError` (nothing written) if the table refuses it,
+        :class:`StoreError` if the order does not exist.
+        """
+
+    @abc.abstractmethod
+    def apply_fill(self, fill: Fill) -> tuple[OrderRecord, ReportRecord] | None:
+        """Record a fill atomically: the trade, the order's filled qty/value/state, the report.
+
+        The report gets the robot's next ``seq``; the returned report's Fill carries
+        it. Returns None (nothing written) if ``fill.trade_id`` is already stored.
+        Raises :class:`TransitionError` for a fill of a final order or one that
+        would take ``filled_qty`` past ``qty``.
+        """
+
+    @abc.abstractmethod
+    def order(self, client_order_id: str) -> OrderRecord | None: ...
+
+    @abc.abstractmethod
+    def orders(
+        self,
+        *,
+        robot: str | None = None,
+        state: OrderState | None = None,
+        symbol: str | None = None,
+    ) -> list[OrderRecord]:
+        """Orders matching every filter given, oldest first."""
+
+    @abc.abstractmethod
+    def open_orders(self, robot: str | None = None) -> list[OrderRecord]:
+        """Orders not in a final state, oldest first."""
+
+    # --- trades and reports --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def trades(self, *, robot: str | None = None, since_seq: int = 0) -> list[TradeRecord]:
+        """Fills (of ``robot``, with report seq > ``since_seq``), in seq order per robot."""
+
+    @abc.abstractmethod
+    def add_report(self, robot: str, report: Report) -> ReportRecord:
+        """Store a non-fill report under the robot's next seq; the record's report carries it."""
+
+    @abc.abstractmethod
+    def reports(self, robot: str, *, after_seq: int = 0) -> list[ReportRecord]:
+        """The robot's reports with seq > ``after_seq``, in seq order (fills included)."""
+
+    @abc.abstractmethod
+    def last_seqs(self) -> dict[str, int]:
+        """Each robot's highest report seq (a restarted gateway continues from these)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and files; idempotent."""
+
+    def __enter__(self) -> OrderStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
