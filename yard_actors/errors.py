@@ -21,10 +21,10 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "GatewayError",
-    "TransitionError",
     "JournalError",
     "RobotError",
     "StoreError",
+    "TransitionError",
     "YardError",
 ]
 
