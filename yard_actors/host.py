@@ -51,6 +51,7 @@ from yard_actors.order_link import OrderLink
 from yard_actors.replay import replay_into
 from yard_actors.robot import Robot
 from yard_actors.table import RobotTable
+from yard_actors.trades_intake import TradesIntake, TradesRoute, seen_seqs
 
 __all__ = ["Host"]
 
@@ -85,8 +86,12 @@ class Host:
         instruments: InstrumentTable | None = None,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
         ask_timeout: float = 5.0,
+        recovery: str | None = None,
+        store: str | None = None,
     ) -> None:
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
+        if recovery is not None:
+            self.endpoints["recovery"] = recovery
         self._own_context = context is None
         self._context: zmq.Context[zmq.Socket[bytes]] = (
             context if context is not None else zmq.Context()
@@ -106,14 +111,23 @@ class Host:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
             self._link = OrderLink(self._context, orders)
-            for kind, url, bind in (
-                (IntakeKind.CONTROL, control, True),
-                (IntakeKind.TRADES, trades, False),
-                (IntakeKind.DATA, data, False),
-            ):
-                self._intakes[kind] = IntakeActor.start(
-                    kind, url, context=self._context, journal=self._journal, bind=bind
-                )
+            self._intakes[IntakeKind.CONTROL] = IntakeActor.start(
+                IntakeKind.CONTROL,
+                control,
+                context=self._context,
+                journal=self._journal,
+                bind=True,
+            )
+            self._intakes[IntakeKind.TRADES] = TradesIntake.start(
+                trades,
+                context=self._context,
+                journal=self._journal,
+                recovery=recovery,
+                store=store,
+            )
+            self._intakes[IntakeKind.DATA] = IntakeActor.start(
+                IntakeKind.DATA, data, context=self._context, journal=self._journal
+            )
             # A control URL with a "*" port is bound to a free port; publish the real one.
             self.endpoints["control"] = ask_stats(
                 self._intakes[IntakeKind.CONTROL], ask_timeout
@@ -183,8 +197,9 @@ class Host:
             "symbols": list(robot.subscriptions),
             "params": robot.snapshot()["params"],
         }
+        seen: tuple[int, ...] = ()
         if restore and self._journal is not None:
-            self._restore(robot, spec)
+            seen = self._restore(robot, spec)
         if self._journal is not None:
             self._journal.record_robot(name, spec)
         stats = RobotStats(
@@ -194,14 +209,15 @@ class Host:
         self._robots[name] = _Hosted(
             name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
         )
-        self._set_routes(name, ref, Route)
+        self._set_routes(name, ref, Route, seen)
         return ref
 
-    def _restore(self, robot: Robot, spec: Mapping[str, Any]) -> None:
+    def _restore(self, robot: Robot, spec: Mapping[str, Any]) -> tuple[int, ...]:
+        """Replay the robot's journal into it; return the report seqs it has already seen."""
         assert self._journal is not None
         history = self._history(robot.name)
         if history.spec is None:
-            return
+            return ()
         if history.spec.get("class") != spec["class"]:
             msg = (
                 f"robot {robot.name!r} was a {history.spec.get('class')} in the journal at "
@@ -212,6 +228,7 @@ class Host:
         if result.divergence is not None:
             logger.warning("robot %s replayed differently: %s", robot.name, result.divergence)
         logger.info("robot %s restored from %d journaled events", robot.name, len(result.events))
+        return seen_seqs(result.events)
 
     def _history(self, name: str) -> RobotJournal:
         assert self._journal is not None
@@ -224,15 +241,22 @@ class Host:
             self._earlier = read_robots(path, robots_in(path))
         return self._earlier.get(name) or RobotJournal(robot=name, spec=None, entries=())
 
-    def _set_routes(self, name: str, ref: pykka.ActorRef[Any], how: type[Route | Unroute]) -> None:
+    def _set_routes(
+        self,
+        name: str,
+        ref: pykka.ActorRef[Any],
+        how: type[Route | Unroute],
+        seen: tuple[int, ...] = (),
+    ) -> None:
         hosted = self._robots[name]
+        trades = TradesRoute(name, ref, seen) if how is Route else how(name, ref)
         asks = [
             self._intakes[IntakeKind.DATA].ask(how(s, ref), block=False) for s in hosted.symbols
         ]
         asks += [
             self._intakes[IntakeKind.DATA].ask(how(SESSION_TOPIC, ref), block=False),
             self._intakes[IntakeKind.DATA].ask(how(SYSTEM_TOPIC, ref), block=False),
-            self._intakes[IntakeKind.TRADES].ask(how(name, ref), block=False),
+            self._intakes[IntakeKind.TRADES].ask(trades, block=False),
             self._intakes[IntakeKind.CONTROL].ask(how(name, ref), block=False),
         ]
         pykka.get_all(asks, timeout=self._ask_timeout)

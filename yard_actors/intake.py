@@ -23,7 +23,7 @@ import itertools
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import attrs
@@ -186,7 +186,7 @@ class IntakeActor(pykka.ThreadingActor):
         self._pipe.close()
 
     def on_receive(self, message: Any) -> Any:
-        if type(message) is Route:
+        if isinstance(message, Route):
             self._route(message.topic, message.robot)
         elif type(message) is Unroute:
             self._unroute(message.topic, message.robot)
@@ -234,23 +234,52 @@ class IntakeActor(pykka.ThreadingActor):
 
     # --- the receive thread ---------------------------------------------------------------
 
+    # Hooks for a subclass (the trades intake), all run on the receive thread.
+
+    def _extra_sockets(self) -> list[tuple[zmq.Socket[bytes], Callable[[], None]]]:
+        """More sockets for the receive loop to poll, each with what to do when it is ready."""
+        return []
+
+    def _consumed(self, topic: bytes, payload: bytes) -> bool:
+        """Handle a message of the intake's own (not an event for robots); True if it was one."""
+        return False
+
+    def _fresh(self, event: Any) -> bool:
+        """False for an event a robot already has; it is then dropped as a duplicate."""
+        return True
+
+    def _idle(self) -> None:
+        """Runs when the loop's poll times out (every ``_poll_ms``)."""
+
+    _poll_ms: int | None = None
+
     def _receive_loop(self) -> None:
         socket, pipe = self._socket, self._loop_pipe
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
         poller.register(pipe, zmq.POLLIN)
+        extra = self._extra_sockets()
+        for other, _ in extra:
+            poller.register(other, zmq.POLLIN)
         try:
             while True:
-                ready = dict(poller.poll())
+                ready = dict(poller.poll(self._poll_ms))
                 if pipe in ready and not self._obey(pipe.recv_multipart()):
                     return
                 if socket in ready:
                     self._drain(socket)
+                for other, handle in extra:
+                    if other in ready:
+                        handle()
+                if not ready:
+                    self._idle()
         except zmq.ZMQError as exc:
             logger.error("%s intake on %s stopped: %s", self.kind.value, self.url, exc)
         finally:
             socket.close()
             pipe.close()
+            for other, _ in extra:
+                other.close()
 
     def _obey(self, order: list[bytes]) -> bool:
         if order[0] == b"sub":
@@ -258,6 +287,11 @@ class IntakeActor(pykka.ThreadingActor):
         elif order[0] == b"unsub":
             self._socket.unsubscribe(order[1])
         return order[0] != b"stop"
+
+    def _take_frames(self, batch: list[list[bytes]]) -> None:
+        """Admit and deliver messages that came from elsewhere than the main socket."""
+        admitted = [item for frames in batch if (item := self._admit(frames)) is not None]
+        self._deliver(admitted)
 
     def _drain(self, socket: zmq.Socket[bytes]) -> None:
         """Take what the socket holds (up to a batch), journal it in one write, then fan out.
@@ -274,6 +308,9 @@ class IntakeActor(pykka.ThreadingActor):
             item = self._admit(frames)
             if item is not None:
                 admitted.append(item)
+        self._deliver(admitted)
+
+    def _deliver(self, admitted: list[tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]]]) -> None:
         if not admitted:
             return
         journal = self._journal
@@ -317,6 +354,8 @@ class IntakeActor(pykka.ThreadingActor):
             self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
             return None
         topic, payload = frames
+        if topic[:1] == b"$" and self._consumed(topic, payload):
+            return None
         if topic in (b"$session", b"$system"):
             robots = self._broadcast
         else:
@@ -324,6 +363,11 @@ class IntakeActor(pykka.ThreadingActor):
         if not robots:
             self._unrouted += 1
             return None
+        event = self._event(topic, payload)
+        return None if event is None else (payload, event, robots)
+
+    def _event(self, topic: bytes, payload: bytes) -> Any:
+        """Decode and check a routed message: the event, or None (dropped, counted, logged)."""
         try:
             event = decode(payload)
         except DecodeError as exc:
@@ -333,12 +377,15 @@ class IntakeActor(pykka.ThreadingActor):
             self._drop("wrong_intake", f"a {type(event).__name__} does not belong here")
             return None
         if _topic_of(event).encode() != topic:
+            name = type(event).__name__
             self._drop(
-                "topic_mismatch",
-                f"topic {topic!r} does not match the {type(event).__name__}'s {_topic_of(event)!r}",
+                "topic_mismatch", f"topic {topic!r} is not the {name}'s {_topic_of(event)!r}"
             )
             return None
-        return payload, event, robots
+        if not self._fresh(event):
+            self._dropped["duplicate"] += 1  # expected with two paths: counted, not logged
+            return None
+        return event
 
     def _drop(self, reason: str, detail: str) -> None:
         self._dropped[reason] += 1

@@ -93,6 +93,8 @@ def test_two_robots_get_only_their_own_control_and_trades(tmp_path: Path) -> Non
 
         live.reply(filled(orders["alpha"], ts=TS + 1))
         live.control(Control(ts=TS + 2, robot="beta", action=ControlAction.PAUSE))
+        # Control and data are separate streams: let the pause land before the next quote.
+        wait_until(lambda: live.snapshot("beta")["status"] == "paused", what="beta paused")
         live.publish(quote("Si", 102, 103, ts=TS + 3))
         [third] = live.gateway.commands(1)
         live.wait_idle()
