@@ -83,6 +83,7 @@ class QuotePublisher:
             self._socket.close()
             msg = f"feed cannot bind {url}: {exc}"
             raise GatewayError(msg) from exc
+        self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._subscribed: Counter[bytes] = Counter()
 
     def wait_for_subscribers(

@@ -65,9 +65,17 @@ class OrderGateway:
     """
 
     def __init__(
-        self, *, store: OrderStore, exchange: ExchangeAdapter, orders: str, trades: str,
-        recovery: str | None = None, data: str | None = None, symbols: Iterable[str] = (),
-        context: zmq.Context[zmq.Socket[bytes]] | None = None, heartbeat_ms: int = 500,
+        self,
+        *,
+        store: OrderStore,
+        exchange: ExchangeAdapter,
+        orders: str,
+        trades: str,
+        recovery: str | None = None,
+        data: str | None = None,
+        symbols: Iterable[str] = (),
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
+        heartbeat_ms: int = 500,
     ) -> None:
         self._store = store
         self._exchange = exchange
@@ -81,7 +89,9 @@ class OrderGateway:
         try:
             self._orders = self._open(zmq.PULL, orders, bind=True)
             self._trades = self._open(zmq.PUB, trades, bind=True)
-            self._recovery = None if recovery is None else self._open(zmq.ROUTER, recovery, bind=True)
+            self._recovery = (
+                None if recovery is None else self._open(zmq.ROUTER, recovery, bind=True)
+            )
             self._data = None if data is None else self._open(zmq.SUB, data, bind=False)
         except GatewayError:
             self._close_sockets()
@@ -242,8 +252,9 @@ class OrderGateway:
             applied = store.apply_fill(report)
             return None if applied is None else applied[1].report
         if isinstance(report, OrderAccepted):
-            store.transition(coid, OrderState.ACCEPTED, ts=report.ts,
-                             exchange_order_id=report.exchange_order_id)
+            store.transition(
+                coid, OrderState.ACCEPTED, ts=report.ts, exchange_order_id=report.exchange_order_id
+            )
         elif isinstance(report, OrderRejected):
             if store.order(coid) is not None:
                 store.transition(coid, OrderState.REJECTED, ts=report.ts, reason=report.reason)

@@ -232,4 +232,3 @@ class OrderStore(abc.ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-

@@ -1,0 +1,383 @@
+"""A paper exchange: robots' orders matched against the market data, deterministically.
+
+:class:`PaperExchange` is an :class:`~gateways.exchange.ExchangeAdapter` with no
+outside world: it keeps the latest quote of each symbol and the robots' own
+resting orders, and fills them by these rules, so that the same calls with the
+same :class:`PaperConfig` give the same reports, every time.
+
+Clock
+    Market time is the largest ``ts`` seen in :meth:`~PaperExchange.on_market`
+    or passed to :meth:`~PaperExchange.poll` (which must therefore be on the
+    market data's clock). An order or cancel takes effect at ``ts + latency_ns``:
+    with no latency at once, inside ``submit``/``cancel``; otherwise those return
+    [] and the command takes effect, in order of due time then arrival, in the
+    first ``on_market``/``poll`` that brings market time to its due time, before
+    that market event is applied (so it meets the book as it stood then). A
+    command already due when sent takes effect at once. Every report of a
+    command carries its due time; a fill the market causes carries the event's.
+
+Matching (own book only: robots' orders never trade with each other)
+    * An order that takes effect and is marketable (a buy priced at or above the
+      best ask, a sell at or below the best bid, or a market order) fills at the
+      best opposite price (price improvement), capped by the displayed size left.
+    * A resting order the market later reaches (a quote whose ask is at or below
+      a resting buy, whose bid is at or above a resting sell) fills at its own
+      limit price, capped by that quote's displayed opposite size.
+    * A trade print (:class:`~yard_actors.events.Tick`) at or through a resting
+      order's price fills it at its limit price, capped by the print's qty; the
+      print's aggressor side is not looked at, and its qty caps each side apart.
+    * Displayed size and print qty are used once: a quote's size left after
+      fills is what later orders can take until the next quote replaces it, and
+      the orders reached share it in price then time priority (time = order of
+      acceptance). Resting fills of a quote or print go buys first, then sells.
+    * A market order is IOC, whatever its ``tif`` says (unless FOK): what it
+      cannot fill now is cancelled with ``"market order: no more liquidity"``.
+      IOC fills what is available now and cancels the rest (``"IOC: no more
+      liquidity at the limit price"``); FOK fills all now or is rejected
+      (``"FOK: only N of M available"``); DAY and GTC rest until
+      filled or cancelled (there is no end-of-day expiry). Partial fills leave
+      the rest working.
+
+Refusals (:class:`~yard_actors.events.OrderRejected`, checked in this order)
+    a ``client_order_id`` already used on this exchange (working or final), a
+    symbol not in the instrument table, a qty that is not positive, a price off
+    the tick grid, a session that is not open (the last SessionStatus seen is not
+    OPEN, or none was seen and ``require_session`` is set). Session state gates
+    new orders only: cancels and market-data fills go on. A cancel of an order
+    that is unknown, another robot's, or already final gets ``cancelled=False``.
+
+Ids: the n-th accepted order is ``PX{n}``, the n-th fill ``P{n}``; each fill pays
+``fee_per_lot * qty``. Not thread-safe: the gateway's one thread calls it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import heapq
+from decimal import Decimal
+
+import attrs
+
+from gateways.exchange import MarketUpdate
+from gateways.store.base import Report
+from yard_actors.events import (
+    CancelOrder,
+    CancelReply,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Quote,
+    SessionState,
+    SessionStatus,
+    Side,
+    Tick,
+    TimeInForce,
+)
+from yard_actors.instruments import InstrumentTable
+
+__all__ = ["PaperConfig", "PaperExchange"]
+
+MARKET_ORDER_REST = "market order: no more liquidity"
+IOC_REST = "IOC: no more liquidity at the limit price"
+
+
+def _non_negative_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value < 0:
+        msg = f"{attribute.name} must be a non-negative integer, was {value!r}"
+        raise ValueError(msg)
+
+
+def _non_negative_decimal(
+    instance: object, attribute: attrs.Attribute[Decimal], value: Decimal
+) -> None:
+    if type(value) is not Decimal or not value.is_finite() or value < 0:
+        msg = f"{attribute.name} must be a non-negative finite Decimal, was {value!r}"
+        raise ValueError(msg)
+
+
+def _bool(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if type(value) is not bool:
+        msg = f"{attribute.name} must be True or False, was {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class PaperConfig:
+    """How the paper exchange behaves; see the module docstring for the rules these tune."""
+
+    latency_ns: int = attrs.field(default=0, validator=_non_negative_int)
+    fee_per_lot: Decimal = attrs.field(default=Decimal(0), validator=_non_negative_decimal)
+    require_session: bool = attrs.field(default=False, validator=_bool)
+
+
+class _Status(enum.Enum):
+    WORKING = "working"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+@attrs.define
+class _Order:
+    order: NewOrder
+    remaining: int
+    status: _Status = _Status.WORKING
+    priority: int = 0  # the n-th order accepted: time priority among resting orders
+
+
+@attrs.define
+class _Market:
+    quote: Quote | None = None
+    bid_left: int = 0  # displayed size of the current quote not yet taken by fills
+    ask_left: int = 0
+    buys: list[_Order] = attrs.field(factory=list)  # resting, best price first, then oldest
+    sells: list[_Order] = attrs.field(factory=list)
+
+
+def _book_key(working: _Order) -> tuple[Decimal, int]:
+    price = working.order.price
+    assert price is not None  # only limit orders rest
+    return (-price if working.order.side is Side.BUY else price), working.priority
+
+
+def _cancel_reply(cid: str, robot: str, ts: int, cancelled: bool, reason: str) -> CancelReply:
+    return CancelReply(ts=ts, client_order_id=cid, robot=robot, cancelled=cancelled, reason=reason)
+
+
+def _reaches(side: Side, limit: Decimal | None, price: Decimal) -> bool:
+    """Whether an order of ``side`` priced ``limit`` (None: market) trades at ``price``."""
+    if limit is None:
+        return True
+    return price <= limit if side is Side.BUY else price >= limit
+
+
+class PaperExchange:
+    """Matches robots' orders against market data by the rules in the module docstring."""
+
+    def __init__(
+        self, config: PaperConfig | None = None, instruments: InstrumentTable | None = None
+    ) -> None:
+        self._config = PaperConfig() if config is None else config
+        self._instruments = InstrumentTable() if instruments is None else instruments
+        self._clock = 0
+        self._session: SessionStatus | None = None
+        self._markets: dict[str, _Market] = {}
+        self._orders: dict[str, _Order] = {}
+        self._in_flight: list[tuple[int, int, NewOrder | CancelOrder]] = []  # a heap
+        self._arrivals = 0
+        self._accepted = 0  # also the time priority of the order it accepted
+        self._trades = 0
+
+    # --- the adapter's calls ---------------------------------------------------------
+
+    def submit(self, order: NewOrder) -> list[Report]:
+        return self._send(order)
+
+    def cancel(self, cancel: CancelOrder) -> list[Report]:
+        return self._send(cancel)
+
+    def on_market(self, event: MarketUpdate) -> list[Report]:
+        reports = self._advance(event.ts)
+        if isinstance(event, SessionStatus):
+            self._session = event
+        elif isinstance(event, Quote):
+            reports += self._on_quote(event)
+        else:
+            reports += self._on_tick(event)
+        return reports
+
+    def poll(self, now_ns: int) -> list[Report]:
+        return self._advance(now_ns)
+
+    # --- the clock -------------------------------------------------------------------
+
+    def _send(self, command: NewOrder | CancelOrder) -> list[Report]:
+        if not self._config.latency_ns:
+            return self._take_effect(command, command.ts)
+        self._arrivals += 1
+        due = command.ts + self._config.latency_ns
+        heapq.heappush(self._in_flight, (due, self._arrivals, command))
+        return self._advance(self._clock)
+
+    def _advance(self, ts: int) -> list[Report]:
+        self._clock = max(self._clock, ts)
+        reports: list[Report] = []
+        while self._in_flight and self._in_flight[0][0] <= self._clock:
+            due, _, command = heapq.heappop(self._in_flight)
+            reports += self._take_effect(command, due)
+        return reports
+
+    def _take_effect(self, command: NewOrder | CancelOrder, ts: int) -> list[Report]:
+        if isinstance(command, NewOrder):
+            return self._activate(command, ts)
+        return self._cancel(command, ts)
+
+    # --- orders and cancels taking effect --------------------------------------------
+
+    def _activate(self, order: NewOrder, ts: int) -> list[Report]:
+        refusal = self._refusal(order) or self._fok_refusal(order)
+        if refusal is not None:
+            self._orders.setdefault(
+                order.client_order_id, _Order(order, order.qty, _Status.REJECTED)
+            )
+            return [
+                OrderRejected(
+                    ts=ts, client_order_id=order.client_order_id, robot=order.robot, reason=refusal
+                )
+            ]
+        self._accepted += 1
+        working = _Order(order, order.qty, priority=self._accepted)
+        self._orders[order.client_order_id] = working
+        reports: list[Report] = [
+            OrderAccepted(
+                ts=ts,
+                client_order_id=order.client_order_id,
+                robot=order.robot,
+                exchange_order_id=f"PX{self._accepted}",
+            )
+        ]
+        reports += self._fill_on_arrival(working, ts)
+        if working.status is not _Status.WORKING:
+            return reports
+        if order.price is None or order.tif is TimeInForce.IOC:
+            working.status = _Status.CANCELLED
+            reason = MARKET_ORDER_REST if order.price is None else IOC_REST
+            reports.append(_cancel_reply(order.client_order_id, order.robot, ts, True, reason))
+        else:
+            market = self._markets.setdefault(order.symbol, _Market())
+            book = market.buys if order.side is Side.BUY else market.sells
+            bisect.insort(book, working, key=_book_key)
+        return reports
+
+    def _fok_refusal(self, order: NewOrder) -> str | None:
+        if order.tif is not TimeInForce.FOK:
+            return None
+        available = self._available(order)[1]
+        if available < order.qty:
+            return f"FOK: only {available} of {order.qty} available"
+        return None
+
+    def _fill_on_arrival(self, working: _Order, ts: int) -> list[Report]:
+        """Fill what the current quote's displayed size left lets ``working`` take now."""
+        order = working.order
+        price, available = self._available(order)
+        qty = min(available, order.qty)
+        if not qty:
+            return []
+        market = self._markets[order.symbol]
+        if order.side is Side.BUY:
+            market.ask_left -= qty
+        else:
+            market.bid_left -= qty
+        return [self._fill(working, price, qty, ts)]
+
+    def _refusal(self, order: NewOrder) -> str | None:
+        """Say why the exchange refuses ``order`` as it stands now, or return None."""
+        cid = order.client_order_id
+        if (known := self._orders.get(cid)) is not None:
+            when = "is already working" if known.status is _Status.WORKING else "was already used"
+            return f"client_order_id {cid} {when}: give each order a new id"
+        if self._instruments.get(order.symbol) is None:
+            return f"symbol {order.symbol} is not listed on this exchange"
+        if order.qty <= 0:  # events.py refuses these; a message built without validators is not
+            return f"qty must be positive, was {order.qty}"
+        if order.price is not None and (
+            problem := self._instruments.price_problem(order.symbol, order.price)
+        ):
+            return problem
+        return self._session_refusal()
+
+    def _session_refusal(self) -> str | None:
+        session = self._session
+        if session is None:
+            if not self._config.require_session:
+                return None
+            return "no trading session has opened yet: orders are refused until one does"
+        if session.state is not SessionState.OPEN:
+            return f"session {session.session} is {session.state.value}: orders are refused"
+        return None
+
+    def _available(self, order: NewOrder) -> tuple[Decimal, int]:
+        """The best opposite price and the displayed size left there that ``order`` reaches."""
+        market = self._markets.get(order.symbol)
+        if market is None or market.quote is None:
+            return Decimal(0), 0
+        if order.side is Side.BUY:
+            price, left = market.quote.ask, market.ask_left
+        else:
+            price, left = market.quote.bid, market.bid_left
+        return price, (left if _reaches(order.side, order.price, price) else 0)
+
+    def _cancel(self, cancel: CancelOrder, ts: int) -> list[Report]:
+        cid = cancel.client_order_id
+        working = self._orders.get(cid)
+        if working is None:
+            refusal = f"order {cid} is not known to this exchange"
+        elif working.order.robot != cancel.robot:
+            refusal = f"order {cid} belongs to another robot: only its own robot may cancel it"
+        elif working.status is not _Status.WORKING:
+            refusal = f"order {cid} is already {working.status.value}: there is nothing to cancel"
+        else:
+            working.status = _Status.CANCELLED
+            market = self._markets[working.order.symbol]
+            book = market.buys if working.order.side is Side.BUY else market.sells
+            book.remove(working)
+            return [_cancel_reply(cid, cancel.robot, ts, True, "")]
+        return [_cancel_reply(cid, cancel.robot, ts, False, refusal)]
+
+    # --- the market reaching resting orders ------------------------------------------
+
+    def _on_quote(self, quote: Quote) -> list[Report]:
+        market = self._markets.setdefault(quote.symbol, _Market())
+        market.quote = quote
+        fills, market.ask_left = self._cross(market.buys, quote.ask, quote.ask_size, quote.ts)
+        sells, market.bid_left = self._cross(market.sells, quote.bid, quote.bid_size, quote.ts)
+        return fills + sells
+
+    def _on_tick(self, tick: Tick) -> list[Report]:
+        market = self._markets.get(tick.symbol)
+        if market is None:
+            return []
+        fills = self._cross(market.buys, tick.price, tick.qty, tick.ts)[0]
+        return fills + self._cross(market.sells, tick.price, tick.qty, tick.ts)[0]
+
+    def _cross(
+        self, book: list[_Order], price: Decimal, size: int, ts: int
+    ) -> tuple[list[Report], int]:
+        """Fill the resting orders of ``book`` that ``price`` reaches, at their limits.
+
+        ``size`` is shared in book order; returns the fills and the size left.
+        """
+        fills: list[Report] = []
+        for working in book:
+            limit = working.order.price
+            if not size or not _reaches(working.order.side, limit, price):
+                break  # the book is best first: nothing after this one is reached either
+            assert limit is not None  # only limit orders rest
+            qty = min(size, working.remaining)
+            fills.append(self._fill(working, limit, qty, ts))
+            size -= qty
+        book[:] = [working for working in book if working.status is _Status.WORKING]
+        return fills, size
+
+    # --- reports ---------------------------------------------------------------------
+
+    def _fill(self, working: _Order, price: Decimal, qty: int, ts: int) -> Fill:
+        self._trades += 1
+        working.remaining -= qty
+        if not working.remaining:
+            working.status = _Status.FILLED
+        order = working.order
+        return Fill(
+            ts=ts,
+            trade_id=f"P{self._trades}",
+            client_order_id=order.client_order_id,
+            robot=order.robot,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            qty=qty,
+            fee=self._config.fee_per_lot * qty,
+        )
