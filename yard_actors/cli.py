@@ -13,34 +13,15 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
-import zmq
-
+from yard_actors.demo import run_demo
 from yard_actors.errors import YardError
-from yard_actors.host import Host
 from yard_actors.replay import replay
 
 __all__ = ["main"]
-
-_DEMO_URLS = {
-    "data": "inproc://yard-demo-data",
-    "orders": "inproc://yard-demo-orders",
-    "trades": "inproc://yard-demo-trades",
-    "control": "inproc://yard-demo-control",
-}
-_DEMO_ROBOTS = (
-    ("robots.trend:TrendFollower", "trend-si", ("Si",), {"fast": 5, "slow": 20, "qty": 1}),
-    ("robots.market_maker:MarketMaker", "mm-si", ("Si",), {"half_spread_ticks": 2}),
-    (
-        "robots.market_maker:MarketMaker",
-        "mm-rts",
-        ("RTS",),
-        {"half_spread_ticks": 1, "tick_size": "10", "max_position": 3},
-    ),
-)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", default="yard-data", help="where journals go (./yard-data)")
     run.add_argument("--quotes", type=int, default=20_000, help="quotes the demo feed publishes")
     run.add_argument("--seed", type=int, default=7, help="seed of the demo feed's random walk")
+    gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
+    gate.add_argument("--store", default="sqlite:///yard-data/yard.db", help="order store URL")
+    gate.add_argument("--orders", required=True, help="bind: commands from hosts (PULL)")
+    gate.add_argument("--replies", required=True, help="bind: reports to hosts (PUB)")
+    gate.add_argument("--recovery", help="bind: replay of missed reports (ROUTER)")
+    gate.add_argument("--data", help="connect: the feed, for prices and session status")
+    gate.add_argument("--symbols", default="Si,RTS", help="symbols to watch, comma-separated")
+    gate.add_argument("--latency-ms", type=float, default=0.0, help="paper exchange latency")
+    gate.add_argument("--fee-per-lot", default="0", help="paper exchange fee per lot")
+    gate.add_argument(
+        "--require-session", action="store_true", help="refuse orders until a session opens"
+    )
     rep = commands.add_parser("replay", help="rebuild a robot from its journal")
     rep.add_argument("journal_dir", help="the host's journal directory")
     rep.add_argument("robot", help="the robot's name")
@@ -77,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cpu:
             _pin(args.cpu)
         if args.command == "run":
-            return _run_demo(Path(args.data_dir), args.quotes, args.seed)
+            return run_demo(Path(args.data_dir), quotes=args.quotes, seed=args.seed)
+        if args.command == "gateway":
+            return _gateway(args)
         if args.command == "replay":
             return _replay(args.journal_dir, args.robot, show=args.snapshot)
     except YardError as exc:
@@ -97,57 +92,28 @@ def _pin(cpus: list[int]) -> None:
         raise YardError(msg) from exc
 
 
-def _run_demo(data_dir: Path, quotes: int, seed: int) -> int:
-    from gateways.accept_all import AcceptAllGateway  # noqa: PLC0415 - demo-only parts
-    from gateways.feed import QuotePublisher, SyntheticQuotes  # noqa: PLC0415
+def _gateway(args: argparse.Namespace) -> int:
+    from gateways.serve import GatewaySettings, serve  # noqa: PLC0415 - gateway-only parts
 
-    journal_dir = data_dir / "journal"
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    feed = QuotePublisher(context, _DEMO_URLS["data"])
-    gateway = AcceptAllGateway(
-        context, orders=_DEMO_URLS["orders"], trades=_DEMO_URLS["trades"], data=_DEMO_URLS["data"]
-    )
-    started = time.perf_counter()
     try:
-        with Host(
-            data=_DEMO_URLS["data"],
-            orders=_DEMO_URLS["orders"],
-            trades=_DEMO_URLS["trades"],
-            control=_DEMO_URLS["control"],
-            context=context,
-            journal_dir=journal_dir,
-        ) as host:
-            for class_path, name, symbols, params in _DEMO_ROBOTS:
-                host.add_robot(class_path, name=name, symbols=symbols, params=params)
-            feed.wait_for_subscribers(["Si", "RTS"], count=2)  # the host and the gateway
-            print(f"yard: publishing {quotes:,} quotes (seed {seed}) to {len(_DEMO_ROBOTS)} robots")
-            for quote in SyntheticQuotes(("Si", "RTS"), seed=seed, count=quotes):
-                feed.publish(quote)
-            _settle(host)
-            elapsed = time.perf_counter() - started
-            print(host.robots())
-            print(
-                f"\n{quotes:,} quotes in {elapsed:.2f} s; gateway took {gateway.orders_in:,} "
-                f"commands and sent {gateway.fills_out:,} fills"
-            )
-            print(f"journal: {host.journal_dir}  (try: yard replay {host.journal_dir} trend-si)")
-    finally:
-        gateway.stop()
-        feed.close()
-        context.term()
+        fee = Decimal(args.fee_per_lot)
+    except ArithmeticError:
+        msg = f"--fee-per-lot must be a decimal number, was {args.fee_per_lot!r}"
+        raise YardError(msg) from None
+    serve(
+        GatewaySettings(
+            store=args.store,
+            orders=args.orders,
+            replies=args.replies,
+            recovery=args.recovery,
+            data=args.data,
+            symbols=tuple(s for s in args.symbols.split(",") if s),
+            latency_ns=int(args.latency_ms * 1_000_000),
+            fee_per_lot=fee,
+            require_session=args.require_session,
+        )
+    )
     return 0
-
-
-def _settle(host: Host, quiet_checks: int = 3) -> None:
-    """Wait until no robot's event count moves for a few checks: fills are asynchronous."""
-    last: list[int] = []
-    still = 0
-    while still < quiet_checks:
-        host.wait_idle(timeout=30)
-        counts = [row["events_in"] for row in host.robots()]
-        still = still + 1 if counts == last else 0
-        last = counts
-        time.sleep(0.05)  # the CLI's own pacing, not a test wait
 
 
 def _replay(journal_dir: str, robot: str, *, show: bool) -> int:

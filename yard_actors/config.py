@@ -2,10 +2,13 @@
 
 A config is a mapping (parsed TOML or a dict in code)::
 
+    store = "mongodb://db1,db2,db3/yard?replicaSet=rs0"   # optional: the change-stream path
+
     [endpoints]
     data = "tcp://127.0.0.1:5561"
     orders = "tcp://127.0.0.1:5562"
     trades = "tcp://127.0.0.1:5563"
+    recovery = "tcp://127.0.0.1:5565"   # optional: the gateway's replay of missed reports
     control = "tcp://127.0.0.1:5564"
 
     journal_dir = "yard-data/journal"
@@ -35,8 +38,10 @@ from yard_actors.loader import load_robot_class
 
 __all__ = ["HostSettings", "RobotSettings", "host_settings"]
 
-_TOP_KEYS = {"endpoints", "journal_dir", "journal", "robots", "ask_timeout"}
+_TOP_KEYS = {"endpoints", "journal_dir", "journal", "robots", "ask_timeout", "store"}
 _ENDPOINTS = ("data", "orders", "trades", "control")
+_OPTIONAL_ENDPOINTS = ("recovery",)
+_STORE_SCHEMES = ("sqlite:///", "mongodb://")
 _URL_SCHEMES = ("inproc://", "ipc://", "tcp://")
 _ROBOT_KEYS = {"class", "name", "symbols", "params"}
 
@@ -77,7 +82,7 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
     """Check ``config`` completely and turn it into Host arguments and robot settings."""
     _unknown(source, "", config, _TOP_KEYS)
     endpoints = _typed(source, "endpoints", config.get("endpoints", {}), Mapping)
-    _unknown(source, "endpoints.", endpoints, set(_ENDPOINTS))
+    _unknown(source, "endpoints.", endpoints, {*_ENDPOINTS, *_OPTIONAL_ENDPOINTS})
     kwargs: dict[str, Any] = {}
     for name in _ENDPOINTS:
         key = f"endpoints.{name}"
@@ -87,6 +92,17 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
         if not url.startswith(_URL_SCHEMES):
             raise _fail(source, key, f"{url!r} is not an inproc://, ipc:// or tcp:// URL")
         kwargs[name] = url
+    for name in _OPTIONAL_ENDPOINTS:
+        if name in endpoints:
+            url = _typed(source, f"endpoints.{name}", endpoints[name], str)
+            if not url.startswith(_URL_SCHEMES):
+                raise _fail(source, f"endpoints.{name}", f"{url!r} is not a ZeroMQ URL")
+            kwargs[name] = url
+    if "store" in config:
+        store = _typed(source, "store", config["store"], str)
+        if not store.startswith(_STORE_SCHEMES):
+            raise _fail(source, "store", f"{store!r} is not a sqlite:/// or mongodb:// URL")
+        kwargs["store"] = store
     if "journal_dir" in config:
         kwargs["journal_dir"] = _typed(source, "journal_dir", config["journal_dir"], str)
     if "journal" in config:

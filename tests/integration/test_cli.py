@@ -34,9 +34,12 @@ def test_yard_run_trades_the_demo_and_journals_it(tmp_path: Path) -> None:
     assert lines[0] == "yard: publishing 3,000 quotes (seed 7) to 3 robots"
     for robot in ("trend-si", "mm-si", "mm-rts"):
         assert any(line.startswith(robot) and "running" in line for line in lines)
-    assert list((tmp_path / "yard-data" / "journal").glob("journal-*.yj"))
+    run_dir = tmp_path / "yard-data" / "run-0001"
+    assert list((run_dir / "journal").glob("journal-*.yj"))
+    assert (run_dir / "yard.db").stat().st_size > 0
+    assert any(line.startswith("3,000 quotes in") and "fills" in line for line in lines)
 
-    replayed = _yard("replay", "yard-data/journal", "mm-si", cwd=tmp_path)
+    replayed = _yard("replay", "yard-data/run-0001/journal", "mm-si", cwd=tmp_path)
 
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.rstrip().endswith("faithful")

@@ -253,3 +253,69 @@ def _until_or_timeout(condition: Any, timeout: float = 0.5) -> None:
         wait_until(condition, timeout=timeout)
     except AssertionError:
         return
+
+
+@pytest.fixture
+def mongo_market(mongo_url: str, tmp_path: Path) -> Iterator[Market]:
+    market = Market(open_store(mongo_url), "inproc", tmp_path)
+    yield market
+    market.close()
+
+
+def test_a_fill_reaches_its_robot_by_the_change_stream_alone(
+    mongo_market: Market, mongo_url: str, tmp_path: Path
+) -> None:
+    market = mongo_market
+    silent = market.context.socket(zmq.PUB)  # a trades endpoint nobody publishes on
+    silent.bind(f"inproc://yard-silent-{id(market)}")
+    try:
+        host = Host(
+            data=market.data,
+            orders=market.endpoints["orders"],
+            trades=f"inproc://yard-silent-{id(market)}",
+            control="inproc://yard-cs-control",
+            store=mongo_url,
+            journal_dir=tmp_path / "journal",
+            context=market.context,
+        )
+        with host:
+            host.add_robot(Taker, name="taker", params={"target": 2})
+            market.wait_for(hosts=1)
+            for n in range(2):
+                market.quote(90_000 + n, 90_001 + n)
+                wait_until(lambda n=n: len(_robot_state(host, "taker")["state"]["fills"]) == n + 1)
+            snapshot = _robot_state(host, "taker")
+    finally:
+        silent.close()
+
+    assert snapshot["state"]["fills"] == ["taker-1", "taker-2"]
+    assert snapshot["positions"]["Si"]["qty"] == 2
+
+
+def test_with_mongodb_both_paths_deliver_each_fill_once_across_a_restart(
+    mongo_market: Market, mongo_url: str, tmp_path: Path
+) -> None:
+    market = mongo_market
+    journal = tmp_path / "journal"
+    with market.host(journal, store=mongo_url) as host:
+        host.add_robot(Ladder, name="ladder", params={"rungs": 5})
+        market.wait_for(hosts=1)
+        market.quote(100, 101)
+        wait_until(lambda: len(market.store.open_orders("ladder")) == 5)
+        market.quote(98, 98)
+        wait_until(lambda: len(_robot_state(host, "ladder")["state"]["fills"]) == 2)
+        wait_until(lambda: host.intake_stats()["trades"].dropped.get("duplicate", 0) >= 2)
+
+    market.quote(95, 95)  # the host is down: three more fills, seen by nobody
+    wait_until(lambda: len(market.store.trades(robot="ladder")) == 5)
+
+    with market.host(journal, store=mongo_url) as host:
+        host.add_robot(Ladder, name="ladder", params={"rungs": 5})
+        wait_until(lambda: len(_robot_state(host, "ladder")["state"]["fills"]) == 5)
+        market.quote(94, 95)
+        host.wait_idle()
+        snapshot = _robot_state(host, "ladder")
+
+    assert len(snapshot["state"]["fills"]) == len(set(snapshot["state"]["fills"])) == 5
+    assert snapshot["positions"]["Si"]["qty"] == 5
+    assert replay(journal, "ladder").faithful

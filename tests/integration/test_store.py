@@ -25,7 +25,7 @@ from gateways.store import (
     StateChange,
     open_store,
 )
-from gateways.store.mongo import FOREIGN_ERRORS, translated
+from gateways.store.mongo import translated
 from yard_actors.errors import StoreError, TransitionError
 from yard_actors.events import NewOrder, OrderAccepted, Side
 from yard_actors.testing import accepted, cancelled, filled, rejected
@@ -584,8 +584,9 @@ def _foreign_errors() -> list[BaseException]:
     }
     instances: list[BaseException] = []
     for module in (errors, bson.errors):
-        for kind in vars(module).values():
-            if isinstance(kind, type) and issubclass(kind, BaseException):
+        for name, kind in vars(module).items():
+            # Private names are skipped: _CertificateError is ssl's, which pymongo wraps itself.
+            if isinstance(kind, type) and issubclass(kind, BaseException) and name[0] != "_":
                 build = special.get(kind, lambda kind=kind: kind("simulated"))
                 instances.append(build())
     return instances
@@ -593,8 +594,6 @@ def _foreign_errors() -> list[BaseException]:
 
 @pytest.mark.parametrize("error", _foreign_errors(), ids=lambda error: type(error).__name__)
 def test_every_pymongo_and_bson_error_becomes_a_store_error(error: BaseException) -> None:
-    if not isinstance(error, FOREIGN_ERRORS):
-        pytest.skip(f"{type(error).__name__} is no pymongo or bson error: pymongo wraps it")
     expected = "The MongoDB order store db at here could not read: "
     with pytest.raises(StoreError, match=expected) as caught, translated("db at here", "read"):
         raise error

@@ -50,6 +50,7 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
     ("config", "message"),
     [
         (_config(colour="blue"), r"yard\.toml: colour: unknown key \(allowed: ask_timeout"),
+        (_config(store="postgres://x"), "yard.toml: store: 'postgres://x' is not a sqlite:/// or"),
         (_config(endpoints={"data": "inproc://d"}), "yard.toml: endpoints.orders: missing"),
         (
             _config(
