@@ -22,6 +22,7 @@ calls and the exchange adapter; :meth:`OrderGateway.stop` ends it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -86,6 +87,7 @@ class OrderGateway:
         self.stats: Counter[str] = Counter()
         self._last_seqs = dict(store.last_seqs())
         self._market_ts = 0
+        self._outgoing: list[Report] = []  # written to the store, not yet published
         try:
             self._orders = self._open(zmq.PULL, orders, bind=True)
             self._trades = self._open(zmq.PUB, trades, bind=True)
@@ -171,6 +173,7 @@ class OrderGateway:
                 if self._recovery is not None and self._recovery in ready:
                     self._drain(self._recovery, self._on_recovery)
                 self._publish_all(self._exchange.poll(self._market_ts))
+                self._send_written()
                 if time.monotonic() >= next_beat:  # the gateway's own pacing, not robot time
                     self._heartbeat()
                     next_beat = time.monotonic() + beat
@@ -181,12 +184,27 @@ class OrderGateway:
             self._close_sockets()
 
     def _drain(self, socket: zmq.Socket[bytes], handle: Any) -> None:
-        for _ in range(_BATCH):
-            try:
-                frames = receive(socket)
-            except zmq.Again:
-                return
-            handle(frames)
+        """Handle what the socket holds (up to a batch) in one store transaction, then publish.
+
+        Nothing is published before the transaction that wrote it commits, so a
+        robot never sees a report the store could lose.
+        """
+        batch = getattr(self._store, "batch", None)
+        with batch() if batch is not None else contextlib.nullcontext():
+            for _ in range(_BATCH):
+                try:
+                    frames = receive(socket)
+                except zmq.Again:
+                    break
+                handle(frames)
+        self._send_written()
+
+    def _send_written(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        for report in outgoing:
+            self._last_seqs[report.robot] = report.seq
+            send(self._trades, report.robot.encode(), encode(report))
+        self.stats["reports"] += len(outgoing)
 
     def _on_market(self, frames: list[bytes]) -> None:
         try:
@@ -239,11 +257,8 @@ class OrderGateway:
             except StoreError:
                 logger.exception("order gateway: the store failed; %r not sent", report)
                 raise
-            if stored is None:
-                continue
-            self._last_seqs[stored.robot] = stored.seq
-            send(self._trades, stored.robot.encode(), encode(stored))
-            self.stats["reports"] += 1
+            if stored is not None:
+                self._outgoing.append(stored)
 
     def _record(self, report: Report) -> Report | None:
         """Write ``report`` and the order's new state; return it with its seq (None: a repeat)."""

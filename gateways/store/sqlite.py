@@ -4,8 +4,9 @@ One connection in WAL mode with ``synchronous=NORMAL``: readers in other
 processes never block the writer, and a commit costs a write to the WAL but no
 fsync (the fsyncs come with the checkpoint, every 10,000 pages of WAL, inside
 whichever commit crosses that mark). A commit survives a crash of the process;
-a power loss or OS crash may lose the last commits, never half of one. The connection is shared by the
-gateway's threads behind one lock (``check_same_thread=False``).
+a power loss or OS crash may lose the last commits, never half of one. The
+connection is shared by the gateway's threads behind one lock
+(``check_same_thread=False``).
 
 Every write method is one transaction: :meth:`apply_fill` stores the trade,
 updates the order, appends its history and stores the report together, or not

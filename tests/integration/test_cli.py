@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import zmq
+
+from gateways.store import OrderState, open_store
+from yard_actors import NewOrder, Side, decode, encode
+from yard_actors.testing import quote
 
 
 def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -57,3 +64,65 @@ def test_pinning_to_a_cpu_that_does_not_exist_exits_2(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "yard: cannot pin to CPUs [9999]" in result.stderr
+
+
+def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
+    urls = {name: f"ipc://{tmp_path}/{name}" for name in ("orders", "replies", "recovery", "data")}
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    feed, push, ask = context.socket(zmq.XPUB), context.socket(zmq.PUSH), context.socket(zmq.DEALER)
+    feed.bind(urls["data"])
+    gateway = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "yard_actors.cli",
+            "gateway",
+            "--store",
+            f"sqlite:///{tmp_path}/g.db",
+            "--orders",
+            urls["orders"],
+            "--replies",
+            urls["replies"],
+            "--recovery",
+            urls["recovery"],
+            "--data",
+            urls["data"],
+            "--symbols",
+            "Si",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    market = quote("Si", 100, 101, ts=5)
+    order = NewOrder(
+        ts=6, client_order_id="r-1", robot="r", symbol="Si", side=Side.BUY, qty=1, price=market.ask
+    )
+    try:
+        assert gateway.stdout is not None
+        assert gateway.stdout.readline().startswith("yard gateway ready: orders=")
+        while feed.poll(10_000) and feed.recv() != b"\x01Si":
+            pass  # wait for the gateway's subscription to Si, so the quote reaches it
+        feed.send_multipart([b"Si", encode(market)])
+        push.connect(urls["orders"])
+        push.send_multipart([b"r", encode(order)])
+        ask.connect(urls["recovery"])
+        reports: list[bytes] = []
+        while len(reports) < 2:  # accepted, then filled: ask until both are in the store
+            ask.send_multipart([b"replay", b"r", b"0"])
+            assert ask.poll(5_000)
+            reports = ask.recv_multipart()[2:]
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        out, _ = gateway.communicate(timeout=30)
+        for socket in (feed, push, ask):
+            socket.close(linger=0)
+        context.term()
+
+    assert [type(decode(r)).__name__ for r in reports] == ["OrderAccepted", "Fill"]
+    assert gateway.returncode == 0
+    assert "yard gateway stopped: " in out
+    with open_store(f"sqlite:///{tmp_path}/g.db") as store:
+        record = store.order("r-1")
+    assert record is not None
+    assert record.state is OrderState.FILLED

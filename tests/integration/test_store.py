@@ -202,6 +202,16 @@ def test_a_fill_beyond_the_order_qty_is_refused(store: OrderStore) -> None:
     assert [trade.fill.trade_id for trade in store.trades()] == ["t-1"]
 
 
+def test_a_fill_naming_another_symbol_than_its_order_is_refused(store: OrderStore) -> None:
+    order = working(store, new_order(symbol="Si"))
+    fill = attrs.evolve(filled(order, 1, trade_id="t-1"), symbol="RTS")
+
+    with pytest.raises(StoreError, match="Fill t-1 has symbol 'RTS' but its order o-1 has 'Si'"):
+        store.apply_fill(fill)
+
+    assert store.trades() == []
+
+
 def test_a_second_order_with_the_same_id_is_ignored(store: OrderStore) -> None:
     store.add_order(new_order(qty=10))
     original = store.order("o-1")
@@ -400,6 +410,13 @@ def test_open_store_takes_a_relative_sqlite_path_and_creates_its_directories(
 
     assert isinstance(store, SQLiteOrderStore)
     assert (tmp_path / "yard-data" / "day" / "orders.db").exists()
+
+
+def test_open_store_gives_a_private_store_in_memory() -> None:
+    with open_store("sqlite:///:memory:") as store:
+        store.add_order(new_order())
+
+        assert [record.client_order_id for record in store.open_orders()] == ["o-1"]
 
 
 def test_a_sqlite_file_that_cannot_be_opened_raises_a_store_error(tmp_path: Path) -> None:
