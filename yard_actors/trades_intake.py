@@ -213,6 +213,7 @@ class _FillWatcher:
         self._lock = threading.Lock()
         self._robots: dict[str, int] = {}  # robot -> watermark when it was added
         self._catch_up: list[tuple[str, int]] = []
+        self._pushed: dict[str, int] = {}  # highest seq forwarded per robot (watcher thread)
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="yard-fill-watch", daemon=True)
@@ -266,18 +267,38 @@ class _FillWatcher:
         watch = store.watch_fills(robots, resume_after=token)
         try:
             for robot, watermark in catch_up:  # after the watch opened: nothing falls between
-                for record in store.reports(robot, after_seq=watermark):
-                    push.send_multipart((robot.encode(), encode(record.report)))
+                self._pushed[robot] = max(self._pushed.get(robot, 0), watermark)
+                self._sweep(store, push, [robot])
+            next_sweep = time.monotonic() + self._sweep_every(len(robots))
             while not self._changed.is_set() and not self._stopping.is_set():
                 item = watch.next(timeout=0.2)
-                if item is None:
-                    continue
-                fill, token = item
-                push.send_multipart((fill.robot.encode(), encode(fill)))
-                self._save_token(token)
+                if item is not None:
+                    fill, token = item
+                    self._push(push, fill.robot, fill)
+                    self._save_token(token)
+                if time.monotonic() >= next_sweep:
+                    # A change stream may drop events (a server failover past its
+                    # oplog window, a reconnect); the store itself has them all.
+                    self._sweep(store, push, robots)
+                    next_sweep = time.monotonic() + self._sweep_every(len(robots))
             return watch.resume_token or token
         finally:
             watch.close()
+
+    @staticmethod
+    def _sweep_every(robots: int) -> float:
+        return max(1.0, robots * 0.002)  # one query per robot: keep it to ~500 a second
+
+    def _push(self, push: zmq.Socket[bytes], robot: str, report: Any) -> None:
+        push.send_multipart((robot.encode(), encode(report)))
+        if report.seq > self._pushed.get(robot, 0):
+            self._pushed[robot] = report.seq
+
+    def _sweep(self, store: Any, push: zmq.Socket[bytes], robots: Sequence[str]) -> None:
+        """Forward every report the store has beyond the highest this watcher forwarded."""
+        for robot in robots:
+            for record in store.reports(robot, after_seq=self._pushed.get(robot, 0)):
+                self._push(push, robot, record.report)
 
     def _load_token(self) -> Any:
         if self._token_file is None or not self._token_file.exists():

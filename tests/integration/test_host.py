@@ -268,6 +268,7 @@ def test_a_removed_robot_added_again_continues_where_it_stopped(tmp_path: Path) 
         live.publish(quote("Si", 100, 101, ts=TS))
         live.next_command()
         live.host.remove_robot("alpha")
+        live.feed.wait_gone("Si")
 
         live.add_robot(Buyer, name="alpha")
         live.publish(quote("Si", 100, 101, ts=TS + 1))

@@ -34,19 +34,29 @@ _bench_ids = itertools.count(1)
 
 
 def _wait_for_subscription(
-    xpub: zmq.Socket[bytes], seen: set[bytes], topic: bytes, timeout: float
+    xpub: zmq.Socket[bytes],
+    seen: set[bytes],
+    topic: bytes,
+    timeout: float,
+    *,
+    present: bool = True,
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while topic not in seen:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not xpub.poll(int(remaining * 1000)):
-            msg = f"no subscriber for topic {topic!r} after {timeout} s"
-            raise TimeoutError(msg)
-        frame = xpub.recv()
+    def note(frame: bytes) -> None:
         if frame[:1] == b"\x01":
             seen.add(frame[1:])
         elif frame[:1] == b"\x00":
             seen.discard(frame[1:])
+
+    while xpub.poll(0):  # first what is already queued: an unsubscribe may be waiting
+        note(xpub.recv())
+    deadline = time.monotonic() + timeout
+    while (topic in seen) is not present:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not xpub.poll(int(remaining * 1000)):
+            state = "no subscriber" if present else "still a subscriber"
+            msg = f"{state} for topic {topic!r} after {timeout} s"
+            raise TimeoutError(msg)
+        note(xpub.recv())
 
 
 class TestFeed:
@@ -64,6 +74,10 @@ class TestFeed:
 
     def wait_for(self, topic: str, timeout: float = 5.0) -> None:
         _wait_for_subscription(self._socket, self._seen, topic.encode(), timeout)
+
+    def wait_gone(self, topic: str, timeout: float = 5.0) -> None:
+        """Block until nobody subscribes to ``topic`` any more (after removing its robots)."""
+        _wait_for_subscription(self._socket, self._seen, topic.encode(), timeout, present=False)
 
     def publish(self, event: Quote | Tick | SessionStatus) -> None:
         topic = SESSION_TOPIC if isinstance(event, SessionStatus) else event.symbol
