@@ -22,7 +22,6 @@ calls and the exchange adapter; :meth:`OrderGateway.stop` ends it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -85,6 +84,9 @@ class OrderGateway:
         self._heartbeat_ms = heartbeat_ms
         self._sockets: list[zmq.Socket[bytes]] = []
         self.stats: Counter[str] = Counter()
+        repair = getattr(store, "repair", None)
+        if repair is not None:  # complete fills a crash left half-written (MongoDB)
+            repair()
         self._last_seqs = dict(store.last_seqs())
         self._market_ts = 0
         self._outgoing: list[Report] = []  # written to the store, not yet published
@@ -189,8 +191,7 @@ class OrderGateway:
         Nothing is published before the transaction that wrote it commits, so a
         robot never sees a report the store could lose.
         """
-        batch = getattr(self._store, "batch", None)
-        with batch() if batch is not None else contextlib.nullcontext():
+        with self._store.batch():
             for _ in range(_BATCH):
                 try:
                     frames = receive(socket)

@@ -21,9 +21,11 @@ fill after a final state (filled, cancelled, rejected).
 from __future__ import annotations
 
 import abc
+import contextlib
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from typing import Self
 
 import attrs
 
@@ -227,7 +229,17 @@ class OrderStore(abc.ABC):
     def close(self) -> None:
         """Release connections and files; idempotent."""
 
-    def __enter__(self) -> OrderStore:
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the calls inside the block one transaction, where the backend has them.
+
+        The default does nothing (each call stays its own write); SQLite commits
+        the block at its end. Send nothing a call in the block returned until
+        the block has ended: a failure undoes all of it.
+        """
+        yield
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
