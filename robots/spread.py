@@ -56,8 +56,8 @@ class SpreadTrader(Robot):
         self.spreads.append(spread)
         if len(self.spreads) < self.params.window:
             return None
-        mean = sum(self.spreads) / len(self.spreads)
-        variance = sum((s - mean) ** 2 for s in self.spreads) / len(self.spreads)
+        mean = sum(self.spreads, Decimal(0)) / len(self.spreads)
+        variance = sum(((s - mean) ** 2 for s in self.spreads), Decimal(0)) / len(self.spreads)
         if not variance:
             return None
         self.z = ((spread - mean) / variance.sqrt()).quantize(Decimal("0.0001"))
