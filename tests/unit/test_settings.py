@@ -1,0 +1,77 @@
+"""yard.toml: read, checked, and every problem named by file, key and what is wrong."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from yard_actors import ConfigError
+from yard_actors.init import write_templates
+from yard_actors.settings import DEFAULT_ENDPOINTS, load_settings
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "yard.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_file_gives_the_embedded_defaults() -> None:
+    settings = load_settings(None)
+
+    assert settings.endpoint("data") == DEFAULT_ENDPOINTS["data"]
+    assert settings.store == "sqlite:///yard-data/yard.db"
+    assert [r.name for r in settings.host.robots] == ["trend-si", "mm-si", "mm-rts", "spread"]
+    assert settings.paper.require_session is True
+
+
+def test_yard_init_writes_a_config_that_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = write_templates(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # my_robot.py, as `yard run` finds it from cwd
+
+    settings = load_settings(tmp_path / "yard.toml")
+
+    assert [p.name for p in written] == ["yard.toml", "my_robot.py"]
+    assert [r.name for r in settings.host.robots] == ["my-robot", "mm-rts"]
+    assert settings.paper.fee_per_lot == Decimal("0.5")
+    assert settings.feed.speed is None
+
+
+def test_yard_init_never_overwrites(tmp_path: Path) -> None:
+    write_templates(tmp_path)
+
+    with pytest.raises(ConfigError, match="already exist; yard init does not overwrite files"):
+        write_templates(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 1\n", r"yard\.toml: colour: unknown key"),
+        ("[paper]\nfee_per_lot = -1\n", r"yard\.toml: paper\.fee_per_lot: must be a decimal"),
+        ("[paper]\nslippage = 1\n", r"yard\.toml: paper\.slippage: unknown key"),
+        ("[feed]\nspeed = 0\n", r"yard\.toml: feed\.speed: must be positive, was 0"),
+        ('[feed]\nfiles = ["nope.csv"]\n', r"yard\.toml: feed\.files: nope\.csv does not exist"),
+        (
+            '[[robots]]\nclass = "robots.nowhere:X"\nname = "x"\n',
+            r"yard\.toml: robots\[0\]\.class: .*does not import",
+        ),
+        ('store = "redis://x"\n', r"yard\.toml: store: 'redis://x' is not a sqlite:/// or"),
+        ("[endpoints]\ndata = 5\n", r"yard\.toml: endpoints\.data: must be of type str"),
+        ("robots = [\n", r"yard\.toml: not valid TOML"),
+    ],
+)
+def test_a_bad_config_names_the_file_the_key_and_the_problem(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(_write(tmp_path, text))
+
+
+def test_a_missing_config_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.toml: the config file does not exist"):
+        load_settings(tmp_path / "nope.toml")

@@ -1,0 +1,220 @@
+"""A whole yard setup from one TOML file: the host, the paper exchange, the feed.
+
+``yard run yard.toml`` reads it; ``yard run`` without a file uses the same
+settings with their defaults (everything in one process over ``inproc://``,
+SQLite store and journals under ``./yard-data/``). The host part is checked by
+:func:`yard_actors.config.host_settings`; this module adds the sections the
+other roles read, and reads the file, so every problem names the file, the key
+and what is wrong.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from yard_actors.config import HostSettings, host_settings
+from yard_actors.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "FeedSettings",
+    "PaperSettings",
+    "SystemSettings",
+    "load_settings",
+    "system_settings",
+]
+
+DEFAULT_ENDPOINTS: Mapping[str, str] = {
+    "data": "inproc://yard-data",
+    "orders": "inproc://yard-orders",
+    "trades": "inproc://yard-trades",
+    "recovery": "inproc://yard-recovery",
+    "control": "inproc://yard-control",
+}
+DEFAULT_ROBOTS: tuple[Mapping[str, Any], ...] = (
+    {
+        "class": "robots.trend:TrendFollower",
+        "name": "trend-si",
+        "symbols": ["Si"],
+        "params": {"fast": 20, "slow": 120, "qty": 1},
+    },
+    {
+        "class": "robots.market_maker:MarketMaker",
+        "name": "mm-si",
+        "symbols": ["Si"],
+        "params": {"half_spread_ticks": 3, "max_position": 5},
+    },
+    {
+        "class": "robots.market_maker:MarketMaker",
+        "name": "mm-rts",
+        "symbols": ["RTS"],
+        "params": {"half_spread_ticks": 2, "tick_size": "10", "max_position": 3},
+    },
+    {
+        "class": "robots.spread:SpreadTrader",
+        "name": "spread",
+        "symbols": ["Si", "RTS"],
+        "params": {},
+    },
+)
+_SECTIONS = {"paper", "feed"}
+
+
+@attrs.frozen(kw_only=True)
+class PaperSettings:
+    latency_ms: float = 0.0
+    fee_per_lot: Decimal = Decimal("0.5")
+    require_session: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class FeedSettings:
+    """Where the data comes from: files (CSV or Finam), or the bundled sample session."""
+
+    files: tuple[str, ...] = ()
+    speed: float | None = None  # None: as fast as possible; 1.0: real time; N: N times
+    sessions: bool = True
+    seed: int = 7
+
+
+@attrs.frozen(kw_only=True)
+class SystemSettings:
+    source: str
+    host: HostSettings
+    store: str
+    paper: PaperSettings
+    feed: FeedSettings
+
+    def endpoint(self, name: str) -> str:
+        return str(self.host.host_kwargs.get(name, DEFAULT_ENDPOINTS[name]))
+
+
+def load_settings(path: str | Path | None) -> SystemSettings:
+    """Read and check a config file; None gives the embedded defaults."""
+    if path is None:
+        return system_settings({}, source="<defaults>")
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"{file}: the config file does not exist (yard init writes an example)"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{file}: cannot read the config file: {exc}"
+        raise ConfigError(msg) from exc
+    try:
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{file}: not valid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    return system_settings(config, source=str(file))
+
+
+def system_settings(config: Mapping[str, Any], *, source: str) -> SystemSettings:
+    """Check every section of ``config``; endpoints and robots get defaults where absent."""
+    host_part = {k: v for k, v in config.items() if k not in _SECTIONS}
+    endpoints = dict(DEFAULT_ENDPOINTS)
+    given = host_part.get("endpoints", {})
+    if isinstance(given, Mapping):
+        endpoints.update(given)
+    host_part["endpoints"] = endpoints if isinstance(given, Mapping) else given
+    host_part.setdefault("robots", list(DEFAULT_ROBOTS))
+    store = host_part.pop("store", "sqlite:///yard-data/yard.db")
+    host_part.setdefault("journal_dir", "yard-data/journal")
+    host = host_settings({**host_part, "store": store}, source=source)
+    return SystemSettings(
+        source=source,
+        host=host,
+        store=str(host.host_kwargs["store"]),
+        paper=_paper(source, config.get("paper", {})),
+        feed=_feed(source, config.get("feed", {})),
+    )
+
+
+def _fail(source: str, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{source}: {key}: {problem}")
+
+
+def _section(source: str, name: str, value: Any, known: set[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(source, name, f"must be a table, was {type(value).__name__} {value!r}")
+    for key in value:
+        if key not in known:
+            raise _fail(
+                source, f"{name}.{key}", f"unknown key (allowed: {', '.join(sorted(known))})"
+            )
+    return value
+
+
+def _number(source: str, key: str, value: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(source, key, f"must be a number, was {type(value).__name__} {value!r}")
+    if value < 0 or (positive and value == 0):
+        raise _fail(
+            source, key, f"must be {'positive' if positive else 'zero or more'}, was {value}"
+        )
+    return float(value)
+
+
+def _paper(source: str, value: Any) -> PaperSettings:
+    section = _section(source, "paper", value, {"latency_ms", "fee_per_lot", "require_session"})
+    settings = PaperSettings()
+    if "latency_ms" in section:
+        settings = attrs.evolve(
+            settings, latency_ms=_number(source, "paper.latency_ms", section["latency_ms"])
+        )
+    if "fee_per_lot" in section:
+        fee = section["fee_per_lot"]
+        try:
+            parsed = Decimal(str(fee)) if isinstance(fee, int | float | str) else None
+        except InvalidOperation:
+            parsed = None
+        if parsed is None or isinstance(fee, bool) or not parsed.is_finite() or parsed < 0:
+            raise _fail(
+                source, "paper.fee_per_lot", f'must be a decimal ≥ 0 such as "0.5", was {fee!r}'
+            )
+        settings = attrs.evolve(settings, fee_per_lot=parsed)
+    if "require_session" in section:
+        flag = section["require_session"]
+        if not isinstance(flag, bool):
+            raise _fail(source, "paper.require_session", f"must be true or false, was {flag!r}")
+        settings = attrs.evolve(settings, require_session=flag)
+    return settings
+
+
+def _feed(source: str, value: Any) -> FeedSettings:
+    section = _section(source, "feed", value, {"files", "speed", "sessions", "seed"})
+    settings = FeedSettings()
+    if "files" in section:
+        files = section["files"]
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise _fail(source, "feed.files", f"must be a list of file paths, was {files!r}")
+        base = Path(source).parent if not source.startswith("<") else Path()
+        for file in files:
+            if not (base / file).exists():
+                raise _fail(source, "feed.files", f"{file} does not exist (relative to {base})")
+        settings = attrs.evolve(settings, files=tuple(str(base / f) for f in files))
+    if "speed" in section:
+        speed = section["speed"]
+        parsed_speed = (
+            None if speed == "max" else _number(source, "feed.speed", speed, positive=True)
+        )
+        settings = attrs.evolve(settings, speed=parsed_speed)
+    if "sessions" in section:
+        if not isinstance(section["sessions"], bool):
+            raise _fail(
+                source, "feed.sessions", f"must be true or false, was {section['sessions']!r}"
+            )
+        settings = attrs.evolve(settings, sessions=section["sessions"])
+    if "seed" in section:
+        seed = section["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise _fail(source, "feed.seed", f"must be an integer, was {seed!r}")
+        settings = attrs.evolve(settings, seed=seed)
+    return settings
