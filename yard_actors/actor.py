@@ -4,9 +4,12 @@ Each robot gets its own mailbox and thread: events reach it by ``tell`` from
 the intakes, in the order each intake saw them, and are handled one at a time.
 For each event the actor (in this order, on its own thread):
 
-1. journals the delivery (write-ahead: the event is on disk before it is handled);
-2. hands it to :meth:`Robot.handle`, which never raises for user errors;
-3. journals each command, then sends it on the host's :class:`OrderLink`.
+1. first delivers the robot's timers due at or before the event's ``ts``
+   (:func:`~yard_actors.timers.fire_due_timers`), each journaled as an event of
+   its own and handled as below, so a replay reads them back from the journal;
+2. journals the delivery (write-ahead: the event is on disk before it is handled);
+3. hands it to :meth:`Robot.handle`, which never raises for user errors;
+4. journals each command, then sends it on the host's :class:`OrderLink`.
 
 Nothing here touches another robot's state; a failing robot fails alone.
 """
@@ -21,10 +24,11 @@ import pykka
 
 from yard_actors.codec import encode
 from yard_actors.errors import GatewayError
-from yard_actors.events import Event, Fill
+from yard_actors.events import Event, Fill, Timer
 from yard_actors.journal import Journal
 from yard_actors.order_link import OrderLink
 from yard_actors.robot import Robot, RobotStatus
+from yard_actors.timers import fire_due_timers
 
 __all__ = [
     "Deliver",
@@ -122,6 +126,7 @@ class RobotActor(pykka.ThreadingActor):
 
     def _deliver(self, message: Deliver) -> None:
         event = message.event
+        fire_due_timers(self.robot, event.ts, self._deliver_timer)
         journal = self._journal
         if journal is not None:
             seq = message.seq
@@ -129,6 +134,12 @@ class RobotActor(pykka.ThreadingActor):
                 seq = journal.record_event(encode(event))
             journal.record_delivery(self._name, seq)
         self._handle(event)
+
+    def _deliver_timer(self, timer: Timer) -> None:
+        journal = self._journal
+        if journal is not None:
+            journal.record_delivery(self._name, journal.record_event(encode(timer)))
+        self._handle(timer)
 
     def _handle(self, event: Event) -> None:
         journal = self._journal
@@ -153,9 +164,29 @@ class RobotActor(pykka.ThreadingActor):
             for message in messages:
                 self._deliver(message)
             return
-        journal.record_deliveries(self._name, seqs)
-        for message in messages:
-            self._handle(message.event)
+        # Runs in which no timer can fall due are journaled in one write; an event that may
+        # have timers due before it goes alone, after them.
+        start = 0
+        while start < len(messages):
+            end = self._quiet_run(messages, start)
+            if end == start:
+                self._deliver(messages[start])
+                start += 1
+                continue
+            journal.record_deliveries(self._name, seqs[start:end])
+            for message in messages[start:end]:
+                self._handle(message.event)
+            start = end
+
+    def _quiet_run(self, messages: list[Deliver], start: int) -> int:
+        """The end of the run from ``start`` that no timer can interrupt, whatever it does."""
+        horizon = self.robot.timer_horizon(messages[start].event.ts)
+        if horizon is None:
+            return len(messages)
+        end = start
+        while end < len(messages) and messages[end].event.ts < horizon:
+            end += 1
+        return end
 
     def _send(self, payload: bytes) -> None:
         if self._order_link is None:

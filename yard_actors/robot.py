@@ -10,6 +10,10 @@ may depend on arrives in those events — ``self.now`` is the current event's
 The framework keeps the robot's book (working orders, positions, P&L) from its
 own commands, replies and fills *before* calling the user's handler, so a
 handler always sees the book up to date with the event it is handling.
+
+Timers work the same way: the robot keeps its schedule (:mod:`yard_actors.timers`)
+but never fires it; whoever feeds it asks :meth:`Robot.due_timers` before each
+event and hands it the due :class:`~yard_actors.events.Timer` events first.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from yard_actors.events import (
 from yard_actors.instruments import InstrumentTable
 from yard_actors.lifecycle import RobotStatus, next_status
 from yard_actors.state import to_jsonable
+from yard_actors.timers import TimerSchedule
 
 __all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
@@ -97,6 +102,7 @@ class Robot:
         self._traceback: str | None = None
         self._pending: list[Command] = []
         self._feedback: list[Event] = []
+        self._timers = TimerSchedule(name)
         self._dispatch: dict[type[Any], Callable[[Any], HandlerResult]] = {
             Quote: self.on_quote,
             Tick: self.on_tick,
@@ -131,6 +137,7 @@ class Robot:
         return None
 
     def on_timer(self, timer: Timer) -> HandlerResult:
+        """Runs when a timer set with :meth:`every` or :meth:`at` is due; ``timer.ts`` is when."""
         return None
 
     def on_control(self, control: Control) -> HandlerResult:
@@ -246,6 +253,39 @@ class Robot:
             self.cancel(order) for order in self.open_orders(symbol) if not order.cancel_requested
         ]
 
+    # --- timers: the rules are in yard_actors.timers -------------------------------------------
+
+    def every(self, name: str, interval_ms: int) -> None:
+        """Have :meth:`on_timer` run every ``interval_ms`` of event time, first that long from now.
+
+        Asked before the first event (in :meth:`on_start`), it counts from the first
+        event. Asking again for ``name`` replaces that timer. Raises :class:`RobotError`
+        for a bad name or interval.
+        """
+        self._timers.every(name, interval_ms, self._asked_at())
+
+    def at(self, name: str, time_of_day: str, tz: str = "Europe/Moscow") -> None:
+        """Have :meth:`on_timer` run each day at ``time_of_day`` local time in ``tz``.
+
+        ``time_of_day`` is ``"HH:MM"`` or ``"HH:MM:SS"``; the first time is the first
+        one strictly after now (after the first event, if asked before it). Asking
+        again for ``name`` replaces that timer. Raises :class:`RobotError` for a bad
+        name, time or zone.
+        """
+        self._timers.at(name, time_of_day, tz, self._asked_at())
+
+    def cancel_timer(self, name: str) -> bool:
+        """Remove timer ``name``; False if there was none. Its due events are then ignored."""
+        return self._timers.cancel(name)
+
+    @property
+    def timer_schedule(self) -> dict[str, int | None]:
+        """Each timer's next due event time, by name; None until the first event anchors it."""
+        return self._timers.next_dues()
+
+    def _asked_at(self) -> int | None:
+        return None if self._events == 0 else self._now
+
     def _order(
         self,
         side: Side,
@@ -272,10 +312,15 @@ class Robot:
         """Apply one event and return the commands to send, in order.
 
         Never raises for an error in user code: the robot is marked failed, the
-        traceback kept, and its working orders cancelled.
+        traceback kept, and its working orders cancelled. A :class:`Timer` first
+        moves the timer schedule past it; one the schedule does not hold is ignored.
         """
         self._now = max(self._now, event.ts)
         self._events += 1
+        timers = self._timers
+        timers.anchor(self._now)
+        if type(event) is Timer and not timers.take(event):
+            return []
         out: list[Command] = []
         self._feedback.append(event)
         rounds = 0
@@ -287,6 +332,28 @@ class Robot:
             self._apply(self._feedback.pop(0))
             out.extend(self._accept_pending())
         return out
+
+    def due_timers(self, ts: int, limit: int | None = None) -> list[Timer]:
+        """The Timer events due at or before ``ts``, in due order (ties by name); no change.
+
+        For whoever feeds the robot (see :func:`yard_actors.timers.fire_due_timers`):
+        hand them to :meth:`handle` before the event with ``ts``, each with its
+        due time as ``ts``. ``limit`` caps how many are returned.
+        """
+        return self._timers.due(ts, limit)
+
+    def timer_horizon(self, ts: int) -> int | None:
+        """With the next event at ``ts``: no timer falls due before the event time returned.
+
+        That holds while that event and the later ones before the returned time are
+        handled, whatever their handlers do, so a feeder may hand over that run
+        without asking :meth:`due_timers` between them; it is ``ts`` or earlier when
+        timers are due first. None: no bound, for a robot with no timer and no
+        :meth:`on_timer` that could see one.
+        """
+        if not self._timers and type(self).on_timer is Robot.on_timer:
+            return None
+        return self._timers.horizon(max(self._now, ts))
 
     def _apply(self, event: Event) -> None:
         self._keep_book(event)
@@ -429,4 +496,5 @@ class Robot:
             "pnl": str(book.realized_pnl),
             "error": self._error,
             "state": self.state(),
+            "timers": self._timers.to_json(),
         }

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from yard_actors.errors import RobotError
 from yard_actors.events import (
     Command,
     Control,
@@ -15,7 +16,6 @@ from yard_actors.events import (
     SessionState,
     SessionStatus,
     Side,
-    Timer,
 )
 from yard_actors.instruments import InstrumentTable
 from yard_actors.robot import Robot
@@ -28,13 +28,17 @@ from yard_actors.testing.builders import (
     rejected,
     tick,
 )
+from yard_actors.timers import fire_due_timers
 
 
 class RobotHarness:
     """Drive one robot directly: every method feeds one event and returns the commands.
 
     Event times start at ``start_ts`` and advance by ``step_ns`` per event the
-    harness builds, so tests need not invent timestamps.
+    harness builds, so tests need not invent timestamps. Like the actor, the
+    harness first delivers the robot's timers due at or before each event's
+    ``ts``; they are in :attr:`events` (so :meth:`replay` stays exact), and their
+    commands come first in what the call returns.
     """
 
     def __init__(
@@ -64,6 +68,19 @@ class RobotHarness:
         return self.ts
 
     def feed(self, event: Event) -> list[Command]:
+        """Deliver the timers due by ``event.ts``, then ``event``; return all their commands."""
+        out = self.advance_to(event.ts)
+        out.extend(self._handle(event))
+        return out
+
+    def advance_to(self, ts: int) -> list[Command]:
+        """Deliver every timer due at or before ``ts``, as if an event at ``ts`` came next."""
+        out: list[Command] = []
+        fire_due_timers(self.robot, ts, lambda timer: out.extend(self._handle(timer)))
+        self.ts = max(self.ts, ts)
+        return out
+
+    def _handle(self, event: Event) -> list[Command]:
         self.events.append(event)
         self.ts = max(self.ts, event.ts)
         out = self.robot.handle(event)
@@ -115,7 +132,19 @@ class RobotHarness:
         )
 
     def timer(self, name: str) -> list[Command]:
-        return self.feed(Timer(ts=self._next_ts(), robot=self.name, name=name))
+        """Advance to timer ``name``'s next due time: it fires, after any timer due before it."""
+        timers = self.robot.timer_schedule
+        if name not in timers:
+            msg = f"robot {self.name} has no timer {name!r}; set it with every() or at() first"
+            raise RobotError(msg)
+        due = timers[name]
+        if due is None:
+            msg = (
+                f"timer {name!r} of robot {self.name} starts at the robot's first event "
+                "(it was set before any); feed an event first"
+            )
+            raise RobotError(msg)
+        return self.advance_to(due)
 
     def control(self, action: ControlAction | str, **params: Any) -> list[Command]:
         return self.feed(
