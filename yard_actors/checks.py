@@ -8,12 +8,35 @@ robot's code has one way to learn of a refusal, wherever it came from.
 
 from __future__ import annotations
 
+import attrs
+
 from yard_actors.book import Book
 from yard_actors.events import CancelOrder, CancelReply, Command, NewOrder, OrderRejected
 from yard_actors.instruments import InstrumentTable
 from yard_actors.lifecycle import RobotStatus
 
-__all__ = ["refusal_of"]
+__all__ = ["RiskLimits", "refusal_of"]
+
+
+def _limit(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (type(value) is not int or value <= 0):
+        msg = f"{attribute.name} must be a positive whole number of lots, was {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RiskLimits:
+    """Pre-trade limits every robot of a host obeys; None means no limit.
+
+    ``max_position`` counts the worst case: the position now plus every working
+    order on the same side filled in full.
+    """
+
+    max_order_qty: int | None = attrs.field(default=None, validator=_limit)
+    max_position: int | None = attrs.field(default=None, validator=_limit)
+
+
+NO_LIMITS = RiskLimits()
 
 
 def refusal_of(
@@ -24,6 +47,7 @@ def refusal_of(
     book: Book,
     instruments: InstrumentTable,
     ts: int,
+    limits: RiskLimits = NO_LIMITS,
 ) -> OrderRejected | CancelReply | None:
     """The reply that refuses ``command``, or None if it may be sent."""
     coid = command.client_order_id
@@ -41,7 +65,7 @@ def refusal_of(
         return CancelReply(ts=ts, client_order_id=coid, robot=robot, cancelled=False, reason=reason)
     problem = _order_problem(
         command, robot=robot, status=status, book=book, instruments=instruments
-    )
+    ) or _risk_problem(command, book=book, limits=limits)
     if problem is None:
         return None
     return OrderRejected(ts=ts, client_order_id=coid, robot=robot, reason=problem)
@@ -56,4 +80,24 @@ def _order_problem(
         return f"client_order_id {order.client_order_id} is already working"
     if order.price is not None:
         return instruments.price_problem(order.symbol, order.price)
+    return None
+
+
+def _risk_problem(order: NewOrder, *, book: Book, limits: RiskLimits) -> str | None:
+    if limits.max_order_qty is not None and order.qty > limits.max_order_qty:
+        return f"qty {order.qty} is over the risk limit of {limits.max_order_qty} lots per order"
+    if limits.max_position is None:
+        return None
+    position = book.positions[order.symbol].qty if order.symbol in book.positions else 0
+    working = sum(
+        o.remaining
+        for o in book.orders.values()
+        if o.symbol == order.symbol and o.side is order.side
+    )
+    worst = abs(position + order.side.sign * (working + order.qty))
+    if worst > limits.max_position and worst > abs(position):
+        return (
+            f"{order.symbol} position could reach {worst} lots with this order and those "
+            f"working, over the risk limit of {limits.max_position}"
+        )
     return None

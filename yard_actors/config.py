@@ -32,13 +32,14 @@ from typing import Any
 
 import attrs
 
+from yard_actors.checks import RiskLimits
 from yard_actors.errors import ConfigError, RobotError
 from yard_actors.journal import FlushPolicy, JournalConfig
 from yard_actors.loader import load_robot_class
 
 __all__ = ["HostSettings", "RobotSettings", "host_settings"]
 
-_TOP_KEYS = {"endpoints", "journal_dir", "journal", "robots", "ask_timeout", "store"}
+_TOP_KEYS = {"endpoints", "journal_dir", "journal", "robots", "ask_timeout", "store", "risk"}
 _ENDPOINTS = ("data", "orders", "trades", "control")
 _OPTIONAL_ENDPOINTS = ("recovery",)
 _STORE_SCHEMES = ("sqlite:///", "mongodb://")
@@ -81,28 +82,14 @@ def _typed(source: str, key: str, value: Any, kind: type[Any] | tuple[type[Any],
 def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> HostSettings:
     """Check ``config`` completely and turn it into Host arguments and robot settings."""
     _unknown(source, "", config, _TOP_KEYS)
-    endpoints = _typed(source, "endpoints", config.get("endpoints", {}), Mapping)
-    _unknown(source, "endpoints.", endpoints, {*_ENDPOINTS, *_OPTIONAL_ENDPOINTS})
-    kwargs: dict[str, Any] = {}
-    for name in _ENDPOINTS:
-        key = f"endpoints.{name}"
-        if name not in endpoints:
-            raise _fail(source, key, "missing; every host needs data, orders, trades and control")
-        url = _typed(source, key, endpoints[name], str)
-        if not url.startswith(_URL_SCHEMES):
-            raise _fail(source, key, f"{url!r} is not an inproc://, ipc:// or tcp:// URL")
-        kwargs[name] = url
-    for name in _OPTIONAL_ENDPOINTS:
-        if name in endpoints:
-            url = _typed(source, f"endpoints.{name}", endpoints[name], str)
-            if not url.startswith(_URL_SCHEMES):
-                raise _fail(source, f"endpoints.{name}", f"{url!r} is not a ZeroMQ URL")
-            kwargs[name] = url
+    kwargs = _endpoints(source, _typed(source, "endpoints", config.get("endpoints", {}), Mapping))
     if "store" in config:
         store = _typed(source, "store", config["store"], str)
         if not store.startswith(_STORE_SCHEMES):
             raise _fail(source, "store", f"{store!r} is not a sqlite:/// or mongodb:// URL")
         kwargs["store"] = store
+    if "risk" in config:
+        kwargs["risk"] = _risk(source, _typed(source, "risk", config["risk"], Mapping))
     if "journal_dir" in config:
         kwargs["journal_dir"] = _typed(source, "journal_dir", config["journal_dir"], str)
     if "journal" in config:
@@ -114,6 +101,30 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
         kwargs["ask_timeout"] = float(timeout)
     robots = _typed(source, "robots", config.get("robots", []), Sequence)
     return HostSettings(host_kwargs=kwargs, robots=_robots(source, robots))
+
+
+def _endpoints(source: str, endpoints: Mapping[str, Any]) -> dict[str, Any]:
+    _unknown(source, "endpoints.", endpoints, {*_ENDPOINTS, *_OPTIONAL_ENDPOINTS})
+    kwargs: dict[str, Any] = {}
+    for name in (*_ENDPOINTS, *_OPTIONAL_ENDPOINTS):
+        key = f"endpoints.{name}"
+        if name not in endpoints:
+            if name in _OPTIONAL_ENDPOINTS:
+                continue
+            raise _fail(source, key, "missing; every host needs data, orders, trades and control")
+        url = _typed(source, key, endpoints[name], str)
+        if not url.startswith(_URL_SCHEMES):
+            raise _fail(source, key, f"{url!r} is not an inproc://, ipc:// or tcp:// URL")
+        kwargs[name] = url
+    return kwargs
+
+
+def _risk(source: str, risk: Mapping[str, Any]) -> RiskLimits:
+    _unknown(source, "risk.", risk, {"max_order_qty", "max_position"})
+    try:
+        return RiskLimits(**risk)
+    except (TypeError, ValueError) as exc:
+        raise _fail(source, "risk", str(exc)) from exc
 
 
 def _journal(source: str, journal: Mapping[str, Any]) -> JournalConfig:

@@ -25,6 +25,7 @@ import pykka
 import zmq
 
 from yard_actors.actor import Deliver, Ping, RobotActor, RobotStats, ask_snapshot, ask_traceback
+from yard_actors.checks import RiskLimits
 from yard_actors.errors import RobotError
 from yard_actors.events import Control, ControlAction
 from yard_actors.instruments import InstrumentTable
@@ -88,6 +89,7 @@ class Host:
         ask_timeout: float = 5.0,
         recovery: str | None = None,
         store: str | None = None,
+        risk: RiskLimits | None = None,
     ) -> None:
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
         if recovery is not None:
@@ -97,6 +99,7 @@ class Host:
             context if context is not None else zmq.Context()
         )
         self._instruments = instruments if instruments is not None else InstrumentTable()
+        self._risk = risk if risk is not None else RiskLimits()
         self._ask_timeout = ask_timeout
         self._robots: dict[str, _Hosted] = {}
         self._intakes: dict[IntakeKind, pykka.ActorRef[Any]] = {}
@@ -190,12 +193,19 @@ class Host:
             msg = f"a robot named {name!r} already runs on this host; names must be unique"
             raise RobotError(msg)
         cls = load_robot_class(robot_class) if isinstance(robot_class, str) else robot_class
-        robot = cls(name, params=params, symbols=symbols, instruments=self._instruments)
+        robot = cls(
+            name,
+            params=params,
+            symbols=symbols,
+            instruments=self._instruments,
+            limits=self._risk,
+        )
         spec = {
             "name": name,
             "class": class_path(cls),
             "symbols": list(robot.subscriptions),
             "params": robot.snapshot()["params"],
+            "limits": attrs.asdict(self._risk),  # replay must refuse what live refused
         }
         seen: tuple[int, ...] = ()
         if restore and self._journal is not None:

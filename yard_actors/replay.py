@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from yard_actors.checks import RiskLimits
 from yard_actors.codec import decode, encode
 from yard_actors.errors import RobotError
 from yard_actors.events import Command, Event
@@ -62,11 +63,13 @@ def build_robot(
 ) -> Robot:
     """Build a robot from the spec a host journaled when it was added."""
     cls = robot_class if robot_class is not None else load_robot_class(str(spec["class"]))
+    limits = RiskLimits(**spec["limits"]) if spec.get("limits") else None
     return cls(
         str(spec["name"]),
         params=spec.get("params"),
         symbols=spec.get("symbols"),
         instruments=instruments,
+        limits=limits,
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import attrs
 
 from yard_actors.book import Book, Position, WorkingOrder
-from yard_actors.checks import refusal_of
+from yard_actors.checks import RiskLimits, refusal_of
 from yard_actors.errors import RobotError
 from yard_actors.events import (
     CancelOrder,
@@ -87,11 +87,13 @@ class Robot:
         params: Any = None,
         symbols: Sequence[str] | None = None,
         instruments: InstrumentTable | None = None,
+        limits: RiskLimits | None = None,
     ) -> None:
         self._name = name
         self._symbols: tuple[str, ...] = tuple(type(self).symbols if symbols is None else symbols)
         self._params = self._build_params(params)
         self._instruments = instruments if instruments is not None else InstrumentTable()
+        self._limits = limits if limits is not None else RiskLimits()
         self._book = Book()
         self._status = RobotStatus.RUNNING
         self._now = 0
@@ -402,6 +404,7 @@ class Robot:
                 status=self._status,
                 book=self._book,
                 instruments=self._instruments,
+                limits=self._limits,
                 ts=self._now,
             )
             if refusal is not None:

@@ -290,3 +290,45 @@ def test_rejection_and_cancel_reply_update_the_book() -> None:
 
     assert harness.robot.open_orders() == []
     assert harness.robot.replies == ["OrderRejected", "CancelReply"]
+
+
+def test_risk_limits_refuse_an_order_too_big_or_a_position_too_large() -> None:
+    from yard_actors.checks import RiskLimits  # noqa: PLC0415
+
+    limits = RiskLimits(max_order_qty=3, max_position=4)
+    harness = RobotHarness(Sized, name="sized", params={"qty": 5})
+    harness.robot = Sized("sized", params={"qty": 5}, limits=limits)
+    assert harness.quote("Si", 1, 2) == []  # 5 lots in one order: refused
+
+    harness.robot = Sized("sized", params={"qty": 3}, limits=limits)
+    [first] = harness.quote("Si", 1, 2)
+    second = harness.quote("Si", 1, 2)  # 3 working + 3 more could make 6 > 4: refused
+
+    assert isinstance(first, NewOrder)
+    assert second == []
+    assert [o.client_order_id for o in harness.robot.open_orders()] == ["sized-1"]
+
+
+def test_risk_limit_messages_say_what_and_how_much() -> None:
+    from yard_actors.book import Book  # noqa: PLC0415
+    from yard_actors.checks import RiskLimits, refusal_of  # noqa: PLC0415
+    from yard_actors.instruments import InstrumentTable  # noqa: PLC0415
+    from yard_actors.lifecycle import RobotStatus  # noqa: PLC0415
+
+    order = NewOrder(ts=1, client_order_id="r-1", robot="r", symbol="Si", side=Side.SELL, qty=9)
+    reply = refusal_of(
+        order,
+        robot="r",
+        status=RobotStatus.RUNNING,
+        book=Book(),
+        instruments=InstrumentTable(),
+        ts=1,
+        limits=RiskLimits(max_position=5),
+    )
+
+    assert reply is not None
+    assert reply.reason == (
+        "Si position could reach 9 lots with this order and those working, over the risk limit of 5"
+    )
+    with pytest.raises(ValueError, match="max_order_qty must be a positive whole number"):
+        RiskLimits(max_order_qty=0)
