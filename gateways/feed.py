@@ -5,26 +5,53 @@ instrument's tick grid: the same seed gives the same session, so demos and
 benchmarks are repeatable. :class:`QuotePublisher` binds the data endpoint
 (XPUB, so it can wait until the host has subscribed instead of losing the first
 quotes to ZeroMQ's slow-joiner window) and publishes in the wire format of
-``docs/wire.md``.
+``docs/wire.md``. :func:`replay_events` publishes a stream paced by its event
+time, and :func:`serve_feed` is ``yard feed``: files (or the sample day) read,
+merged, given their sessions and published.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from typing import Protocol, TextIO, TypeAlias
 
+import attrs
 import zmq
 
+from gateways.readers import MarketFile, merge, read_file
+from gateways.sample import SAMPLE_DATE, sample_session
+from gateways.sessions import FORTS, with_sessions
 from yard_actors.codec import encode
-from yard_actors.errors import GatewayError
-from yard_actors.events import Quote
+from yard_actors.errors import GatewayError, YardError
+from yard_actors.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
 from yard_actors.frames import send
 from yard_actors.instruments import DEFAULT_INSTRUMENTS
+from yard_actors.intake import SESSION_TOPIC, SYSTEM_TOPIC
 
-__all__ = ["QuotePublisher", "SyntheticQuotes"]
+__all__ = [
+    "Published",
+    "QuotePublisher",
+    "ReplayCounts",
+    "SyntheticQuotes",
+    "replay_events",
+    "serve_feed",
+]
+
+log = logging.getLogger(__name__)
+
+Published: TypeAlias = Quote | Tick | SessionStatus | SystemStatus
+"""What a feed publishes on the data endpoint."""
+
+_SESSION, _SYSTEM = SESSION_TOPIC.encode(), SYSTEM_TOPIC.encode()
+_SUBSCRIBE, _UNSUBSCRIBE = 1, 0  # the first byte of an XPUB subscription message
+_MIN_PAUSE_S = 0.001  # pacing: less than this ahead of time is published at once
 
 _START_PRICES = {"Si": Decimal(90_000), "RTS": Decimal(110_000)}
 
@@ -93,17 +120,214 @@ class QuotePublisher:
         wanted = {t.encode() for t in topics}
         deadline = time.monotonic() + timeout
         while any(self._subscribed[t] < count for t in wanted):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._socket.poll(int(remaining * 1000)):
+            if not self._take_subscription(deadline):
                 missing = sorted(t.decode() for t in wanted if self._subscribed[t] < count)
                 msg = f"fewer than {count} subscribers to {', '.join(missing)} after {timeout} s"
                 raise GatewayError(msg)
-            frame = self._socket.recv()
-            if frame[:1] == b"\x01":
-                self._subscribed[frame[1:]] += 1
 
-    def publish(self, quote: Quote) -> None:
-        send(self._socket, quote.symbol.encode(), encode(quote))
+    def wait_for_market_subscribers(
+        self, *, count: int = 1, timeout: float = 10.0, settle: float = 0.2
+    ) -> None:
+        """Block until some symbol has ``count`` subscribers, or raise GatewayError.
 
-    def close(self) -> None:
+        For a feed that does not know its symbols in advance: any topic not
+        starting with ``$`` counts, and so does the empty prefix (everything).
+        A host subscribes to its symbols one after another, so once one has
+        enough, this goes on taking subscriptions until none has come for
+        ``settle`` seconds: the first symbol's messages are not the only ones
+        that arrive.
+        """
+        deadline = time.monotonic() + timeout
+        while self._most_on_a_symbol() < count:
+            if not self._take_subscription(deadline):
+                msg = (
+                    f"fewer than {count} subscribers to any symbol on {self.endpoint} "
+                    f"after {timeout} s; is the host running and connected to it?"
+                )
+                raise GatewayError(msg)
+        while self._take_subscription(time.monotonic() + settle):
+            pass
+
+    def publish(self, event: Published) -> None:
+        """Send ``event`` with its topic: the symbol, ``$session`` or ``$system`` (wire.md)."""
+        if isinstance(event, Quote | Tick):
+            topic = event.symbol.encode()
+        else:
+            topic = _SESSION if isinstance(event, SessionStatus) else _SYSTEM
+        send(self._socket, topic, encode(event))
+
+    def close(self, *, linger: float = 0.0) -> None:
+        """Close the socket, first giving unsent messages up to ``linger`` seconds to leave.
+
+        The linger is spent in ``context.term()``, not here.
+        """
+        self._socket.setsockopt(zmq.LINGER, int(linger * 1000))
         self._socket.close()
+
+    def _take_subscription(self, deadline: float) -> bool:
+        """Count one (un)subscription, waiting until ``deadline``; False if none came."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not self._socket.poll(int(remaining * 1000)):
+            return False
+        frame = self._socket.recv()
+        if frame[:1] == bytes([_SUBSCRIBE]):
+            self._subscribed[frame[1:]] += 1
+        elif frame[:1] == bytes([_UNSUBSCRIBE]) and self._subscribed[frame[1:]] > 0:
+            self._subscribed[frame[1:]] -= 1
+        return True
+
+    def _most_on_a_symbol(self) -> int:
+        everything = self._subscribed[b""]
+        symbols = [n for topic, n in self._subscribed.items() if topic and topic[:1] != b"$"]
+        return everything + max(symbols, default=0)
+
+
+class _Publisher(Protocol):
+    def publish(self, event: Published) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class ReplayCounts:
+    """What :func:`replay_events` published, and the wall-clock seconds it took."""
+
+    quotes: int
+    ticks: int
+    sessions: int
+    others: int
+    seconds: float
+
+    @property
+    def events(self) -> int:
+        return self.quotes + self.ticks + self.sessions + self.others
+
+    @property
+    def rate(self) -> float:
+        """Events per second of wall-clock time."""
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def replay_events(
+    events: Iterable[Published], publisher: _Publisher, *, speed: float | None = None
+) -> ReplayCounts:
+    """Publish ``events`` in order, paced by their ``ts``; blocks until the last is sent.
+
+    ``speed=None`` publishes as fast as possible, ``1.0`` in real time (the
+    gaps between events' times kept), ``N`` N times faster. Pacing sleeps until
+    each event is due by ``time.monotonic`` against the first event, so it does
+    not drift; an event due less than a millisecond ahead goes at once. Raises
+    what the stream raises (a strict reader's FeedError), after publishing the
+    events before it.
+    """
+    if speed is not None and not speed > 0:
+        msg = f"speed must be a positive number (or None, as fast as possible), was {speed!r}"
+        raise ValueError(msg)
+    counts: Counter[type] = Counter()
+    began = time.monotonic()
+    first_ts: int | None = None
+    for event in events:
+        if speed is not None:
+            first_ts = event.ts if first_ts is None else first_ts
+            ahead = began + (event.ts - first_ts) / 1e9 / speed - time.monotonic()
+            if ahead > _MIN_PAUSE_S:
+                time.sleep(ahead)  # pacing to event time, bounded by the event's due time
+        publisher.publish(event)
+        counts[type(event)] += 1
+    return ReplayCounts(
+        quotes=counts[Quote],
+        ticks=counts[Tick],
+        sessions=counts[SessionStatus],
+        others=counts[SystemStatus],
+        seconds=time.monotonic() - began,
+    )
+
+
+def serve_feed(
+    files: Sequence[str],
+    bind: str,
+    *,
+    speed: float | None = None,
+    strict: bool = False,
+    wait_for: int = 1,
+    sessions: bool = True,
+    seed: int = 7,
+    wait_timeout: float = 60.0,
+    linger: float = 30.0,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """``yard feed``: publish ``files`` (or the sample day, seeded, if none) on ``bind``.
+
+    Reads and merges the files lazily, adds FORTS session changes (unless
+    ``sessions=False``), waits for ``wait_for`` subscribers to some symbol
+    (0: does not wait), publishes at ``speed`` (see :func:`replay_events`),
+    gives subscribers up to ``linger`` seconds to take what is queued, and
+    prints one summary line to ``out``. Returns 0, or 2 after printing the
+    reason to ``err`` when it cannot go on: a bad argument, a socket that
+    cannot bind, no subscriber in time, a bad row in ``strict`` mode (the
+    events before it are published) or an unreadable file.
+    """
+    out, err = out or sys.stdout, err or sys.stderr
+    problem = _argument_problem(speed, wait_for, wait_timeout)
+    if problem:
+        print(f"yard feed: {problem}", file=err)
+        return 2
+    readers = [read_file(path, strict=strict) for path in files]
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    drain = 0.0
+    try:
+        publisher = QuotePublisher(context, bind)
+    except GatewayError as exc:
+        context.term()
+        print(f"yard feed: {exc}", file=err)
+        return 2
+    try:
+        stream = _stream(readers, seed=seed, sessions=sessions)
+        # Opening every file now makes a wrong one fail before the wait, not after it.
+        head = list(itertools.islice(stream, 1))
+        if wait_for:
+            log.info("Feed on %s waits for %d subscribers.", publisher.endpoint, wait_for)
+            publisher.wait_for_market_subscribers(count=wait_for, timeout=wait_timeout)
+        drain = linger  # from here on, what is published deserves its chance to arrive
+        counts = replay_events(itertools.chain(head, stream), publisher, speed=speed)
+    except YardError as exc:
+        print(f"yard feed: {exc}", file=err)
+        return 2
+    except KeyboardInterrupt:
+        drain = 0.0  # the operator wants out now, not after the queue drains
+        raise
+    finally:
+        publisher.close(linger=drain)
+        context.term()
+    source = _count(len(files), "file") if files else f"the sample session (seed {seed})"
+    bad = _count(sum(reader.stats.bad_rows for reader in readers), "bad row")
+    print(
+        f"yard feed: {counts.events:,} events ({counts.quotes:,} quotes, {counts.ticks:,} ticks, "
+        f"{counts.sessions:,} session changes) from {source}, {bad} skipped, "
+        f"in {counts.seconds:.2f} s: {counts.rate:,.0f} events/s",
+        file=out,
+    )
+    return 0
+
+
+def _argument_problem(speed: float | None, wait_for: int, wait_timeout: float) -> str | None:
+    if speed is not None and not speed > 0:
+        return f"--speed must be a positive number of times real time, was {speed!r}"
+    if wait_for < 0:
+        return f"--wait-for must be a number of subscribers, 0 or more, was {wait_for!r}"
+    if not wait_timeout > 0:
+        return (
+            f"the wait for subscribers must last a positive number of seconds, was {wait_timeout!r}"
+        )
+    return None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def _stream(readers: Sequence[MarketFile], *, seed: int, sessions: bool) -> Iterator[Published]:
+    market: Iterator[MarketEvent] = merge(*readers) if readers else sample_session(seed=seed)
+    if not sessions:
+        return market
+    until = None if readers else FORTS.day_bounds(SAMPLE_DATE)[1]  # the sample day ends closed
+    return with_sessions(market, FORTS, until=until)

@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from yard_actors.demo import run_demo
-from yard_actors.errors import YardError
+from yard_actors.errors import ConfigError, YardError
+from yard_actors.init import write_templates
 from yard_actors.replay import replay
+from yard_actors.run import fresh_run_dir, in_run_dir, run_all, run_host
+from yard_actors.settings import load_settings
 
 __all__ = ["main"]
 
@@ -37,10 +39,18 @@ def _parser() -> argparse.ArgumentParser:
         help="pin this process to CPU N (repeatable); one core halves latency, see BENCHMARKS.md",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = commands.add_parser("run", help="run the demo: feed, robots and gateway in one process")
-    run.add_argument("--data-dir", default="yard-data", help="where journals go (./yard-data)")
-    run.add_argument("--quotes", type=int, default=20_000, help="quotes the demo feed publishes")
-    run.add_argument("--seed", type=int, default=7, help="seed of the demo feed's random walk")
+    run = commands.add_parser(
+        "run", help="run feed, gateway and robots (all in one process, or one --role of them)"
+    )
+    run.add_argument("config", nargs="?", help="yard.toml (none: the embedded demo defaults)")
+    run.add_argument("--role", choices=("all", "host"), default="all", help="what to run")
+    run.add_argument("--robots", help="with --role host: the robots to host, comma-separated")
+    run.add_argument("--speed", help="'max' (default), 1 for real time, 10 for ten times")
+    run.add_argument("--limit", type=int, help="publish only the first N market events")
+    run.add_argument("--data-dir", default="yard-data", help="without a config: run-NNNN here")
+    run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    init = commands.add_parser("init", help="write a commented yard.toml and a robot template")
+    init.add_argument("directory", nargs="?", default=".", help="where to write them")
     gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
     gate.add_argument("--store", default="sqlite:///yard-data/yard.db", help="order store URL")
     gate.add_argument("--orders", required=True, help="bind: commands from hosts (PULL)")
@@ -70,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cpu:
             _pin(args.cpu)
         if args.command == "run":
-            return run_demo(Path(args.data_dir), quotes=args.quotes, seed=args.seed)
+            return _run(args)
+        if args.command == "init":
+            for path in write_templates(Path(args.directory)):
+                print(f"yard: wrote {path}")
+            return 0
         if args.command == "gateway":
             return _gateway(args)
         if args.command == "replay":
@@ -80,6 +94,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _parser().print_help()
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    if args.config is None:
+        settings = in_run_dir(settings, fresh_run_dir(Path(args.data_dir)))
+    speed = _speed(args.speed, settings.feed.speed)
+    if args.role == "host":
+        names = [n for n in (args.robots or "").split(",") if n]
+        return run_host(settings, names)
+    return run_all(
+        settings, speed=speed, live=not args.quiet and sys.stdout.isatty(), limit=args.limit
+    )
+
+
+def _speed(given: str | None, configured: float | None) -> float | None:
+    if given is None:
+        return configured
+    if given == "max":
+        return None
+    try:
+        speed = float(given)
+    except ValueError:
+        speed = 0.0
+    if not speed > 0:
+        msg = f"--speed must be 'max' or a positive number (1 = real time), was {given!r}"
+        raise ConfigError(msg)
+    return speed
 
 
 def _pin(cpus: list[int]) -> None:

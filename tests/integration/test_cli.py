@@ -33,23 +33,52 @@ def test_yard_help_lists_the_commands(tmp_path: Path) -> None:
     assert "replay" in result.stdout
 
 
-def test_yard_run_trades_the_demo_and_journals_it(tmp_path: Path) -> None:
-    result = _yard("run", "--quotes", "3000", cwd=tmp_path)
+def test_yard_run_trades_a_session_and_journals_it(tmp_path: Path) -> None:
+    result = _yard("run", "--limit", "20000", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == "yard: publishing 3,000 quotes (seed 7) to 3 robots"
-    for robot in ("trend-si", "mm-si", "mm-rts"):
-        assert any(line.startswith(robot) and "running" in line for line in lines)
+    out = result.stdout
+    assert "yard run: per-robot summary" in out
+    for robot in ("trend-si", "mm-si", "mm-rts", "spread"):
+        assert f"│ {robot}" in out
+    assert "20,000 events in" in out
     run_dir = tmp_path / "yard-data" / "run-0001"
     assert list((run_dir / "journal").glob("journal-*.yj"))
-    assert (run_dir / "yard.db").stat().st_size > 0
-    assert any(line.startswith("3,000 quotes in") and "fills" in line for line in lines)
+    with open_store(f"sqlite:///{run_dir / 'yard.db'}") as store:
+        assert store.orders(robot="mm-si")
+        assert store.trades()
 
     replayed = _yard("replay", "yard-data/run-0001/journal", "mm-si", cwd=tmp_path)
 
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.rstrip().endswith("faithful")
+
+
+def test_a_second_run_gets_a_directory_of_its_own(tmp_path: Path) -> None:
+    for _ in range(2):
+        assert _yard("run", "--limit", "500", "--quiet", cwd=tmp_path).returncode == 0
+
+    assert sorted(p.name for p in (tmp_path / "yard-data").iterdir()) == ["run-0001", "run-0002"]
+
+
+def test_a_config_with_a_mistake_stops_start_up_with_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "yard.toml").write_text('[paper]\nfee_per_lot = "lots"\n', encoding="utf-8")
+
+    result = _yard("run", "yard.toml", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "yard: yard.toml: paper.fee_per_lot: must be a decimal" in result.stderr
+    assert not (tmp_path / "yard-data").exists()
+
+
+def test_yard_init_writes_a_config_that_runs(tmp_path: Path) -> None:
+    assert _yard("init", cwd=tmp_path).returncode == 0
+
+    result = _yard("run", "yard.toml", "--limit", "3000", "--quiet", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "│ my-robot" in result.stdout
+    assert (tmp_path / "yard-data" / "yard.db").exists()
 
 
 def test_yard_replay_of_an_unknown_robot_exits_2_with_a_message(tmp_path: Path) -> None:
@@ -60,7 +89,7 @@ def test_yard_replay_of_an_unknown_robot_exits_2_with_a_message(tmp_path: Path) 
 
 
 def test_pinning_to_a_cpu_that_does_not_exist_exits_2(tmp_path: Path) -> None:
-    result = _yard("--cpu", "9999", "run", "--quotes", "10", cwd=tmp_path)
+    result = _yard("--cpu", "9999", "run", "--limit", "10", cwd=tmp_path)
 
     assert result.returncode == 2
     assert "yard: cannot pin to CPUs [9999]" in result.stderr

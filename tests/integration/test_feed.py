@@ -1,0 +1,236 @@
+"""``serve_feed`` over a real ipc:// socket to a real SUB subscriber."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import zmq
+
+from gateways.feed import Published, QuotePublisher, replay_events, serve_feed
+from gateways.readers import merge, read_file
+from gateways.sample import SAMPLE_DATE, sample_session
+from gateways.sessions import FORTS, with_sessions
+from yard_actors.codec import encode
+from yard_actors.events import SessionState, SessionStatus
+from yard_actors.testing import quote, tick
+
+T0 = 1_764_241_198_000_000_000  # 2025-11-27T10:59:58Z: 13:59:58 in Moscow, 2 s before clearing
+SECOND = 10**9
+OPEN, CLEARING, CLOSED = SessionState.OPEN, SessionState.CLEARING, SessionState.CLOSED
+
+
+class Feed:
+    """``serve_feed`` on a thread of its own, with what it printed and returned."""
+
+    def __init__(self, files: list[str], url: str, **kwargs: object) -> None:
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self.code: int | None = None
+        kwargs = {"wait_timeout": 10.0, "linger": 10.0, "out": self.out, "err": self.err, **kwargs}
+
+        def run() -> None:
+            self.code = serve_feed(files, url, **kwargs)  # type: ignore[arg-type]
+
+        self.thread = threading.Thread(target=run, name="serve-feed")
+        self.thread.start()
+
+    def join(self) -> int:
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "serve_feed did not return within 60 s"
+        assert self.code is not None
+        return self.code
+
+
+Subscribe = Callable[[str, tuple[str, ...]], zmq.Socket[bytes]]
+
+
+@pytest.fixture
+def context() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    yield context
+    context.term()
+
+
+@pytest.fixture
+def subscribe(context: zmq.Context[zmq.Socket[bytes]]) -> Iterator[Subscribe]:
+    """Connect SUB sockets to a URL with topics; closed after the test."""
+    sockets: list[zmq.Socket[bytes]] = []
+
+    def connect(url: str, topics: tuple[str, ...]) -> zmq.Socket[bytes]:
+        socket = context.socket(zmq.SUB)
+        socket.setsockopt(zmq.LINGER, 0)
+        for topic in topics:
+            socket.subscribe(topic.encode())
+        socket.connect(url)
+        sockets.append(socket)
+        return socket
+
+    yield connect
+    for socket in sockets:
+        socket.close()
+
+
+def receive(
+    socket: zmq.Socket[bytes], count: int, timeout: float = 30.0
+) -> list[tuple[float, list[bytes]]]:
+    """``count`` messages with the monotonic time each arrived; fails after ``timeout``."""
+    received: list[tuple[float, list[bytes]]] = []
+    deadline = time.monotonic() + timeout
+    while len(received) < count:
+        remaining = max(0.0, deadline - time.monotonic())
+        arrived = socket.poll(int(remaining * 1000))
+        assert arrived, f"received {len(received)} of {count} messages in {timeout} s"
+        received.append((time.monotonic(), socket.recv_multipart()))
+    return received
+
+
+def wire(event: Published) -> list[bytes]:
+    topic = "$session" if isinstance(event, SessionStatus) else getattr(event, "symbol", "")
+    return [topic.encode(), encode(event)]
+
+
+def write_files(tmp_path: Path) -> list[str]:
+    si = tmp_path / "si.csv"
+    si.write_text(
+        "timestamp,symbol,bid,ask,bid_size,ask_size\n"
+        + "".join(f"{T0 + n * SECOND // 2},Si,{90000 + n},{90001 + n},3,4\n" for n in range(9))
+    )
+    rts = tmp_path / "rts.txt"  # Finam ticks, Moscow time: 13:59:58.250 onwards
+    rts.write_text(
+        "<TICKER>;<PER>;<DATE>;<TIME>;<LAST>;<VOL>\n"
+        + "".join(f"RIZ5;0;20251127;1359{58 + n}250;{110000 + 10 * n};{n + 1}\n" for n in range(2))
+        + "RIZ5;0;20251127;140000250;110020;5\nRIZ5;0;20251127;140001x;1;1\n"
+    )
+    return [str(si), str(rts)]
+
+
+def test_serve_feed_delivers_every_event_and_session_in_order(
+    tmp_path: Path, subscribe: Subscribe
+) -> None:
+    files = write_files(tmp_path)
+    url = f"ipc://{tmp_path}/data"
+    expected = list(with_sessions(merge(*(read_file(f) for f in files)), FORTS))
+    socket = subscribe(url, ("$session", "Si", "RTS"))
+
+    feed = Feed(files, url)
+    received = receive(socket, len(expected))
+
+    assert feed.join() == 0
+    assert [frames for _, frames in received] == [wire(event) for event in expected]
+    assert [e.state for e in expected if isinstance(e, SessionStatus)] == [OPEN, CLEARING]
+    summary = feed.out.getvalue()
+    assert re.fullmatch(
+        r"yard feed: 14 events \(9 quotes, 3 ticks, 2 session changes\) from 2 files, "
+        r"1 bad row skipped, in \d+\.\d\d s: [\d,]+ events/s\n",
+        summary,
+    ), summary
+
+
+def test_serve_feed_paces_by_event_time_at_ten_times(tmp_path: Path, subscribe: Subscribe) -> None:
+    path = tmp_path / "second.csv"  # three quotes spanning one second of event time
+    path.write_text(
+        "timestamp,symbol,bid,ask,bid_size,ask_size\n"
+        + "".join(f"{T0 + n * SECOND // 2},Si,90000,90001,1,1\n" for n in range(3))
+    )
+    url = f"ipc://{tmp_path}/data"
+    socket = subscribe(url, ("Si",))
+
+    feed = Feed([str(path)], url, speed=10.0, sessions=False)
+    received = receive(socket, 3)
+
+    assert feed.join() == 0
+    assert 0.09 <= received[-1][0] - received[0][0] < 1.0
+
+
+def test_serve_feed_without_a_subscriber_exits_2_saying_so(tmp_path: Path) -> None:
+    feed = Feed([], f"ipc://{tmp_path}/data", wait_timeout=0.3)
+
+    assert feed.join() == 2
+    assert "yard feed: fewer than 1 subscribers to any symbol on ipc://" in feed.err.getvalue()
+    assert "is the host running" in feed.err.getvalue()
+
+
+def test_serve_feed_in_strict_mode_exits_2_at_the_first_bad_row(
+    tmp_path: Path, subscribe: Subscribe
+) -> None:
+    files = write_files(tmp_path)
+    url = f"ipc://{tmp_path}/data"
+    socket = subscribe(url, ("Si", "RTS", "$session"))
+
+    feed = Feed(files, url, strict=True)
+    # Up to the RTS tick before the bad row: 2 session changes, 5 quotes, 3 ticks.
+    received = receive(socket, 10)
+
+    assert feed.join() == 2
+    assert f"yard feed: {files[1]} line 5: TIME '140001x' is not HHMMSS" in feed.err.getvalue()
+    assert received[-1][1][0] == b"RTS"
+    assert not socket.poll(200), "nothing is published after the bad row"
+
+
+def test_serve_feed_refuses_a_missing_file_before_waiting_for_subscribers(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.csv"
+    began = time.monotonic()
+
+    feed = Feed([str(missing)], f"ipc://{tmp_path}/data", wait_timeout=30.0)
+
+    assert feed.join() == 2
+    assert time.monotonic() - began < 10
+    assert f"yard feed: Cannot read market data file {missing}: No such file" in feed.err.getvalue()
+
+
+def test_serve_feed_refuses_a_url_it_cannot_bind(tmp_path: Path) -> None:
+    feed = Feed([], "nonsense://nowhere")
+
+    assert feed.join() == 2
+    assert "yard feed: feed cannot bind nonsense://nowhere" in feed.err.getvalue()
+
+
+def test_serve_feed_refuses_a_speed_that_is_not_positive(tmp_path: Path) -> None:
+    feed = Feed([], f"ipc://{tmp_path}/data", speed=0.0)
+
+    assert feed.join() == 2
+    assert "yard feed: --speed must be a positive number of times real time, was 0.0" in (
+        feed.err.getvalue()
+    )
+
+
+@pytest.mark.slow
+def test_the_whole_sample_day_arrives_with_its_sessions(
+    tmp_path: Path, subscribe: Subscribe
+) -> None:
+    url = f"ipc://{tmp_path}/data"
+    expected = len(list(sample_session())) + 6  # open, clearing, open, clearing, open, closed
+    close = FORTS.windows_on(SAMPLE_DATE)[-1][1]  # 23:50 in Moscow
+    socket = subscribe(url, ("",))
+
+    feed = Feed([], url)
+    received = receive(socket, expected, timeout=60)
+
+    assert feed.join() == 0
+    assert received[0][1][0] == b"$session"
+    assert received[-1][1] == wire(SessionStatus(ts=close, session="FORTS", state=CLOSED))
+    assert f"yard feed: {expected:,} events" in feed.out.getvalue()
+
+
+def test_replay_events_publishes_sessions_with_their_topic(
+    tmp_path: Path, context: zmq.Context[zmq.Socket[bytes]], subscribe: Subscribe
+) -> None:
+    publisher = QuotePublisher(context, f"ipc://{tmp_path}/data")
+    socket = subscribe(publisher.endpoint, ("",))
+    try:
+        publisher.wait_for_market_subscribers(count=1, timeout=10)
+        events = [quote("Si", 1, 2, ts=T0), tick("RTS", 110000, ts=T0)]
+        stream = list(with_sessions(events, FORTS))
+
+        counts = replay_events(stream, publisher)
+        received = receive(socket, len(stream))
+    finally:
+        publisher.close()
+
+    assert [frames[0] for _, frames in received] == [b"$session", b"Si", b"RTS"]
+    assert (counts.quotes, counts.ticks, counts.sessions, counts.events) == (1, 1, 1, 3)

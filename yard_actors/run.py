@@ -1,0 +1,233 @@
+"""``yard run``: the main job, all roles in one process or one role of several.
+
+``--role all`` (the default) runs the feed, the order gateway with the paper
+exchange and its store, and one host with every configured robot, wired over
+the configured endpoints (``inproc://`` by default). ``--role host`` runs only
+a host, with all robots or the ``--robots`` named, for deployments where the
+feed (``yard feed``) and the gateway (``yard gateway``) are processes of their
+own, possibly on other machines.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import attrs
+import zmq
+
+from yard_actors.config import HostSettings, RobotSettings
+from yard_actors.errors import ConfigError
+from yard_actors.events import Quote, SessionStatus, Tick
+from yard_actors.host import Host
+from yard_actors.settings import FeedSettings, SystemSettings
+from yard_actors.summary import render, summarize
+
+__all__ = ["fresh_run_dir", "run_all", "run_host"]
+
+MarketEvent = Quote | Tick | SessionStatus
+
+
+def fresh_run_dir(data_dir: Path) -> Path:
+    """``data_dir/run-NNNN``, one more than the last: no run overwrites another's."""
+    taken = [int(p.name[4:]) for p in data_dir.glob("run-[0-9][0-9][0-9][0-9]")]
+    run_dir = data_dir / f"run-{max(taken, default=0) + 1:04d}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def in_run_dir(settings: SystemSettings, run_dir: Path) -> SystemSettings:
+    """The same settings with the journal and the SQLite store inside ``run_dir``."""
+    kwargs = dict(settings.host.host_kwargs)
+    kwargs["journal_dir"] = str(run_dir / "journal")
+    store = f"sqlite:///{run_dir / 'yard.db'}"
+    kwargs["store"] = store
+    host = attrs.evolve(settings.host, host_kwargs=kwargs)
+    return attrs.evolve(settings, host=host, store=store)
+
+
+def _robots(host: HostSettings, names: Sequence[str] | None) -> tuple[RobotSettings, ...]:
+    if not names:
+        return host.robots
+    known = {robot.name: robot for robot in host.robots}
+    missing = [name for name in names if name not in known]
+    if missing:
+        msg = f"--robots names {', '.join(missing)}, not in the config ({', '.join(known)})"
+        raise ConfigError(msg)
+    return tuple(known[name] for name in names)
+
+
+def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
+    from yard_actors.loader import load_robot_class  # noqa: PLC0415
+
+    symbols: dict[str, None] = {}
+    for robot in robots:
+        for symbol in robot.symbols or load_robot_class(robot.class_path).symbols:
+            symbols.setdefault(symbol)
+    return list(symbols)
+
+
+def _market(feed: FeedSettings) -> list[MarketEvent]:
+    from gateways.readers import merge, read_file  # noqa: PLC0415
+    from gateways.sample import sample_session  # noqa: PLC0415
+    from gateways.sessions import FORTS, with_sessions  # noqa: PLC0415
+
+    events: Iterator[Any]
+    if feed.files:
+        events = merge(*(read_file(path) for path in feed.files))
+    else:
+        events = iter(sample_session(seed=feed.seed))
+    if feed.sessions:
+        events = with_sessions(events, FORTS)
+    return list(events)
+
+
+def run_all(
+    settings: SystemSettings, *, speed: float | None, live: bool, limit: int | None = None
+) -> int:
+    """Run feed, gateway and host in this process; print the summary; return the exit code."""
+    from gateways.feed import QuotePublisher  # noqa: PLC0415
+    from gateways.order_gateway import OrderGateway  # noqa: PLC0415
+    from gateways.paper import PaperConfig, PaperExchange  # noqa: PLC0415
+    from gateways.store import open_store  # noqa: PLC0415
+
+    robots = settings.host.robots
+    symbols = _symbols(robots)
+    events = _market(settings.feed)[:limit]
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    store = open_store(settings.store)
+    paper = PaperConfig(
+        latency_ns=int(settings.paper.latency_ms * 1_000_000),
+        fee_per_lot=settings.paper.fee_per_lot,
+        require_session=settings.paper.require_session,
+    )
+    publisher = gateway = None
+    started = time.perf_counter()
+    try:
+        publisher = QuotePublisher(context, settings.endpoint("data"))
+        gateway = OrderGateway(
+            store=store,
+            exchange=PaperExchange(paper),
+            orders=settings.endpoint("orders"),
+            trades=settings.endpoint("trades"),
+            recovery=settings.endpoint("recovery"),
+            data=settings.endpoint("data"),
+            symbols=symbols,
+            context=context,
+        )
+        kwargs = {**settings.host.host_kwargs, "recovery": settings.endpoint("recovery")}
+        with Host(context=context, **kwargs) as host:
+            for robot in robots:
+                host.add_robot(
+                    robot.class_path, name=robot.name, symbols=robot.symbols, params=robot.params
+                )
+            publisher.wait_for_subscribers(symbols, count=2)  # the host and the gateway
+            _publish(publisher, events, host, speed=speed, live=live)
+            _settle(host)
+            elapsed = time.perf_counter() - started
+            snapshots = [host.snapshot(robot.name) for robot in robots]
+            journal = host.journal_dir
+        fills = {r.name: [t.fill for t in store.trades(robot=r.name)] for r in robots}
+        orders = {r.name: len(store.orders(robot=r.name)) for r in robots}
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        if publisher is not None:
+            publisher.close()
+        store.close()
+        context.term()
+    rows = summarize(snapshots, orders, fills, (e for e in events if isinstance(e, Quote)))
+    _print(render(rows))
+    _print(
+        f"{len(events):,} events in {elapsed:.1f} s; journal: {journal}; store: {settings.store}\n"
+        f"replay a robot: yard replay {journal} {robots[0].name}"
+        if robots
+        else ""
+    )
+    return 0
+
+
+def _publish(
+    publisher: Any,
+    events: Sequence[MarketEvent],
+    host: Host,
+    *,
+    speed: float | None,
+    live: bool,
+) -> None:
+    """Publish in event time (``speed`` times real time, or as fast as possible), with progress."""
+    from rich.progress import BarColumn, Progress, TextColumn  # noqa: PLC0415
+
+    first_ts = events[0].ts if events else 0
+    began = time.monotonic()
+    columns = (
+        TextColumn("[bold]market data"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TextColumn("{task.fields[robots]}"),
+    )
+    with Progress(*columns, disable=not live, transient=False) as progress:
+        task = progress.add_task("feed", total=len(events), robots="")
+        for n, event in enumerate(events):
+            if speed is not None:
+                due = began + (event.ts - first_ts) / 1e9 / speed
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)  # pacing the feed to event time, not a wait on state
+            publisher.publish(event)
+            if live and n % 2000 == 0:
+                progress.update(task, completed=n, robots=_line(host))
+        progress.update(task, completed=len(events), robots=_line(host))
+
+
+def _line(host: Host) -> str:
+    parts = []
+    for row in host.robots():
+        position = ",".join(f"{s}{q:+d}" for s, q in row["position"].items() if q) or "flat"
+        parts.append(f"{row['name']} {row['commands_out']}cmd {position} pnl {row['pnl']}")
+    return " | ".join(parts)
+
+
+def _settle(host: Host, quiet_checks: int = 3) -> None:
+    """Wait until no robot's event count moves for a few checks: reports are asynchronous."""
+    last: list[int] = []
+    still = 0
+    while still < quiet_checks:
+        host.wait_idle(timeout=30)
+        counts = [row["events_in"] for row in host.robots()]
+        still = still + 1 if counts == last else 0
+        last = counts
+        time.sleep(0.05)  # the run's own pacing, not a test wait
+
+
+def run_host(settings: SystemSettings, robot_names: Sequence[str] | None) -> int:
+    """Run one host with the named robots until SIGINT or SIGTERM, then print its table."""
+    robots = _robots(settings.host, robot_names)
+    stopping = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    with Host(**settings.host.host_kwargs) as host:
+        for robot in robots:
+            host.add_robot(
+                robot.class_path, name=robot.name, symbols=robot.symbols, params=robot.params
+            )
+        print(f"yard host ready: {', '.join(r.name for r in robots)}", flush=True)
+        stopping.wait()
+        host.wait_idle()
+        print(host.robots(), flush=True)
+    return 0
+
+
+def _print(renderable: Any) -> None:
+    from rich.console import Console  # noqa: PLC0415
+
+    Console(width=140).print(renderable)
