@@ -13,9 +13,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
+
+import attrs
 
 from yard_actors.errors import ConfigError, YardError
 from yard_actors.init import write_templates
@@ -49,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, help="publish only the first N market events")
     run.add_argument("--data-dir", default="yard-data", help="without a config: run-NNNN here")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
+    run.add_argument(
+        "--journal-dir", help="override the config's journal_dir (each host needs its own)"
+    )
+    run.add_argument("--control", help="override the config's control endpoint (one per host)")
+    feed = commands.add_parser("feed", help="publish CSV/Finam files (or the sample day)")
+    feed.add_argument("files", nargs="*", help="CSV or Finam exports; none: the sample day")
+    feed.add_argument("--bind", default="tcp://*:5561", help="the data endpoint to bind (PUB)")
+    feed.add_argument("--speed", help="'max' (default), 1 for real time, 10 for ten times")
+    feed.add_argument("--strict", action="store_true", help="stop at the first bad row")
+    feed.add_argument("--wait-for", type=int, default=1, help="subscribers to wait for first")
+    feed.add_argument("--no-sessions", action="store_true", help="do not add FORTS sessions")
+    feed.add_argument("--seed", type=int, default=7, help="the sample day's seed")
     init = commands.add_parser("init", help="write a commented yard.toml and a robot template")
     init.add_argument("directory", nargs="?", default=".", help="where to write them")
     gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
@@ -79,16 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.cpu:
             _pin(args.cpu)
-        if args.command == "run":
-            return _run(args)
-        if args.command == "init":
-            for path in write_templates(Path(args.directory)):
-                print(f"yard: wrote {path}")
-            return 0
-        if args.command == "gateway":
-            return _gateway(args)
-        if args.command == "replay":
-            return _replay(args.journal_dir, args.robot, show=args.snapshot)
+        command = _COMMANDS.get(args.command)
+        if command is not None:
+            return command(args)
     except YardError as exc:
         print(f"yard: {exc}", file=sys.stderr)
         return 2
@@ -96,8 +103,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _feed(args: argparse.Namespace) -> int:
+    from gateways.feed import serve_feed  # noqa: PLC0415 - feed-only parts
+
+    return serve_feed(
+        args.files,
+        args.bind,
+        speed=_speed(args.speed, None),
+        strict=args.strict,
+        wait_for=args.wait_for,
+        sessions=not args.no_sessions,
+        seed=args.seed,
+    )
+
+
+def _init(args: argparse.Namespace) -> int:
+    for path in write_templates(Path(args.directory)):
+        print(f"yard: wrote {path}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    overrides = {
+        k: v for k, v in (("journal_dir", args.journal_dir), ("control", args.control)) if v
+    }
+    if overrides:
+        kwargs = {**settings.host.host_kwargs, **overrides}
+        settings = attrs.evolve(settings, host=attrs.evolve(settings.host, host_kwargs=kwargs))
     if args.config is None:
         settings = in_run_dir(settings, fresh_run_dir(Path(args.data_dir)))
     speed = _speed(args.speed, settings.feed.speed)
@@ -158,6 +191,10 @@ def _gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_command(args: argparse.Namespace) -> int:
+    return _replay(args.journal_dir, args.robot, show=args.snapshot)
+
+
 def _replay(journal_dir: str, robot: str, *, show: bool) -> int:
     result = replay(journal_dir, robot)
     print(
@@ -168,6 +205,14 @@ def _replay(journal_dir: str, robot: str, *, show: bool) -> int:
         print(json.dumps(result.robot.snapshot(), indent=2, sort_keys=True))
     return 0 if result.faithful else 1
 
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run,
+    "feed": _feed,
+    "gateway": _gateway,
+    "init": _init,
+    "replay": _replay_command,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
