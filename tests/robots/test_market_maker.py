@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from robots.market_maker import MarketMaker
-from yard_actors import CancelOrder, NewOrder, Side
-from yard_actors.testing import RobotHarness
+from yard_actors import CancelOrder, NewOrder, Side, replay
+from yard_actors.testing import RobotHarness, accepted, filled, quote, run_robot, wait_until
 
 
 def _orders(commands: list[object]) -> dict[Side, NewOrder]:
@@ -51,3 +52,21 @@ def test_a_long_inventory_skews_quotes_down_and_stops_buying_at_the_limit() -> N
 
     assert Side.BUY not in requote
     assert requote[Side.SELL].price == Decimal(101)  # mid 101 + 2 ticks - 2 lots of skew
+
+
+def test_it_quotes_and_requotes_as_a_live_actor(tmp_path: Path) -> None:
+    with run_robot(
+        MarketMaker, name="mm", params={"half_spread_ticks": 2}, journal_dir=tmp_path
+    ) as live:
+        live.publish(quote("Si", 100, 102, ts=1_000))
+        opening = {c.side: c for c in live.gateway.commands(2) if isinstance(c, NewOrder)}
+        live.reply(accepted(opening[Side.BUY]))
+        live.reply(filled(opening[Side.BUY]))  # bought one lot at 99: skew the quotes down
+        wait_until(lambda: live.snapshot("mm")["positions"].get("Si", {}).get("qty") == 1)
+        live.publish(quote("Si", 100, 102, ts=2_000))
+        cancel, requote = live.gateway.commands(2)
+
+    assert cancel == CancelOrder(ts=2_000, client_order_id="mm-2", robot="mm")  # the stale offer
+    assert isinstance(requote, NewOrder)
+    assert (requote.side, requote.price) == (Side.BUY, Decimal(98))  # mid 101 - 1 skew - 2
+    assert replay(tmp_path, "mm").faithful

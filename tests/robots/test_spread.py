@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from robots.spread import SpreadParams, SpreadTrader
-from yard_actors import NewOrder, RobotError, Side
-from yard_actors.testing import RobotHarness
+from yard_actors import NewOrder, RobotError, Side, replay
+from yard_actors.testing import RobotHarness, quote, run_robot
 
 PARAMS = {"window": 10, "entry": "1.5", "exit": "0.5"}
 
@@ -66,3 +68,18 @@ def test_params_are_checked() -> None:
         SpreadParams(entry=1, exit=2)  # "exit must be in [0, entry)"
     with pytest.raises(RobotError, match="window must be at least 10 quotes, was 3"):
         SpreadTrader("s", params={"window": 3})
+
+
+def test_it_trades_both_legs_as_a_live_actor(tmp_path: Path) -> None:
+    with run_robot(SpreadTrader, name="spread", params=PARAMS, journal_dir=tmp_path) as live:
+        for n in range(10):
+            wiggle = n % 2
+            live.publish(quote("Si", 90_000 + wiggle, 90_001 + wiggle, ts=1_000 + 2 * n))
+            live.publish(
+                quote("RTS", 110_000 - 10 * wiggle, 110_010 - 10 * wiggle, ts=1_001 + 2 * n)
+            )
+        live.publish(quote("RTS", 113_000, 113_010, ts=2_000))
+        legs = {c.symbol: c for c in live.gateway.commands(2) if isinstance(c, NewOrder)}
+
+    assert (legs["RTS"].side, legs["Si"].side) == (Side.SELL, Side.SELL)
+    assert replay(tmp_path, "spread").faithful
