@@ -74,16 +74,18 @@ def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
 
 def _market(feed: FeedSettings) -> list[MarketEvent]:
     from gateways.readers import merge, read_file  # noqa: PLC0415
-    from gateways.sample import sample_session  # noqa: PLC0415
+    from gateways.sample import SAMPLE_DATE, sample_session  # noqa: PLC0415
     from gateways.sessions import FORTS, with_sessions  # noqa: PLC0415
 
     events: Iterator[Any]
+    until = None
     if feed.files:
         events = merge(*(read_file(path) for path in feed.files))
     else:
         events = iter(sample_session(seed=feed.seed))
+        until = FORTS.day_bounds(SAMPLE_DATE)[1]  # the day ends with its 23:50 "closed"
     if feed.sessions:
-        events = with_sessions(events, FORTS)
+        events = with_sessions(events, FORTS, until=until)
     return list(events)
 
 

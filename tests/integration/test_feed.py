@@ -64,6 +64,7 @@ def subscribe(context: zmq.Context[zmq.Socket[bytes]]) -> Iterator[Subscribe]:
     def connect(url: str, topics: tuple[str, ...]) -> zmq.Socket[bytes]:
         socket = context.socket(zmq.SUB)
         socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.RCVHWM, 0)  # a SUB at its high-water mark drops; the host sets 1M
         for topic in topics:
             socket.subscribe(topic.encode())
         socket.connect(url)
