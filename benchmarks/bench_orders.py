@@ -1,0 +1,879 @@
+"""Order-path benchmarks: a robot's order round trip and the gateway's throughput, per store.
+
+Everything runs in one process and one run (the MongoDB wire server, nx-27017,
+is a child process started and stopped by each MongoDB case), beside the raw
+ZeroMQ and Pykka limits of the same run::
+
+    python benchmarks/bench_orders.py            # full run: ~2.5 min on the 2-core box
+    python benchmarks/bench_orders.py --quick    # counts / 4: ~40 s
+    python benchmarks/bench_orders.py --json out.json
+    python benchmarks/bench_orders.py --only roundtrip/sqlite --only gateway/
+    python benchmarks/bench_orders.py --pin-host 0   # this process on CPU 0, nx-27017 elsewhere
+
+Cases (``--only`` takes name prefixes):
+
+* ``raw/...`` and ``latency/journal``: bench_core's raw limits and its
+  tick-to-command latency (no gateway), for scale.
+* ``costs/gateway-sqlite``: the gateway's steps for one marketable order (decode,
+  store calls, exchange, commit, publish), each timed alone on this thread.
+* ``roundtrip/<store>-<path>``: a feed, an :class:`OrderGateway` over the store
+  with a paper exchange, and a :class:`Host` with one robot, all inproc. Each
+  quote makes the robot take one lot (marketable: filled at once); the fill
+  makes it send a marker, an IOC sell far above the market. The exchange stamps
+  the taking order and the marker as they reach it; their difference is the
+  round trip (exchange → store → publish or change stream → host intake →
+  journal → robot → order link → gateway → store → exchange). The next quote
+  goes out only when the marker is final and its cancel written (and, on the
+  fast path, handled by the robot), so the robot never has two orders in flight.
+  ``sqlite-fast``: SQLite, fills on the gateway's PUB (with recovery).
+  ``mongo-stream``: MongoDB, the host's trades endpoint a PUB nobody publishes
+  on, so fills come by the change stream alone. ``mongo-fast``: MongoDB, fast path.
+  MongoDB cases also count pymongo's commands per round, by calling thread.
+* ``gateway/<store>``: pre-encoded marketable NewOrders pushed straight at the
+  gateway's orders endpoint as fast as possible, timed until it has sent an
+  acceptance and a fill for each.
+
+Every case checks its counts (each order accepted and filled, each report sent,
+nothing dropped) and the script exits with status 1 if one did not add up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+import attrs
+import zmq
+from bench_core import (
+    Counts,
+    _payloads,
+    _print_report,
+    _run_case,
+    machine,
+    source_version,
+)
+from bench_host import latency
+from bench_raw import (
+    SYMBOL,
+    TOPIC,
+    Context,
+    Socket,
+    endpoint_ids,
+    percentiles,
+    raw_pingpong,
+    raw_pykka,
+    raw_zmq,
+)
+from pymongo import MongoClient, monitoring
+from pymongo.errors import PyMongoError
+
+from gateways.order_gateway import OrderGateway
+from gateways.paper import PaperExchange
+from gateways.store import MongoOrderStore, OrderState, SQLiteOrderStore, open_store
+from gateways.store.base import OrderStore, Report, ReportRecord
+from yard_actors import Fill, Host, NewOrder, OrderAccepted, Quote, Robot, Side, decode, encode
+from yard_actors.events import CancelReply, TimeInForce
+from yard_actors.frames import send
+from yard_actors.robot import HandlerResult
+from yard_actors.testing import quote as build_quote
+
+TS = 1_700_000_000_000_000_000
+BID, ASK = Decimal(90_000), Decimal(90_001)
+MS = 1_000_000
+DEPTH = 1_000_000_000  # displayed size: never used up, so every taking order fills at once
+MARKER_ABOVE = Decimal(10_000)  # the marker sells this far above the fill: it never fills
+ROUND_TIMEOUT_S = 15.0
+MONGO_START_S = 30.0
+ROBOT = "rt"
+FLOOD = "flood"
+
+
+@attrs.frozen(kw_only=True)
+class OrderCounts:
+    """Rounds and orders per case; ``--quick`` and ``--scale`` shrink or grow them."""
+
+    sqlite_rounds: int = 5_000
+    mongo_rounds: int = 2_000
+    warmup: int = 200
+    sqlite_orders: int = 20_000
+    mongo_orders: int = 1_000
+    cost_orders: int = 5_000
+
+    def scaled(self, factor: float) -> OrderCounts:
+        def n(value: int) -> int:
+            return max(50, int(value * factor))
+
+        return OrderCounts(
+            sqlite_rounds=n(self.sqlite_rounds),
+            mongo_rounds=n(self.mongo_rounds),
+            warmup=n(self.warmup),
+            sqlite_orders=n(self.sqlite_orders),
+            mongo_orders=n(self.mongo_orders),
+            cost_orders=n(self.cost_orders),
+        )
+
+
+def _exact(payload: bytes) -> bytes:
+    return bytes(memoryview(payload))  # an orjson result pins ~4 KB of heap; a copy does not
+
+
+def _quote_payloads(count: int) -> list[bytes]:
+    """The same market every 1 ms of market time, so a taking order at it always fills."""
+    return [
+        _exact(
+            encode(build_quote(SYMBOL, BID, ASK, bid_size=DEPTH, ask_size=DEPTH, ts=TS + n * MS))
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+# --- the parts under test, stamped ---------------------------------------------------------------
+
+
+class StampedExchange(PaperExchange):
+    """The paper exchange, noting when each taking order and each marker reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taker_in_ns: list[int] = []
+        self.marker_in_ns: list[int] = []
+
+    def submit(self, order: NewOrder) -> list[Report]:
+        now = time.perf_counter_ns()
+        (self.marker_in_ns if order.tif is TimeInForce.IOC else self.taker_in_ns).append(now)
+        return super().submit(order)
+
+
+class Stamps:
+    """When each fill was written; ``settled`` is set when a marker's cancel is written."""
+
+    def __init__(self, settled: threading.Event | None) -> None:
+        self.fill_ns: list[int] = []
+        self.settled = settled
+
+    def reported(self, report: Report) -> None:
+        if self.settled is not None and type(report) is CancelReply:
+            self.settled.set()
+
+
+class StampedSQLite(SQLiteOrderStore):
+    def __init__(self, path: Path, stamps: Stamps) -> None:
+        super().__init__(path)
+        self.stamps = stamps
+
+    def apply_fill(self, fill: Fill) -> Any:
+        applied = super().apply_fill(fill)
+        self.stamps.fill_ns.append(time.perf_counter_ns())
+        return applied
+
+    def add_report(self, robot: str, report: Report) -> ReportRecord:
+        record = super().add_report(robot, report)
+        self.stamps.reported(report)
+        return record
+
+
+class StampedMongo(MongoOrderStore):
+    def __init__(self, url: str, stamps: Stamps) -> None:
+        super().__init__(url)
+        self.stamps = stamps
+
+    def apply_fill(self, fill: Fill) -> Any:
+        applied = super().apply_fill(fill)
+        self.stamps.fill_ns.append(time.perf_counter_ns())
+        return applied
+
+    def add_report(self, robot: str, report: Report) -> ReportRecord:
+        record = super().add_report(robot, report)
+        self.stamps.reported(report)
+        return record
+
+
+def round_trip_robot(settled: threading.Event | None, *, book_complete: bool) -> type[Robot]:
+    """The benchmark robot; it sets ``settled`` when it hears its marker was cancelled.
+
+    ``book_complete`` says every report reaches it (the fast path), so its book must
+    be empty whenever a quote comes; on the change-stream path only fills do.
+    """
+
+    class RoundTripper(Robot):
+        """Takes one lot per quote (buys at the ask when flat, sells at the bid when long,
+        so its FIFO lots stay at one); answers that fill with the marker, an IOC sell far
+        above the market. Counts any quote that finds an order of its own in flight."""
+
+        symbols = (SYMBOL,)
+
+        def on_start(self) -> None:
+            self.quotes = self.takers = self.fills = self.markers = 0
+            self.busy_quotes = self.stray_fills = 0
+            self._taking: str | None = None
+
+        def on_quote(self, quote: Quote) -> HandlerResult:
+            self.quotes += 1
+            if self._taking is not None or (book_complete and self.open_orders()):
+                self.busy_quotes += 1
+                return None
+            if self.position(SYMBOL) <= 0:
+                order = self.buy(SYMBOL, 1, quote.ask)
+            else:
+                order = self.sell(SYMBOL, 1, quote.bid)
+            self._taking = order.client_order_id
+            self.takers += 1
+            return order
+
+        def on_fill(self, fill: Fill) -> HandlerResult:
+            if fill.client_order_id != self._taking:
+                self.stray_fills += 1
+                return None
+            self._taking = None
+            self.fills += 1
+            self.markers += 1
+            return self.sell(SYMBOL, 1, fill.price + MARKER_ABOVE, TimeInForce.IOC)
+
+        def on_order_update(self, reply: Any) -> HandlerResult:
+            if settled is not None and type(reply) is CancelReply and reply.cancelled:
+                settled.set()
+            return None
+
+    return RoundTripper
+
+
+# --- nx-27017 and pymongo's commands ------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=250)
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+    return True
+
+
+@contextlib.contextmanager
+def mongo_server(directory: Path) -> Iterator[str]:
+    """Run nx-27017 on a free port with its database, pid and log files in ``directory``.
+
+    Yields the URL of database ``yard_bench``; the server is stopped on the way
+    out, whatever happened. If this process is pinned (``--pin-host``) the server
+    runs on the other CPUs, like a database on its own core.
+    """
+    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
+    pin = f"os.sched_setaffinity(0, {sorted(others)}); " if others else ""
+    start = f"import os, sys; {pin}from nx_27017 import main; sys.exit(main())"
+    port = _free_port()
+    (directory / "db").mkdir()
+    command = [
+        *(sys.executable, "-c", start),
+        *("--db", str(directory / "db")),  # a directory: one SQLite file per database
+        *("-p", str(port)),
+        *("--pid-file", str(directory / "nx-27017.pid")),
+        *("--log-file", str(directory / "nx-27017.log")),
+    ]
+    url = f"mongodb://127.0.0.1:{port}/yard_bench?directConnection=true"
+    with (directory / "output.txt").open("wb") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+        try:
+            deadline = time.monotonic() + MONGO_START_S
+            while not _answers(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log = (directory / "output.txt").read_text(errors="replace")
+                    msg = f"nx-27017 did not answer on port {port} ({command}):\n{log}"
+                    raise RuntimeError(msg)
+                time.sleep(0.05)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """pymongo's commands by calling thread and name: how many, and their total µs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.micros: Counter[tuple[str, str]] = Counter()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.micros.clear()
+
+    def _note(self, name: str, micros: int) -> None:
+        thread = threading.current_thread().name
+        role = {"yard-order-gateway": "gateway", "yard-fill-watch": "watcher"}.get(thread, "other")
+        with self._lock:
+            self.calls[role, name] += 1
+            self.micros[role, name] += micros
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._note(event.command_name, event.duration_micros)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._note(f"{event.command_name} (failed)", event.duration_micros)
+
+    def per(self, count: int) -> dict[str, dict[str, float]]:
+        """Per order (or round): calls and µs of each role's commands, with a total per role."""
+        with self._lock:
+            calls, micros = Counter(self.calls), Counter(self.micros)
+        table: dict[str, dict[str, float]] = {}
+        for (role, name), n in sorted(calls.items()):
+            table[f"{role} {name}"] = {
+                "calls": n / count,
+                "us": micros[role, name] / count,
+                "mean_us": micros[role, name] / n,
+            }
+        for role in sorted({role for role, _ in calls}):
+            n = sum(v for (r, _), v in calls.items() if r == role)
+            us = sum(v for (r, _), v in micros.items() if r == role)
+            table[f"{role} (all)"] = {"calls": n / count, "us": us / count, "mean_us": us / n}
+        return table
+
+
+COMMANDS = CommandCounter()
+
+
+# --- the rig: a feed, a gateway over a store, and maybe a host ----------------------------------
+
+
+class OrderRig:
+    """A feed (XPUB), a gateway with its paper exchange over ``store``, all in one context."""
+
+    def __init__(self, store: OrderStore, exchange: PaperExchange) -> None:
+        run = f"{os.getpid()}-{next(endpoint_ids)}"
+        self.urls = {k: f"inproc://yard-bench-{run}-{k}" for k in ("data", "silent", "control")}
+        self.context: Context = zmq.Context()
+        self.sockets: list[Socket] = []
+        self.store = store
+        self.exchange = exchange
+        self.feed = self._bind(zmq.XPUB, self.urls["data"])
+        self.feed.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear each subscriber: gateway and host
+        self._bind(zmq.PUB, self.urls["silent"])  # a trades endpoint nobody publishes on
+        self.gateway = OrderGateway(
+            store=store,
+            exchange=exchange,
+            orders=f"inproc://yard-bench-{run}-orders",
+            trades=f"inproc://yard-bench-{run}-trades",
+            recovery=f"inproc://yard-bench-{run}-recovery",
+            data=self.urls["data"],
+            symbols=[SYMBOL],
+            context=self.context,
+        )
+        self.host: Host | None = None
+
+    def _bind(self, kind: int, url: str) -> Socket:
+        bound = self.context.socket(kind)
+        bound.setsockopt(zmq.LINGER, 0)
+        bound.setsockopt(zmq.SNDHWM, 0)
+        self.sockets.append(bound)
+        bound.bind(url)
+        return bound
+
+    def start_host(self, journal: Path, *, stream_only: str | None) -> Host:
+        """A host on the gateway's PUB and recovery, or (``stream_only``: a MongoDB URL)
+        on the silent PUB and that store's change stream alone."""
+        endpoints = self.gateway.endpoints
+        if stream_only is None:
+            wiring: dict[str, Any] = {
+                "trades": endpoints["trades"],
+                "recovery": endpoints["recovery"],
+            }
+        else:
+            wiring = {"trades": self.urls["silent"], "store": stream_only}
+        self.host = Host(
+            data=self.urls["data"],
+            orders=endpoints["orders"],
+            control=self.urls["control"],
+            journal_dir=journal,
+            context=self.context,
+            **wiring,
+        )
+        return self.host
+
+    def wait_subscribers(self, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` subscriptions to the symbol reached the feed."""
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while seen < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.feed.poll(int(remaining * 1000)):
+                msg = f"{seen} of {count} subscribers to {SYMBOL} after {timeout} s"
+                raise TimeoutError(msg)
+            if self.feed.recv() == b"\x01" + TOPIC:
+                seen += 1
+
+    def wait_reports(self, count: int, timeout: float) -> bool:
+        """Poll (every ms) until the gateway has sent ``count`` reports."""
+        deadline = time.monotonic() + timeout
+        while self.gateway.stats["reports"] < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
+    def close(self) -> None:
+        try:
+            if self.host is not None:
+                self.host.stop()
+        finally:
+            self.gateway.stop()
+            for bound in self.sockets:
+                bound.close()
+            self.context.term()
+            self.store.close()
+
+
+@contextlib.contextmanager
+def order_rig(
+    store_kind: str, directory: Path, stamps: Stamps | None, exchange: PaperExchange
+) -> Iterator[tuple[OrderRig, str | None]]:
+    """A rig over a fresh store (and, for MongoDB, a fresh nx-27017); yields it and the URL."""
+    with contextlib.ExitStack() as stack:
+        url: str | None = None
+        store: OrderStore
+        if store_kind == "sqlite":
+            path = directory / "orders.db"
+            store = (
+                open_store(f"sqlite:///{path}") if stamps is None else StampedSQLite(path, stamps)
+            )
+        else:
+            url = stack.enter_context(mongo_server(directory))
+            store = open_store(url) if stamps is None else StampedMongo(url, stamps)
+        rig = OrderRig(store, exchange)
+        stack.callback(rig.close)
+        yield rig, url
+
+
+# --- the round trip ------------------------------------------------------------------------------
+
+
+def round_trip(store_kind: str, path: str, rounds: int, warmup: int) -> dict[str, Any]:
+    """Ping-pong quotes through a robot and the gateway; see the module docstring."""
+    settled = threading.Event()
+    fast = path == "fast"
+    stamps = Stamps(None if fast else settled)
+    exchange = StampedExchange()
+    payloads = _quote_payloads(rounds + warmup)
+    quoted: list[int] = []
+    problems: list[str] = []
+    COMMANDS.reset()
+    with (
+        tempfile.TemporaryDirectory(prefix="yard-bench-orders-") as tmp,
+        order_rig(store_kind, Path(tmp), stamps, exchange) as (rig, url),
+    ):
+        host = rig.start_host(Path(tmp) / "journal", stream_only=None if fast else url)
+        robot_class = round_trip_robot(settled if fast else None, book_complete=fast)
+        host.add_robot(robot_class, name=ROBOT)
+        rig.wait_subscribers(2)  # the gateway's market data and the host's
+        clock, feed = time.perf_counter_ns, rig.feed
+        for n, payload in enumerate(payloads):
+            if n == warmup:
+                COMMANDS.reset()
+            settled.clear()
+            quoted.append(clock())
+            send(feed, TOPIC, payload)
+            if not settled.wait(ROUND_TIMEOUT_S):
+                problems.append(f"round {n}: the marker was not final after {ROUND_TIMEOUT_S} s")
+                break
+        measured = len(quoted) - warmup
+        mongo = COMMANDS.per(measured) if url is not None and measured > 0 else {}
+        checked = _check_round_trips(rig, host, len(quoted), problems)
+    done = min(map(len, (quoted, exchange.taker_in_ns, stamps.fill_ns, exchange.marker_in_ns)))
+    taken = slice(warmup, done)
+    t_q, t_in, t_fill, t_out = (
+        quoted[taken],
+        exchange.taker_in_ns[taken],
+        stamps.fill_ns[taken],
+        exchange.marker_in_ns[taken],
+    )
+    if not t_out:
+        return {"store": store_kind, "path": path, "ok": False, "problems": problems}
+    return {
+        "store": store_kind,
+        "path": path,
+        "rounds": len(t_out),
+        "warmup": warmup,
+        "stages_us": {
+            "round trip: order in -> marker in": percentiles(_diff(t_out, t_in)),
+            "  order in -> fill written": percentiles(_diff(t_fill, t_in)),
+            "  fill written -> marker in": percentiles(_diff(t_out, t_fill)),
+            "quote -> order in": percentiles(_diff(t_in, t_q)),
+            "full loop: quote -> marker in": percentiles(_diff(t_out, t_q)),
+        },
+        "mongo_per_round": mongo,
+        **checked,
+        "ok": not problems,
+        "problems": problems,
+    }
+
+
+def _diff(later: Sequence[int], earlier: Sequence[int]) -> list[int]:
+    return [b - a for a, b in zip(earlier, later, strict=True)]
+
+
+def _check_round_trips(
+    rig: OrderRig, host: Host, rounds: int, problems: list[str]
+) -> dict[str, Any]:
+    """Every taking order accepted and filled, every marker cancelled, nothing dropped."""
+    if not rig.wait_reports(4 * rounds, timeout=10.0):  # accept + fill, accept + cancel
+        problems.append(f"the gateway sent {rig.gateway.stats['reports']} of {4 * rounds} reports")
+    host.wait_idle()
+    state = host.snapshot(ROBOT)["state"]
+    trades = host.intake_stats()["trades"]
+    stats = dict(rig.gateway.stats)
+    store = rig.store
+    orders = store.orders(robot=ROBOT)
+    by_state = Counter(order.state.value for order in orders)
+    expected = {
+        "quotes": rounds,
+        "takers": rounds,
+        "fills": rounds,
+        "markers": rounds,
+        "busy_quotes": 0,
+        "stray_fills": 0,
+    }
+    for key, value in expected.items():
+        if state[key] != value:
+            problems.append(f"robot {key} was {state[key]}, expected {value}")
+    if (by_state["filled"], by_state["cancelled"], len(orders)) != (rounds, rounds, 2 * rounds):
+        problems.append(f"the store holds {dict(by_state)} for {rounds} rounds")
+    if len(store.trades(robot=ROBOT)) != rounds:
+        problems.append(f"the store holds {len(store.trades(robot=ROBOT))} trades, not {rounds}")
+    if stats.get("commands") != 2 * rounds or _gateway_troubles(stats):
+        problems.append(f"gateway stats {stats}")
+    lost = {k: v for k, v in trades.dropped.items() if k != "duplicate"}
+    if lost:
+        problems.append(f"the trades intake dropped {lost}")
+    return {
+        "robot": {key: state[key] for key in expected},
+        "store_orders": dict(by_state),
+        "gateway_stats": stats,
+        "trades_intake": {"delivered": trades.delivered, "dropped": dict(trades.dropped)},
+    }
+
+
+def _gateway_troubles(stats: dict[str, int]) -> dict[str, int]:
+    bad = ("duplicate_orders", "store_refused", "dropped_", "bad_market_data")
+    return {k: v for k, v in stats.items() if k.startswith(bad) and v}
+
+
+# --- the gateway's throughput --------------------------------------------------------------------
+
+
+def _flood_orders(count: int) -> list[bytes]:
+    """Encoded marketable buys of one lot, each with its own client_order_id."""
+    return [
+        _exact(
+            encode(
+                NewOrder(
+                    ts=TS,
+                    client_order_id=f"{FLOOD}-{n}",
+                    robot=FLOOD,
+                    symbol=SYMBOL,
+                    side=Side.BUY,
+                    qty=1,
+                    price=ASK,
+                )
+            )
+        )
+        for n in range(count)
+    ]
+
+
+def gateway_throughput(store_kind: str, count: int) -> dict[str, Any]:
+    """Push ``count`` marketable NewOrders at the gateway; time until all are filled."""
+    orders = _flood_orders(count + 1)
+    prime, flood = orders[0], orders[1:]
+    problems: list[str] = []
+    COMMANDS.reset()
+    with (
+        tempfile.TemporaryDirectory(prefix="yard-bench-orders-") as tmp,
+        order_rig(store_kind, Path(tmp), None, PaperExchange()) as (rig, url),
+    ):
+        rig.wait_subscribers(1)
+        send(rig.feed, TOPIC, _quote_payloads(1)[0])
+        push = rig.context.socket(zmq.PUSH)
+        rig.sockets.append(push)
+        push.setsockopt(zmq.LINGER, 0)
+        push.setsockopt(zmq.SNDHWM, 0)
+        push.connect(rig.gateway.endpoints["orders"])
+        send(push, FLOOD.encode(), prime)  # its fill says the exchange has the quote
+        if not rig.wait_reports(2, timeout=30.0):
+            msg = f"the priming order got {rig.gateway.stats['reports']} of 2 reports"
+            raise RuntimeError(msg)
+        COMMANDS.reset()
+        topic, clock = FLOOD.encode(), time.perf_counter_ns
+        started = clock()
+        for payload in flood:
+            send(push, topic, payload)
+        pushed = clock()
+        finished = rig.wait_reports(2 * (count + 1), timeout=max(60.0, count / 50))
+        ended = clock()
+        mongo = COMMANDS.per(count) if url is not None else {}
+        stats = dict(rig.gateway.stats)
+        filled = len(rig.store.orders(robot=FLOOD, state=OrderState.FILLED))
+        trades = len(rig.store.trades(robot=FLOOD))
+    if not finished:
+        problems.append(f"the gateway sent {stats.get('reports')} of {2 * (count + 1)} reports")
+    if stats.get("commands") != count + 1 or _gateway_troubles(stats):
+        problems.append(f"gateway stats {stats}")
+    if filled != count + 1 or trades != count + 1:
+        problems.append(f"the store holds {filled} filled orders, {trades} trades of {count + 1}")
+    seconds = (ended - started) / 1e9
+    return {
+        "store": store_kind,
+        "gateway_orders": count,
+        "gateway_seconds": seconds,
+        "orders_per_s": count / seconds,
+        "reports_per_s": 2 * count / seconds,
+        "push_per_s": count / ((pushed - started) / 1e9),
+        "gateway_stats": stats,
+        "store_filled": filled,
+        "mongo_per_order": mongo,
+        "ok": not problems,
+        "problems": problems,
+    }
+
+
+def gateway_costs(count: int) -> dict[str, Any]:
+    """The gateway's steps for one marketable order, each timed alone on this thread (SQLite).
+
+    The same store calls, in the same order, as :class:`OrderGateway` makes for a
+    NewOrder that fills at once, one order per transaction as in the round trip.
+    """
+    steps: dict[str, list[int]] = {
+        name: []
+        for name in (
+            "begin a batch",
+            "decode a NewOrder",
+            "store add_order + pending",
+            "paper exchange submit",
+            "store accepted + its report",
+            "store apply_fill",
+            "commit",
+            "encode + publish 2 reports",
+            "all of the above",
+        )
+    }
+    bins = list(steps.values())
+    clock = time.perf_counter_ns
+    context: Context = zmq.Context()
+    trades = context.socket(zmq.PUB)
+    trades.bind(f"inproc://yard-bench-costs-{next(endpoint_ids)}")
+    exchange = PaperExchange()
+    exchange.on_market(build_quote(SYMBOL, BID, ASK, bid_size=DEPTH, ask_size=DEPTH, ts=TS))
+    with tempfile.TemporaryDirectory(prefix="yard-bench-orders-") as tmp:
+        store = SQLiteOrderStore(Path(tmp) / "orders.db")
+        for payload in _flood_orders(count):
+            t0 = clock()
+            with store.batch():
+                t1 = clock()
+                order = decode(payload)
+                t2 = clock()
+                assert isinstance(order, NewOrder)  # the gateway checks this too
+                coid = order.client_order_id
+                store.add_order(order)
+                store.transition(coid, OrderState.PENDING, ts=order.ts)
+                t3 = clock()
+                accepted, fill = exchange.submit(order)
+                t4 = clock()
+                assert isinstance(accepted, OrderAccepted)
+                assert isinstance(fill, Fill)
+                store.transition(
+                    coid, OrderState.ACCEPTED, ts=TS, exchange_order_id=accepted.exchange_order_id
+                )
+                reports = [store.add_report(FLOOD, accepted).report]
+                t5 = clock()
+                applied = store.apply_fill(fill)
+                t6 = clock()
+            t7 = clock()
+            assert applied is not None
+            for report in (*reports, applied[1].report):
+                send(trades, FLOOD.encode(), encode(report))
+            t8 = clock()
+            stamps = (t0, t1, t2, t3, t4, t5, t6, t7, t8)
+            for n, spent in enumerate(b - a for a, b in itertools.pairwise(stamps)):
+                bins[n].append(spent)
+            bins[-1].append(t8 - t0)
+        store.close()
+    trades.close()
+    context.term()
+    return {"gateway_steps_us": {name: percentiles(ns) for name, ns in steps.items()}}
+
+
+# --- running and printing ----------------------------------------------------------------------
+
+
+Case = tuple[str, Callable[[], dict[str, Any]]]
+
+
+def _cases(
+    core: Counts, orders: OrderCounts, payload: bytes, latency_payloads: list[bytes]
+) -> list[Case]:
+    warm = orders.warmup
+    return [
+        ("raw/zmq-push-pull", lambda: raw_zmq(core.zmq_messages, payload, "push-pull")),
+        ("raw/zmq-xpub-sub", lambda: raw_zmq(core.zmq_messages, payload, "xpub-sub")),
+        ("raw/pykka-tell", lambda: raw_pykka(core.tells)),
+        ("raw/pingpong", lambda: raw_pingpong(core.pingpongs, core.latency_warmup, payload)),
+        ("latency/journal", lambda: latency("every-event", latency_payloads, core.latency_warmup)),
+        ("costs/gateway-sqlite", lambda: gateway_costs(orders.cost_orders)),
+        ("roundtrip/sqlite-fast", lambda: round_trip("sqlite", "fast", orders.sqlite_rounds, warm)),
+        (
+            "roundtrip/mongo-stream",
+            lambda: round_trip("mongo", "change-stream", orders.mongo_rounds, warm),
+        ),
+        ("roundtrip/mongo-fast", lambda: round_trip("mongo", "fast", orders.mongo_rounds, warm)),
+        ("gateway/sqlite", lambda: gateway_throughput("sqlite", orders.sqlite_orders)),
+        ("gateway/mongo", lambda: gateway_throughput("mongo", orders.mongo_orders)),
+    ]
+
+
+def _print_round_trips(results: dict[str, dict[str, Any]]) -> None:
+    for name, r in results.items():
+        if "stages_us" not in r:
+            continue
+        title = f"{name} (µs)"
+        print(
+            f"\n{title:<38}{'n':>7}{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}{'max':>9}{'mean':>8}"
+        )
+        for stage, p in r["stages_us"].items():
+            print(
+                f"{stage:<38}{p['samples']:>7,}{p['p50_us']:>8.0f}{p['p90_us']:>8.0f}"
+                f"{p['p99_us']:>8.0f}{p['p999_us']:>8.0f}{p['max_us']:>9.0f}{p['mean_us']:>8.0f}"
+            )
+        _print_mongo(r["mongo_per_round"], "per round")
+
+
+def _print_gateway_steps(results: dict[str, dict[str, Any]]) -> None:
+    for name, r in results.items():
+        if "gateway_steps_us" in r:
+            print(f"\n{name + ' (µs per order)':<40}{'p50':>8}{'p99':>8}{'max':>9}{'mean':>8}")
+            for step, p in r["gateway_steps_us"].items():
+                print(
+                    f"{step:<40}{p['p50_us']:>8.1f}{p['p99_us']:>8.1f}{p['max_us']:>9.0f}"
+                    f"{p['mean_us']:>8.1f}"
+                )
+
+
+def _print_mongo(table: dict[str, dict[str, float]], per: str) -> None:
+    if not table:
+        return
+    print(f"  pymongo commands {per}:{'calls':>18}{'µs':>9}{'µs each':>9}")
+    for key, row in table.items():
+        print(f"    {key:<36}{row['calls']:>7.2f}{row['us']:>9.0f}{row['mean_us']:>9.0f}")
+
+
+def _print_throughput(results: dict[str, dict[str, Any]]) -> None:
+    found = {k: v for k, v in results.items() if "orders_per_s" in v}
+    if found:
+        head = f"{'orders':>8}{'s':>7}{'orders/s':>10}{'reports/s':>11}{'pushed/s':>10}"
+        print(f"\n{'gateway throughput':<24}{head}")
+    for name, r in found.items():
+        print(
+            f"{name:<24}{r['gateway_orders']:>8,}{r['gateway_seconds']:>7.2f}"
+            f"{r['orders_per_s']:>10,.0f}{r['reports_per_s']:>11,.0f}{r['push_per_s']:>10,.0f}"
+        )
+    for name, r in found.items():
+        _print_mongo(r["mongo_per_order"], f"per order ({name})")
+
+
+def _print_checks(results: dict[str, dict[str, Any]]) -> None:
+    print()
+    for name, r in results.items():
+        for problem in r.get("problems", []):
+            print(f"FAILED {name}: {problem}")
+    if all(r.get("ok", True) for r in results.values()):
+        print("checks: every order accepted and filled, every report sent, nothing dropped")
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)  # so the finally blocks stop nx-27017
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="counts / 4")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every count")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="run the cases whose name starts with PREFIX (repeatable)",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument(
+        "--pin-host",
+        type=int,
+        metavar="CPU",
+        help="run this process on one CPU; nx-27017 gets the others",
+    )
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    if args.pin_host is not None:
+        os.sched_setaffinity(0, {args.pin_host})  # before any thread starts, so all inherit it
+    factor = args.scale * (0.25 if args.quick else 1.0)
+    core, orders = Counts().scaled(factor), OrderCounts().scaled(factor)
+    monitoring.register(COMMANDS)  # before any MongoClient exists
+    info = machine()
+    info["host_cpus"] = sorted(os.sched_getaffinity(0))
+    info["yard"] = source_version()
+    latency_payloads = _payloads(core.latency_quotes + core.latency_warmup)
+    results: dict[str, dict[str, Any]] = {}
+    run_started = time.perf_counter()
+    for name, run in _cases(core, orders, latency_payloads[0], latency_payloads):
+        if args.only and not any(name.startswith(prefix) for prefix in args.only):
+            continue
+        print(f"running {name} ...", end=" ", flush=True)
+        results[name] = _run_case(run)
+        print(f"{results[name]['case_wall_s']:.1f} s", flush=True)
+    _print_report(info, results)  # the machine, the raw limits, and each case's CPU
+    _print_gateway_steps(results)
+    _print_round_trips(results)
+    _print_throughput(results)
+    _print_checks(results)
+    print(f"\nrun took {time.perf_counter() - run_started:.0f} s")
+    if args.json is not None:
+        report = {
+            "machine": info,
+            "counts": {"core": attrs.asdict(core), "orders": attrs.asdict(orders)},
+            "results": results,
+        }
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return 0 if all(r.get("ok", True) for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
