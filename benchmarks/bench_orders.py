@@ -51,11 +51,13 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 import zmq
@@ -86,6 +88,7 @@ from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperExchange
 from gateways.store import MongoOrderStore, OrderState, SQLiteOrderStore, open_store
 from gateways.store.base import OrderStore, Report, ReportRecord
+from gateways.store.mongo import _redacted
 from yard_actors import Fill, Host, NewOrder, OrderAccepted, Quote, Robot, Side, decode, encode
 from yard_actors.events import CancelReply, TimeInForce
 from yard_actors.frames import send
@@ -314,6 +317,20 @@ def mongo_server(directory: Path) -> Iterator[str]:
                 server.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def mongo_database(server: str) -> Iterator[str]:
+    """A database of its own on the MongoDB at ``server`` (a URL), dropped on the way out."""
+    name = f"yard_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        client: MongoClient[dict[str, Any]] = MongoClient(server)
+        try:
+            client.drop_database(name)
+        finally:
+            client.close()
+
+
 class CommandCounter(monitoring.CommandListener):
     """pymongo's commands by calling thread and name: how many, and their total µs."""
 
@@ -456,9 +473,17 @@ class OrderRig:
 
 @contextlib.contextmanager
 def order_rig(
-    store_kind: str, directory: Path, stamps: Stamps | None, exchange: PaperExchange
+    store_kind: str,
+    directory: Path,
+    stamps: Stamps | None,
+    exchange: PaperExchange,
+    mongo: str | None,
 ) -> Iterator[tuple[OrderRig, str | None]]:
-    """A rig over a fresh store (and, for MongoDB, a fresh nx-27017); yields it and the URL."""
+    """A rig over a fresh store; yields it and the store's URL if it is MongoDB.
+
+    MongoDB is a fresh database on the server at ``mongo``, or, if that is None,
+    on an nx-27017 started for this rig.
+    """
     with contextlib.ExitStack() as stack:
         url: str | None = None
         store: OrderStore
@@ -468,7 +493,9 @@ def order_rig(
                 open_store(f"sqlite:///{path}") if stamps is None else StampedSQLite(path, stamps)
             )
         else:
-            url = stack.enter_context(mongo_server(directory))
+            url = stack.enter_context(
+                mongo_server(directory) if mongo is None else mongo_database(mongo)
+            )
             store = open_store(url) if stamps is None else StampedMongo(url, stamps)
         rig = OrderRig(store, exchange)
         stack.callback(rig.close)
@@ -478,7 +505,9 @@ def order_rig(
 # --- the round trip ------------------------------------------------------------------------------
 
 
-def round_trip(store_kind: str, path: str, rounds: int, warmup: int) -> dict[str, Any]:
+def round_trip(
+    store_kind: str, path: str, rounds: int, warmup: int, mongo: str | None = None
+) -> dict[str, Any]:
     """Ping-pong quotes through a robot and the gateway; see the module docstring."""
     settled = threading.Event()
     fast = path == "fast"
@@ -490,7 +519,7 @@ def round_trip(store_kind: str, path: str, rounds: int, warmup: int) -> dict[str
     COMMANDS.reset()
     with (
         tempfile.TemporaryDirectory(prefix="yard-bench-orders-") as tmp,
-        order_rig(store_kind, Path(tmp), stamps, exchange) as (rig, url),
+        order_rig(store_kind, Path(tmp), stamps, exchange, mongo) as (rig, url),
     ):
         host = rig.start_host(Path(tmp) / "journal", stream_only=None if fast else url)
         robot_class = round_trip_robot(settled if fast else None, book_complete=fast)
@@ -507,7 +536,7 @@ def round_trip(store_kind: str, path: str, rounds: int, warmup: int) -> dict[str
                 problems.append(f"round {n}: the marker was not final after {ROUND_TIMEOUT_S} s")
                 break
         measured = len(quoted) - warmup
-        mongo = COMMANDS.per(measured) if url is not None and measured > 0 else {}
+        commands = COMMANDS.per(measured) if url is not None and measured > 0 else {}
         checked = _check_round_trips(rig, host, len(quoted), problems)
     done = min(map(len, (quoted, exchange.taker_in_ns, stamps.fill_ns, exchange.marker_in_ns)))
     taken = slice(warmup, done)
@@ -531,7 +560,7 @@ def round_trip(store_kind: str, path: str, rounds: int, warmup: int) -> dict[str
             "quote -> order in": percentiles(_diff(t_in, t_q)),
             "full loop: quote -> marker in": percentiles(_diff(t_out, t_q)),
         },
-        "mongo_per_round": mongo,
+        "mongo_per_round": commands,
         **checked,
         "ok": not problems,
         "problems": problems,
@@ -611,7 +640,7 @@ def _flood_orders(count: int) -> list[bytes]:
     ]
 
 
-def gateway_throughput(store_kind: str, count: int) -> dict[str, Any]:
+def gateway_throughput(store_kind: str, count: int, mongo: str | None = None) -> dict[str, Any]:
     """Push ``count`` marketable NewOrders at the gateway; time until all are filled."""
     orders = _flood_orders(count + 1)
     prime, flood = orders[0], orders[1:]
@@ -619,7 +648,7 @@ def gateway_throughput(store_kind: str, count: int) -> dict[str, Any]:
     COMMANDS.reset()
     with (
         tempfile.TemporaryDirectory(prefix="yard-bench-orders-") as tmp,
-        order_rig(store_kind, Path(tmp), None, PaperExchange()) as (rig, url),
+        order_rig(store_kind, Path(tmp), None, PaperExchange(), mongo) as (rig, url),
     ):
         rig.wait_subscribers(1)
         send(rig.feed, TOPIC, _quote_payloads(1)[0])
@@ -640,7 +669,7 @@ def gateway_throughput(store_kind: str, count: int) -> dict[str, Any]:
         pushed = clock()
         finished = rig.wait_reports(2 * (count + 1), timeout=max(60.0, count / 50))
         ended = clock()
-        mongo = COMMANDS.per(count) if url is not None else {}
+        commands = COMMANDS.per(count) if url is not None else {}
         stats = dict(rig.gateway.stats)
         filled = len(rig.store.orders(robot=FLOOD, state=OrderState.FILLED))
         trades = len(rig.store.trades(robot=FLOOD))
@@ -660,7 +689,7 @@ def gateway_throughput(store_kind: str, count: int) -> dict[str, Any]:
         "push_per_s": count / ((pushed - started) / 1e9),
         "gateway_stats": stats,
         "store_filled": filled,
-        "mongo_per_order": mongo,
+        "mongo_per_order": commands,
         "ok": not problems,
         "problems": problems,
     }
@@ -739,8 +768,12 @@ Case = tuple[str, Callable[[], dict[str, Any]]]
 
 
 def _cases(
-    core: Counts, orders: OrderCounts, payload: bytes, latency_payloads: list[bytes]
+    core: Counts,
+    orders: OrderCounts,
+    latency_payloads: list[bytes],
+    mongo: str | None,
 ) -> list[Case]:
+    payload = latency_payloads[0]
     warm = orders.warmup
     return [
         ("raw/zmq-push-pull", lambda: raw_zmq(core.zmq_messages, payload, "push-pull")),
@@ -752,11 +785,14 @@ def _cases(
         ("roundtrip/sqlite-fast", lambda: round_trip("sqlite", "fast", orders.sqlite_rounds, warm)),
         (
             "roundtrip/mongo-stream",
-            lambda: round_trip("mongo", "change-stream", orders.mongo_rounds, warm),
+            lambda: round_trip("mongo", "change-stream", orders.mongo_rounds, warm, mongo),
         ),
-        ("roundtrip/mongo-fast", lambda: round_trip("mongo", "fast", orders.mongo_rounds, warm)),
+        (
+            "roundtrip/mongo-fast",
+            lambda: round_trip("mongo", "fast", orders.mongo_rounds, warm, mongo),
+        ),
         ("gateway/sqlite", lambda: gateway_throughput("sqlite", orders.sqlite_orders)),
-        ("gateway/mongo", lambda: gateway_throughput("mongo", orders.mongo_orders)),
+        ("gateway/mongo", lambda: gateway_throughput("mongo", orders.mongo_orders, mongo)),
     ]
 
 
@@ -840,6 +876,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="CPU",
         help="run this process on one CPU; nx-27017 gets the others",
     )
+    parser.add_argument(
+        "--mongo-url",
+        default=os.environ.get("YARD_MONGO_URL") or None,
+        metavar="URL",
+        help="a MongoDB server to use (a database per case, dropped after) instead of "
+        "starting nx-27017; default $YARD_MONGO_URL",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     if args.pin_host is not None:
@@ -850,16 +893,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = machine()
     info["host_cpus"] = sorted(os.sched_getaffinity(0))
     info["yard"] = source_version()
+    info["mongo"] = "nx-27017 per case" if args.mongo_url is None else _redacted(args.mongo_url)
     latency_payloads = _payloads(core.latency_quotes + core.latency_warmup)
     results: dict[str, dict[str, Any]] = {}
     run_started = time.perf_counter()
-    for name, run in _cases(core, orders, latency_payloads[0], latency_payloads):
+    for name, run in _cases(core, orders, latency_payloads, args.mongo_url):
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
         print(f"running {name} ...", end=" ", flush=True)
         results[name] = _run_case(run)
         print(f"{results[name]['case_wall_s']:.1f} s", flush=True)
     _print_report(info, results)  # the machine, the raw limits, and each case's CPU
+    print(f"\nMongoDB: {info['mongo']}")
     _print_gateway_steps(results)
     _print_round_trips(results)
     _print_throughput(results)
