@@ -45,19 +45,15 @@ import itertools
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 import zmq
@@ -81,8 +77,7 @@ from bench_raw import (
     raw_pykka,
     raw_zmq,
 )
-from pymongo import MongoClient, monitoring
-from pymongo.errors import PyMongoError
+from pymongo import monitoring
 
 from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperExchange
@@ -94,6 +89,7 @@ from yard_actors.events import CancelReply, TimeInForce
 from yard_actors.frames import send
 from yard_actors.robot import HandlerResult
 from yard_actors.testing import quote as build_quote
+from yard_actors.testing.mongo import nx_server, scratch_database
 
 TS = 1_700_000_000_000_000_000
 BID, ASK = Decimal(90_000), Decimal(90_001)
@@ -101,7 +97,6 @@ MS = 1_000_000
 DEPTH = 1_000_000_000  # displayed size: never used up, so every taking order fills at once
 MARKER_ABOVE = Decimal(10_000)  # the marker sells this far above the fill: it never fills
 ROUND_TIMEOUT_S = 15.0
-MONGO_START_S = 30.0
 ROBOT = "rt"
 FLOOD = "flood"
 
@@ -256,79 +251,6 @@ def round_trip_robot(settled: threading.Event | None, *, book_complete: bool) ->
 
 
 # --- nx-27017 and pymongo's commands ------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _answers(url: str) -> bool:
-    client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=250)
-    try:
-        client.admin.command("ping")
-    except PyMongoError:
-        return False
-    finally:
-        client.close()
-    return True
-
-
-@contextlib.contextmanager
-def mongo_server(directory: Path) -> Iterator[str]:
-    """Run nx-27017 on a free port with its database, pid and log files in ``directory``.
-
-    Yields the URL of database ``yard_bench``; the server is stopped on the way
-    out, whatever happened. If this process is pinned (``--pin-host``) the server
-    runs on the other CPUs, like a database on its own core.
-    """
-    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
-    pin = f"os.sched_setaffinity(0, {sorted(others)}); " if others else ""
-    start = f"import os, sys; {pin}from nx_27017 import main; sys.exit(main())"
-    port = _free_port()
-    (directory / "db").mkdir()
-    command = [
-        *(sys.executable, "-c", start),
-        *("--db", str(directory / "db")),  # a directory: one SQLite file per database
-        *("-p", str(port)),
-        *("--pid-file", str(directory / "nx-27017.pid")),
-        *("--log-file", str(directory / "nx-27017.log")),
-    ]
-    url = f"mongodb://127.0.0.1:{port}/yard_bench?directConnection=true"
-    with (directory / "output.txt").open("wb") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
-        try:
-            deadline = time.monotonic() + MONGO_START_S
-            while not _answers(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log = (directory / "output.txt").read_text(errors="replace")
-                    msg = f"nx-27017 did not answer on port {port} ({command}):\n{log}"
-                    raise RuntimeError(msg)
-                time.sleep(0.05)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def mongo_database(server: str) -> Iterator[str]:
-    """A database of its own on the MongoDB at ``server`` (a URL), dropped on the way out."""
-    name = f"yard_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    finally:
-        client: MongoClient[dict[str, Any]] = MongoClient(server)
-        try:
-            client.drop_database(name)
-        finally:
-            client.close()
 
 
 class CommandCounter(monitoring.CommandListener):
@@ -493,9 +415,11 @@ def order_rig(
                 open_store(f"sqlite:///{path}") if stamps is None else StampedSQLite(path, stamps)
             )
         else:
-            url = stack.enter_context(
-                mongo_server(directory) if mongo is None else mongo_database(mongo)
-            )
+            server = mongo
+            if server is None:  # nx-27017 on the CPUs this process is not pinned to
+                others = sorted(set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0))
+                server = stack.enter_context(nx_server(directory, cpus=others))
+            url = stack.enter_context(scratch_database(server, "yard_bench"))
             store = open_store(url) if stamps is None else StampedMongo(url, stamps)
         rig = OrderRig(store, exchange)
         stack.callback(rig.close)
