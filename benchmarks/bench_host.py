@@ -91,7 +91,7 @@ def costs(count: int, payloads: Sequence[bytes]) -> dict[str, Any]:
 # --- the host rig --------------------------------------------------------------------------------
 
 
-def _wait_subscribed(feed: Socket, topic: bytes, timeout: float = 30.0) -> None:
+def wait_subscribed(feed: Socket, topic: bytes, timeout: float = 30.0) -> None:
     """Block until ``feed`` (an XPUB) sees a subscription to ``topic``, as TestFeed does."""
     deadline = time.monotonic() + timeout
     while True:
@@ -111,7 +111,11 @@ class _Rig:
     """
 
     def __init__(
-        self, journal_dir: str | None, journal: JournalConfig | None, data: str | None
+        self,
+        journal_dir: str | None,
+        journal: JournalConfig | None,
+        data: str | None,
+        **host_kwargs: Any,
     ) -> None:
         run = f"{os.getpid()}-{next(endpoint_ids)}"
         urls = {k: f"inproc://yard-bench-{run}-{k}" for k in ("data", "orders", "trades")}
@@ -129,6 +133,7 @@ class _Rig:
             context=self.context,
             journal_dir=journal_dir,
             journal=journal,
+            **host_kwargs,
         )
 
     def _bind(self, kind: int, url: str) -> Socket:
@@ -147,17 +152,17 @@ class _Rig:
 
 
 @contextlib.contextmanager
-def _rig(journal: str, data: str | None = None) -> Iterator[_Rig]:
+def host_rig(journal: str, data: str | None = None, **host_kwargs: Any) -> Iterator[_Rig]:
     """``journal`` is ``off``, ``every-event`` (the default policy) or ``every-1000``."""
     config = None
     if journal == "every-1000":
         config = JournalConfig(flush=FlushPolicy.EVERY_N, every_n=1000)
     with tempfile.TemporaryDirectory(prefix="yard-bench-") as tmp:
-        rig = _Rig(None if journal == "off" else tmp, config, data)
+        made = _Rig(None if journal == "off" else tmp, config, data, **host_kwargs)
         try:
-            yield rig
+            yield made
         finally:
-            rig.close()
+            made.close()
 
 
 def _publish_in_child(url: str, payloads: list[bytes], ready: Any, go: Any, took: Any) -> None:
@@ -169,7 +174,7 @@ def _publish_in_child(url: str, payloads: list[bytes], ready: Any, go: Any, took
     feed = context.socket(zmq.XPUB)
     feed.setsockopt(zmq.SNDHWM, 0)
     feed.bind(url)
-    _wait_subscribed(feed, TOPIC)
+    wait_subscribed(feed, TOPIC)
     ready.set()
     go.wait()
     started = time.perf_counter()
@@ -218,9 +223,9 @@ class _ChildFeed:
 
 def latency(journal: str, payloads: Sequence[bytes], warmup: int) -> dict[str, Any]:
     """Publish one quote, block until its NewOrder reaches the gateway; per-quote µs."""
-    with _rig(journal) as rig:
+    with host_rig(journal) as rig:
         rig.host.add_robot(Buyer, name="buyer")
-        _wait_subscribed(rig.feed, TOPIC)
+        wait_subscribed(rig.feed, TOPIC)
         samples = pingpong(rig.feed, rig.orders, payloads)
         rig.host.wait_idle()  # the actor counts a command after sending it
         commands = rig.host.robots()[0]["commands_out"]
@@ -282,11 +287,11 @@ def throughput(
     with tempfile.TemporaryDirectory(prefix="yard-bench-ipc-") as ipc_dir:
         child = _ChildFeed(ipc_dir, payloads) if child_feed else None
         began = time.perf_counter()
-        with _rig(journal, None if child is None else child.url) as rig:
+        with host_rig(journal, None if child is None else child.url) as rig:
             for n in range(robots):
                 rig.host.add_robot(robot_class, name=f"r{n:04d}")
             if child is None:
-                _wait_subscribed(rig.feed, TOPIC)
+                wait_subscribed(rig.feed, TOPIC)
             else:
                 child.wait_subscribed()
             startup_s = time.perf_counter() - began

@@ -37,6 +37,7 @@ from yard_actors.instruments import Instrument, InstrumentTable
 from yard_actors.journal import FlushPolicy, JournalConfig
 from yard_actors.replay import ReplayResult, replay
 from yard_actors.robot import Robot, RobotStatus
+from yard_actors.runtime import Pool, PooledActor
 
 __all__ = [
     "CancelOrder",
@@ -58,6 +59,8 @@ __all__ = [
     "NewOrder",
     "OrderAccepted",
     "OrderRejected",
+    "Pool",
+    "PooledActor",
     "Quote",
     "ReplayResult",
     "Robot",

@@ -8,6 +8,7 @@ For each event the actor (in this order, on its own thread):
    (:func:`~yard_actors.timers.fire_due_timers`), each journaled as an event of
    its own and handled as below, so a replay reads them back from the journal;
 2. journals the delivery (write-ahead: the event is on disk before it is handled);
+   for a run of events the data intake fanned out, one watermark covers the run;
 3. hands it to :meth:`Robot.handle`, which never raises for user errors;
 4. journals each command, then sends it on the host's :class:`OrderLink`.
 
@@ -17,6 +18,8 @@ Nothing here touches another robot's state; a failing robot fails alone.
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from typing import Any, cast
 
 import attrs
@@ -26,6 +29,7 @@ from yard_actors.codec import encode
 from yard_actors.errors import GatewayError
 from yard_actors.events import Event, Fill, Timer
 from yard_actors.journal import Journal
+from yard_actors.latency import Histogram
 from yard_actors.order_link import OrderLink
 from yard_actors.robot import Robot, RobotStatus
 from yard_actors.timers import fire_due_timers
@@ -38,28 +42,47 @@ __all__ = [
     "RobotStats",
     "ask_snapshot",
     "ask_traceback",
+    "robot_name",
 ]
 
 logger = logging.getLogger(__name__)
 
+# The robot each RobotActor ref runs, for the data intake's journal groups: a route names a
+# robot by its ref only. Weak: an entry goes with the last reference to its ref.
+_robot_names: weakref.WeakKeyDictionary[pykka.ActorRef[Any], str] = weakref.WeakKeyDictionary()
+
+
+def robot_name(ref: pykka.ActorRef[Any]) -> str:
+    """The name of the robot that ``ref`` runs; for an actor that runs none, its urn."""
+    return _robot_names.get(ref, ref.actor_urn)
+
 
 class Deliver:
-    """One event for one robot; ``seq`` is its journal number, or None if not yet journaled."""
+    """One event for one robot; ``seq`` is its journal number, or None if not yet journaled.
 
-    __slots__ = ("event", "seq")
+    ``fanned``: the event was journaled with :meth:`Journal.record_fanned` (the data
+    intake's fan-out), so the robot journals a watermark for it, not a delivery.
+    ``sent_ns`` (``time.monotonic_ns()`` when made) times its wait in the mailbox; one
+    Deliver told to many robots times each one's wait from the start of the fan-out.
+    """
 
-    def __init__(self, event: Event, seq: int | None = None) -> None:
+    __slots__ = ("event", "fanned", "sent_ns", "seq")
+
+    def __init__(self, event: Event, seq: int | None = None, *, fanned: bool = False) -> None:
         self.event = event
         self.seq = seq
+        self.fanned = fanned
+        self.sent_ns = time.monotonic_ns()
 
 
 class DeliverBatch:
     """Several events for one robot, in order: what an intake drained from one burst."""
 
-    __slots__ = ("messages",)
+    __slots__ = ("messages", "sent_ns")
 
     def __init__(self, messages: list[Deliver]) -> None:
         self.messages = messages
+        self.sent_ns = time.monotonic_ns()
 
 
 class _Snapshot:
@@ -85,6 +108,8 @@ class RobotStats:
     position: dict[str, int] = attrs.field(factory=dict)
     pnl: str = "0"
     error: str | None = None
+    wait: Histogram = attrs.field(factory=Histogram)  # ns from intake to handling, per event
+    handling: Histogram = attrs.field(factory=Histogram)  # ns per event: handle, journal, send
 
 
 class RobotActor(pykka.ThreadingActor):
@@ -104,12 +129,16 @@ class RobotActor(pykka.ThreadingActor):
         self._journal = journal
         self._order_link = order_link
         self._name = robot.name
+        self._sent_ns = 0  # when the message being handled was sent: each event's wait
+        _robot_names[self.actor_ref] = robot.name
 
     def on_receive(self, message: Any) -> Any:
         if type(message) is Deliver:
+            self._sent_ns = message.sent_ns
             self._deliver(message)
             return None
         if type(message) is DeliverBatch:
+            self._sent_ns = message.sent_ns
             self._deliver_batch(message.messages)
             return None
         if type(message) is _Snapshot:
@@ -131,8 +160,11 @@ class RobotActor(pykka.ThreadingActor):
         if journal is not None:
             seq = message.seq
             if seq is None:
-                seq = journal.record_event(encode(event))
-            journal.record_delivery(self._name, seq)
+                journal.record_delivery(self._name, journal.record_event(encode(event)))
+            elif message.fanned:
+                journal.record_watermark(self._name, seq)
+            else:
+                journal.record_delivery(self._name, seq)
         self._handle(event)
 
     def _deliver_timer(self, timer: Timer) -> None:
@@ -142,6 +174,8 @@ class RobotActor(pykka.ThreadingActor):
         self._handle(timer)
 
     def _handle(self, event: Event) -> None:
+        started = time.monotonic_ns()
+        self.stats.wait.record(started - self._sent_ns)
         journal = self._journal
         robot = self.robot
         was = robot.status
@@ -156,16 +190,22 @@ class RobotActor(pykka.ThreadingActor):
         stats.commands_out += len(commands)
         if type(event) is Fill or robot.status is not was:
             self._publish_state()
+        stats.handling.record(time.monotonic_ns() - started)
 
     def _deliver_batch(self, messages: list[Deliver]) -> None:
         journal = self._journal
         seqs = [m.seq for m in messages if m.seq is not None]
-        if journal is None or len(seqs) != len(messages):
+        fanned = messages[0].fanned
+        if (
+            journal is None
+            or len(seqs) != len(messages)
+            or any(m.fanned is not fanned for m in messages)
+        ):
             for message in messages:
                 self._deliver(message)
             return
-        # Runs in which no timer can fall due are journaled in one write; an event that may
-        # have timers due before it goes alone, after them.
+        # Runs in which no timer can fall due are journaled in one write (fanned events: one
+        # watermark); an event that may have timers due before it goes alone, after them.
         start = 0
         while start < len(messages):
             end = self._quiet_run(messages, start)
@@ -173,7 +213,10 @@ class RobotActor(pykka.ThreadingActor):
                 self._deliver(messages[start])
                 start += 1
                 continue
-            journal.record_deliveries(self._name, seqs[start:end])
+            if fanned:
+                journal.record_watermark(self._name, seqs[end - 1])
+            else:
+                journal.record_deliveries(self._name, seqs[start:end])
             for message in messages[start:end]:
                 self._handle(message.event)
             start = end

@@ -11,6 +11,11 @@ A config is a mapping (parsed TOML or a dict in code)::
     recovery = "tcp://127.0.0.1:5565"   # optional: the gateway's replay of missed reports
     control = "tcp://127.0.0.1:5564"
 
+    runtime = "pooled"        # or "threads": a thread per robot
+    [pool]                    # the pooled runtime's worker threads
+    workers = 2
+    batch = 64                # messages a worker handles for one robot before moving on
+
     journal_dir = "yard-data/journal"
     [journal]
     flush = "every_event"   # or "every_n" / "interval"
@@ -34,12 +39,23 @@ import attrs
 
 from yard_actors.checks import RiskLimits
 from yard_actors.errors import ConfigError, RobotError
+from yard_actors.hosting import RUNTIMES
 from yard_actors.journal import FlushPolicy, JournalConfig
 from yard_actors.loader import load_robot_class
 
 __all__ = ["HostSettings", "RobotSettings", "host_settings"]
 
-_TOP_KEYS = {"endpoints", "journal_dir", "journal", "robots", "ask_timeout", "store", "risk"}
+_TOP_KEYS = {
+    "endpoints",
+    "journal_dir",
+    "journal",
+    "robots",
+    "ask_timeout",
+    "store",
+    "risk",
+    "runtime",
+    "pool",
+}
 _ENDPOINTS = ("data", "orders", "trades", "control")
 _OPTIONAL_ENDPOINTS = ("recovery",)
 _STORE_SCHEMES = ("sqlite:///", "mongodb://")
@@ -90,6 +106,13 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
         kwargs["store"] = store
     if "risk" in config:
         kwargs["risk"] = _risk(source, _typed(source, "risk", config["risk"], Mapping))
+    if "runtime" in config:
+        runtime = _typed(source, "runtime", config["runtime"], str)
+        if runtime not in RUNTIMES:
+            raise _fail(source, "runtime", f"{runtime!r} is not one of {', '.join(RUNTIMES)}")
+        kwargs["runtime"] = runtime
+    if "pool" in config:
+        kwargs.update(_pool(source, _typed(source, "pool", config["pool"], Mapping)))
     if "journal_dir" in config:
         kwargs["journal_dir"] = _typed(source, "journal_dir", config["journal_dir"], str)
     if "journal" in config:
@@ -125,6 +148,18 @@ def _risk(source: str, risk: Mapping[str, Any]) -> RiskLimits:
         return RiskLimits(**risk)
     except (TypeError, ValueError) as exc:
         raise _fail(source, "risk", str(exc)) from exc
+
+
+def _pool(source: str, pool: Mapping[str, Any]) -> dict[str, int]:
+    _unknown(source, "pool.", pool, {"workers", "batch"})
+    kwargs = {}
+    for key in ("workers", "batch"):
+        if key in pool:
+            value = _typed(source, f"pool.{key}", pool[key], int)
+            if value <= 0:
+                raise _fail(source, f"pool.{key}", f"must be positive, was {value}")
+            kwargs[f"pool_{key}"] = value
+    return kwargs
 
 
 def _journal(source: str, journal: Mapping[str, Any]) -> JournalConfig:

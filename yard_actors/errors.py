@@ -8,6 +8,8 @@ The tree, in one place::
     ├── ConfigError      a host or robot configuration is invalid; names file, key and problem
     ├── RobotError       a robot cannot be added, found or built
     ├── GatewayError     the order link or a socket failed (pyzmq errors are raised ``from`` it)
+    ├── PoolError        a pooled-runtime pool misused (after shutdown, from its own worker)
+    │   └── PoolDeadlockError  every worker would block on another pooled actor's reply
     └── StoreError       the order store failed or refused a write (backend errors ``from`` it)
         └── TransitionError  an order state change the lifecycle table does not allow
 
@@ -22,6 +24,8 @@ __all__ = [
     "DecodeError",
     "GatewayError",
     "JournalError",
+    "PoolDeadlockError",
+    "PoolError",
     "RobotError",
     "StoreError",
     "TransitionError",
@@ -67,3 +71,11 @@ class StoreError(YardError):
 
 class TransitionError(StoreError):
     """An order state change that the lifecycle table refuses; nothing was written."""
+
+
+class PoolError(YardError):
+    """A pool was used in a way it cannot honour: after shutdown, from its own worker, etc."""
+
+
+class PoolDeadlockError(PoolError):
+    """A worker was about to block on a pooled reply while every other worker is blocked too."""

@@ -24,10 +24,11 @@ import attrs
 import pykka
 import zmq
 
-from yard_actors.actor import Deliver, Ping, RobotActor, RobotStats, ask_snapshot, ask_traceback
+from yard_actors.actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
 from yard_actors.checks import RiskLimits
 from yard_actors.errors import RobotError
 from yard_actors.events import Control, ControlAction
+from yard_actors.hosting import RobotRuntime
 from yard_actors.instruments import InstrumentTable
 from yard_actors.intake import (
     SESSION_TOPIC,
@@ -47,10 +48,12 @@ from yard_actors.journal import (
     read_robots,
     robots_in,
 )
+from yard_actors.latency import Histogram
 from yard_actors.loader import class_path, load_robot_class
 from yard_actors.order_link import OrderLink
 from yard_actors.replay import replay_into
 from yard_actors.robot import Robot
+from yard_actors.runtime import DEFAULT_BATCH, DEFAULT_WORKERS
 from yard_actors.table import RobotTable
 from yard_actors.trades_intake import TradesIntake, TradesRoute, seen_seqs
 
@@ -73,6 +76,9 @@ class Host:
 
     Methods are for one controlling thread (a script, the CLI, a test); they
     talk to the actors with ``ask`` and a timeout of ``ask_timeout`` seconds.
+    ``runtime`` is ``"pooled"`` (robots share ``pool_workers`` threads, each handling
+    up to ``pool_batch`` messages of one robot per turn) or ``"threads"`` (a thread
+    per robot); see :mod:`yard_actors.hosting`.
     """
 
     def __init__(
@@ -90,7 +96,11 @@ class Host:
         recovery: str | None = None,
         store: str | None = None,
         risk: RiskLimits | None = None,
+        runtime: str | None = None,
+        pool_workers: int = DEFAULT_WORKERS,
+        pool_batch: int = DEFAULT_BATCH,
     ) -> None:
+        self.runtime = RobotRuntime(runtime, workers=pool_workers, batch=pool_batch)
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
         if recovery is not None:
             self.endpoints["recovery"] = recovery
@@ -215,7 +225,7 @@ class Host:
         stats = RobotStats(
             status=robot.status.value, position=robot.positions(), pnl=str(robot.pnl)
         )
-        ref = RobotActor.start(robot, journal=self._journal, order_link=self._link, stats=stats)
+        ref = self.runtime.start(robot, journal=self._journal, order_link=self._link, stats=stats)
         self._robots[name] = _Hosted(
             name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
         )
@@ -304,6 +314,8 @@ class Host:
                     "pnl": stats.pnl,
                     "mailbox": _mailbox_size(hosted.ref),
                     "error": stats.error,
+                    **_latencies("wait", stats.wait),
+                    **_latencies("handle", stats.handling),
                 }
             )
         return RobotTable(rows)
@@ -367,6 +379,7 @@ class Host:
         self._intakes.clear()
         _stop_all([hosted.ref for hosted in self._robots.values()], timeout)
         self._robots.clear()
+        self.runtime.shutdown(timeout)
         if self._link is not None:
             self._link.close()
         if self._journal is not None:
@@ -374,6 +387,15 @@ class Host:
         if self._own_context:
             self._context.term()
         logger.info("host stopped; %d threads remain", threading.active_count())
+
+
+def _latencies(prefix: str, histogram: Histogram) -> dict[str, float | None]:
+    """p50 and p99 in µs (a bucket's upper bound, see :mod:`latency`); None before any event."""
+    figures: dict[str, float | None] = {}
+    for name, fraction in (("p50", 0.5), ("p99", 0.99)):
+        ns = histogram.percentile(fraction)
+        figures[f"{prefix}_{name}_us"] = None if ns is None else ns / 1000
+    return figures
 
 
 def _mailbox_size(ref: pykka.ActorRef[Any]) -> int:

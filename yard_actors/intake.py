@@ -3,14 +3,19 @@
 One intake of each kind serves all robots of a host, so the host keeps one
 upstream subscription per topic however many robots want it, and fans out
 inside the process: one decoded, immutable event goes to every robot that
-routes it, journaled once.
+routes it, journaled once. The data intake journals it with the group of robots
+it goes to (:meth:`Journal.record_fanned`), so each robot journals one watermark
+per burst, not a delivery per event; trades and control journal plain events,
+each robot a delivery, as they go to one robot each.
 
 An intake is a Pykka actor for its control surface (routes, stats, stop) and
 owns one receive thread for its socket, because a Pykka thread blocks on its
 mailbox and cannot also poll a socket. The sockets are created in the caller's
 thread (so a bind error reaches :meth:`IntakeActor.start`'s caller) and handed
 to the receive thread, which is the only one that touches them afterwards.
-Routing changes reach the receive thread over an ``inproc`` PAIR pipe.
+Routing changes reach the receive thread over an ``inproc`` PAIR pipe; an
+unroute on the data intake also waits there until the receive thread has
+journaled and told what it took under the old routes (see ``_fence``).
 
 A malformed message is counted by reason, logged, and dropped; the intake and
 the robots keep running.
@@ -46,16 +51,16 @@ from yard_actors.events import (
 )
 from yard_actors.frames import receive
 from yard_actors.journal import Journal
+from yard_actors.routing import SESSION_TOPIC, SYSTEM_TOPIC, Fanout, RoutingTable
 
 __all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "IntakeActor", "IntakeKind", "IntakeStats"]
 
 logger = logging.getLogger(__name__)
 
-SESSION_TOPIC = "$session"
-SYSTEM_TOPIC = "$system"
 _BATCH = 1000  # messages drained per poll before the pipe is looked at again
 _LOG_FIRST = 10  # per reason, then one log line every _LOG_EVERY drops
 _LOG_EVERY = 1000
+_FENCE_MS = 2000  # how long an unroute waits for the receive thread to finish a burst
 _ids = itertools.count(1)
 
 
@@ -91,6 +96,9 @@ class IntakeStats:
     delivered: int
     unrouted: int
     dropped: Mapping[str, int]
+
+
+_Admitted = tuple[bytes, Any, Fanout]  # payload, event, where it goes
 
 
 @attrs.frozen
@@ -132,8 +140,8 @@ class IntakeActor(pykka.ThreadingActor):
         self.url = url
         self._journal = journal
         self._accepts = _ACCEPTS[kind]
-        self._routes: dict[bytes, tuple[pykka.ActorRef[Any], ...]] = {}
-        self._broadcast: tuple[pykka.ActorRef[Any], ...] = ()
+        self._routes = RoutingTable()
+        self._fans_out = kind is IntakeKind.DATA and journal is not None
         self._received = 0
         self._delivered = 0
         self._unrouted = 0
@@ -195,32 +203,37 @@ class IntakeActor(pykka.ThreadingActor):
         return None
 
     def _route(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
-        if topic in (SESSION_TOPIC, SYSTEM_TOPIC):
-            if robot not in self._broadcast:
-                self._broadcast = (*self._broadcast, robot)
-            return
-        key = topic.encode()
-        current = self._routes.get(key, ())
-        if robot in current:
-            return
-        routes = dict(self._routes)  # copy-on-write: the receive thread reads without a lock
-        routes[key] = (*current, robot)
-        self._routes = routes
-        if not current and self.kind is not IntakeKind.CONTROL:
-            self._pipe.send_multipart((b"sub", key))
+        new = self._routes.add(topic, robot)
+        if new is not None and self.kind is not IntakeKind.CONTROL:
+            self._pipe.send_multipart((b"sub", new))
 
     def _unroute(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
-        self._broadcast = tuple(ref for ref in self._broadcast if ref != robot)
-        key = topic.encode()
-        remaining = tuple(ref for ref in self._routes.get(key, ()) if ref != robot)
-        routes = dict(self._routes)
-        if remaining:
-            routes[key] = remaining
-        else:
-            routes.pop(key, None)
-            if key in self._routes and self.kind is not IntakeKind.CONTROL:
-                self._pipe.send_multipart((b"unsub", key))
-        self._routes = routes
+        gone = self._routes.remove(topic, robot)
+        if gone is not None and self.kind is not IntakeKind.CONTROL:
+            self._pipe.send_multipart((b"unsub", gone))
+        if self._fans_out:
+            self._fence()
+
+    def _fence(self) -> None:
+        """Wait until the receive thread has journaled and told what it took before an unroute.
+
+        Otherwise an event it took just before could be journaled after the robot was
+        removed and added again, its old group naming the new robot, which never gets it.
+        """
+        if not self._thread.is_alive():
+            return
+        while self._pipe.poll(0):  # the late answer to an earlier fence that timed out
+            self._pipe.recv()
+        self._pipe.send(b"fence")
+        if not self._pipe.poll(_FENCE_MS):
+            logger.error(
+                "%s intake on %s: the receive thread did not finish its burst within %d ms",
+                self.kind.value,
+                self.url,
+                _FENCE_MS,
+            )
+            return
+        self._pipe.recv()
 
     def _stats(self) -> IntakeStats:
         return IntakeStats(
@@ -286,6 +299,8 @@ class IntakeActor(pykka.ThreadingActor):
             self._socket.subscribe(order[1])
         elif order[0] == b"unsub":
             self._socket.unsubscribe(order[1])
+        elif order[0] == b"fence":  # every burst taken so far is journaled and told
+            self._loop_pipe.send(b"fenced")
         return order[0] != b"stop"
 
     def _take_frames(self, batch: list[list[bytes]]) -> None:
@@ -299,7 +314,7 @@ class IntakeActor(pykka.ThreadingActor):
         Under load a burst becomes one journal write and one mailbox message per
         robot instead of one per event; a lone message goes out alone, at once.
         """
-        admitted: list[tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]]] = []
+        admitted: list[_Admitted] = []
         for _ in range(_BATCH):
             try:
                 frames = receive(socket)
@@ -310,19 +325,24 @@ class IntakeActor(pykka.ThreadingActor):
                 admitted.append(item)
         self._deliver(admitted)
 
-    def _deliver(self, admitted: list[tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]]]) -> None:
+    def _deliver(self, admitted: list[_Admitted]) -> None:
         if not admitted:
             return
-        journal = self._journal
-        first = None if journal is None else journal.record_events([p for p, _, _ in admitted])
+        journal, fanned = self._journal, self._fans_out
+        if journal is None:
+            first = None
+        elif fanned:
+            first = journal.record_fanned([(p, fanout.group) for p, _, fanout in admitted])
+        else:
+            first = journal.record_events([p for p, _, _ in admitted])
         if len(admitted) == 1:
-            _, event, robots = admitted[0]
-            self._tell_each(robots, Deliver(event, first))
+            _, event, fanout = admitted[0]
+            self._tell_each(fanout.robots, Deliver(event, first, fanned=fanned))
             return
         batches: dict[pykka.ActorRef[Any], list[Deliver]] = {}
-        for n, (_, event, robots) in enumerate(admitted):
-            message = Deliver(event, None if first is None else first + n)
-            for robot in robots:
+        for n, (_, event, fanout) in enumerate(admitted):
+            message = Deliver(event, None if first is None else first + n, fanned=fanned)
+            for robot in fanout.robots:
                 batch = batches.get(robot)
                 if batch is None:
                     batches[robot] = [message]
@@ -345,10 +365,8 @@ class IntakeActor(pykka.ThreadingActor):
                 continue
             self._delivered += events
 
-    def _admit(
-        self, frames: list[bytes]
-    ) -> tuple[bytes, Any, tuple[pykka.ActorRef[Any], ...]] | None:
-        """Check one message; return (payload, event, robots) or None if it goes no further."""
+    def _admit(self, frames: list[bytes]) -> _Admitted | None:
+        """Check one message; return (payload, event, fanout) or None if it goes no further."""
         self._received += 1
         if len(frames) != 2:
             self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
@@ -356,15 +374,12 @@ class IntakeActor(pykka.ThreadingActor):
         topic, payload = frames
         if topic[:1] == b"$" and self._consumed(topic, payload):
             return None
-        if topic in (b"$session", b"$system"):
-            robots = self._broadcast
-        else:
-            robots = self._routes.get(topic, ())
-        if not robots:
+        fanout = self._routes.fanout(topic)
+        if fanout is None:
             self._unrouted += 1
             return None
         event = self._event(topic, payload)
-        return None if event is None else (payload, event, robots)
+        return None if event is None else (payload, event, fanout)
 
     def _event(self, topic: bytes, payload: bytes) -> Any:
         """Decode and check a routed message: the event, or None (dropped, counted, logged)."""

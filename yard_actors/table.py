@@ -7,7 +7,19 @@ from typing import Any
 
 __all__ = ["RobotTable"]
 
-_COLUMNS = ("name", "class", "status", "events_in", "commands_out", "position", "pnl", "mailbox")
+_COLUMNS = (
+    "name",
+    "class",
+    "status",
+    "events_in",
+    "commands_out",
+    "position",
+    "pnl",
+    "mailbox",
+    "wait_us",
+    "handle_us",
+)
+_LATENCIES = {"wait_us": "wait", "handle_us": "handle"}  # shown as "p50/p99" in µs
 
 
 def _cell(value: Any) -> str:
@@ -16,11 +28,25 @@ def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _value(row: Mapping[str, Any], column: str) -> str:
+    prefix = _LATENCIES.get(column)
+    if prefix is None:
+        return _cell(row.get(column))
+    p50, p99 = row.get(f"{prefix}_p50_us"), row.get(f"{prefix}_p99_us")
+    if p50 is None or p99 is None:
+        return "-"
+    return f"{p50:.0f}/{p99:.0f}"
+
+
 class RobotTable(list[dict[str, Any]]):
-    """A list of row mappings; ``str()`` renders the columns people look at first."""
+    """A list of row mappings; ``str()`` renders the columns people look at first.
+
+    ``wait_us`` and ``handle_us`` are p50/p99 in µs of how long the robot's events
+    waited in its mailbox and how long it took to handle each (journal and send included).
+    """
 
     def __str__(self) -> str:
-        grid = [list(_COLUMNS)] + [[_cell(row.get(c)) for c in _COLUMNS] for row in self]
+        grid = [list(_COLUMNS)] + [[_value(row, c) for c in _COLUMNS] for row in self]
         widths = [max(len(line[i]) for line in grid) for i in range(len(_COLUMNS))]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()

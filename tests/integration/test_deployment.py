@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateways.store import open_store
 from yard_actors.testing import wait_until
+
+pytestmark = pytest.mark.usefixtures("each_runtime")
 
 
 def _free_port() -> int:

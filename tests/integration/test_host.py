@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from yard_actors import (
 )
 from yard_actors.robot import HandlerResult
 from yard_actors.testing import accepted, filled, live_host, quote, run_robot, wait_until
+
+pytestmark = pytest.mark.usefixtures("each_runtime")
 
 TS = 1_700_000_000_000_000_000
 
@@ -53,6 +56,29 @@ class Fragile(Buyer):
         if quote.bid == Decimal(13):
             raise RuntimeError("unlucky quote")
         return super().on_quote(quote)
+
+
+class Slow(Robot):
+    """Takes 20 ms over each quote (a test robot may sleep; a real one must not)."""
+
+    symbols = ("Si",)
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        time.sleep(0.02)
+        return None
+
+
+def test_the_robot_table_shows_handling_time_and_the_wait_behind_it(tmp_path: Path) -> None:
+    with run_robot(Slow, name="slow", journal_dir=tmp_path) as live:
+        for n in range(3):
+            live.publish(quote("Si", 1 + n, 2 + n, ts=TS + n))
+        wait_until(lambda: live.host.robots().by_name("slow")["events_in"] == 3)
+        row = live.host.robots().by_name("slow")
+
+    assert 20_000 <= row["handle_p50_us"] <= row["handle_p99_us"]
+    # the third quote waited behind two 20 ms handlings, in the mailbox or in the batch
+    assert row["wait_p99_us"] >= 40_000
+    assert row["wait_p50_us"] < row["wait_p99_us"]
 
 
 def test_a_published_quote_reaches_the_gateway_as_a_new_order(tmp_path: Path) -> None:
@@ -240,6 +266,9 @@ def test_the_robot_table_reads_as_a_table(tmp_path: Path) -> None:
         text = str(live.host.robots())
 
     assert (row["events_in"], row["commands_out"], row["mailbox"]) == (2, 1, 0)
+    # both events were timed: in the mailbox, and through handle + journal + send
+    assert 0 <= row["wait_p50_us"] <= row["wait_p99_us"] < 5_000_000
+    assert 0 < row["handle_p50_us"] <= row["handle_p99_us"] < 5_000_000
     assert text.splitlines()[0].split() == [
         "name",
         "class",
@@ -249,6 +278,8 @@ def test_the_robot_table_reads_as_a_table(tmp_path: Path) -> None:
         "position",
         "pnl",
         "mailbox",
+        "wait_us",
+        "handle_us",
     ]
     assert "alpha" in text.splitlines()[2]
     assert "Si:1" in text

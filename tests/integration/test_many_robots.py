@@ -15,6 +15,8 @@ from yard_actors import Quote, Robot
 from yard_actors.robot import HandlerResult
 from yard_actors.testing import live_host, quote, wait_until
 
+pytestmark = pytest.mark.usefixtures("each_runtime")
+
 TS = 1_700_000_000_000_000_000
 
 

@@ -15,6 +15,8 @@ from yard_actors.replay import replay_into
 from yard_actors.robot import HandlerResult
 from yard_actors.testing import RobotHarness, quote, run_robot
 
+pytestmark = pytest.mark.usefixtures("each_runtime")
+
 MS = 1_000_000
 SECOND = 1_000 * MS
 TS = 1_700_000_000_000_000_000

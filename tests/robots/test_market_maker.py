@@ -5,9 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from robots.market_maker import MarketMaker
 from yard_actors import CancelOrder, NewOrder, Side, replay
 from yard_actors.testing import RobotHarness, accepted, filled, quote, run_robot, wait_until
+
+pytestmark = pytest.mark.usefixtures("each_runtime")
 
 
 def _orders(commands: list[object]) -> dict[Side, NewOrder]:

@@ -10,6 +10,8 @@ from robots.spread import SpreadParams, SpreadTrader
 from yard_actors import NewOrder, RobotError, Side, replay
 from yard_actors.testing import RobotHarness, quote, run_robot
 
+pytestmark = pytest.mark.usefixtures("each_runtime")
+
 PARAMS = {"window": 10, "entry": "1.5", "exit": "0.5"}
 
 

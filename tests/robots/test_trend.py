@@ -11,6 +11,8 @@ from robots.trend import TrendFollower, TrendParams
 from yard_actors import NewOrder, RobotError, Side
 from yard_actors.testing import RobotHarness, filled, quote, run_robot
 
+pytestmark = pytest.mark.usefixtures("each_runtime")
+
 PARAMS = {"fast": 2, "slow": 4, "qty": 1}
 
 

@@ -34,8 +34,16 @@ def _config(**overrides: Any) -> dict[str, Any]:
 
 
 def test_a_valid_config_gives_host_arguments_and_robots() -> None:
-    settings = host_settings(_config(journal={"flush": "every_n", "every_n": 10}))
+    settings = host_settings(
+        _config(
+            journal={"flush": "every_n", "every_n": 10},
+            runtime="threads",
+            pool={"workers": 3, "batch": 16},
+        )
+    )
 
+    assert settings.host_kwargs["runtime"] == "threads"
+    assert (settings.host_kwargs["pool_workers"], settings.host_kwargs["pool_batch"]) == (3, 16)
     assert settings.host_kwargs["data"] == "inproc://d"
     assert settings.host_kwargs["journal"].flush is FlushPolicy.EVERY_N
     [robot] = settings.robots
@@ -72,6 +80,19 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
             "yard.toml: journal.flush: 'sometimes' is not one of every_event, every_n, interval",
         ),
         (_config(journal={"every_n": 0}), "yard.toml: journal: every_n must be positive, was 0"),
+        (
+            _config(runtime="fibers"),
+            "yard.toml: runtime: 'fibers' is not one of pooled, threads",
+        ),
+        (_config(pool={"workers": 0}), "yard.toml: pool.workers: must be positive, was 0"),
+        (
+            _config(pool={"batch": "many"}),
+            "yard.toml: pool.batch: must be of type int, was str 'many'",
+        ),
+        (
+            _config(pool={"size": 2}),
+            r"yard\.toml: pool\.size: unknown key \(allowed: batch, workers\)",
+        ),
         (
             _config(ask_timeout="soon"),
             "yard.toml: ask_timeout: must be of type int or float, was str",

@@ -14,18 +14,37 @@ torn, and rolls to the next one past ``segment_bytes``. A segment is a run of fr
 =====  ==================================  ==============================================
 kind   body after the kind byte            meaning
 =====  ==================================  ==============================================
-``H``  ``yard`` + u16 format version       first frame of every segment
+``H``  ``yard`` + u16 format version       first frame of every segment (version 2)
 ``N``  u32 robot id + UTF-8 name           names a robot id; ids are per segment
 ``R``  u32 robot id + JSON spec            a robot was added to the host
 ``E``  u64 seq + payload                   an event; seqs rise by one across segments
 ``D``  u32 robot id + u64 seq              the robot handled that event (21 bytes framed)
 ``C``  u32 robot id + payload              the robot emitted that command
+``G``  u32 group id + u16 topic length     names a group: the robots a topic's events fan
+       + UTF-8 topic + u32 robot ids       out to; ids are per segment, declared before use
+``F``  u64 seq + u32 group id + payload    an event fanned out to the group's robots; its
+                                           seq is in the same series as ``E`` seqs
+``W``  u32 robot id + u64 seq              watermark: the robot handled every fanned event
+                                           of its groups up to that seq (21 bytes framed)
 =====  ==================================  ==============================================
 
+Why fanned events: a quote for 1,000 robots is one ``F`` record, and each robot writes one
+``W`` per run of events it handles (a run is what the data intake drained from its socket in
+one go, cut where a timer may fall due: for a robot with timers, at most 1 ms of event time),
+so the journal grows with events + robots x runs, not robots x events. Events to one robot
+(fills, controls, timers) stay ``E`` + ``D``. A robot's history (:func:`read_robot`) takes
+its ``D`` events where the ``D`` stands, and at each ``W`` the fanned events of its groups up
+to the ``W``'s seq that no earlier ``W`` took, in seq order; an ``R`` for the robot (added
+again, as after a restart) drops the fanned events no ``W`` took before it. That is the
+robot's handling order, because the one data intake tells each robot its events in seq
+order and the robot writes ``W`` and ``D`` ahead of handling.
+
+Version 1 segments (no ``G``, ``F``, ``W``) are still read; a run always writes version 2.
 A record cut short or failing its crc at the end of a segment is the torn tail of a crash: it
 is skipped with a warning. Damage followed by valid records raises :class:`JournalError`.
 """
 
+from yard_actors.journal.config import FlushPolicy, JournalConfig
 from yard_actors.journal.reader import (
     JournalEntry,
     Record,
@@ -35,10 +54,11 @@ from yard_actors.journal.reader import (
     read_robots,
     robots_in,
 )
-from yard_actors.journal.writer import FlushPolicy, Journal, JournalConfig
+from yard_actors.journal.writer import Group, Journal
 
 __all__ = [
     "FlushPolicy",
+    "Group",
     "Journal",
     "JournalConfig",
     "JournalEntry",

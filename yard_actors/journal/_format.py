@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import struct
+import sys
 import zlib
 from array import array
 from pathlib import Path
@@ -24,12 +25,18 @@ _FRAME = struct.Struct("<II")  # body length, crc32 of body
 _HEADER = struct.Struct("<B4sH")  # kind, magic, format version
 _ID = struct.Struct("<BI")  # kind, robot id: name, robot and command bodies
 _EVENT = struct.Struct("<BQ")  # kind, seq
-_DELIVERY = struct.Struct("<BIQ")  # kind, robot id, seq
+_DELIVERY = struct.Struct("<BIQ")  # kind, robot id, seq: delivery and watermark bodies
+_GROUP = struct.Struct("<BIH")  # kind, group id, topic length; the topic and u32 robot ids follow
+_FANNED = struct.Struct("<BQI")  # kind, seq, group id
 _K_HEADER, _K_NAME, _K_ROBOT, _K_EVENT, _K_DELIVERY, _K_COMMAND = b"HNREDC"
-_KINDS = frozenset(b"HNREDC")
-_RECORD_KINDS = frozenset(b"REDC")  # the kinds read back as records
+_K_GROUP, _K_FANNED, _K_WATERMARK = b"GFW"
+_KINDS = frozenset(b"HNREDCGFW")
+_RECORD_KINDS = frozenset(b"REDCFW")  # the kinds read back as records
+_V1_RECORD_KINDS = frozenset(b"REDC")  # version 1 had no fan-out
+_EVENT_KINDS = frozenset(b"EF")  # the kinds that take a seq (at the same place in the body)
 _MAGIC = b"yard"
-_VERSION = 1
+_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _SEGMENT_NAME = re.compile(r"journal-(\d{6,})\.yj")
 _BUFFER_BYTES = 1 << 16
 
@@ -41,14 +48,39 @@ _HEADER_FRAME = _FRAME.pack(len(_header_body), zlib.crc32(_header_body)) + _head
 class _Segment:
     path: Path
     data: bytes
-    starts: array[int]  # offsets of the verified record bodies, header and name frames excluded
+    starts: array[int]  # offsets of the verified record bodies; header, name, group excluded
     names: dict[int, str]
+    groups: dict[int, int] = attrs.field(factory=dict)  # group id -> offset of its body
 
     def end(self, start: int) -> int:
         return start + _length(self.data, start - _FRAME.size)
 
-    def robot(self, start: int) -> str:
-        robot_id = _ID.unpack_from(self.data, start)[1]
+    def group_id(self, start: int) -> int:
+        """The group id of the fanned event whose body starts at ``start``."""
+        group_id: int = _FANNED.unpack_from(self.data, start)[2]
+        if group_id not in self.groups:
+            msg = (
+                f"Journal segment {self.path} has a fanned event at byte "
+                f"{start - _FRAME.size} for group id {group_id}, which no group record "
+                "in the segment defines."
+            )
+            raise JournalError(msg)
+        return group_id
+
+    def group(self, group_id: int) -> tuple[str, tuple[int, ...]]:
+        """The topic and robot ids of a group this segment declares."""
+        start = self.groups[group_id]
+        topic_length = _GROUP.unpack_from(self.data, start)[2]
+        ids_at = start + _GROUP.size + topic_length
+        topic = str(self.data[start + _GROUP.size : ids_at], "utf-8")
+        ids = array("I")
+        ids.frombytes(self.data[ids_at : self.end(start)])
+        if sys.byteorder != "little":
+            ids.byteswap()
+        return topic, tuple(ids)
+
+    def name(self, robot_id: int, start: int) -> str:
+        """The name of ``robot_id``, which a record at ``start`` uses."""
         try:
             return self.names[robot_id]
         except KeyError:
@@ -57,6 +89,9 @@ class _Segment:
                 f"robot id {robot_id}, which no name record in the segment defines."
             )
             raise JournalError(msg) from None
+
+    def robot(self, start: int) -> str:
+        return self.name(_ID.unpack_from(self.data, start)[1], start)
 
 
 def _number(path: Path) -> int:
@@ -80,7 +115,7 @@ def _last_seq(segments: list[Path]) -> int:
     for path in reversed(segments):
         segment = _load(path)
         for start in reversed(segment.starts):
-            if segment.data[start] == _K_EVENT:
+            if segment.data[start] in _EVENT_KINDS:
                 return int(_EVENT.unpack_from(segment.data, start)[1])
     return 0
 
@@ -109,11 +144,13 @@ def _load(path: Path) -> _Segment:
         if kind in records and offset:
             append(start)
         elif offset == 0:
-            _check_header(path, data)
+            records = _V1_RECORD_KINDS if _check_header(path, data) == 1 else _RECORD_KINDS
         elif kind == _K_NAME:
             segment.names[_ID.unpack_from(data, start)[1]] = str(
                 view[start + _ID.size : end], "utf-8"
             )
+        elif kind == _K_GROUP and records is _RECORD_KINDS:
+            segment.groups[_GROUP.unpack_from(data, start)[1]] = start
         else:
             msg = (
                 f"Journal segment {path} has a record of unexpected kind {bytes([kind])!r} at "
@@ -168,17 +205,20 @@ def _end_at_damage(path: Path, data: bytes, offset: int, problem: str) -> None:
     )
 
 
-def _check_header(path: Path, data: bytes) -> None:
+def _check_header(path: Path, data: bytes) -> int:
+    """Check the segment's header frame; return its format version (1 or 2)."""
     if _length(data, 0) != _HEADER.size or data[_FRAME.size] != _K_HEADER:
         msg = f"{path} is not a yard journal segment: it does not start with a header record."
         raise JournalError(msg)
     _, magic, version = _HEADER.unpack_from(data, _FRAME.size)
-    if magic != _MAGIC or version != _VERSION:
+    if magic != _MAGIC or version not in _READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in _READABLE_VERSIONS)
         msg = (
             f"Journal segment {path} has format version {version} (magic {magic!r}); this yard "
-            f"reads version {_VERSION}. Read it with the yard that wrote it."
+            f"reads versions {readable}. Read it with the yard that wrote it."
         )
         raise JournalError(msg)
+    return int(version)
 
 
 def _check_order(segment: _Segment, start: int, earlier: int, later: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,13 +14,18 @@ from yard_actors.errors import JournalError
 from yard_actors.journal._format import (
     _DELIVERY,
     _EVENT,
+    _EVENT_KINDS,
+    _FANNED,
     _ID,
     _K_COMMAND,
     _K_DELIVERY,
     _K_EVENT,
+    _K_FANNED,
     _K_ROBOT,
+    _K_WATERMARK,
     _check_order,
     _load,
+    _Segment,
     _segment_files,
 )
 
@@ -35,15 +40,16 @@ __all__ = [
 ]
 
 
-RecordKind = Literal["robot", "event", "delivery", "command"]
+RecordKind = Literal["robot", "event", "delivery", "watermark", "command"]
 
 
 @attrs.frozen(kw_only=True)
 class Record:
     """One journal record, with robot names resolved; fields a kind lacks are None.
 
-    ``robot``: robot, delivery, command. ``seq``: event, delivery. ``payload``: event,
-    command. ``spec``: robot.
+    ``robot``: robot, delivery, watermark, command. ``seq``: event, delivery, watermark.
+    ``payload``: event, command. ``spec``: robot. ``robots`` and ``topic``: an event the
+    data intake fanned out, with the robots of its group (a plain event has None there).
     """
 
     kind: RecordKind
@@ -51,6 +57,8 @@ class Record:
     seq: int | None = None
     payload: bytes | None = None
     spec: Mapping[str, Any] | None = None
+    robots: tuple[str, ...] | None = None
+    topic: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -74,30 +82,50 @@ class RobotJournal:
 def iter_records(directory: str | os.PathLike[str]) -> Iterator[Record]:
     """Yield every record of the journal in ``directory`` in written order, segment by segment.
 
-    Name and header frames are the format's own and are not yielded. Raises
+    Name, group and header frames are the format's own and are not yielded: a fanned event
+    comes as an ``event`` record carrying its group's robots and topic. Raises
     :class:`JournalError` on damage before a segment's tail, or on event seqs out of order.
     """
     last_seq = 0
     for path in _segment_files(Path(directory)):
         segment = _load(path)
         data = segment.data
+        groups: dict[int, tuple[str, tuple[str, ...]]] = {}
         for start in segment.starts:
             kind = data[start]
-            if kind == _K_EVENT:
+            if kind in _EVENT_KINDS:
                 seq = _EVENT.unpack_from(data, start)[1]
                 _check_order(segment, start, last_seq, seq)
                 last_seq = seq
-                payload = data[start + _EVENT.size : segment.end(start)]
-                yield Record(kind="event", seq=seq, payload=payload)
-            elif kind == _K_DELIVERY:
+                if kind == _K_EVENT:
+                    payload = data[start + _EVENT.size : segment.end(start)]
+                    yield Record(kind="event", seq=seq, payload=payload)
+                    continue
+                group_id = segment.group_id(start)
+                if group_id not in groups:
+                    groups[group_id] = _named_group(segment, group_id)
+                topic, robots = groups[group_id]
+                payload = data[start + _FANNED.size : segment.end(start)]
+                yield Record(kind="event", seq=seq, payload=payload, robots=robots, topic=topic)
+            elif kind in _ROBOT_SEQ_KINDS:
                 seq = _DELIVERY.unpack_from(data, start)[2]
-                yield Record(kind="delivery", robot=segment.robot(start), seq=seq)
+                what: RecordKind = "delivery" if kind == _K_DELIVERY else "watermark"
+                yield Record(kind=what, robot=segment.robot(start), seq=seq)
             elif kind == _K_COMMAND:
                 payload = data[start + _ID.size : segment.end(start)]
                 yield Record(kind="command", robot=segment.robot(start), payload=payload)
             else:
                 spec = json.loads(data[start + _ID.size : segment.end(start)])
                 yield Record(kind="robot", robot=segment.robot(start), spec=spec)
+
+
+_ROBOT_SEQ_KINDS = frozenset((_K_DELIVERY, _K_WATERMARK))
+
+
+def _named_group(segment: _Segment, group_id: int) -> tuple[str, tuple[str, ...]]:
+    topic, robot_ids = segment.group(group_id)
+    start = segment.groups[group_id]
+    return topic, tuple(segment.name(robot_id, start) for robot_id in robot_ids)
 
 
 def robots_in(directory: str | os.PathLike[str]) -> list[str]:
@@ -122,65 +150,147 @@ def read_robots(
     """Return the histories of several robots in one pass over the journal.
 
     Restoring a whole host should use this: :func:`read_robot` per robot reads the journal
-    once per robot. Segments are read newest first and each backwards, so a delivery is met
-    before its event and only the payloads of delivered events are kept in memory.
+    once per robot. Segments are read newest first and each backwards, so a delivery or a
+    watermark is met before its events and only the payloads of handled events are kept.
+
+    A robot handled a fanned event when a watermark of the robot at or past the event's seq
+    follows it, with no ``robot`` record (the robot added again: a restart) in between; it
+    handled it where the first such watermark stands. A fanned event no watermark covers was
+    still in the robot's mailbox when the host stopped or crashed, and is not in its history.
     """
-    wanted = set(robots)
-    specs: dict[str, Mapping[str, Any] | None] = dict.fromkeys(wanted)
-    backwards: dict[str, list[int | bytes]] = {robot: [] for robot in wanted}
-    payloads: dict[int, bytes | None] = {}  # seq of each delivered event -> its payload
-    missing = 0
-    next_seq = None
+    walk = _BackwardWalk(set(robots))
     for path in reversed(_segment_files(Path(directory))):
-        segment = _load(path)
-        ids = {robot_id: name for robot_id, name in segment.names.items() if name in wanted}
-        if not ids and not missing:
-            continue
+        walk.read(_load(path))
+    return walk.histories(directory)
+
+
+class _BackwardWalk:
+    """The state of :func:`read_robots` as it walks the journal from its end."""
+
+    def __init__(self, wanted: set[str]) -> None:
+        self.wanted = wanted
+        self.specs: dict[str, Mapping[str, Any] | None] = dict.fromkeys(wanted)
+        self.backwards: dict[str, list[int | bytes | _Watermark]] = {r: [] for r in wanted}
+        self.fanned: dict[str, list[int]] = {r: [] for r in wanted}  # handled, newest first
+        self.reach = dict.fromkeys(wanted, 0)  # highest watermark from here to the next R
+        self.payloads: dict[int, bytes | None] = {}  # seq of each handled event -> payload
+        self.missing = 0  # deliveries met whose event is not met yet
+        self.next_seq: int | None = None
+
+    def read(self, segment: _Segment) -> None:
+        names = segment.names
+        ids = {robot_id: name for robot_id, name in names.items() if name in self.wanted}
+        if not ids and not self.missing:
+            return
         data = segment.data
+        members: dict[int, list[str]] = {}  # group id -> the wanted robots in the group
         for start in reversed(segment.starts):
             kind = data[start]
-            if kind == _K_EVENT:
-                seq = _EVENT.unpack_from(data, start)[1]
-                if next_seq is not None:
-                    _check_order(segment, start, seq, next_seq)
-                next_seq = seq
-                if payloads.get(seq, b"") is None:
-                    payloads[seq] = data[start + _EVENT.size : segment.end(start)]
-                    missing -= 1
+            if kind in _EVENT_KINDS:
+                self._event(segment, start, ids, members)
                 continue
             name = ids.get(_ID.unpack_from(data, start)[1])
-            if name is None:
-                continue
-            if kind == _K_DELIVERY:
-                seq = _DELIVERY.unpack_from(data, start)[2]
-                backwards[name].append(seq)
-                if seq not in payloads:
-                    payloads[seq] = None
-                    missing += 1
-            elif kind == _K_COMMAND:
-                backwards[name].append(data[start + _ID.size : segment.end(start)])
-            elif specs[name] is None:
-                specs[name] = json.loads(data[start + _ID.size : segment.end(start)])
-    if missing:
-        lost = min(seq for seq, payload in payloads.items() if payload is None)
-        msg = (
-            f"The journal in {directory} has a delivery of event {lost} but not the event; "
-            "was an older segment removed?"
-        )
-        raise JournalError(msg)
-    return {robot: _history(robot, specs[robot], backwards[robot], payloads) for robot in wanted}
+            if name is not None:
+                self._robot_record(segment, start, name)
+
+    def _event(
+        self, segment: _Segment, start: int, ids: dict[int, str], members: dict[int, list[str]]
+    ) -> None:
+        data = segment.data
+        seq = _EVENT.unpack_from(data, start)[1]
+        if self.next_seq is not None:
+            _check_order(segment, start, seq, self.next_seq)
+        self.next_seq = seq
+        fanned = data[start] == _K_FANNED
+        handled = False
+        if fanned:
+            group_id = segment.group_id(start)
+            if group_id not in members:
+                members[group_id] = _wanted_in(segment, group_id, ids)
+            for name in members[group_id]:
+                if seq <= self.reach[name]:
+                    self.fanned[name].append(seq)
+                    handled = True
+        awaited = self.payloads.get(seq, b"") is None  # a delivery met earlier wants it
+        self.missing -= awaited
+        if handled or awaited:
+            head = _FANNED.size if fanned else _EVENT.size
+            self.payloads[seq] = data[start + head : segment.end(start)]
+
+    def _robot_record(self, segment: _Segment, start: int, name: str) -> None:
+        data = segment.data
+        kind = data[start]
+        if kind == _K_DELIVERY:
+            seq = _DELIVERY.unpack_from(data, start)[2]
+            self.backwards[name].append(seq)
+            if seq not in self.payloads:
+                self.payloads[seq] = None
+                self.missing += 1
+        elif kind == _K_WATERMARK:
+            seq = _DELIVERY.unpack_from(data, start)[2]
+            self.backwards[name].append(_Watermark(seq))
+            self.reach[name] = max(self.reach[name], seq)
+        elif kind == _K_COMMAND:
+            self.backwards[name].append(data[start + _ID.size : segment.end(start)])
+        else:
+            self.reach[name] = 0  # fanned events before this went to an earlier run of it
+            if self.specs[name] is None:
+                self.specs[name] = json.loads(data[start + _ID.size : segment.end(start)])
+
+    def histories(self, directory: str | os.PathLike[str]) -> dict[str, RobotJournal]:
+        if self.missing:
+            lost = min(seq for seq, payload in self.payloads.items() if payload is None)
+            msg = (
+                f"The journal in {directory} has a delivery of event {lost} but not the "
+                "event; was an older segment removed?"
+            )
+            raise JournalError(msg)
+        shared: dict[int, JournalEntry] = {}  # one entry per event, however many robots had it
+
+        def event(seq: int) -> JournalEntry:
+            entry = shared.get(seq)
+            if entry is None:
+                payload = self.payloads[seq] or b""
+                entry = shared[seq] = JournalEntry(kind="event", seq=seq, payload=payload)
+            return entry
+
+        return {
+            robot: RobotJournal(
+                robot=robot,
+                spec=self.specs[robot],
+                entries=_in_order(self.backwards[robot], self.fanned[robot], event),
+            )
+            for robot in self.wanted
+        }
 
 
-def _history(
-    robot: str,
-    spec: Mapping[str, Any] | None,
-    backwards: list[int | bytes],
-    payloads: dict[int, bytes | None],
-) -> RobotJournal:
+@attrs.frozen
+class _Watermark:
+    seq: int
+
+
+def _wanted_in(segment: _Segment, group_id: int, ids: Mapping[int, str]) -> list[str]:
+    _, robot_ids = segment.group(group_id)
+    return [ids[robot_id] for robot_id in robot_ids if robot_id in ids]
+
+
+def _in_order(
+    backwards: list[int | bytes | _Watermark],
+    fanned_newest_first: list[int],
+    event: Callable[[int], JournalEntry],
+) -> tuple[JournalEntry, ...]:
+    """Put a robot's records back in journal order; each watermark takes its fanned events."""
+    fanned = fanned_newest_first[::-1]
+    taken = 0
     entries = []
     for item in reversed(backwards):
-        if isinstance(item, int):
-            entries.append(JournalEntry(kind="event", seq=item, payload=payloads[item] or b""))
-        else:
+        if type(item) is int:
+            entries.append(event(item))
+        elif type(item) is bytes:
             entries.append(JournalEntry(kind="command", seq=None, payload=item))
-    return RobotJournal(robot=robot, spec=spec, entries=tuple(entries))
+        else:
+            assert type(item) is _Watermark
+            while taken < len(fanned) and fanned[taken] <= item.seq:
+                entries.append(event(fanned[taken]))
+                taken += 1
+    return tuple(entries)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import os
+import sys
 import threading
 import zlib
+from array import array
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from time import monotonic
@@ -21,59 +22,60 @@ from yard_actors.journal._format import (
     _BUFFER_BYTES,
     _DELIVERY,
     _EVENT,
+    _FANNED,
     _FRAME,
+    _GROUP,
     _HEADER_FRAME,
     _ID,
     _K_COMMAND,
     _K_DELIVERY,
     _K_EVENT,
+    _K_FANNED,
+    _K_GROUP,
     _K_NAME,
     _K_ROBOT,
+    _K_WATERMARK,
     _last_seq,
     _number,
     _segment_files,
 )
+from yard_actors.journal.config import FlushPolicy, JournalConfig
 
-__all__ = ["FlushPolicy", "Journal", "JournalConfig"]
+__all__ = ["FlushPolicy", "Group", "Journal", "JournalConfig"]
 
 logger = logging.getLogger("yard_actors.journal")
 
 
-class FlushPolicy(enum.Enum):
-    """When written records are handed to the operating system (a process crash loses none)."""
+@attrs.frozen(eq=False)
+class Group:
+    """The robots that events of one topic fan out to, from one route change to the next.
 
-    EVERY_EVENT = "every_event"
-    EVERY_N = "every_n"
-    INTERVAL = "interval"
-
-
-def _policy(instance: object, attribute: attrs.Attribute[FlushPolicy], value: object) -> None:
-    if not isinstance(value, FlushPolicy):
-        allowed = ", ".join(f"FlushPolicy.{policy.name}" for policy in FlushPolicy)
-        msg = f"{attribute.name} must be one of {allowed}, was {value!r}"
-        raise TypeError(msg)
-
-
-def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or value <= 0:
-        msg = f"{attribute.name} must be positive, was {value!r}"
-        raise ValueError(msg)
-
-
-@attrs.frozen(kw_only=True)
-class JournalConfig:
-    """How often a :class:`Journal` flushes, whether it fsyncs, and how big a segment grows.
-
-    ``INTERVAL`` flushes when a record arrives at least ``interval_ms`` after the last flush,
-    and a one-shot timer thread flushes records left behind when traffic stops; the timer ends
-    after one interval, and :meth:`Journal.close` stops it.
+    Whoever fans events out (the data intake) makes a new Group whenever the set of
+    robots changes and passes it with each event to :meth:`Journal.record_fanned`. A
+    group is compared by identity, not by value: the journal declares it once per
+    segment, the first time it is used there.
     """
 
-    flush: FlushPolicy = attrs.field(default=FlushPolicy.EVERY_EVENT, validator=_policy)
-    every_n: int = attrs.field(default=100, validator=_positive)
-    interval_ms: int = attrs.field(default=50, validator=_positive)
-    fsync: bool = False
-    segment_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
+    topic: str
+    robots: tuple[str, ...]
+
+    def __attrs_post_init__(self) -> None:
+        # refused here, not in the journal's write, which must not fail half-way through
+        try:
+            "".join((self.topic, *self.robots)).encode()  # one call: groups of 1,000 robots
+        except UnicodeEncodeError:
+            bad = next(t for t in (self.topic, *self.robots) if not _encodable(t))
+            what = "topic" if bad == self.topic else "robot name"
+            msg = f"A journal group cannot hold {what} {bad!r}: it is not encodable as UTF-8."
+            raise ValueError(msg) from None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Journal:
@@ -92,6 +94,7 @@ class Journal:
     _unflushed: int
     _last_flush: float
     _robot_ids: dict[str, int]
+    _group_ids: dict[Group, int]
 
     def __init__(
         self, directory: str | os.PathLike[str], config: JournalConfig | None = None
@@ -172,6 +175,49 @@ class Journal:
             self._write(b"".join(frames), len(payloads))
             self._next_seq = seq
             return first
+
+    def record_fanned(self, burst: Sequence[tuple[bytes, Group]]) -> int:
+        """Journal a burst of events, each once with the group it goes to; return the first seq.
+
+        The fan-out twin of :meth:`record_events`: each event is one record however many
+        robots its group holds, and each robot then records a watermark
+        (:meth:`record_watermark`) per run it handles, not a delivery per event. A group
+        new to the current segment is declared (with its robots' names) before its first
+        use, in the same write.
+        """
+        with self._lock:
+            self._check_writable("events")
+            first = seq = self._next_seq
+            frames: list[bytes] = []
+            group_ids = self._group_ids
+            pack_event, pack_frame, crc32 = _FANNED.pack, _FRAME.pack, zlib.crc32
+            for payload, group in burst:
+                group_id = group_ids.get(group)
+                if group_id is None:
+                    group_id = self._declare(group, frames)
+                head = pack_event(_K_FANNED, seq, group_id)
+                frames.append(pack_frame(len(head) + len(payload), crc32(payload, crc32(head))))
+                frames.append(head)
+                frames.append(payload)
+                seq += 1
+            self._write(b"".join(frames), len(burst))
+            self._next_seq = seq
+            return first
+
+    def record_watermark(self, robot: str, seq: int) -> None:
+        """Journal that ``robot`` is about to handle every fanned event for it up to ``seq``.
+
+        A robot actor writes one before each run of fanned events it handles (write-ahead,
+        like a delivery), in its handling order; a reader hands the robot every fanned event
+        of its groups with a seq up to ``seq`` that no earlier watermark covered.
+        """
+        with self._lock:
+            self._check_writable("a watermark")
+            if not 0 < seq < self._next_seq:
+                self._refuse_delivery(robot, seq)
+            robot_id, name_frame = self._intern(robot)
+            body = _DELIVERY.pack(_K_WATERMARK, robot_id, seq)
+            self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
 
     def record_deliveries(self, robot: str, seqs: Sequence[int]) -> None:
         """Journal that ``robot`` is about to handle ``seqs``, in that order, in one write."""
@@ -277,6 +323,23 @@ class Journal:
         body = _ID.pack(_K_NAME, robot_id) + name
         return robot_id, _FRAME.pack(len(body), zlib.crc32(body)) + body
 
+    def _declare(self, group: Group, frames: list[bytes]) -> int:
+        """Give ``group`` an id in this segment; append its name and group frames to ``frames``."""
+        robot_ids = array("I")
+        for robot in group.robots:
+            robot_id, name_frame = self._intern(robot)
+            robot_ids.append(robot_id)
+            if name_frame:
+                frames.append(name_frame)
+        if sys.byteorder != "little":
+            robot_ids.byteswap()
+        topic = group.topic.encode()
+        group_id = len(self._group_ids)
+        body = _GROUP.pack(_K_GROUP, group_id, len(topic)) + topic + robot_ids.tobytes()
+        frames.append(_FRAME.pack(len(body), zlib.crc32(body)) + body)
+        self._group_ids[group] = group_id
+        return group_id
+
     def _write(self, frame: bytes, records: int = 1) -> None:
         try:
             self._file.write(frame)
@@ -328,6 +391,7 @@ class Journal:
         self._unflushed = 0
         self._last_flush = monotonic()
         self._robot_ids = {}
+        self._group_ids = {}  # ids are per segment, as robot ids are: each segment stands alone
 
     def _roll(self) -> None:
         self._flush()

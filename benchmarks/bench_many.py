@@ -1,0 +1,349 @@
+"""Many robots in one host: both runtimes beside raw Pykka, from 1 to 5,000 robots.
+
+For each runtime (``threads``: a Pykka ThreadingActor per robot; ``pooled``: robots
+sharing yard's worker pool), each layout (every robot on one symbol, or robots spread
+over 50 symbols) and each robot count, three cases, each in a fresh process so its
+memory and threads are its own:
+
+- throughput: quotes published as fast as the feed can, journal on (every-event
+  flush), until every robot handled each quote of its symbol; deliveries/s;
+- latency: one quote at a time to a host where one robot answers each quote of its
+  symbol with an order and the others count (the answering robot is added last,
+  so it is the last one its quote is fanned out to); tick-to-command p50/p99;
+- memory: RSS grown by adding that many idle robots, per robot.
+
+Raw Pykka in the same run: ``tell`` of every message to each of N counting actors,
+ThreadingActor and yard's PooledActor, no host, no sockets.
+
+    python benchmarks/bench_many.py                 # everything, about 10 minutes
+    python benchmarks/bench_many.py --quick         # fewer quotes and robot counts
+    python benchmarks/bench_many.py --robots 1000 --runtimes pooled --layouts one
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import gc
+import json
+import math
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pykka
+from bench_core import machine, source_version
+from bench_host import Buyer, host_rig, peak_rss_mb, reset_peak_rss
+from bench_raw import FINISH_TIMEOUT_S, Socket, percentiles
+
+from gateways.feed import SyntheticQuotes
+from yard_actors import Quote, Robot, encode
+from yard_actors.runtime import PooledActor
+
+ROBOTS = (1, 10, 100, 1000, 5000)
+SPREAD_SYMBOLS = 50
+RUNTIMES = ("threads", "pooled")
+LAYOUTS = ("one", "spread")
+DELIVERIES = 1_000_000  # per throughput case, spread over the quotes
+
+
+def symbols_for(layout: str, robots: int) -> list[str]:
+    """``Si`` first (the answering robot's symbol), then ``S01``...``S49``."""
+    count = 1 if layout == "one" else min(SPREAD_SYMBOLS, robots)
+    return ["Si", *(f"S{n:02d}" for n in range(1, count))]
+
+
+def payloads_for(symbols: Sequence[str], count: int) -> list[tuple[bytes, bytes]]:
+    return [
+        (quote.symbol.encode(), bytes(memoryview(encode(quote))))
+        for quote in SyntheticQuotes(symbols, count=count)
+    ]
+
+
+def rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def wait_topics(feed: Socket, topics: set[bytes], timeout: float = 120.0) -> None:
+    """Block until the XPUB ``feed`` has seen a subscription to every topic."""
+    missing = set(topics)
+    deadline = time.monotonic() + timeout
+    while missing:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not feed.poll(int(remaining * 1000)):
+            msg = f"the host did not subscribe to {sorted(missing)} within {timeout} s"
+            raise TimeoutError(msg)
+        message = feed.recv()
+        if message[:1] == b"\x01":
+            missing.discard(message[1:])
+
+
+class _FinishLine:
+    def __init__(self, robots: int) -> None:
+        self.done = threading.Event()
+        self.finished_ns = 0
+        self._left = robots
+        self._lock = threading.Lock()
+
+    def robot_done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left == 0:
+                self.finished_ns = time.perf_counter_ns()
+                self.done.set()
+
+
+def counting_robot(finish: _FinishLine | None, expected: dict[str, int]) -> type[Robot]:
+    class Counting(Robot):
+        """Counts its quotes and emits nothing; tells the finish line at the last one."""
+
+        def on_start(self) -> None:
+            self._quotes = 0
+            self._last = expected.get(self.subscriptions[0], 0)
+
+        def on_quote(self, quote: Quote) -> None:
+            self._quotes += 1
+            if self._quotes == self._last and finish is not None:
+                finish.robot_done()
+
+    return Counting
+
+
+# --- the cases, each run in a process of its own ------------------------------------------------
+
+
+def throughput(runtime: str, layout: str, robots: int, quotes: int) -> dict[str, Any]:
+    symbols = symbols_for(layout, robots)
+    payloads = payloads_for(symbols, quotes)
+    per_symbol = {s: sum(1 for topic, _ in payloads if topic == s.encode()) for s in symbols}
+    finish = _FinishLine(robots)
+    robot_class = counting_robot(finish, per_symbol)
+    deliveries = sum(per_symbol[symbols[n % len(symbols)]] for n in range(robots))
+    reset_peak_rss()
+    with host_rig("every-event", runtime=runtime) as rig:
+        began = time.perf_counter()
+        for n in range(robots):
+            rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
+        wait_topics(rig.feed, {s.encode() for s in symbols})
+        startup_s = time.perf_counter() - began
+        threads = threading.active_count()
+        started = time.perf_counter_ns()
+        send = rig.feed.send_multipart
+        for frames in payloads:
+            send(frames)
+        finished = finish.done.wait(FINISH_TIMEOUT_S)
+        rig.host.wait_idle(timeout=60.0)
+        handled = sum(row["events_in"] for row in rig.host.robots())
+        journal_bytes = _journal_bytes(rig.host.journal_dir)
+        stopping = time.perf_counter()
+        rig.host.stop(timeout=60.0)
+        stop_s = time.perf_counter() - stopping
+    seconds = (finish.finished_ns - started) / 1e9 if finished else math.nan
+    return {
+        "quotes": quotes,
+        "deliveries": deliveries,
+        "seconds": seconds,
+        "deliveries_per_s": deliveries / seconds,
+        "quotes_per_s": quotes / seconds,
+        "ok": finished and handled == deliveries,
+        "journal_bytes_per_quote": journal_bytes / quotes,
+        "startup_s": startup_s,
+        "stop_s": stop_s,
+        "threads": threads,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _journal_bytes(directory: Path | None) -> int:
+    if directory is None:
+        return 0
+    return sum(path.stat().st_size for path in directory.glob("journal-*.yj"))
+
+
+def latency(runtime: str, layout: str, robots: int, samples: int) -> dict[str, Any]:
+    symbols = symbols_for(layout, robots)
+    warmup = max(20, samples // 10)
+    payloads = [frames for frames in payloads_for(symbols, (samples + warmup) * len(symbols))]
+    answered = [frames for frames in payloads if frames[0] == b"Si"][: samples + warmup]
+    robot_class = counting_robot(None, {})
+    with host_rig("every-event", runtime=runtime) as rig:
+        for n in range(robots - 1):
+            rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
+        rig.host.add_robot(Buyer, name="buyer", symbols=["Si"])
+        wait_topics(rig.feed, {s.encode() for s in symbols})
+        clock, send, recv = time.perf_counter_ns, rig.feed.send_multipart, rig.orders.recv_multipart
+        taken = []
+        for frames in answered:
+            started = clock()
+            send(frames)
+            recv()
+            taken.append(clock() - started)
+        rig.host.wait_idle(timeout=60.0)
+        table = {row["name"]: row for row in rig.host.robots()}
+    result = percentiles(taken[warmup:])
+    result["subscribers"] = sum(1 for n in range(robots - 1) if n % len(symbols) == 0) + 1
+    result["robot_wait_p50_us"] = table["buyer"].get("wait_p50_us")
+    result["robot_handle_p50_us"] = table["buyer"].get("handle_p50_us")
+    return result
+
+
+def memory(runtime: str, layout: str, robots: int) -> dict[str, Any]:
+    symbols = symbols_for(layout, robots)
+    robot_class = counting_robot(None, {})
+    with host_rig("every-event", runtime=runtime) as rig:
+        gc.collect()
+        before = rss_kb()
+        for n in range(robots):
+            rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
+        wait_topics(rig.feed, {s.encode() for s in symbols})
+        rig.host.wait_idle(timeout=60.0)
+        gc.collect()
+        after = rss_kb()
+    return {"rss_mb": after / 1024, "kb_per_robot": (after - before) / robots}
+
+
+class _Counter(pykka.ThreadingActor):
+    def __init__(self, last: int, finish: _FinishLine) -> None:
+        super().__init__()
+        self._last = last
+        self._finish = finish
+
+    def on_receive(self, message: Any) -> None:
+        if message == self._last:
+            self._finish.robot_done()
+
+
+class _PooledCounter(PooledActor, _Counter):
+    pass
+
+
+def raw_fanout(runtime: str, actors: int, messages: int) -> dict[str, Any]:
+    """``tell`` each of ``messages`` ints to every one of ``actors`` counting actors."""
+    finish = _FinishLine(actors)
+    cls = _PooledCounter if runtime == "pooled" else _Counter
+    refs = [cls.start(messages - 1, finish) for _ in range(actors)]
+    try:
+        started = time.perf_counter_ns()
+        tells = [ref.tell for ref in refs]
+        for n in range(messages):
+            for tell in tells:
+                tell(n)
+        finished = finish.done.wait(FINISH_TIMEOUT_S)
+    finally:
+        for ref in refs:
+            ref.stop(block=False)
+        pykka.ActorRegistry.stop_all()
+    seconds = (finish.finished_ns - started) / 1e9 if finished else math.nan
+    return {"deliveries": actors * messages, "deliveries_per_s": actors * messages / seconds}
+
+
+def _in_child(case: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        try:
+            return pool.submit(case, *args).result(timeout=FINISH_TIMEOUT_S * 2)
+        except Exception as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine(), "source": source_version(), "cases": []}
+    for robots in args.robots:
+        raw_messages = max(10, min(100_000, 100_000 // robots))
+        for runtime in args.runtimes:
+            raw = _in_child(raw_fanout, runtime, robots, raw_messages)
+            results["cases"].append({"case": "raw", "runtime": runtime, "robots": robots, **raw})
+            _show(results["cases"][-1])
+    for layout in args.layouts:
+        for robots in args.robots:
+            per_symbol = math.ceil(robots / len(symbols_for(layout, robots)))
+            quotes = max(200, min(args.max_quotes, args.deliveries // per_symbol))
+            samples = max(100, min(args.samples, 20_000 // per_symbol))
+            for runtime in args.runtimes:
+                case = {"case": "host", "runtime": runtime, "layout": layout, "robots": robots}
+                case["throughput"] = _in_child(throughput, runtime, layout, robots, quotes)
+                case["latency"] = _in_child(latency, runtime, layout, robots, samples)
+                case["memory"] = _in_child(memory, runtime, layout, robots)
+                results["cases"].append(case)
+                _show(case)
+    return results
+
+
+def _show(case: dict[str, Any]) -> None:
+    if case["case"] == "raw":
+        rate = case.get("deliveries_per_s", math.nan)
+        print(
+            f"raw pykka {case['runtime']:8} {case['robots']:5} actors: {rate:12,.0f} deliveries/s"
+        )
+        return
+    tput, lat, mem = case["throughput"], case["latency"], case["memory"]
+    print(
+        f"{case['runtime']:8} {case['layout']:6} {case['robots']:5} robots: "
+        f"{tput.get('deliveries_per_s', math.nan):10,.0f} deliveries/s "
+        f"{'ok' if tput.get('ok') else 'NOT OK ' + str(tput.get('error', ''))} | "
+        f"tick-to-command p50 {lat.get('p50_us', math.nan):8.0f} µs "
+        f"p99 {lat.get('p99_us', math.nan):8.0f} µs | "
+        f"{mem.get('kb_per_robot', math.nan):6.1f} KB/robot, peak "
+        f"{tput.get('peak_rss_mb', math.nan):6.0f} MB, threads {tput.get('threads')}",
+        flush=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--robots", type=_ints, default=list(ROBOTS), help="e.g. 1,10,1000")
+    parser.add_argument("--runtimes", type=_names(RUNTIMES), default=list(RUNTIMES))
+    parser.add_argument("--layouts", type=_names(LAYOUTS), default=list(LAYOUTS))
+    parser.add_argument("--deliveries", type=int, default=DELIVERIES, help="per throughput case")
+    parser.add_argument("--max-quotes", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=2000, help="latency samples, at most")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the work")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.deliveries //= 10
+        args.max_quotes //= 10
+        args.samples //= 4
+    info = machine()
+    print(f"machine: {info}\nsource: {source_version()}", flush=True)
+    results = run(args)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0 if all(_ok(case) for case in results["cases"]) else 1
+
+
+def _ok(case: dict[str, Any]) -> bool:
+    if case["case"] == "raw":
+        return "error" not in case
+    return bool(case["throughput"].get("ok")) and "error" not in case["latency"]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def _names(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        names = text.split(",")
+        for name in names:
+            if name not in allowed:
+                msg = f"{name!r} is not one of {', '.join(allowed)}"
+                raise argparse.ArgumentTypeError(msg)
+        return names
+
+    return parse
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(main())

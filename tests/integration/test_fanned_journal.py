@@ -1,0 +1,302 @@
+"""The data intake's fan-out in the journal: each event written once, one watermark per burst.
+
+A quote for N robots is one ``F`` record; each robot writes one ``W`` per run it handles, so
+the journal grows with events + robots x bursts, not robots x events, and each robot still
+replays alone to exactly its live state and commands.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from yard_actors import NewOrder, Quote, Robot, Timer, decode, encode, replay
+from yard_actors.actor import Deliver, DeliverBatch, RobotActor, ask_snapshot
+from yard_actors.journal import Group, Journal, iter_records, read_robot
+from yard_actors.replay import replay_into
+from yard_actors.robot import HandlerResult
+from yard_actors.testing import RobotHarness, live_host, quote, wait_until
+
+pytestmark = pytest.mark.usefixtures("each_runtime")
+
+MS = 1_000_000
+TS = 1_700_000_000_000_000_000
+DELIVERY_BYTES = 21  # what each robot paid per event before fan-out records
+
+
+class Taker(Robot):
+    """Counts quotes, sums their bids, and buys one lot on every 250th."""
+
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.quotes = 0
+        self.bids = 0
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        self.quotes += 1
+        self.bids += int(quote.bid)
+        return self.buy("Si", 1, quote.bid) if self.quotes % 250 == 0 else None
+
+
+class Heartbeat(Robot):
+    """Every second of event time, buys one lot at the last bid."""
+
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.beats: list[int] = []
+        self.every("beat", 1_000)
+
+    def on_timer(self, timer: Timer) -> HandlerResult:
+        self.beats.append(timer.ts)
+        last = self.last_quote("Si")
+        return None if last is None else self.buy("Si", 1, last.bid)
+
+
+class StartsMidBurst(Heartbeat):
+    """Sets a fast timer on its third quote, so it falls due inside the same burst."""
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        if int(quote.bid) == 102:
+            self.every("fast", 1)
+        return None
+
+
+def quotes(count: int, step_ns: int = MS) -> list[Quote]:
+    return [quote("Si", 100 + n, 101 + n, ts=TS + n * step_ns) for n in range(count)]
+
+
+class HeldIntake:
+    """Holds the data intake's receive thread in its journal write, as a busy host would.
+
+    While it is held, published quotes queue in the intake's socket, so the next drain takes
+    them as one burst: the load under which a burst is long, made deterministic.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Event()
+        self.released = threading.Event()
+        original = Journal.record_fanned
+
+        def held(journal: Journal, burst: Sequence[tuple[bytes, Group]]) -> int:
+            self.entered.set()
+            assert self.released.wait(10), "the test never released the data intake"
+            return original(journal, burst)
+
+        monkeypatch.setattr(Journal, "record_fanned", held)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@pytest.fixture
+def held_intake(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldIntake]:
+    held = HeldIntake(monkeypatch)
+    yield held
+    held.release()  # never leave a receive thread waiting, whatever the test did
+
+
+def journal_bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.glob("journal-*.yj"))
+
+
+def run_feed(
+    directory: Path, robots: int, market: list[Quote], held: HeldIntake
+) -> dict[str, dict[str, Any]]:
+    """Publish ``market`` to ``robots`` Takers in held bursts; return their live snapshots."""
+    names = [f"r{n:03d}" for n in range(robots)]
+    with live_host(directory) as live:
+        for name in names:
+            live.add_robot(Taker, name=name)
+        for event in market:
+            live.publish(event)
+        held.release()
+        wait_until(
+            lambda: {row["events_in"] for row in live.host.robots()} == {len(market)},
+            timeout=30,
+            what=f"{len(market)} quotes reaching each of {robots} robots",
+        )
+        return {name: live.snapshot(name) for name in names}
+
+
+@pytest.mark.slow
+def test_the_journal_grows_with_events_plus_robots_times_bursts_not_robots_times_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = quotes(1_000)
+    sizes, bursts = {}, {}
+    for robots in (1, 100):
+        directory = tmp_path / f"{robots}-robots"
+        held = HeldIntake(monkeypatch)
+        try:
+            live = run_feed(directory, robots, market, held)
+        finally:
+            held.release()
+        sizes[robots] = journal_bytes(directory)
+        records = list(iter_records(directory))
+        events = [r for r in records if r.kind == "event"]
+        watermarks = [r for r in records if r.kind == "watermark"]
+        bursts[robots] = len(watermarks) / robots
+        assert len(events) == len(market)
+        assert [r.kind for r in records].count("delivery") == 0
+        for name, snapshot in live.items():
+            replayed = replay(directory, name, robot_class=Taker)
+            assert replayed.faithful
+            assert replayed.robot.snapshot() == snapshot
+
+    per_robot_before = len(market) * DELIVERY_BYTES  # ~21 kB of D records for each robot
+    assert bursts[100] <= 3  # the held burst, the rest in one drain (up to 1,000 a drain)
+    assert sizes[100] - sizes[1] < 99 * per_robot_before / 10
+
+
+def test_robots_on_a_fast_feed_each_replay_alone_to_their_live_state(tmp_path: Path) -> None:
+    names = [f"r{n:02d}" for n in range(20)]
+    market = quotes(2_000)
+    with live_host(tmp_path) as live:
+        for name in names:
+            live.add_robot(Taker, name=name)
+        for event in market:
+            live.publish(event)
+        wait_until(
+            lambda: {row["events_in"] for row in live.host.robots()} == {len(market)},
+            timeout=30,
+            what="2,000 quotes reaching each of 20 robots",
+        )
+        snapshots = {name: live.snapshot(name) for name in names}
+
+    watermarks = [r for r in iter_records(tmp_path) if r.kind == "watermark"]
+    assert len(watermarks) < len(names) * len(market)
+    for name in names:
+        replayed = replay(tmp_path, name, robot_class=Taker)
+        assert replayed.faithful
+        assert replayed.robot.snapshot() == snapshots[name]
+
+
+def test_an_event_taken_before_a_robot_is_removed_is_journaled_before_it_comes_back(
+    tmp_path: Path, held_intake: HeldIntake
+) -> None:
+    with live_host(tmp_path) as live:
+        live.add_robot(Taker, name="alpha")
+        held_intake.release()
+        live.publish(quote("Si", 100, 101, ts=TS))
+        wait_until(lambda: live.host.robots()[0]["events_in"] == 1, what="the first quote")
+        held_intake.released.clear()
+        held_intake.entered.clear()
+        live.publish(quote("Si", 101, 102, ts=TS + MS))
+        assert held_intake.entered.wait(5)  # the intake took it, for the alpha that runs now
+        back = threading.Event()
+
+        def remove_and_add_again() -> None:
+            live.host.remove_robot("alpha")
+            live.host.add_robot(Taker, name="alpha")
+            back.set()
+
+        mover = threading.Thread(target=remove_and_add_again)
+        mover.start()
+        try:
+            removed_early = back.wait(0.3)
+        finally:
+            held_intake.release()
+            mover.join(timeout=10)
+        live.feed.wait_for("Si")
+        live.publish(quote("Si", 102, 103, ts=TS + 2 * MS))
+        wait_until(lambda: live.host.robots()[0]["events_in"] == 1, what="the third quote")
+        snapshot = live.snapshot("alpha")
+
+    replayed = replay(tmp_path, "alpha", robot_class=Taker)
+    assert snapshot["state"] == {"bids": 303, "quotes": 3}  # the second from its first run
+    assert replayed.robot.snapshot() == snapshot
+    assert not removed_early  # the unroute waited for the intake's burst
+
+
+def test_a_fanned_event_left_in_a_mailbox_is_not_replayed(tmp_path: Path) -> None:
+    with Journal(tmp_path) as journal:
+        journal.record_robot("alpha", {"class": "x"})
+        group = Group("Si", ("alpha",))
+        market = quotes(3)
+        first = journal.record_fanned([(encode(event), group) for event in market])
+        journal.record_watermark("alpha", first + 1)  # the host crashed before the third
+
+    assert [e.payload for e in read_robot(tmp_path, "alpha").entries] == [
+        encode(market[0]),
+        encode(market[1]),
+    ]
+
+
+# --- one robot actor, fed a fanned burst directly ------------------------------------------
+
+
+def harness_run(robot_class: type[Robot], events: list[Quote], name: str) -> RobotHarness:
+    harness = RobotHarness(robot_class, name=name)
+    for event in events:
+        harness.feed(event)
+    return harness
+
+
+def run_fanned_burst(
+    robot_class: type[Robot], events: list[Quote], journal: Journal | None
+) -> dict[str, Any]:
+    """Hand ``events`` to a robot actor as one fanned intake burst; return its snapshot."""
+    first = 1
+    if journal is not None:
+        group = Group("Si", ("burst",))
+        first = journal.record_fanned([(encode(e), group) for e in events])
+    messages = [Deliver(event, first + n, fanned=True) for n, event in enumerate(events)]
+    if journal is None:
+        messages = [Deliver(event, fanned=True) for event in events]
+    ref: pykka.ActorRef[RobotActor] = RobotActor.start(
+        robot_class("burst"), journal=journal, order_link=None
+    )
+    try:
+        ref.tell(DeliverBatch(messages))
+        return ask_snapshot(ref, timeout=5)
+    finally:
+        ref.stop(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("robot_class", "count", "step_ns"),
+    [
+        (Heartbeat, 2_500, 1 * MS),  # long quiet runs, cut at each beat
+        (Heartbeat, 30, 200 * MS),  # a beat every few events
+        (StartsMidBurst, 100, 400_000),  # a timer set inside the burst fires inside it
+    ],
+)
+def test_a_fanned_burst_with_timers_replays_exactly_from_its_watermarks(
+    tmp_path: Path, robot_class: type[Robot], count: int, step_ns: int
+) -> None:
+    market = quotes(count, step_ns)
+    expected = harness_run(robot_class, market, "burst")
+
+    with Journal(tmp_path) as journal:
+        snapshot = run_fanned_burst(robot_class, market, journal)
+    history = read_robot(tmp_path, "burst")
+    replayed = replay_into(robot_class("burst"), history)
+    records = list(iter_records(tmp_path))
+
+    kinds = [r.kind for r in records]
+    timers = sum(isinstance(e, Timer) for e in expected.events)
+    assert timers
+    assert kinds.count("delivery") == timers  # a timer goes to one robot: E + D
+    assert kinds.count("watermark") <= len(market)  # a run ends at most 1 ms on, for timers
+    assert list(replayed.events) == expected.events
+    assert [decode(e.payload) for e in history.entries if e.kind == "command"] == (
+        expected.commands
+    )
+    assert replayed.faithful
+    assert snapshot == replayed.robot.snapshot() == expected.snapshot()
+    assert all(isinstance(c, NewOrder) for c in expected.commands)
+
+
+def test_a_fanned_burst_reaches_a_robot_that_runs_without_a_journal() -> None:
+    market = quotes(30, 200 * MS)
+
+    snapshot = run_fanned_burst(Heartbeat, market, None)
+
+    assert snapshot == harness_run(Heartbeat, market, "burst").snapshot()
