@@ -9,6 +9,7 @@ ZeroMQ and Pykka limits of the same run::
     python benchmarks/bench_orders.py --json out.json
     python benchmarks/bench_orders.py --only roundtrip/sqlite --only gateway/
     python benchmarks/bench_orders.py --pin-host 0   # this process on CPU 0, nx-27017 elsewhere
+    python benchmarks/bench_orders.py --only roundtrip/sqlite-process --pin-host 0 --pin-gateway 1
 
 Cases (``--only`` takes name prefixes):
 
@@ -29,6 +30,9 @@ Cases (``--only`` takes name prefixes):
   ``mongo-stream``: MongoDB, the host's trades endpoint a PUB nobody publishes
   on, so fills come by the change stream alone. ``mongo-fast``: MongoDB, fast path.
   MongoDB cases also count pymongo's commands per round, by calling thread.
+* ``roundtrip/sqlite-process``: ``sqlite-fast`` with the gateway (store and paper
+  exchange) in a child process, as ``yard gateway`` runs it, on ipc:// endpoints;
+  ``--pin-gateway`` puts it on one CPU (default: the CPUs ``--pin-host`` left).
 * ``gateway/<store>``: pre-encoded marketable NewOrders pushed straight at the
   gateway's orders endpoint as fast as possible, timed until it has sent an
   acceptance and a fill for each.
@@ -43,6 +47,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -52,6 +57,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -83,7 +89,7 @@ from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperExchange
 from gateways.store import MongoOrderStore, OrderState, SQLiteOrderStore, open_store
 from gateways.store.base import OrderStore, Report, ReportRecord
-from gateways.store.mongo import _redacted
+from gateways.store.mongo_errors import redacted as _redacted
 from yard_actors import Fill, Host, NewOrder, OrderAccepted, Quote, Robot, Side, decode, encode
 from yard_actors.events import CancelReply, TimeInForce
 from yard_actors.frames import send
@@ -186,9 +192,15 @@ class StampedSQLite(SQLiteOrderStore):
 
 
 class StampedMongo(MongoOrderStore):
+    """Stamps "fill written" when apply_fill returns (the trade is in; the order and
+    the report follow at the batch's end), and settles once a batch that held a
+    cancel has written it."""
+
     def __init__(self, url: str, stamps: Stamps) -> None:
         super().__init__(url)
         self.stamps = stamps
+        self._held: list[Report] = []
+        self._depth = 0
 
     def apply_fill(self, fill: Fill) -> Any:
         applied = super().apply_fill(fill)
@@ -197,8 +209,26 @@ class StampedMongo(MongoOrderStore):
 
     def add_report(self, robot: str, report: Report) -> ReportRecord:
         record = super().add_report(robot, report)
-        self.stamps.reported(report)
+        self._held.append(report)
+        if not self._depth:  # written already
+            self._settle()
         return record
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            with super().batch():
+                yield
+        finally:
+            self._depth -= 1
+        if not self._depth:
+            self._settle()
+
+    def _settle(self) -> None:
+        held, self._held = self._held, []
+        for report in held:
+            self.stamps.reported(report)
 
 
 def round_trip_robot(settled: threading.Event | None, *, book_complete: bool) -> type[Robot]:
@@ -362,24 +392,11 @@ class OrderRig:
 
     def wait_subscribers(self, count: int, timeout: float = 10.0) -> None:
         """Block until ``count`` subscriptions to the symbol reached the feed."""
-        seen = 0
-        deadline = time.monotonic() + timeout
-        while seen < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self.feed.poll(int(remaining * 1000)):
-                msg = f"{seen} of {count} subscribers to {SYMBOL} after {timeout} s"
-                raise TimeoutError(msg)
-            if self.feed.recv() == b"\x01" + TOPIC:
-                seen += 1
+        _wait_subscribers(self.feed, count, timeout)
 
     def wait_reports(self, count: int, timeout: float) -> bool:
         """Poll (every ms) until the gateway has sent ``count`` reports."""
-        deadline = time.monotonic() + timeout
-        while self.gateway.stats["reports"] < count:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)
-        return True
+        return _wait_reports(lambda: self.gateway.stats["reports"], count, timeout)
 
     def close(self) -> None:
         try:
@@ -391,6 +408,27 @@ class OrderRig:
                 bound.close()
             self.context.term()
             self.store.close()
+
+
+def _wait_subscribers(feed: Socket, count: int, timeout: float) -> None:
+    seen = 0
+    deadline = time.monotonic() + timeout
+    while seen < count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not feed.poll(int(remaining * 1000)):
+            msg = f"{seen} of {count} subscribers to {SYMBOL} after {timeout} s"
+            raise TimeoutError(msg)
+        if feed.recv() == b"\x01" + TOPIC:
+            seen += 1
+
+
+def _wait_reports(sent: Callable[[], int], count: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while sent() < count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 @contextlib.contextmanager
@@ -461,30 +499,171 @@ def round_trip(
                 break
         measured = len(quoted) - warmup
         commands = COMMANDS.per(measured) if url is not None and measured > 0 else {}
-        checked = _check_round_trips(rig, host, len(quoted), problems)
-    done = min(map(len, (quoted, exchange.taker_in_ns, stamps.fill_ns, exchange.marker_in_ns)))
-    taken = slice(warmup, done)
-    t_q, t_in, t_fill, t_out = (
-        quoted[taken],
-        exchange.taker_in_ns[taken],
-        stamps.fill_ns[taken],
-        exchange.marker_in_ns[taken],
-    )
-    if not t_out:
+        if not rig.wait_reports(4 * len(quoted), timeout=10.0):  # accept + fill, accept + cancel
+            sent = rig.gateway.stats["reports"]
+            problems.append(f"the gateway sent {sent} of {4 * len(quoted)} reports")
+        checked = _check_round_trips(
+            rig.store, host, dict(rig.gateway.stats), len(quoted), problems
+        )
+    stamped = (quoted, exchange.taker_in_ns, stamps.fill_ns, exchange.marker_in_ns)
+    stages = _stages(*stamped, warmup)
+    if stages is None:
         return {"store": store_kind, "path": path, "ok": False, "problems": problems}
     return {
         "store": store_kind,
         "path": path,
-        "rounds": len(t_out),
+        "rounds": stages["round trip: order in -> marker in"]["samples"],
         "warmup": warmup,
-        "stages_us": {
-            "round trip: order in -> marker in": percentiles(_diff(t_out, t_in)),
-            "  order in -> fill written": percentiles(_diff(t_fill, t_in)),
-            "  fill written -> marker in": percentiles(_diff(t_out, t_fill)),
-            "quote -> order in": percentiles(_diff(t_in, t_q)),
-            "full loop: quote -> marker in": percentiles(_diff(t_out, t_q)),
-        },
+        "stages_us": stages,
         "mongo_per_round": commands,
+        **checked,
+        "ok": not problems,
+        "problems": problems,
+    }
+
+
+def _stages(
+    quoted: list[int], t_in: list[int], t_fill: list[int], t_out: list[int], warmup: int
+) -> dict[str, dict[str, float]] | None:
+    """Each leg's percentiles over the rounds after ``warmup`` that have all four stamps."""
+    taken = slice(warmup, min(map(len, (quoted, t_in, t_fill, t_out))))
+    t_q, t_in, t_fill, t_out = quoted[taken], t_in[taken], t_fill[taken], t_out[taken]
+    if not t_out:
+        return None
+    return {
+        "round trip: order in -> marker in": percentiles(_diff(t_out, t_in)),
+        "  order in -> fill written": percentiles(_diff(t_fill, t_in)),
+        "  fill written -> marker in": percentiles(_diff(t_out, t_fill)),
+        "quote -> order in": percentiles(_diff(t_in, t_q)),
+        "full loop: quote -> marker in": percentiles(_diff(t_out, t_q)),
+    }
+
+
+# --- the round trip with the gateway in a process of its own ----------------------------------
+
+
+def _gateway_process(directory: str, data: str, link: Connection, cpus: list[int]) -> None:
+    """The child: a stamped gateway over SQLite on ipc:// endpoints, as ``yard gateway`` runs.
+
+    Sends its endpoints once it is ready, its stats on each ``"stats"``, and on
+    ``"stop"`` stops and sends its stamps and final stats. CLOCK_MONOTONIC makes
+    its ``perf_counter_ns`` stamps comparable with the parent's.
+    """
+    os.sched_setaffinity(0, cpus)
+    stamps, exchange = Stamps(None), StampedExchange()
+    store = StampedSQLite(Path(directory) / "orders.db", stamps)
+    gateway = OrderGateway(
+        store=store,
+        exchange=exchange,
+        orders=f"ipc://{directory}/orders",
+        trades=f"ipc://{directory}/trades",
+        recovery=f"ipc://{directory}/recovery",
+        data=data,
+        symbols=[SYMBOL],
+    )
+    try:
+        link.send(gateway.endpoints)
+        while link.recv() == "stats":
+            link.send(dict(gateway.stats))
+    finally:
+        gateway.stop()
+        store.close()
+    link.send(
+        {
+            "stats": dict(gateway.stats),
+            "taker_in_ns": exchange.taker_in_ns,
+            "fill_ns": stamps.fill_ns,
+            "marker_in_ns": exchange.marker_in_ns,
+        }
+    )
+
+
+def round_trip_process(rounds: int, warmup: int, gateway_cpus: list[int]) -> dict[str, Any]:
+    """The SQLite fast-path round trip with the gateway in a child process on ``gateway_cpus``.
+
+    Feed, host and robot stay in this process; the gateway's sockets are ipc://.
+    """
+    settled = threading.Event()
+    payloads = _quote_payloads(rounds + warmup)
+    quoted: list[int] = []
+    problems: list[str] = []
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        tempfile.TemporaryDirectory(prefix="yard-bench-orders-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        context: Context = zmq.Context()
+        stack.callback(context.term)
+        feed = context.socket(zmq.XPUB)
+        stack.callback(feed.close)
+        for option, value in ((zmq.LINGER, 0), (zmq.SNDHWM, 0), (zmq.XPUB_VERBOSE, 1)):
+            feed.setsockopt(option, value)
+        data = f"ipc://{tmp}/data"
+        feed.bind(data)
+        link, child_link = spawn.Pipe()
+        child = spawn.Process(target=_gateway_process, args=(tmp, data, child_link, gateway_cpus))
+        child.start()
+        stack.callback(child.join, 10.0)
+        if not link.poll(30.0):
+            child.kill()
+            msg = "the gateway process did not start within 30 s"
+            raise RuntimeError(msg)
+        endpoints = link.recv()
+        stopped: dict[str, Any] = {}
+
+        def stop_child() -> None:
+            if not stopped:
+                link.send("stop")
+                if not link.poll(30.0):
+                    child.kill()
+                    msg = "the gateway process did not stop within 30 s"
+                    raise RuntimeError(msg)
+                stopped.update(link.recv())
+
+        stack.callback(stop_child)
+        host = Host(
+            data=data,
+            orders=endpoints["orders"],
+            trades=endpoints["trades"],
+            recovery=endpoints["recovery"],
+            control=f"ipc://{tmp}/control",
+            journal_dir=Path(tmp) / "journal",
+            context=context,
+        )
+        stack.callback(host.stop)
+        host.add_robot(round_trip_robot(settled, book_complete=True), name=ROBOT)
+        _wait_subscribers(feed, 2, 10.0)
+        clock = time.perf_counter_ns
+        for n, payload in enumerate(payloads):
+            settled.clear()
+            quoted.append(clock())
+            send(feed, TOPIC, payload)
+            if not settled.wait(ROUND_TIMEOUT_S):
+                problems.append(f"round {n}: the marker was not final after {ROUND_TIMEOUT_S} s")
+                break
+
+        def sent() -> int:
+            link.send("stats")
+            return int(link.recv().get("reports", 0))
+
+        if not _wait_reports(sent, 4 * len(quoted), timeout=10.0):
+            problems.append(f"the gateway sent {sent()} of {4 * len(quoted)} reports")
+        host.wait_idle()
+        stop_child()
+        with SQLiteOrderStore(Path(tmp) / "orders.db", checkpoint_interval_s=None) as store:
+            checked = _check_round_trips(store, host, stopped["stats"], len(quoted), problems)
+    stages = _stages(
+        quoted, stopped["taker_in_ns"], stopped["fill_ns"], stopped["marker_in_ns"], warmup
+    )
+    if stages is None:
+        return {"store": "sqlite", "path": "fast", "ok": False, "problems": problems}
+    return {
+        "store": "sqlite",
+        "path": "fast, gateway in its own process",
+        "gateway_cpus": gateway_cpus,
+        "rounds": stages["round trip: order in -> marker in"]["samples"],
+        "warmup": warmup,
+        "stages_us": stages,
         **checked,
         "ok": not problems,
         "problems": problems,
@@ -496,16 +675,12 @@ def _diff(later: Sequence[int], earlier: Sequence[int]) -> list[int]:
 
 
 def _check_round_trips(
-    rig: OrderRig, host: Host, rounds: int, problems: list[str]
+    store: OrderStore, host: Host, stats: dict[str, int], rounds: int, problems: list[str]
 ) -> dict[str, Any]:
     """Every taking order accepted and filled, every marker cancelled, nothing dropped."""
-    if not rig.wait_reports(4 * rounds, timeout=10.0):  # accept + fill, accept + cancel
-        problems.append(f"the gateway sent {rig.gateway.stats['reports']} of {4 * rounds} reports")
     host.wait_idle()
     state = host.snapshot(ROBOT)["state"]
     trades = host.intake_stats()["trades"]
-    stats = dict(rig.gateway.stats)
-    store = rig.store
     orders = store.orders(robot=ROBOT)
     by_state = Counter(order.state.value for order in orders)
     expected = {
@@ -630,12 +805,12 @@ def gateway_costs(count: int) -> dict[str, Any]:
         for name in (
             "begin a batch",
             "decode a NewOrder",
-            "store add_order + pending",
+            "store add_pending",
             "paper exchange submit",
             "store accepted + its report",
             "store apply_fill",
             "commit",
-            "encode + publish 2 reports",
+            "publish the 2 reports",
             "all of the above",
         )
     }
@@ -656,8 +831,7 @@ def gateway_costs(count: int) -> dict[str, Any]:
                 t2 = clock()
                 assert isinstance(order, NewOrder)  # the gateway checks this too
                 coid = order.client_order_id
-                store.add_order(order)
-                store.transition(coid, OrderState.PENDING, ts=order.ts)
+                store.add_pending(order)
                 t3 = clock()
                 accepted, fill = exchange.submit(order)
                 t4 = clock()
@@ -666,14 +840,14 @@ def gateway_costs(count: int) -> dict[str, Any]:
                 store.transition(
                     coid, OrderState.ACCEPTED, ts=TS, exchange_order_id=accepted.exchange_order_id
                 )
-                reports = [store.add_report(FLOOD, accepted).report]
+                reports = [store.add_report(FLOOD, accepted)]
                 t5 = clock()
                 applied = store.apply_fill(fill)
                 t6 = clock()
             t7 = clock()
             assert applied is not None
-            for report in (*reports, applied[1].report):
-                send(trades, FLOOD.encode(), encode(report))
+            for record in (*reports, applied[1]):  # as the gateway: the bytes the store wrote
+                send(trades, FLOOD.encode(), record.payload)
             t8 = clock()
             stamps = (t0, t1, t2, t3, t4, t5, t6, t7, t8)
             for n, spent in enumerate(b - a for a, b in itertools.pairwise(stamps)):
@@ -696,6 +870,7 @@ def _cases(
     orders: OrderCounts,
     latency_payloads: list[bytes],
     mongo: str | None,
+    gateway_cpus: list[int],
 ) -> list[Case]:
     payload = latency_payloads[0]
     warm = orders.warmup
@@ -707,6 +882,10 @@ def _cases(
         ("latency/journal", lambda: latency("every-event", latency_payloads, core.latency_warmup)),
         ("costs/gateway-sqlite", lambda: gateway_costs(orders.cost_orders)),
         ("roundtrip/sqlite-fast", lambda: round_trip("sqlite", "fast", orders.sqlite_rounds, warm)),
+        (
+            "roundtrip/sqlite-process",
+            lambda: round_trip_process(orders.sqlite_rounds, warm, gateway_cpus),
+        ),
         (
             "roundtrip/mongo-stream",
             lambda: round_trip("mongo", "change-stream", orders.mongo_rounds, warm, mongo),
@@ -733,7 +912,7 @@ def _print_round_trips(results: dict[str, dict[str, Any]]) -> None:
                 f"{stage:<38}{p['samples']:>7,}{p['p50_us']:>8.0f}{p['p90_us']:>8.0f}"
                 f"{p['p99_us']:>8.0f}{p['p999_us']:>8.0f}{p['max_us']:>9.0f}{p['mean_us']:>8.0f}"
             )
-        _print_mongo(r["mongo_per_round"], "per round")
+        _print_mongo(r.get("mongo_per_round", {}), "per round")
 
 
 def _print_gateway_steps(results: dict[str, dict[str, Any]]) -> None:
@@ -778,6 +957,14 @@ def _print_checks(results: dict[str, dict[str, Any]]) -> None:
         print("checks: every order accepted and filled, every report sent, nothing dropped")
 
 
+def _gateway_cpus(pinned: int | None) -> list[int]:
+    """The gateway process's CPUs: as asked, or those this process is not pinned to."""
+    if pinned is not None:
+        return [pinned]
+    every = set(range(os.cpu_count() or 1))
+    return sorted(every - os.sched_getaffinity(0) or every)
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> NoReturn:
     raise SystemExit(128 + signum)  # so the finally blocks stop nx-27017
 
@@ -801,6 +988,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run this process on one CPU; nx-27017 gets the others",
     )
     parser.add_argument(
+        "--pin-gateway",
+        type=int,
+        metavar="CPU",
+        help="run roundtrip/sqlite-process's gateway on this CPU (default: the CPUs "
+        "--pin-host left free, or all)",
+    )
+    parser.add_argument(
         "--mongo-url",
         default=os.environ.get("YARD_MONGO_URL") or None,
         metavar="URL",
@@ -821,7 +1015,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     latency_payloads = _payloads(core.latency_quotes + core.latency_warmup)
     results: dict[str, dict[str, Any]] = {}
     run_started = time.perf_counter()
-    for name, run in _cases(core, orders, latency_payloads, args.mongo_url):
+    cases = _cases(core, orders, latency_payloads, args.mongo_url, _gateway_cpus(args.pin_gateway))
+    for name, run in cases:
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
         print(f"running {name} ...", end=" ", flush=True)

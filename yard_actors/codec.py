@@ -359,8 +359,10 @@ def _validator_sentence(spec: _Spec, exc: Exception) -> str:
     return f"{owner}.{text}" if text.split(" ", 1)[0] in spec.names else f"{owner}: {text}"
 
 
-# --- the fast path for market data ------------------------------------------------------
-# Quotes and ticks are most of what a host decodes. For a well-formed one these
+# --- the fast path for market data and orders --------------------------------------------
+# Quotes and ticks are most of what a host decodes; NewOrder is what the order
+# gateway decodes, and OrderAccepted, Fill and CancelReply what a host's trades
+# intake decodes, on every order's round trip. For a well-formed one these
 # builders check every rule the general path checks (the same field types, ranges
 # and decimal text), then set the fields directly instead of going through cattrs
 # and the attrs validators: about half the cost. On anything unusual they return
@@ -374,6 +376,22 @@ _set = object.__setattr__
 _SIDES: Final = {side.value: side for side in events.Side}
 _QUOTE_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "bid", "ask", "bid_size", "ask_size"))
 _TICK_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "price", "qty", "aggressor"))
+_ORDER_KEYS: Final = frozenset(
+    ("type", "v", "ts", "client_order_id", "robot", "symbol", "side", "qty", "price", "tif")
+)
+_TIFS: Final = {tif.value: tif for tif in events.TimeInForce}
+_ACCEPTED_KEYS: Final = frozenset(
+    ("type", "v", "ts", "client_order_id", "robot", "exchange_order_id", "seq")
+)
+_CANCEL_REPLY_KEYS: Final = frozenset(
+    ("type", "v", "ts", "client_order_id", "robot", "cancelled", "reason", "seq")
+)
+_FILL_KEYS: Final = frozenset(
+    (
+        *("type", "v", "ts", "trade_id", "client_order_id", "robot", "symbol"),
+        *("side", "price", "qty", "fee", "seq"),
+    )
+)
 
 
 # Prices repeat: a session's quotes move within a few hundred ticks. Remembering
@@ -405,17 +423,30 @@ def _fast_decimal(text: Any) -> Decimal | None:
     return number
 
 
-def _fast_head(document: dict[str, Any], keys: frozenset[str]) -> tuple[int, str] | None:
+def _fast_ts(document: dict[str, Any], keys: frozenset[str]) -> int | None:
+    """The ts of a document with exactly ``keys`` and this version, else None."""
     if len(document) != len(keys) or not keys.issuperset(document):
         return None
-    ts, symbol, version = document["ts"], document["symbol"], document["v"]
+    ts, version = document["ts"], document["v"]
     if type(version) is not int or version != SCHEMA_VERSION:
         return None
     if type(ts) is not int or not 0 <= ts <= _MAX_INT:
         return None
+    return ts
+
+
+def _fast_head(document: dict[str, Any], keys: frozenset[str]) -> tuple[int, str] | None:
+    ts = _fast_ts(document, keys)
+    if ts is None:
+        return None
+    symbol = document["symbol"]
     if type(symbol) is not str or not 0 < len(symbol) <= _MAX_NAME:
         return None
     return ts, symbol
+
+
+def _fast_seq(seq: Any) -> bool:
+    return type(seq) is int and 0 <= seq <= _MAX_INT
 
 
 def _fast_quote(document: dict[str, Any]) -> events.Quote | None:
@@ -460,7 +491,117 @@ def _fast_tick(document: dict[str, Any]) -> events.Tick | None:
     return tick
 
 
+def _fast_name(name: Any) -> bool:
+    return type(name) is str and 0 < len(name) <= _MAX_NAME
+
+
+def _fast_new_order(document: dict[str, Any]) -> events.NewOrder | None:
+    # Only the form encode() writes: every field present, a market order's price null.
+    head = _fast_head(document, _ORDER_KEYS)
+    if head is None:
+        return None
+    coid, robot, qty = document["client_order_id"], document["robot"], document["qty"]
+    if not (_fast_name(coid) and _fast_name(robot)):
+        return None
+    if type(qty) is not int or not 0 < qty <= _MAX_INT:
+        return None
+    side, tif = document["side"], document["tif"]
+    side = _SIDES.get(side) if type(side) is str else None
+    tif = _TIFS.get(tif) if type(tif) is str else None
+    if side is None or tif is None:
+        return None
+    text = document["price"]
+    price = None if text is None else _fast_decimal(text)
+    if price is None and text is not None:
+        return None
+    order = _new(events.NewOrder)
+    _set(order, "ts", head[0])
+    _set(order, "client_order_id", coid)
+    _set(order, "robot", robot)
+    _set(order, "symbol", head[1])
+    _set(order, "side", side)
+    _set(order, "qty", qty)
+    _set(order, "price", price)
+    _set(order, "tif", tif)
+    return order
+
+
+def _fast_order_accepted(document: dict[str, Any]) -> events.OrderAccepted | None:
+    ts = _fast_ts(document, _ACCEPTED_KEYS)
+    if ts is None:
+        return None
+    coid, robot, exchange_order_id = (
+        document["client_order_id"],
+        document["robot"],
+        document["exchange_order_id"],
+    )
+    if not (_fast_name(coid) and _fast_name(robot) and type(exchange_order_id) is str):
+        return None
+    seq = document["seq"]
+    if not _fast_seq(seq):
+        return None
+    accepted = _new(events.OrderAccepted)
+    _set(accepted, "ts", ts)
+    _set(accepted, "client_order_id", coid)
+    _set(accepted, "robot", robot)
+    _set(accepted, "exchange_order_id", exchange_order_id)
+    _set(accepted, "seq", seq)
+    return accepted
+
+
+def _fast_cancel_reply(document: dict[str, Any]) -> events.CancelReply | None:
+    ts = _fast_ts(document, _CANCEL_REPLY_KEYS)
+    if ts is None:
+        return None
+    coid, robot, cancelled = document["client_order_id"], document["robot"], document["cancelled"]
+    if not (_fast_name(coid) and _fast_name(robot) and type(cancelled) is bool):
+        return None
+    reason, seq = document["reason"], document["seq"]
+    if type(reason) is not str or not _fast_seq(seq):
+        return None
+    reply = _new(events.CancelReply)
+    _set(reply, "ts", ts)
+    _set(reply, "client_order_id", coid)
+    _set(reply, "robot", robot)
+    _set(reply, "cancelled", cancelled)
+    _set(reply, "reason", reason)
+    _set(reply, "seq", seq)
+    return reply
+
+
+def _fast_fill(document: dict[str, Any]) -> events.Fill | None:
+    head = _fast_head(document, _FILL_KEYS)
+    if head is None:
+        return None
+    trade_id, coid, robot = document["trade_id"], document["client_order_id"], document["robot"]
+    if not (_fast_name(trade_id) and _fast_name(coid) and _fast_name(robot)):
+        return None
+    side, qty, seq = document["side"], document["qty"], document["seq"]
+    side = _SIDES.get(side) if type(side) is str else None
+    if side is None or type(qty) is not int or not 0 < qty <= _MAX_INT or not _fast_seq(seq):
+        return None
+    price, fee = _fast_decimal(document["price"]), _fast_decimal(document["fee"])
+    if price is None or fee is None or fee < 0:
+        return None
+    fill = _new(events.Fill)
+    _set(fill, "ts", head[0])
+    _set(fill, "trade_id", trade_id)
+    _set(fill, "client_order_id", coid)
+    _set(fill, "robot", robot)
+    _set(fill, "symbol", head[1])
+    _set(fill, "side", side)
+    _set(fill, "price", price)
+    _set(fill, "qty", qty)
+    _set(fill, "fee", fee)
+    _set(fill, "seq", seq)
+    return fill
+
+
 _FAST: Final[Mapping[str, Callable[[dict[str, Any]], events.Event | None]]] = {
     "Quote": _fast_quote,
     "Tick": _fast_tick,
+    "NewOrder": _fast_new_order,
+    "OrderAccepted": _fast_order_accepted,
+    "CancelReply": _fast_cancel_reply,
+    "Fill": _fast_fill,
 }

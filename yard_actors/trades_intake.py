@@ -6,7 +6,8 @@ Reports (acceptances, rejections, cancel replies, fills) reach a host by
   MongoDB order store,
 * the **change-stream path**: a change stream on the store's ``trades``
   collection filtered by the host's robot names, resumed after a restart from
-  the last token this host saw.
+  the last token this host saved (at most ``_SAVE_EVERY_S`` behind the last
+  fill it forwarded: what a restart delivers again, the seq windows drop).
 
 Each report carries its robot's report ``seq``; a :class:`SeqWindow` per robot
 drops what was already delivered, so a fill that comes both ways is handled
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 SEQS_TOPIC = "$seqs"
 _ASK_AGAIN_S = 0.5  # a robot behind the heartbeat is asked for at most this often
 _RESUME_FILE = "trades-resume-token.json"
+_SAVE_EVERY_S = 0.1  # while fills come, the resume token is saved at most this often
 _ids = itertools.count(1)
 
 
@@ -214,6 +216,8 @@ class _FillWatcher:
         self._robots: dict[str, int] = {}  # robot -> watermark when it was added
         self._catch_up: list[tuple[str, int]] = []
         self._pushed: dict[str, int] = {}  # highest seq forwarded per robot (watcher thread)
+        self._unsaved: Any = None  # the last token not saved yet (watcher thread)
+        self._saved_at = float("-inf")
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="yard-fill-watch", daemon=True)
@@ -275,7 +279,9 @@ class _FillWatcher:
                 if item is not None:
                     fill, token = item
                     self._push(push, fill.robot, fill)
-                    self._save_token(token)
+                    self._save_token(token, now=time.monotonic())
+                elif self._unsaved is not None:  # quiet for a moment: save what was held
+                    self._save_token(self._unsaved)
                 if time.monotonic() >= next_sweep:
                     # A change stream may drop events (a server failover past its
                     # oplog window, a reconnect); the store itself has them all.
@@ -283,6 +289,8 @@ class _FillWatcher:
                     next_sweep = time.monotonic() + self._sweep_every(len(robots))
             return watch.resume_token or token
         finally:
+            if self._unsaved is not None:
+                self._save_token(self._unsaved)
             watch.close()
 
     @staticmethod
@@ -305,12 +313,25 @@ class _FillWatcher:
             return None
         return json.loads(self._token_file.read_text())
 
-    def _save_token(self, token: Mapping[str, Any] | Sequence[Any] | None) -> None:
+    def _save_token(
+        self, token: Mapping[str, Any] | Sequence[Any] | None, now: float = 0.0
+    ) -> None:
+        """Save the token to resume after, at most every ``_SAVE_EVERY_S`` while fills come.
+
+        ``now`` (monotonic) given: a fill was just forwarded, and saving may
+        wait. A token saved late only makes a restarted watch deliver again
+        fills the robots' journals already hold, which their seq windows drop.
+        """
         if self._token_file is None or token is None:
+            return
+        if now and now - self._saved_at < _SAVE_EVERY_S:
+            self._unsaved = token
             return
         temporary = self._token_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(token, default=str))
         os.replace(temporary, self._token_file)
+        self._unsaved = None
+        self._saved_at = now or time.monotonic()
 
 
 def seen_seqs(payloads: Sequence[Any]) -> tuple[int, ...]:

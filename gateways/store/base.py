@@ -143,11 +143,17 @@ class TradeRecord:
 
 @attrs.frozen(kw_only=True)
 class ReportRecord:
-    """One report as sent to a robot: ``seq`` is that robot's report number."""
+    """One report as sent to a robot: ``seq`` is that robot's report number.
+
+    ``payload`` is the report as the wire carries it, when the backend encoded it
+    to store it (empty otherwise): the gateway publishes those bytes instead of
+    encoding the same report a second time. It takes no part in equality.
+    """
 
     robot: str
     seq: int
     report: Report
+    payload: bytes = attrs.field(default=b"", eq=False, repr=False)
 
 
 class OrderStore(abc.ABC):
@@ -163,6 +169,18 @@ class OrderStore(abc.ABC):
     @abc.abstractmethod
     def add_order(self, order: NewOrder) -> bool:
         """Store a new order in state ``new``; False (and no change) if its id exists."""
+
+    def add_pending(self, order: NewOrder) -> bool:
+        """Store a new order already moved on to ``pending``, as the gateway does with each.
+
+        The same as :meth:`add_order` then ``transition(PENDING, ts=order.ts)``:
+        both states in the history, at the order's ``ts``. False (and no change)
+        if its id exists. A backend overrides this to make it one write.
+        """
+        if not self.add_order(order):
+            return False
+        self.transition(order.client_order_id, OrderState.PENDING, ts=order.ts)
+        return True
 
     @abc.abstractmethod
     def transition(

@@ -2,16 +2,20 @@
 
 One connection in WAL mode with ``synchronous=NORMAL``: readers in other
 processes never block the writer, and a commit costs a write to the WAL but no
-fsync (the fsyncs come with the checkpoint, every 10,000 pages of WAL, inside
-whichever commit crosses that mark). A commit survives a crash of the process;
-a power loss or OS crash may lose the last commits, never half of one. The
-connection is shared by the gateway's threads behind one lock
-(``check_same_thread=False``).
+fsync. The fsyncs come with the checkpoints, which copy the WAL back into the
+file. Those run on a second connection in a thread of the store's own
+(:mod:`._checkpoint`) every ``checkpoint_interval_s``; the writer's automatic
+checkpoint, every 10,000 pages of WAL inside the commit that crosses the mark,
+then finds almost nothing left to do, and starts the WAL over. A commit
+survives a crash of the process; a power loss or OS crash may lose the last
+commits, never half of one. The connection is shared by the gateway's threads
+behind one lock (``check_same_thread=False``).
 
 Every write method is one transaction: :meth:`apply_fill` stores the trade,
 updates the order, appends its history and stores the report together, or not
 at all. :meth:`batch` groups several calls into one transaction when commits
-are the bottleneck.
+are the bottleneck; it begins the transaction at its first write, so a batch
+that wrote nothing (a drain of market data that filled no order) costs nothing.
 
 Because the gateway is the only writer (see :class:`OrderStore`), this object
 keeps two things in memory instead of reading them back on every call: each
@@ -31,10 +35,10 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
+from gateways.store._checkpoint import Checkpointer
 from gateways.store._common import (
     SeqCounters,
     apply_fill_to,
@@ -43,6 +47,23 @@ from gateways.store._common import (
     new_record,
     transition_of,
     with_seq,
+)
+from gateways.store._sqlite_rows import (
+    INSERT_HISTORY,
+    INSERT_HISTORY_2,
+    INSERT_ORDER,
+    INSERT_REPORT,
+    INSERT_TRADE,
+    ORDER_COLUMNS,
+    SCHEMA,
+    SELECT_ROBOT_TRADES,
+    SELECT_TRADES,
+    UPDATE_FILLED,
+    UPDATE_STATE,
+    fill_of,
+    order_record,
+    order_row,
+    trade_row,
 )
 from gateways.store.base import (
     FINAL_STATES,
@@ -56,62 +77,14 @@ from gateways.store.base import (
 )
 from yard_actors.codec import decode
 from yard_actors.errors import DecodeError, StoreError
-from yard_actors.events import Fill, NewOrder, Side, TimeInForce
+from yard_actors.events import Fill, NewOrder
 
 __all__ = ["SQLiteOrderStore"]
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS orders (
-    client_order_id TEXT PRIMARY KEY, robot TEXT NOT NULL, symbol TEXT NOT NULL,
-    side TEXT NOT NULL, qty INTEGER NOT NULL, price TEXT, tif TEXT NOT NULL,
-    state TEXT NOT NULL, filled_qty INTEGER NOT NULL, filled_value TEXT NOT NULL,
-    created_ts INTEGER NOT NULL, updated_ts INTEGER NOT NULL,
-    exchange_order_id TEXT NOT NULL, reason TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS orders_by_robot ON orders (robot, created_ts);
-CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, created_ts);
-CREATE INDEX IF NOT EXISTS orders_by_symbol ON orders (symbol, created_ts);
-CREATE TABLE IF NOT EXISTS order_history (
-    client_order_id TEXT NOT NULL, ordinal INTEGER NOT NULL, ts INTEGER NOT NULL,
-    state TEXT NOT NULL, reason TEXT NOT NULL,
-    PRIMARY KEY (client_order_id, ordinal)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS trades (
-    trade_id TEXT PRIMARY KEY, robot TEXT NOT NULL, seq INTEGER NOT NULL,
-    client_order_id TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
-    price TEXT NOT NULL, qty INTEGER NOT NULL, fee TEXT NOT NULL, ts INTEGER NOT NULL)
-    WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS trades_by_robot ON trades (robot, seq);
-CREATE TABLE IF NOT EXISTS reports (
-    robot TEXT NOT NULL, seq INTEGER NOT NULL, payload BLOB NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS reports_by_robot ON reports (robot, seq);
-"""
-
-_ORDER_COLUMNS: Final = (
-    "client_order_id, robot, symbol, side, qty, price, tif, state, filled_qty, filled_value, "
-    "created_ts, updated_ts, exchange_order_id, reason"
-)
-_INSERT_ORDER: Final = (
-    "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_HISTORY: Final = "INSERT INTO order_history VALUES (?, ?, ?, ?, ?)"
-_UPDATE_STATE: Final = (
-    "UPDATE orders SET state = ?, updated_ts = ?, reason = ?, exchange_order_id = ? "
-    "WHERE client_order_id = ?"
-)
-_UPDATE_FILLED: Final = (
-    "UPDATE orders SET state = ?, filled_qty = ?, filled_value = ?, updated_ts = ? "
-    "WHERE client_order_id = ?"
-)
-_INSERT_TRADE: Final = "INSERT OR IGNORE INTO trades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_REPORT: Final = "INSERT INTO reports VALUES (?, ?, ?)"
-_SELECT_TRADES: Final = (
-    "SELECT ts, trade_id, client_order_id, robot, symbol, side, price, qty, fee, seq "
-    "FROM trades WHERE seq > ? ORDER BY robot, seq"
-)
-_SELECT_ROBOT_TRADES: Final = (
-    "SELECT ts, trade_id, client_order_id, robot, symbol, side, price, qty, fee, seq "
-    "FROM trades WHERE robot = ? AND seq > ? ORDER BY seq"
-)
 _OPEN_STATES: Final = tuple(state.value for state in OrderState if state not in FINAL_STATES)
+# The writer's own checkpoint, in pages: 10,000 (40 MB), not 1,000, so that a page
+# written by many commits is copied once, and the rare stall is short.
+_WAL_AUTOCHECKPOINT: Final = 10_000
 _CACHE_MAX: Final = 100_000  # open orders remembered for writing; past it, start again
 
 
@@ -119,9 +92,11 @@ _Statement = tuple[str, Sequence[Any]]
 
 
 class _Batch:
-    """The state of the batch in progress: ``failed`` once a call in it failed."""
+    """The batch in progress: ``begun`` once its transaction is open, ``failed`` once a
+    call in it failed."""
 
     def __init__(self) -> None:
+        self.begun = False
         self.failed = False
 
 
@@ -151,31 +126,38 @@ class _Guarded:
 class SQLiteOrderStore(OrderStore):
     """The order store in one SQLite file at ``path`` (``":memory:"`` for a private one).
 
-    Opening creates the file, its parent directories and the tables as needed.
+    Opening creates the file, its parent directories and the tables as needed,
+    and starts the checkpointer's thread, which :meth:`close` stops. There is none
+    for ``":memory:"``, nor with ``checkpoint_interval_s=None``: a process that
+    only reads the store needs none.
+
     Any thread may call any method; calls are serialised by one lock. Raises
     :class:`StoreError` (with the sqlite3 error as its cause) if the file cannot
     be opened or a statement fails.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, checkpoint_interval_s: float | None = 0.02) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
         self._batch: _Batch | None = None
         self._open: dict[str, OrderRecord] = {}
         self._seqs = SeqCounters(self._load_seq)
+        self._db: sqlite3.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db: sqlite3.Connection | None = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            (mode,) = self._db.execute("PRAGMA journal_mode=WAL").fetchone()
             self._db.execute("PRAGMA synchronous=NORMAL")
-            # Copy the WAL back every 10,000 pages (40 MB), not 1,000: a page written
-            # by many commits is copied once, which takes a fifth off a commit.
-            self._db.execute("PRAGMA wal_autocheckpoint=10000")
-            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}")
+            self._db.executescript(SCHEMA)
+            # Not for ":memory:", which keeps its journal in memory.
+            if mode == "wal" and checkpoint_interval_s is not None:
+                self._checkpointer = Checkpointer(self.path, interval_s=checkpoint_interval_s)
         except (OSError, sqlite3.Error) as exc:
+            if self._db is not None:
+                self._db.close()
             msg = f"The SQLite order store at {self.path} cannot be opened: {exc}"
             raise StoreError(msg) from exc
 
@@ -192,22 +174,24 @@ class SQLiteOrderStore(OrderStore):
         caught the first one. If the block raises, everything it wrote is undone,
         so send nothing a call in the block returned until the block has ended.
         The block holds the store's lock: other threads wait for it. A batch
-        inside a batch joins the outer one.
+        inside a batch joins the outer one. The transaction begins at the first
+        write, so reads before it see what other connections committed meanwhile
+        (with one writer, nothing that matters).
         """
         with self._lock:
             if self._batch is not None:
                 yield
                 return
-            with self._guarded("begin a batch"):
-                self._conn().execute("BEGIN")
-            self._batch = _Batch()
+            self._conn()  # a closed store raises here, as on any call
+            self._batch = batch = _Batch()
             try:
                 yield
-                if self._batch.failed:
+                if batch.failed:
                     msg = f"The batch on {self.path} was undone after a failure inside it"
                     raise StoreError(msg)
-                with self._guarded("commit a batch"):
-                    self._conn().execute("COMMIT")
+                if batch.begun:
+                    with self._guarded("commit a batch"):
+                        self._conn().execute("COMMIT")
             except BaseException:
                 self._abandon()
                 raise
@@ -227,6 +211,9 @@ class SQLiteOrderStore(OrderStore):
         try:
             if batch is None:
                 db.execute("BEGIN")
+            elif not batch.begun:
+                db.execute("BEGIN")
+                batch.begun = True
             written = db.execute(*first).rowcount > 0
             if written:
                 for statement in rest:
@@ -264,7 +251,20 @@ class SQLiteOrderStore(OrderStore):
         record = new_record(order)
         history = (order.client_order_id, 0, order.ts, "new", "")
         with self._guarded(f"add order {order.client_order_id}"):
-            if not self._write((_INSERT_ORDER, _order_row(record)), (_INSERT_HISTORY, history)):
+            if not self._write((INSERT_ORDER, order_row(record)), (INSERT_HISTORY, history)):
+                return False
+            self._remember(record)
+            return True
+
+    def add_pending(self, order: NewOrder) -> bool:
+        # One row in state pending and both history rows: two statements, not four.
+        record = transition_of(
+            new_record(order), OrderState.PENDING, ts=order.ts, reason="", exchange_order_id=None
+        )
+        coid, ts = order.client_order_id, order.ts
+        history = (coid, 0, ts, "new", "", coid, 1, ts, "pending", "")
+        with self._guarded(f"add order {coid}"):
+            if not self._write((INSERT_ORDER, order_row(record)), (INSERT_HISTORY_2, history)):
                 return False
             self._remember(record)
             return True
@@ -289,11 +289,11 @@ class SQLiteOrderStore(OrderStore):
             )
             self._write(
                 (
-                    _UPDATE_STATE,
+                    UPDATE_STATE,
                     (state.value, ts, record.reason, record.exchange_order_id, client_order_id),
                 ),
                 (
-                    _INSERT_HISTORY,
+                    INSERT_HISTORY,
                     (client_order_id, len(record.history) - 1, ts, state.value, reason),
                 ),
             )
@@ -313,19 +313,19 @@ class SQLiteOrderStore(OrderStore):
             payload = encoded(stored)
             state, coid = record.state.value, fill.client_order_id
             written = self._write(
-                (_INSERT_TRADE, _trade_row(stored)),
+                (INSERT_TRADE, trade_row(stored)),
                 (
-                    _UPDATE_FILLED,
+                    UPDATE_FILLED,
                     (state, record.filled_qty, str(record.filled_value), fill.ts, coid),
                 ),
-                (_INSERT_HISTORY, (coid, len(record.history) - 1, fill.ts, state, "")),
-                (_INSERT_REPORT, (fill.robot, seq, payload)),
+                (INSERT_HISTORY, (coid, len(record.history) - 1, fill.ts, state, "")),
+                (INSERT_REPORT, (fill.robot, seq, payload)),
             )
             if not written:
                 return None  # a duplicate trade_id: nothing written
             self._seqs.take(fill.robot, seq)
             self._remember(record)
-            return record, ReportRecord(robot=fill.robot, seq=seq, report=stored)
+            return record, ReportRecord(robot=fill.robot, seq=seq, report=stored, payload=payload)
 
     def _record_for_write(self, client_order_id: str) -> OrderRecord:
         record = self._open.get(client_order_id)
@@ -383,7 +383,7 @@ class SQLiteOrderStore(OrderStore):
     def _select_orders(self, where: str, params: Sequence[Any]) -> list[OrderRecord]:
         # S608: `where` is made of this module's own fixed clauses; the values are bound.
         db = self._conn()
-        query = f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} ORDER BY created_ts, rowid"  # noqa: S608
+        query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} ORDER BY created_ts, rowid"  # noqa: S608
         rows = db.execute(query, params).fetchall()
         if not rows:
             return []
@@ -395,19 +395,19 @@ class SQLiteOrderStore(OrderStore):
         )
         for coid, ts, state, reason in db.execute(query, params):
             histories[coid].append(StateChange(ts=ts, state=OrderState(state), reason=reason))
-        return [_order_record(row, histories[row[0]]) for row in rows]
+        return [order_record(row, histories[row[0]]) for row in rows]
 
     # --- trades and reports --------------------------------------------------------------
 
     def trades(self, *, robot: str | None = None, since_seq: int = 0) -> list[TradeRecord]:
         params: tuple[Any, ...]
         if robot is None:
-            query, params = _SELECT_TRADES, (since_seq,)
+            query, params = SELECT_TRADES, (since_seq,)
         else:
-            query, params = _SELECT_ROBOT_TRADES, (robot, since_seq)
+            query, params = SELECT_ROBOT_TRADES, (robot, since_seq)
         with self._guarded("read trades"):
             rows = self._conn().execute(query, params).fetchall()
-        return [TradeRecord(fill=_fill(row), robot=row[3]) for row in rows]
+        return [TradeRecord(fill=fill_of(row), robot=row[3]) for row in rows]
 
     def add_report(self, robot: str, report: Report) -> ReportRecord:
         if isinstance(report, Fill):
@@ -417,9 +417,9 @@ class SQLiteOrderStore(OrderStore):
             seq = self._seqs.next(robot)
             stored = with_seq(report, robot, seq)
             payload = encoded(stored)
-            self._write((_INSERT_REPORT, (robot, seq, payload)))
+            self._write((INSERT_REPORT, (robot, seq, payload)))
             self._seqs.take(robot, seq)
-            return ReportRecord(robot=robot, seq=seq, report=stored)
+            return ReportRecord(robot=robot, seq=seq, report=stored, payload=payload)
 
     def reports(self, robot: str, *, after_seq: int = 0) -> list[ReportRecord]:
         query = "SELECT seq, payload FROM reports WHERE robot = ? AND seq > ? ORDER BY seq"
@@ -446,79 +446,14 @@ class SQLiteOrderStore(OrderStore):
         return int(last or 0)
 
     def close(self) -> None:
+        """Stop the checkpointer, then close the connection: being the last one, it
+        copies the WAL back into the file and deletes it. Idempotent."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         with self._lock:
             db, self._db = self._db, None
             self._open.clear()
             if db is not None:
                 with self._guarded("close"):
                     db.close()
-
-
-def _order_row(record: OrderRecord) -> tuple[Any, ...]:
-    return (
-        record.client_order_id,
-        record.robot,
-        record.symbol,
-        record.side.value,
-        record.qty,
-        None if record.price is None else str(record.price),
-        record.tif.value,
-        record.state.value,
-        record.filled_qty,
-        str(record.filled_value),
-        record.created_ts,
-        record.updated_ts,
-        record.exchange_order_id,
-        record.reason,
-    )
-
-
-def _order_record(row: Sequence[Any], history: list[StateChange]) -> OrderRecord:
-    return OrderRecord(
-        client_order_id=row[0],
-        robot=row[1],
-        symbol=row[2],
-        side=Side(row[3]),
-        qty=row[4],
-        price=None if row[5] is None else Decimal(row[5]),
-        tif=TimeInForce(row[6]),
-        state=OrderState(row[7]),
-        filled_qty=row[8],
-        filled_value=Decimal(row[9]),
-        created_ts=row[10],
-        updated_ts=row[11],
-        exchange_order_id=row[12],
-        reason=row[13],
-        history=tuple(history),
-    )
-
-
-def _trade_row(fill: Fill) -> tuple[Any, ...]:
-    return (
-        fill.trade_id,
-        fill.robot,
-        fill.seq,
-        fill.client_order_id,
-        fill.symbol,
-        fill.side.value,
-        str(fill.price),
-        fill.qty,
-        str(fill.fee),
-        fill.ts,
-    )
-
-
-def _fill(row: Sequence[Any]) -> Fill:
-    ts, trade_id, client_order_id, robot, symbol, side, price, qty, fee, seq = row
-    return Fill(
-        ts=ts,
-        trade_id=trade_id,
-        client_order_id=client_order_id,
-        robot=robot,
-        symbol=symbol,
-        side=Side(side),
-        price=Decimal(price),
-        qty=qty,
-        fee=Decimal(fee),
-        seq=seq,
-    )

@@ -6,6 +6,7 @@ what only one backend has (SQLite's batch, MongoDB's change stream and repair).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -587,6 +588,101 @@ def test_a_retried_fill_completes_the_one_a_crash_interrupted(
     assert again == applied
     assert mongo_store.reports("alpha") == [applied[1]]
     assert mongo_store.apply_fill(fill) is None
+
+
+@pytest.fixture
+def raw_client(mongo_url: str) -> Iterator[MongoClient[dict[str, object]]]:
+    """A pymongo client on the test's database, for writing behind the store's back."""
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
+    yield client
+    client.close()
+
+
+def test_a_crash_after_a_batchs_trade_is_repaired_from_the_trades_journal(
+    mongo_store: MongoOrderStore, mongo_url: str, raw_client: MongoClient[dict[str, object]]
+) -> None:
+    orders = raw_client.get_default_database()["orders"]
+    order = new_order(qty=10)
+    with mongo_store.batch():  # as the gateway handles a NewOrder the exchange fills at once
+        assert mongo_store.add_pending(order)
+    pending = orders.find_one({"_id": "o-1"})
+    fill = filled(order, 4, "100.1", trade_id="t-1")
+    with mongo_store.batch():
+        mongo_store.transition("o-1", ACCEPTED, ts=TS + 2, exchange_order_id="x-1")
+        acceptance = mongo_store.add_report("alpha", accepted(order))
+        mongo_store.apply_fill(fill)
+    expected = mongo_store.order("o-1")
+    mongo_store.close()
+    # The crash: of that batch, only the trade (with its journal) was written.
+    orders.replace_one({"_id": "o-1"}, pending or {})
+    raw_client.get_default_database()["reports"].delete_many({})
+
+    restarted = MongoOrderStore(mongo_url)
+    try:
+        repaired = restarted.repair()
+        record = restarted.order("o-1")
+        again = restarted.apply_fill(fill)
+    finally:
+        restarted.close()
+
+    assert [(r.seq, r.report) for r in repaired] == [
+        (1, acceptance.report),
+        (2, attrs.evolve(fill, seq=2)),
+    ]
+    assert record == expected
+    assert record is not None
+    assert (record.state, record.filled_qty, record.exchange_order_id) == (PARTIAL, 4, "x-1")
+    assert again is None
+
+
+def test_a_batch_writes_the_orders_and_reports_a_trade_journals_soon_after_it(
+    mongo_store: MongoOrderStore, mongo_url: str
+) -> None:
+    order = working(mongo_store, new_order(qty=5))
+    with mongo_store.batch():
+        mongo_store.add_report("alpha", accepted(order))
+        mongo_store.apply_fill(filled(order, 5, trade_id="t-1"))
+
+    with MongoOrderStore(mongo_url) as reader:  # another process's view: the database
+        deadline = time.monotonic() + 5
+        while len(reader.reports("alpha")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        record = reader.order("o-1")
+        seqs = [r.seq for r in reader.reports("alpha")]
+
+    assert record is not None
+    assert (record.state, record.filled_qty) == (FILLED, 5)
+    assert seqs == [1, 2]
+
+
+def test_a_closed_store_has_written_what_its_batches_left_due(
+    mongo_store: MongoOrderStore, mongo_url: str
+) -> None:
+    order = working(mongo_store, new_order(qty=5))
+    with mongo_store.batch():
+        mongo_store.add_report("alpha", accepted(order))
+        mongo_store.apply_fill(filled(order, 2, trade_id="t-1"))
+    written = mongo_store.order("o-1")
+    mongo_store.close()
+
+    with MongoOrderStore(mongo_url) as reader:
+        assert reader.order("o-1") == written
+        assert [r.seq for r in reader.reports("alpha")] == [1, 2]
+
+
+def test_a_store_refuses_an_order_another_gateway_changed_under_it(
+    mongo_store: MongoOrderStore, raw_client: MongoClient[dict[str, object]]
+) -> None:
+    working(mongo_store, new_order(qty=5))
+    orders = raw_client.get_default_database()["orders"]
+    orders.update_one({"_id": "o-1"}, {"$inc": {"version": 1}})
+
+    with pytest.raises(StoreError, match=r"Order o-1 changed in .* another gateway writing"):
+        mongo_store.transition("o-1", CANCELLED, ts=TS + 3)
+
+    record = mongo_store.order("o-1")  # read again from the database
+    assert record is not None
+    assert record.state is ACCEPTED
 
 
 def _foreign_errors() -> list[BaseException]:

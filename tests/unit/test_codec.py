@@ -515,11 +515,15 @@ def test_encode_refuses_what_is_not_an_event() -> None:
         encode({"type": "Quote"})  # type: ignore[arg-type]
 
 
-# --- the market-data fast path agrees with the general path ---------------------------------
+# --- the fast paths (market data, NewOrder) agree with the general path ---------------------
 
-_market_data = st.one_of(EVENTS[ev.Quote], EVENTS[ev.Tick])
+_FAST_PATH_TYPES = (ev.Quote, ev.Tick, ev.NewOrder, ev.OrderAccepted, ev.CancelReply, ev.Fill)
+_fast_path_events = st.one_of(*(EVENTS[kind] for kind in _FAST_PATH_TYPES))
 _odd_decimals = st.sampled_from(
     ["90000.5", "1E+5", "1e5", "0.10", "-0", " 1", "1_0", "+1", ".5", "NaN", "1e999999", "", "x"]
+)
+_odd_words = st.sampled_from(
+    ["buy", "sell", "BUY", "day", "ioc", "fok", "gtc", "IOC", "", "x" * 129, "x" * 128, "-0.0"]
 )
 
 
@@ -539,15 +543,17 @@ def _either_path(payload: bytes) -> object:
         return exc.reason
 
 
-@settings(max_examples=1000)
-@given(_market_data, st.data())
+@settings(max_examples=3000, deadline=None)  # no deadline: the 2 CPUs are shared
+@given(_fast_path_events, st.data())
 def test_the_fast_path_decodes_exactly_what_the_general_path_does(
     event: ev.Event, data: Any
 ) -> None:
     document = orjson.loads(encode(event))
     for _ in range(data.draw(st.integers(min_value=0, max_value=2))):
         key = data.draw(st.sampled_from([*document, "extra"]))
-        value = data.draw(st.one_of(_json_values, _odd_decimals, st.integers(-(2**63), 2**64 - 1)))
+        value = data.draw(
+            st.one_of(_json_values, _odd_decimals, _odd_words, st.integers(-(2**63), 2**64 - 1))
+        )
         if data.draw(st.booleans()):
             document.pop(key, None)
         else:
@@ -555,3 +561,26 @@ def test_the_fast_path_decodes_exactly_what_the_general_path_does(
     payload = orjson.dumps(document)
 
     assert _either_path(payload) == _general_path(payload)
+
+
+@pytest.mark.parametrize("price", [Decimal("90000.5"), None])
+def test_the_new_order_fast_path_builds_the_same_order_as_the_general_path(
+    price: Decimal | None,
+) -> None:
+    order = ev.NewOrder(
+        ts=1,
+        client_order_id="c-1",
+        robot="r",
+        symbol="Si",
+        side=ev.Side.SELL,
+        qty=3,
+        price=price,
+        tif=ev.TimeInForce.IOC,
+    )
+    payload = encode(order)
+
+    from yard_actors.codec import _FAST  # noqa: PLC0415 - the private fast path
+
+    fast = _FAST["NewOrder"](orjson.loads(payload))
+
+    assert fast == order == _general_path(payload) == decode(payload)
