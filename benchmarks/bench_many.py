@@ -5,8 +5,10 @@ sharing yard's worker pool), each layout (every robot on one symbol, or robots s
 over 50 symbols) and each robot count, three cases, each in a fresh process so its
 memory and threads are its own:
 
-- throughput: quotes published as fast as the feed can, journal on (every-event
-  flush), until every robot handled each quote of its symbol; deliveries/s;
+- throughput: quotes published as fast as a feed in its own process can (over
+  ``ipc://``; ``--feed inproc`` publishes from the host's main thread instead),
+  journal on (every-event flush), until every robot handled each quote of its
+  symbol; deliveries/s;
 - latency: one quote at a time to a host where one robot answers each quote of its
   symbol with an order and the others count (the answering robot is added last,
   so it is the last one its quote is fanned out to); tick-to-command p50/p99;
@@ -29,13 +31,15 @@ import gc
 import json
 import math
 import multiprocessing
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pykka
+import zmq
 from bench_core import machine, source_version
 from bench_host import Buyer, host_rig, peak_rss_mb, reset_peak_rss
 from bench_raw import FINISH_TIMEOUT_S, Socket, percentiles
@@ -119,25 +123,93 @@ def counting_robot(finish: _FinishLine | None, expected: dict[str, int]) -> type
 # --- the cases, each run in a process of its own ------------------------------------------------
 
 
-def throughput(runtime: str, layout: str, robots: int, quotes: int) -> dict[str, Any]:
+def _publish_in_child(
+    url: str, payloads: list[tuple[bytes, bytes]], topics: set[bytes], ready: Any, go: Any
+) -> None:
+    """Run in a child process: bind the feed, wait for every topic, publish all on ``go``."""
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    feed = context.socket(zmq.XPUB)
+    feed.setsockopt(zmq.SNDHWM, 0)
+    feed.bind(url)
+    wait_topics(feed, topics)
+    ready.set()
+    go.wait()
+    send = feed.send_multipart
+    for frames in payloads:
+        send(frames)
+    feed.close(linger=60_000)  # term() returns once every quote is handed to the host
+    context.term()
+
+
+@contextlib.contextmanager
+def _feed(
+    where: str, payloads: list[tuple[bytes, bytes]], topics: set[bytes]
+) -> Iterator[tuple[str | None, Callable[[Socket], Callable[[], None]]]]:
+    """The data URL for the host (None: the rig's own feed) and a ``start(rig_feed)``.
+
+    ``start`` waits for the host's subscriptions and returns ``publish()``. A feed in
+    its own process (``child``, as in production) takes no GIL from the host.
+    """
+    if where == "inproc":
+
+        def start_inproc(rig_feed: Socket) -> Callable[[], None]:
+            wait_topics(rig_feed, topics)
+            send = rig_feed.send_multipart
+
+            def publish() -> None:
+                for frames in payloads:
+                    send(frames)
+
+            return publish
+
+        yield None, start_inproc
+        return
+    spawn = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="yard-bench-many-") as tmp:
+        url = f"ipc://{tmp}/data"
+        ready, go = spawn.Event(), spawn.Event()
+        child = spawn.Process(
+            target=_publish_in_child, args=(url, payloads, topics, ready, go), daemon=True
+        )
+        child.start()
+
+        def start_child(_rig_feed: Socket) -> Callable[[], None]:
+            if not ready.wait(120):
+                msg = "the feed process saw no subscriptions within 120 s"
+                raise TimeoutError(msg)
+            return go.set
+
+        try:
+            yield url, start_child
+        finally:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.terminate()
+
+
+def throughput(
+    runtime: str, layout: str, robots: int, quotes: int, feed: str = "child"
+) -> dict[str, Any]:
     symbols = symbols_for(layout, robots)
     payloads = payloads_for(symbols, quotes)
     per_symbol = {s: sum(1 for topic, _ in payloads if topic == s.encode()) for s in symbols}
     finish = _FinishLine(robots)
     robot_class = counting_robot(finish, per_symbol)
     deliveries = sum(per_symbol[symbols[n % len(symbols)]] for n in range(robots))
+    topics = {s.encode() for s in symbols}
     reset_peak_rss()
-    with host_rig("every-event", runtime=runtime) as rig:
+    with (
+        _feed(feed, payloads, topics) as (data, start),
+        host_rig("every-event", data, runtime=runtime) as rig,
+    ):
         began = time.perf_counter()
         for n in range(robots):
             rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
-        wait_topics(rig.feed, {s.encode() for s in symbols})
+        publish = start(rig.feed)
         startup_s = time.perf_counter() - began
         threads = threading.active_count()
         started = time.perf_counter_ns()
-        send = rig.feed.send_multipart
-        for frames in payloads:
-            send(frames)
+        publish()
         finished = finish.done.wait(FINISH_TIMEOUT_S)
         rig.host.wait_idle(timeout=60.0)
         handled = sum(row["events_in"] for row in rig.host.robots())
@@ -170,14 +242,15 @@ def _journal_bytes(directory: Path | None) -> int:
 def latency(runtime: str, layout: str, robots: int, samples: int) -> dict[str, Any]:
     symbols = symbols_for(layout, robots)
     warmup = max(20, samples // 10)
-    payloads = [frames for frames in payloads_for(symbols, (samples + warmup) * len(symbols))]
+    payloads = payloads_for(symbols, (samples + warmup) * len(symbols))
     answered = [frames for frames in payloads if frames[0] == b"Si"][: samples + warmup]
     robot_class = counting_robot(None, {})
     with host_rig("every-event", runtime=runtime) as rig:
         for n in range(robots - 1):
             rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
         rig.host.add_robot(Buyer, name="buyer", symbols=["Si"])
-        wait_topics(rig.feed, {s.encode() for s in symbols})
+        wanted = {symbols[n % len(symbols)] for n in range(robots - 1)} | {"Si"}
+        wait_topics(rig.feed, {s.encode() for s in wanted})
         clock, send, recv = time.perf_counter_ns, rig.feed.send_multipart, rig.orders.recv_multipart
         taken = []
         for frames in answered:
@@ -271,7 +344,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             samples = max(100, min(args.samples, 20_000 // per_symbol))
             for runtime in args.runtimes:
                 case = {"case": "host", "runtime": runtime, "layout": layout, "robots": robots}
-                case["throughput"] = _in_child(throughput, runtime, layout, robots, quotes)
+                case["throughput"] = _in_child(
+                    throughput, runtime, layout, robots, quotes, args.feed
+                )
                 case["latency"] = _in_child(latency, runtime, layout, robots, samples)
                 case["memory"] = _in_child(memory, runtime, layout, robots)
                 results["cases"].append(case)
@@ -307,6 +382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deliveries", type=int, default=DELIVERIES, help="per throughput case")
     parser.add_argument("--max-quotes", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=2000, help="latency samples, at most")
+    parser.add_argument(
+        "--feed",
+        choices=("child", "inproc"),
+        default="child",
+        help="throughput: publish from a feed process over ipc:// (as in production), "
+        "or from the host process's main thread over inproc://",
+    )
     parser.add_argument("--quick", action="store_true", help="a tenth of the work")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@ A config is a mapping (parsed TOML or a dict in code)::
 
     runtime = "pooled"        # or "threads": a thread per robot
     [pool]                    # the pooled runtime's worker threads
-    workers = 2
+    workers = 1
     batch = 64                # messages a worker handles for one robot before moving on
 
     journal_dir = "yard-data/journal"

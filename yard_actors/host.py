@@ -28,7 +28,7 @@ from yard_actors.actor import Deliver, Ping, RobotStats, ask_snapshot, ask_trace
 from yard_actors.checks import RiskLimits
 from yard_actors.errors import RobotError
 from yard_actors.events import Control, ControlAction
-from yard_actors.hosting import RobotRuntime
+from yard_actors.hosting import HOST_WORKERS, RobotRuntime
 from yard_actors.instruments import InstrumentTable
 from yard_actors.intake import (
     SESSION_TOPIC,
@@ -53,7 +53,7 @@ from yard_actors.loader import class_path, load_robot_class
 from yard_actors.order_link import OrderLink
 from yard_actors.replay import replay_into
 from yard_actors.robot import Robot
-from yard_actors.runtime import DEFAULT_BATCH, DEFAULT_WORKERS
+from yard_actors.runtime import DEFAULT_BATCH
 from yard_actors.table import RobotTable
 from yard_actors.trades_intake import TradesIntake, TradesRoute, seen_seqs
 
@@ -97,7 +97,7 @@ class Host:
         store: str | None = None,
         risk: RiskLimits | None = None,
         runtime: str | None = None,
-        pool_workers: int = DEFAULT_WORKERS,
+        pool_workers: int = HOST_WORKERS,
         pool_batch: int = DEFAULT_BATCH,
     ) -> None:
         self.runtime = RobotRuntime(runtime, workers=pool_workers, batch=pool_batch)
