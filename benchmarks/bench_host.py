@@ -238,7 +238,7 @@ def latency(journal: str, payloads: Sequence[bytes], warmup: int) -> dict[str, A
 # --- throughput --------------------------------------------------------------------------------
 
 
-class _FinishLine:
+class FinishLine:
     """Counts robots that handled their last quote; the last one stamps the time."""
 
     def __init__(self, robots: int, quotes: int) -> None:
@@ -256,7 +256,7 @@ class _FinishLine:
                 self.done.set()
 
 
-def _counting_robot(finish: _FinishLine) -> type[Robot]:
+def _counting_robot(finish: FinishLine) -> type[Robot]:
     class Counting(Robot):
         """Counts quotes and emits nothing: delivery and handling, no commands."""
 
@@ -281,7 +281,7 @@ def throughput(
     With ``child_feed`` the quotes come from another process over ``ipc://``, as in
     production; otherwise from this process's main thread over ``inproc://``.
     """
-    finish = _FinishLine(robots, len(payloads))
+    finish = FinishLine(robots, len(payloads))
     robot_class = _counting_robot(finish)
     reset_peak_rss()
     with tempfile.TemporaryDirectory(prefix="yard-bench-ipc-") as ipc_dir:

@@ -41,7 +41,7 @@ from typing import Any
 import pykka
 import zmq
 from bench_core import machine, source_version
-from bench_host import Buyer, host_rig, peak_rss_mb, reset_peak_rss
+from bench_host import Buyer, FinishLine, host_rig, peak_rss_mb, reset_peak_rss
 from bench_raw import FINISH_TIMEOUT_S, Socket, percentiles
 
 from gateways.feed import SyntheticQuotes
@@ -89,22 +89,7 @@ def wait_topics(feed: Socket, topics: set[bytes], timeout: float = 120.0) -> Non
             missing.discard(message[1:])
 
 
-class _FinishLine:
-    def __init__(self, robots: int) -> None:
-        self.done = threading.Event()
-        self.finished_ns = 0
-        self._left = robots
-        self._lock = threading.Lock()
-
-    def robot_done(self) -> None:
-        with self._lock:
-            self._left -= 1
-            if self._left == 0:
-                self.finished_ns = time.perf_counter_ns()
-                self.done.set()
-
-
-def counting_robot(finish: _FinishLine | None, expected: dict[str, int]) -> type[Robot]:
+def counting_robot(finish: FinishLine | None, expected: dict[str, int]) -> type[Robot]:
     class Counting(Robot):
         """Counts its quotes and emits nothing; tells the finish line at the last one."""
 
@@ -193,7 +178,7 @@ def throughput(
     symbols = symbols_for(layout, robots)
     payloads = payloads_for(symbols, quotes)
     per_symbol = {s: sum(1 for topic, _ in payloads if topic == s.encode()) for s in symbols}
-    finish = _FinishLine(robots)
+    finish = FinishLine(robots, 0)
     robot_class = counting_robot(finish, per_symbol)
     deliveries = sum(per_symbol[symbols[n % len(symbols)]] for n in range(robots))
     topics = {s.encode() for s in symbols}
@@ -283,7 +268,7 @@ def memory(runtime: str, layout: str, robots: int) -> dict[str, Any]:
 
 
 class _Counter(pykka.ThreadingActor):
-    def __init__(self, last: int, finish: _FinishLine) -> None:
+    def __init__(self, last: int, finish: FinishLine) -> None:
         super().__init__()
         self._last = last
         self._finish = finish
@@ -299,7 +284,7 @@ class _PooledCounter(PooledActor, _Counter):
 
 def raw_fanout(runtime: str, actors: int, messages: int) -> dict[str, Any]:
     """``tell`` each of ``messages`` ints to every one of ``actors`` counting actors."""
-    finish = _FinishLine(actors)
+    finish = FinishLine(actors, 0)
     cls = _PooledCounter if runtime == "pooled" else _Counter
     refs = [cls.start(messages - 1, finish) for _ in range(actors)]
     try:
