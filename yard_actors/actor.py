@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_clock = time.monotonic_ns
+
 
 # The robot each RobotActor ref runs, for the data intake's journal groups: a route names a
 # robot by its ref only. Weak: an entry goes with the last reference to its ref.
@@ -174,7 +176,7 @@ class RobotActor(pykka.ThreadingActor):
         self._handle(timer)
 
     def _handle(self, event: Event) -> None:
-        started = time.monotonic_ns()
+        started = _clock()
         self.stats.wait.record(started - self._sent_ns)
         journal = self._journal
         robot = self.robot
@@ -190,7 +192,7 @@ class RobotActor(pykka.ThreadingActor):
         stats.commands_out += len(commands)
         if type(event) is Fill or robot.status is not was:
             self._publish_state()
-        stats.handling.record(time.monotonic_ns() - started)
+        stats.handling.record(_clock() - started)
 
     def _deliver_batch(self, messages: list[Deliver]) -> None:
         journal = self._journal

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 __all__ = ["Histogram"]
 
-_SUB_BITS = 2  # four sub-buckets per power of two
+_SUB_BITS = 2  # four sub-buckets per power of two (record() spells the 2 and 3 out)
 _SUBS = 1 << _SUB_BITS
 _BUCKETS = 64 * _SUBS
 
@@ -23,26 +23,25 @@ _BUCKETS = 64 * _SUBS
 class Histogram:
     """Counts of nanosecond durations in log-linear buckets."""
 
-    __slots__ = ("_counts", "count")
+    __slots__ = ("counts",)
 
     def __init__(self) -> None:
-        self._counts = [0] * _BUCKETS
-        self.count = 0
+        self.counts = [0] * _BUCKETS
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
 
     def record(self, ns: int) -> None:
         if ns < _SUBS:
-            index = max(ns, 0)
-        else:
-            bits = ns.bit_length()
-            index = ((bits - _SUB_BITS) << _SUB_BITS) | (
-                (ns >> (bits - _SUB_BITS - 1)) & (_SUBS - 1)
-            )
-        self._counts[index] += 1
-        self.count += 1
+            self.counts[max(ns, 0)] += 1
+            return
+        bits = ns.bit_length()
+        self.counts[((bits - 2) << 2) | ((ns >> (bits - 3)) & 3)] += 1
 
     def percentile(self, fraction: float) -> int | None:
         """The upper bound, in ns, of the bucket holding that fraction; None when empty."""
-        counts = list(self._counts)  # a copy: the actor's thread may be recording
+        counts = list(self.counts)  # a copy: the actor's thread may be recording
         total = sum(counts)
         if total == 0:
             return None
