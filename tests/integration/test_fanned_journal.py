@@ -300,3 +300,22 @@ def test_a_fanned_burst_reaches_a_robot_that_runs_without_a_journal() -> None:
     snapshot = run_fanned_burst(Heartbeat, market, None)
 
     assert snapshot == harness_run(Heartbeat, market, "burst").snapshot()
+
+
+def test_a_long_burst_reaches_a_robot_in_messages_of_at_most_a_thousand_events(
+    tmp_path: Path, held_intake: HeldIntake
+) -> None:
+    market = quotes(2_500)
+    live = run_feed(tmp_path, 1, market, held_intake)
+
+    records = list(iter_records(tmp_path))
+    watermarks = [r.seq for r in records if r.kind == "watermark"]
+    events = [r.seq for r in records if r.kind == "event"]
+    assert watermarks[-1] == events[-1]
+    # the held drain, then the 2,499-odd queued quotes in one drain, told as pieces of
+    # at most 1,000 events: each piece is one mailbox message and one watermark
+    assert 3 <= len(watermarks) <= 4
+    steps = [b - a for a, b in zip([events[0] - 1, *watermarks], watermarks, strict=False)]
+    assert max(steps) == 1_000
+    assert live["r000"]["state"]["quotes"] == 2_500
+    assert replay(tmp_path, "r000", robot_class=Taker).robot.snapshot() == live["r000"]
