@@ -323,9 +323,13 @@ class Robot:
         timers.anchor(self._now)
         if type(event) is Timer and not timers.take(event):
             return []
-        out: list[Command] = []
-        self._feedback.append(event)
-        rounds = 0
+        # The first round inline: most events (a quote to a robot that does not answer
+        # it) end here, without the feedback loop's bookkeeping.
+        self._apply(event)
+        if not self._pending:
+            return []
+        out: list[Command] = self._accept_pending()
+        rounds = 1
         while self._feedback:
             rounds += 1
             if rounds > _MAX_FEEDBACK_ROUNDS:
@@ -358,13 +362,18 @@ class Robot:
         return self._timers.horizon(max(self._now, ts))
 
     def _apply(self, event: Event) -> None:
-        self._keep_book(event)
+        if type(event) is Quote:  # the common case first
+            self._last_quotes[event.symbol] = event
+        else:
+            self._keep_book(event)
         if type(event) is Control:
             self._apply_control(event)
-        if self._status in (RobotStatus.FAILED, RobotStatus.STOPPED) and type(event) is not Control:
-            return
-        if self._status is not RobotStatus.RUNNING and isinstance(event, _RUNNING_ONLY):
-            return
+        status = self._status
+        if status is not RobotStatus.RUNNING:
+            if status in (RobotStatus.FAILED, RobotStatus.STOPPED) and type(event) is not Control:
+                return
+            if isinstance(event, _RUNNING_ONLY):
+                return
         handler = self._dispatch.get(type(event))
         if handler is None:
             return
