@@ -9,7 +9,7 @@ import pytest
 
 from robots.trend import TrendFollower, TrendParams
 from yard_actors import NewOrder, RobotError, Side
-from yard_actors.testing import RobotHarness, filled, quote, run_robot
+from yard_actors.testing import RobotHarness, filled, quote, run_robot, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")
 
@@ -72,7 +72,7 @@ def test_it_trades_as_a_live_actor(tmp_path: Path) -> None:
         assert isinstance(order, NewOrder)
         live.reply(filled(order))
         live.publish(quote("Si", 104, 105, ts=2_000))
-        live.wait_idle()
+        wait_until(lambda: live.snapshot("trend")["now"] == 2_000, what="the last quote handled")
 
         snapshot = live.snapshot("trend")
 
