@@ -312,8 +312,8 @@ def test_a_long_burst_reaches_a_robot_in_messages_of_at_most_a_thousand_events(
     watermarks = [r.seq for r in records if r.kind == "watermark"]
     events = [r.seq for r in records if r.kind == "event"]
     assert watermarks[-1] == events[-1]
-    # the held drain, then the 2,499-odd queued quotes in one drain, told as pieces of
-    # at most 1,000 events: each piece is one mailbox message and one watermark
+    # the held drain, then the 2,499-odd queued quotes in drains of at most 1,000: each
+    # drain is one mailbox message and one watermark for the robot
     assert 3 <= len(watermarks) <= 4
     steps = [b - a for a, b in zip([events[0] - 1, *watermarks], watermarks, strict=False)]
     assert max(steps) == 1_000
