@@ -91,16 +91,22 @@ def costs(count: int, payloads: Sequence[bytes]) -> dict[str, Any]:
 # --- the host rig --------------------------------------------------------------------------------
 
 
-def wait_subscribed(feed: Socket, topic: bytes, timeout: float = 30.0) -> None:
-    """Block until ``feed`` (an XPUB) sees a subscription to ``topic``, as TestFeed does."""
+def wait_topics(feed: Socket, topics: set[bytes], timeout: float = 30.0) -> None:
+    """Block until ``feed`` (an XPUB) has seen a subscription to every topic, as TestFeed does."""
+    missing = set(topics)
     deadline = time.monotonic() + timeout
-    while True:
+    while missing:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not feed.poll(int(remaining * 1000)):
-            msg = f"the host did not subscribe to {topic!r} within {timeout} s"
+            msg = f"the host did not subscribe to {sorted(missing)} within {timeout} s"
             raise TimeoutError(msg)
-        if feed.recv() == b"\x01" + topic:
-            return
+        message = feed.recv()
+        if message[:1] == b"\x01":
+            missing.discard(message[1:])
+
+
+def wait_subscribed(feed: Socket, topic: bytes, timeout: float = 30.0) -> None:
+    wait_topics(feed, {topic}, timeout)
 
 
 class _Rig:

@@ -41,7 +41,7 @@ from typing import Any
 import pykka
 import zmq
 from bench_core import machine, source_version
-from bench_host import Buyer, FinishLine, host_rig, peak_rss_mb, reset_peak_rss
+from bench_host import Buyer, FinishLine, host_rig, peak_rss_mb, reset_peak_rss, wait_topics
 from bench_raw import FINISH_TIMEOUT_S, Socket, percentiles
 
 from gateways.feed import SyntheticQuotes
@@ -75,20 +75,6 @@ def rss_kb() -> int:
     return 0
 
 
-def wait_topics(feed: Socket, topics: set[bytes], timeout: float = 120.0) -> None:
-    """Block until the XPUB ``feed`` has seen a subscription to every topic."""
-    missing = set(topics)
-    deadline = time.monotonic() + timeout
-    while missing:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not feed.poll(int(remaining * 1000)):
-            msg = f"the host did not subscribe to {sorted(missing)} within {timeout} s"
-            raise TimeoutError(msg)
-        message = feed.recv()
-        if message[:1] == b"\x01":
-            missing.discard(message[1:])
-
-
 def counting_robot(finish: FinishLine | None, expected: dict[str, int]) -> type[Robot]:
     class Counting(Robot):
         """Counts its quotes and emits nothing; tells the finish line at the last one."""
@@ -116,7 +102,7 @@ def _publish_in_child(
     feed = context.socket(zmq.XPUB)
     feed.setsockopt(zmq.SNDHWM, 0)
     feed.bind(url)
-    wait_topics(feed, topics)
+    wait_topics(feed, topics, 120.0)
     ready.set()
     go.wait()
     send = feed.send_multipart
@@ -138,7 +124,7 @@ def _feed(
     if where == "inproc":
 
         def start_inproc(rig_feed: Socket) -> Callable[[], None]:
-            wait_topics(rig_feed, topics)
+            wait_topics(rig_feed, topics, 120.0)
             send = rig_feed.send_multipart
 
             def publish() -> None:
@@ -235,7 +221,7 @@ def latency(runtime: str, layout: str, robots: int, samples: int) -> dict[str, A
             rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
         rig.host.add_robot(Buyer, name="buyer", symbols=["Si"])
         wanted = {symbols[n % len(symbols)] for n in range(robots - 1)} | {"Si"}
-        wait_topics(rig.feed, {s.encode() for s in wanted})
+        wait_topics(rig.feed, {s.encode() for s in wanted}, 120.0)
         clock, send, recv = time.perf_counter_ns, rig.feed.send_multipart, rig.orders.recv_multipart
         taken = []
         for frames in answered:
@@ -260,7 +246,7 @@ def memory(runtime: str, layout: str, robots: int) -> dict[str, Any]:
         before = rss_kb()
         for n in range(robots):
             rig.host.add_robot(robot_class, name=f"r{n:04d}", symbols=[symbols[n % len(symbols)]])
-        wait_topics(rig.feed, {s.encode() for s in symbols})
+        wait_topics(rig.feed, {s.encode() for s in symbols}, 120.0)
         rig.host.wait_idle(timeout=60.0)
         gc.collect()
         after = rss_kb()

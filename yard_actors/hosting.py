@@ -73,10 +73,6 @@ class RobotRuntime:
         self.name = runtime_name(runtime)
         self._pool = Pool(workers, batch=batch, name=name) if self.name == "pooled" else None
 
-    @property
-    def workers(self) -> int | None:
-        return None if self._pool is None else self._pool.workers
-
     def start(self, *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
         """Start a robot actor; the arguments go to :class:`RobotActor`."""
         if self._pool is None:

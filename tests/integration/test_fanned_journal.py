@@ -12,20 +12,25 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pykka
 import pytest
 
+from tests.integration.timer_robots import (
+    MS,
+    TS,
+    Heartbeat,
+    StartsMidBurst,
+    harness_run,
+    quotes,
+    run_burst,
+)
 from yard_actors import NewOrder, Quote, Robot, Timer, decode, encode, replay
-from yard_actors.actor import Deliver, DeliverBatch, RobotActor, ask_snapshot
 from yard_actors.journal import Group, Journal, iter_records, read_robot
 from yard_actors.replay import replay_into
 from yard_actors.robot import HandlerResult
-from yard_actors.testing import RobotHarness, live_host, quote, wait_until
+from yard_actors.testing import live_host, quote, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")
 
-MS = 1_000_000
-TS = 1_700_000_000_000_000_000
 DELIVERY_BYTES = 21  # what each robot paid per event before fan-out records
 
 
@@ -42,34 +47,6 @@ class Taker(Robot):
         self.quotes += 1
         self.bids += int(quote.bid)
         return self.buy("Si", 1, quote.bid) if self.quotes % 250 == 0 else None
-
-
-class Heartbeat(Robot):
-    """Every second of event time, buys one lot at the last bid."""
-
-    symbols = ("Si",)
-
-    def on_start(self) -> None:
-        self.beats: list[int] = []
-        self.every("beat", 1_000)
-
-    def on_timer(self, timer: Timer) -> HandlerResult:
-        self.beats.append(timer.ts)
-        last = self.last_quote("Si")
-        return None if last is None else self.buy("Si", 1, last.bid)
-
-
-class StartsMidBurst(Heartbeat):
-    """Sets a fast timer on its third quote, so it falls due inside the same burst."""
-
-    def on_quote(self, quote: Quote) -> HandlerResult:
-        if int(quote.bid) == 102:
-            self.every("fast", 1)
-        return None
-
-
-def quotes(count: int, step_ns: int = MS) -> list[Quote]:
-    return [quote("Si", 100 + n, 101 + n, ts=TS + n * step_ns) for n in range(count)]
 
 
 class HeldIntake:
@@ -232,34 +209,6 @@ def test_a_fanned_event_left_in_a_mailbox_is_not_replayed(tmp_path: Path) -> Non
 # --- one robot actor, fed a fanned burst directly ------------------------------------------
 
 
-def harness_run(robot_class: type[Robot], events: list[Quote], name: str) -> RobotHarness:
-    harness = RobotHarness(robot_class, name=name)
-    for event in events:
-        harness.feed(event)
-    return harness
-
-
-def run_fanned_burst(
-    robot_class: type[Robot], events: list[Quote], journal: Journal | None
-) -> dict[str, Any]:
-    """Hand ``events`` to a robot actor as one fanned intake burst; return its snapshot."""
-    first = 1
-    if journal is not None:
-        group = Group("Si", ("burst",))
-        first = journal.record_fanned([(encode(e), group) for e in events])
-    messages = [Deliver(event, first + n, fanned=True) for n, event in enumerate(events)]
-    if journal is None:
-        messages = [Deliver(event, fanned=True) for event in events]
-    ref: pykka.ActorRef[RobotActor] = RobotActor.start(
-        robot_class("burst"), journal=journal, order_link=None
-    )
-    try:
-        ref.tell(DeliverBatch(messages))
-        return ask_snapshot(ref, timeout=5)
-    finally:
-        ref.stop(timeout=5)
-
-
 @pytest.mark.parametrize(
     ("robot_class", "count", "step_ns"),
     [
@@ -275,7 +224,7 @@ def test_a_fanned_burst_with_timers_replays_exactly_from_its_watermarks(
     expected = harness_run(robot_class, market, "burst")
 
     with Journal(tmp_path) as journal:
-        snapshot = run_fanned_burst(robot_class, market, journal)
+        snapshot = run_burst(robot_class, market, journal, fanned=True)
     history = read_robot(tmp_path, "burst")
     replayed = replay_into(robot_class("burst"), history)
     records = list(iter_records(tmp_path))
@@ -297,7 +246,7 @@ def test_a_fanned_burst_with_timers_replays_exactly_from_its_watermarks(
 def test_a_fanned_burst_reaches_a_robot_that_runs_without_a_journal() -> None:
     market = quotes(30, 200 * MS)
 
-    snapshot = run_fanned_burst(Heartbeat, market, None)
+    snapshot = run_burst(Heartbeat, market, None, fanned=True)
 
     assert snapshot == harness_run(Heartbeat, market, "burst").snapshot()
 

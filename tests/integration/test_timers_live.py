@@ -5,56 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pykka
 import pytest
 
-from yard_actors import NewOrder, Quote, Robot, Timer, decode, encode, replay
-from yard_actors.actor import Deliver, DeliverBatch, RobotActor, ask_snapshot
+from tests.integration.timer_robots import (
+    MS,
+    TS,
+    Heartbeat,
+    StartsMidBurst,
+    harness_run,
+    quotes,
+    run_burst,
+)
+from yard_actors import NewOrder, Robot, Timer, decode, replay
 from yard_actors.journal import Journal, read_robot
 from yard_actors.replay import replay_into
-from yard_actors.robot import HandlerResult
-from yard_actors.testing import RobotHarness, quote, run_robot, wait_until
+from yard_actors.testing import quote, run_robot, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")
 
-MS = 1_000_000
 SECOND = 1_000 * MS
-TS = 1_700_000_000_000_000_000
-
-
-class Heartbeat(Robot):
-    """Every second of event time, buys one lot at the last bid."""
-
-    symbols = ("Si",)
-
-    def on_start(self) -> None:
-        self.beats: list[int] = []
-        self.every("beat", 1_000)
-
-    def on_timer(self, timer: Timer) -> HandlerResult:
-        self.beats.append(timer.ts)
-        last = self.last_quote("Si")
-        return None if last is None else self.buy("Si", 1, last.bid)
-
-
-class StartsMidBurst(Heartbeat):
-    """Sets a fast timer on its third quote, so it falls due inside the same burst."""
-
-    def on_quote(self, quote: Quote) -> HandlerResult:
-        if int(quote.bid) == 102:
-            self.every("fast", 1)
-        return None
-
-
-def quotes(count: int, step_ns: int) -> list[Quote]:
-    return [quote("Si", 100 + n, 101 + n, ts=TS + n * step_ns) for n in range(count)]
-
-
-def harness_run(robot_class: type[Robot], events: list[Quote], name: str) -> RobotHarness:
-    harness = RobotHarness(robot_class, name=name)
-    for event in events:
-        harness.feed(event)
-    return harness
 
 
 def test_a_live_timer_robot_replays_faithfully_from_its_journal(tmp_path: Path) -> None:
@@ -149,20 +118,6 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
         yield opened
 
 
-def run_burst(robot_class: type[Robot], events: list[Quote], journal: Journal) -> dict[str, object]:
-    """Hand ``events`` to a robot actor as one intake burst; return its snapshot."""
-    first = journal.record_events([encode(e) for e in events])
-    messages = [Deliver(event, first + n) for n, event in enumerate(events)]
-    ref: pykka.ActorRef[RobotActor] = RobotActor.start(
-        robot_class("burst"), journal=journal, order_link=None
-    )
-    try:
-        ref.tell(DeliverBatch(messages))
-        return ask_snapshot(ref, timeout=5)
-    finally:
-        ref.stop(timeout=5)
-
-
 @pytest.mark.parametrize(
     ("robot_class", "count", "step_ns"),
     [
@@ -177,7 +132,7 @@ def test_a_burst_delivers_each_timer_before_the_event_that_passes_it(
     market = quotes(count, step_ns)
     expected = harness_run(robot_class, market, "burst")
 
-    snapshot = run_burst(robot_class, market, journal)
+    snapshot = run_burst(robot_class, market, journal, fanned=False)
     journal.flush()
     history = read_robot(journal.path, "burst")
     replayed = replay_into(robot_class("burst"), history)
