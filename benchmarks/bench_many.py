@@ -31,6 +31,7 @@ import gc
 import json
 import math
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
@@ -98,6 +99,9 @@ def _publish_in_child(
     url: str, payloads: list[tuple[bytes, bytes]], topics: set[bytes], ready: Any, go: Any
 ) -> None:
     """Run in a child process: bind the feed, wait for every topic, publish all on ``go``."""
+    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
+    if others:  # the host was pinned (--pin-host): keep the feed off its CPU
+        os.sched_setaffinity(0, others)
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     feed = context.socket(zmq.XPUB)
     feed.setsockopt(zmq.SNDHWM, 0)

@@ -52,6 +52,7 @@ from yard_actors.events import (
 from yard_actors.frames import receive
 from yard_actors.journal import Journal
 from yard_actors.routing import SESSION_TOPIC, SYSTEM_TOPIC, Fanout, RoutingTable
+from yard_actors.runtime import tell_here
 
 __all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "IntakeActor", "IntakeKind", "IntakeStats"]
 
@@ -345,25 +346,33 @@ class IntakeActor(pykka.ThreadingActor):
             return
         batches: dict[pykka.ActorRef[Any], list[Deliver]] = {}
         for n, (_, event, fanout) in enumerate(admitted):
-            message = Deliver(event, None if first is None else first + n, fanned=fanned)
+            seq = None if first is None else first + n
+            # sent_ns=0: in a DeliverBatch the batch's own stamp times the wait
+            message = Deliver(event, seq, fanned=fanned, sent_ns=0)
             for robot in fanout.robots:
                 batch = batches.get(robot)
                 if batch is None:
                     batches[robot] = [message]
                 else:
                     batch.append(message)
+        journaled, alone = first is not None, len(batches) == 1
         for robot, messages in batches.items():
-            self._tell_each((robot,), DeliverBatch(messages), len(messages))
+            burst = DeliverBatch(messages, journaled=journaled)
+            self._tell_each((robot,), burst, len(messages), alone)
 
     def _tell_each(
         self,
         robots: tuple[pykka.ActorRef[Any], ...],
         message: Deliver | DeliverBatch,
         events: int = 1,
+        alone: bool | None = None,
     ) -> None:
+        # A message for one robot alone is handled on this thread when the robot and its
+        # pool are idle (tell_here): the tick-to-command path then wakes no worker.
+        tell = tell_here if (len(robots) == 1 if alone is None else alone) else pykka.ActorRef.tell
         for robot in robots:
             try:
-                robot.tell(message)
+                tell(robot, message)
             except pykka.ActorDeadError:
                 self._drop("robot_stopped", f"robot actor {robot} is no longer running")
                 continue

@@ -1,8 +1,9 @@
 """A latency histogram cheap enough to record every event a robot handles.
 
 Each robot actor keeps two: how long each event waited in its mailbox and how
-long the robot took to handle it. Recording costs one ``bit_length``, two
-shifts and a list increment, with no allocation and no lock: the actor's
+long the robot took to handle it, recorded a run of events at a time
+(:func:`record_run`): one ``bit_length``, two shifts and a list increment per
+figure, with no call, no allocation and no lock: the actor's
 thread is the only writer; the host reads the counts from another thread and
 may see a count or two mid-update, which a p50/p99 can bear.
 
@@ -13,9 +14,9 @@ reports a bucket's upper bound, never an underestimate.
 
 from __future__ import annotations
 
-__all__ = ["Histogram"]
+__all__ = ["Histogram", "record_run"]
 
-_SUB_BITS = 2  # four sub-buckets per power of two (record() spells the 2 and 3 out)
+_SUB_BITS = 2  # four sub-buckets per power of two (_bucket() spells the 2 and 3 out)
 _SUBS = 1 << _SUB_BITS
 _BUCKETS = 64 * _SUBS
 
@@ -33,11 +34,7 @@ class Histogram:
         return sum(self.counts)
 
     def record(self, ns: int) -> None:
-        if ns < _SUBS:
-            self.counts[max(ns, 0)] += 1
-            return
-        bits = ns.bit_length()
-        self.counts[((bits - 2) << 2) | ((ns >> (bits - 3)) & 3)] += 1
+        self.counts[_bucket(ns)] += 1
 
     def percentile(self, fraction: float) -> int | None:
         """The upper bound, in ns, of the bucket holding that fraction; None when empty."""
@@ -52,6 +49,41 @@ class Histogram:
             if seen >= rank:
                 return _upper(index)
         return _upper(len(counts) - 1)
+
+
+def record_run(wait: Histogram, handling: Histogram, sent_ns: int, stamps: list[int]) -> None:
+    """Record a run of events handled back to back: each one's wait and handling time.
+
+    ``stamps[0]`` is when the first event's handling began and ``stamps[i + 1]`` when
+    event ``i``'s ended (so the next one's began); ``sent_ns`` is when the run was sent.
+    One call per run instead of two per event: the calls cost more than the bucket
+    arithmetic (measured with ``benchmarks/bench_many.py``: 1,000 robots over 50
+    symbols spend 8-9% of their time recording; two calls per event cost ~5% more).
+    """
+    waits, handlings = wait.counts, handling.counts
+    began = stamps[0]
+    for ended in stamps[1:]:
+        # _bucket() twice, spelled out (tests/unit/test_latency.py holds them equal)
+        ns = began - sent_ns
+        if ns < _SUBS:
+            waits[max(ns, 0)] += 1
+        else:
+            bits = ns.bit_length()
+            waits[((bits - 2) << 2) | ((ns >> (bits - 3)) & 3)] += 1
+        ns = ended - began
+        if ns < _SUBS:
+            handlings[max(ns, 0)] += 1
+        else:
+            bits = ns.bit_length()
+            handlings[((bits - 2) << 2) | ((ns >> (bits - 3)) & 3)] += 1
+        began = ended
+
+
+def _bucket(ns: int) -> int:
+    if ns < _SUBS:
+        return max(ns, 0)
+    bits = ns.bit_length()
+    return ((bits - 2) << 2) | ((ns >> (bits - 3)) & 3)
 
 
 def _upper(index: int) -> int:

@@ -319,9 +319,9 @@ class Robot:
         """
         self._now = max(self._now, event.ts)
         self._events += 1
-        timers = self._timers
-        timers.anchor(self._now)
-        if type(event) is Timer and not timers.take(event):
+        if self._events == 1:  # timers asked for before any event start from this one
+            self._timers.anchor(self._now)
+        if type(event) is Timer and not self._timers.take(event):
             return []
         # The first round inline: most events (a quote to a robot that does not answer
         # it) end here, without the feedback loop's bookkeeping.

@@ -68,8 +68,14 @@ class Slow(Robot):
         return None
 
 
+class Counter(Robot):
+    symbols = ("Si",)
+
+
 def test_the_robot_table_shows_handling_time_and_the_wait_behind_it(tmp_path: Path) -> None:
-    with run_robot(Slow, name="slow", journal_dir=tmp_path) as live:
+    with live_host(tmp_path) as live:
+        live.add_robot(Slow, name="slow")
+        live.add_robot(Counter, name="counter")  # two on Si: the quotes wait in the mailbox
         for n in range(3):
             live.publish(quote("Si", 1 + n, 2 + n, ts=TS + n))
         wait_until(lambda: live.host.robots().by_name("slow")["events_in"] == 3)
@@ -79,6 +85,43 @@ def test_the_robot_table_shows_handling_time_and_the_wait_behind_it(tmp_path: Pa
     # the third quote waited behind two 20 ms handlings, in the mailbox or in the batch
     assert row["wait_p99_us"] >= 40_000
     assert row["wait_p50_us"] < row["wait_p99_us"]
+
+
+class WhereHandled(Robot):
+    """Notes the thread that handles each quote (a test robot may; a real one must not)."""
+
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.threads: list[str] = []
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        self.threads.append(threading.current_thread().name)
+        if quote.bid == Decimal(1):
+            time.sleep(0.005)  # one slow turn: more than the 1 ms a turn on the intake may take
+        return None
+
+    def state(self) -> dict[str, object]:
+        return {"threads": list(self.threads)}
+
+
+def test_a_robot_alone_on_its_symbol_runs_on_the_intake_until_a_turn_is_slow(
+    tmp_path: Path, each_runtime: str
+) -> None:
+    with run_robot(WhereHandled, name="where", journal_dir=tmp_path) as live:
+        for n, bid in enumerate((5, 6, 1, 7)):
+            live.publish(quote("Si", bid, bid + 1, ts=TS + n))
+            wait_until(lambda n=n: live.host.robots().by_name("where")["events_in"] == n + 1)
+        threads = live.snapshot("where")["state"]["threads"]
+
+    if each_runtime == "threads":
+        assert len(set(threads)) == 1
+        assert not threads[0].startswith("yard-")  # the robot's own Pykka thread
+    else:
+        # quick turns run on the data intake's thread, no hand-off to a worker; after the
+        # slow one (bid 1) the robot's next turn goes to the pool
+        assert threads[:3] == ["yard-intake-data"] * 3
+        assert threads[3].startswith("yard-robots")
 
 
 def test_a_published_quote_reaches_the_gateway_as_a_new_order(tmp_path: Path) -> None:

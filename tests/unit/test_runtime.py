@@ -23,7 +23,9 @@ from yard_actors.runtime import (
     configure_default_pool,
     default_pool,
     shutdown_default_pool,
+    tell_here,
 )
+from yard_actors.runtime.mailbox import QUICK_TURN_NS
 
 WAIT = 5.0  # seconds any single wait in this module may take before the test fails
 
@@ -292,7 +294,10 @@ def test_pooled_actors_run_on_the_pool_workers_not_on_threads_of_their_own(pool:
     assert new_thread_names(threads_before) == {"test-pool-0", "test-pool-1"}
 
 
-def test_an_actor_never_handles_two_messages_at_once_and_keeps_each_senders_order() -> None:
+@pytest.mark.parametrize("how", ["tell", "tell and tell_here"])
+def test_an_actor_never_handles_two_messages_at_once_and_keeps_each_senders_order(
+    how: str,
+) -> None:
     senders, per_sender = 8, 2_000
 
     class Checker(PooledActor):
@@ -325,8 +330,10 @@ def test_an_actor_never_handles_two_messages_at_once_and_keeps_each_senders_orde
             ref = Checker.start_in(pool)
 
             def send(sender: int) -> None:
+                # with tell_here, odd senders run the actor's turns themselves when they can
+                tell = tell_here if how != "tell" and sender % 2 else pykka.ActorRef.tell
                 for seq in range(per_sender):
-                    ref.tell((sender, seq))
+                    tell(ref, (sender, seq))
 
             threads = [threading.Thread(target=send, args=(n,)) for n in range(senders)]
             for thread in threads:
@@ -341,6 +348,79 @@ def test_an_actor_never_handles_two_messages_at_once_and_keeps_each_senders_orde
     assert overlaps == 0
     assert out_of_order == 0
     assert seq_sum == senders * (per_sender - 1)
+
+
+class WhereAmI(PooledActor):
+    """Answers an ask with the name of the thread that handled the messages told before it."""
+
+    def __init__(self, sleep_s: float = 0.0) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.sleep_s = sleep_s
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "where?":
+            return list(self.threads)
+        if isinstance(message, Gate):
+            message.hold()
+            return None
+        self.threads.append(threading.current_thread().name)
+        time.sleep(self.sleep_s)  # a test actor may sleep; a robot must not
+        return None
+
+
+def test_tell_here_runs_an_idle_actors_turn_on_the_senders_thread(pool: Pool) -> None:
+    ref = WhereAmI.start_in(pool)
+    assert ref.ask("where?", timeout=WAIT) == []  # started, idle
+
+    for n in range(3):
+        tell_here(ref, n)
+
+    here = threading.current_thread().name
+    assert ref.ask("where?", timeout=WAIT) == [here, here, here]
+
+
+def test_tell_here_leaves_an_actor_whose_last_turn_was_slow_to_the_pool(pool: Pool) -> None:
+    ref = WhereAmI.start_in(pool, sleep_s=2 * QUICK_TURN_NS / 1e9)
+    assert ref.ask("where?", timeout=WAIT) == []
+
+    tell_here(ref, "slow")  # quick so far: runs here, and takes 2 ms
+    tell_here(ref, "after")  # its last turn was slow: a worker's
+    threads = ref.ask("where?", timeout=WAIT)
+
+    assert threads[0] == threading.current_thread().name
+    assert threads[1] in worker_names(pool)
+
+
+def test_tell_here_does_not_jump_actors_waiting_for_a_worker() -> None:
+    with Pool(workers=1, name="one-worker") as pool:
+        holder, waiting, quick = (WhereAmI.start_in(pool) for _ in range(3))
+        for ref in (holder, waiting, quick):
+            assert ref.ask("where?", timeout=WAIT) == []
+        gate = Gate()
+        holder.tell(gate)  # the only worker is held
+        assert gate.entered.wait(WAIT)
+        waiting.tell("queued")  # on the run queue, behind the held turn
+
+        tell_here(quick, "mine")  # must queue behind `waiting`, not run here
+        gate.opened.set()
+
+        assert quick.ask("where?", timeout=WAIT) == ["one-worker-0"]
+        assert waiting.ask("where?", timeout=WAIT) == ["one-worker-0"]
+
+
+def test_tell_here_to_a_thread_actor_is_a_tell_and_to_a_stopped_one_raises() -> None:
+    class OnThread(pykka.ThreadingActor):
+        def on_receive(self, message: Any) -> str:
+            return threading.current_thread().name
+
+    ref = OnThread.start()
+    tell_here(ref, "hello")
+    assert ref.ask("where?", timeout=WAIT) != threading.current_thread().name
+    ref.stop()
+
+    with pytest.raises(pykka.ActorDeadError, match="not found"):
+        tell_here(ref, "late")
 
 
 def test_a_flooded_actor_delays_a_quiet_actor_by_at_most_one_batch() -> None:

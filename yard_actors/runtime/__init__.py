@@ -8,7 +8,7 @@ and figures: ``docs/runtime.md``.
 Import from here: ``from yard_actors.runtime import PooledActor, Pool``.
 """
 
-from yard_actors.runtime.actor import PooledActor, PooledFuture
+from yard_actors.runtime.actor import PooledActor, PooledFuture, tell_here
 from yard_actors.runtime.pool import (
     DEFAULT_BATCH,
     DEFAULT_WORKERS,
@@ -33,4 +33,5 @@ __all__ = [
     "current_pool",
     "default_pool",
     "shutdown_default_pool",
+    "tell_here",
 ]

@@ -28,6 +28,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import pykka
+from pykka._envelope import Envelope
 
 from yard_actors.runtime.mailbox import Mailbox
 from yard_actors.runtime.pool import Pool, PoolError, current_pool, default_pool
@@ -36,9 +37,8 @@ if TYPE_CHECKING:
     from collections import deque
 
     from pykka._actor import ActorInbox
-    from pykka._envelope import Envelope
 
-__all__ = ["PooledActor", "PooledFuture"]
+__all__ = ["PooledActor", "PooledFuture", "tell_here"]
 
 pykka_logger = logging.getLogger("pykka")  # Pykka's own messages keep Pykka's logger name
 
@@ -163,3 +163,24 @@ class PooledActor(pykka.Actor):
         pykka_logger.debug("%r in %s. Stopping all actors.", sys.exc_info()[1], self)
         self._stop()
         pykka.ActorRegistry.stop_all(block=False)
+
+
+def tell_here(ref: pykka.ActorRef[Any], message: Any) -> None:
+    """``ref.tell(message)``; a pooled actor that is idle, with no actor waiting on its
+    pool's run queue, handles it at once on the calling thread.
+
+    For a sender that feeds one actor and would otherwise only wait (a data
+    intake with one robot on the symbol): one thread hop fewer per message. The
+    actor's guarantees hold (one thread at a time, order per sender, ``batch``
+    messages a turn, the rest handed to the pool); the sender is busy for the
+    turn. Any other actor gets a plain ``tell``. Raises ``ActorDeadError`` as
+    ``tell`` does.
+    """
+    inbox = ref.actor_inbox
+    if type(inbox) is not Mailbox:
+        ref.tell(message)
+        return
+    if ref.actor_stopped.is_set():
+        msg = f"{ref} not found"
+        raise pykka.ActorDeadError(msg)
+    inbox.put_here(Envelope(message))

@@ -182,6 +182,13 @@ class Pool:
                 # bug here. Keep the worker for the other actors; this one stays claimed.
                 logger.exception("pool %s: a turn of %s failed", self.name, mailbox.actor_ref)
 
+    def _run_here(self, mailbox: Mailbox) -> None:
+        # A turn on the sender's thread (Mailbox.put_here), which holds the actor's claim.
+        try:
+            mailbox.run_turn(self.batch)
+        except Exception:
+            logger.exception("pool %s: a turn of %s failed", self.name, mailbox.actor_ref)
+
     @contextmanager
     def _blocking(self, what: object) -> Iterator[None]:
         # Around a worker's wait for a pooled reply: refuse to block the last free worker.
