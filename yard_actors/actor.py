@@ -207,12 +207,13 @@ class RobotActor(pykka.ThreadingActor):
         stamps = [_clock()]
         stamp = stamps.append
         for event in events:
-            was = robot.status
+            # robot._status, not the status property: twice per event, the call costs 5%
+            was = robot._status
             commands = handle(event)
             stats.events_in += 1
             if commands:
                 self._emit(commands)
-            if type(event) is Fill or robot.status is not was:
+            if type(event) is Fill or robot._status is not was:
                 self._publish_state()
             stamp(_clock())
         record_run(stats.wait, stats.handling, self._sent_ns, stamps)

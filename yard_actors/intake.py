@@ -344,21 +344,16 @@ class IntakeActor(pykka.ThreadingActor):
             _, event, fanout = admitted[0]
             self._tell_each(fanout.robots, Deliver(event, first, fanned=fanned))
             return
-        batches: dict[pykka.ActorRef[Any], list[Deliver]] = {}
-        for n, (_, event, fanout) in enumerate(admitted):
-            seq = None if first is None else first + n
-            # sent_ns=0: in a DeliverBatch the batch's own stamp times the wait
-            message = Deliver(event, seq, fanned=fanned, sent_ns=0)
-            for robot in fanout.robots:
-                batch = batches.get(robot)
-                if batch is None:
-                    batches[robot] = [message]
-                else:
-                    batch.append(message)
+        # sent_ns=0: in a DeliverBatch the batch's own stamp times the wait
+        burst = [
+            (Deliver(event, None if first is None else first + n, fanned=fanned, sent_ns=0), fanout)
+            for n, (_, event, fanout) in enumerate(admitted)
+        ]
+        batches = _per_robot(burst)
         journaled, alone = first is not None, len(batches) == 1
         for robot, messages in batches.items():
-            burst = DeliverBatch(messages, journaled=journaled)
-            self._tell_each((robot,), burst, len(messages), alone)
+            batch = DeliverBatch(messages, journaled=journaled)
+            self._tell_each((robot,), batch, len(messages), alone)
 
     def _tell_each(
         self,
@@ -427,6 +422,40 @@ class IntakeActor(pykka.ThreadingActor):
                 count,
                 detail,
             )
+
+
+def _per_robot(
+    burst: list[tuple[Deliver, Fanout]],
+) -> dict[pykka.ActorRef[Any], list[Deliver]]:
+    """Each robot's events of a burst, in order.
+
+    Every robot of a fanout gets the same events, so the burst is split by fanout and
+    each robot handed its fanout's list (shared between them: nobody changes it), at a
+    dict entry per robot rather than an append per delivery. Only a robot in several
+    of the burst's fanouts (on several symbols) has its list built event by event.
+    """
+    runs: dict[Fanout, list[Deliver]] = {}
+    for message, fanout in burst:
+        run = runs.get(fanout)
+        if run is None:
+            runs[fanout] = [message]
+        else:
+            run.append(message)
+    batches: dict[pykka.ActorRef[Any], list[Deliver]] = {}
+    several: set[pykka.ActorRef[Any]] = set()
+    for fanout, run in runs.items():
+        for robot in fanout.robots:
+            if robot in batches:
+                several.add(robot)
+            batches[robot] = run
+    if several:
+        for robot in several:
+            batches[robot] = []
+        for message, fanout in burst:
+            for robot in fanout.robots:
+                if robot in several:
+                    batches[robot].append(message)
+    return batches
 
 
 def ask_stats(ref: pykka.ActorRef[Any], timeout: float) -> IntakeStats:

@@ -383,7 +383,8 @@ class Robot:
             self._traceback = traceback.format_exc()
             self._fail(f"{type(exc).__name__} in {handler.__name__}: {exc}")
             return
-        self._collect(result, handler.__name__)
+        if result is not None:
+            self._collect(result, handler.__name__)
 
     def _collect(self, result: HandlerResult, where: str) -> None:
         if result is None:

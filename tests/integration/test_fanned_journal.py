@@ -268,3 +268,44 @@ def test_a_long_burst_reaches_a_robot_in_messages_of_at_most_a_thousand_events(
     assert max(steps) == 1_000
     assert live["r000"]["state"]["quotes"] == 2_500
     assert replay(tmp_path, "r000", robot_class=Taker).robot.snapshot() == live["r000"]
+
+
+class Seen(Robot):
+    """Notes the symbol and bid of each quote, in the order handled."""
+
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.seen: list[str] = []
+
+    def on_quote(self, quote: Quote) -> HandlerResult:
+        self.seen.append(f"{quote.symbol}:{quote.bid}")
+        return None
+
+
+def test_a_burst_over_several_symbols_reaches_each_robot_in_order_and_replays(
+    tmp_path: Path, held_intake: HeldIntake
+) -> None:
+    symbols = {"si": ["Si"], "eu": ["Eu"], "both": ["Si", "Eu"], "all": ["Eu", "Si", "Ri"]}
+    market = [quote(("Si", "Eu", "Ri")[n % 3], 100 + n, 101 + n, ts=TS + n) for n in range(30)]
+    with live_host(tmp_path) as live:
+        for name, theirs in symbols.items():
+            live.add_robot(Seen, name=name, symbols=theirs)
+        for event in market:
+            live.publish(event)  # queued behind the held journal write: one burst
+        held_intake.release()
+        wait_until(
+            lambda: all(
+                row["events_in"] == sum(q.symbol in symbols[row["name"]] for q in market)
+                for row in live.host.robots()
+            ),
+            what="every robot's quotes",
+        )
+        snapshots = {name: live.snapshot(name) for name in symbols}
+
+    for name, theirs in symbols.items():
+        wanted = [f"{q.symbol}:{q.bid}" for q in market if q.symbol in theirs]
+        assert snapshots[name]["state"]["seen"] == wanted
+        replayed = replay(tmp_path, name, robot_class=Seen)
+        assert replayed.faithful
+        assert replayed.robot.snapshot() == snapshots[name]
