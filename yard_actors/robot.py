@@ -321,11 +321,15 @@ class Robot:
         self._events += 1
         if self._events == 1:  # timers asked for before any event start from this one
             self._timers.anchor(self._now)
-        if type(event) is Timer and not self._timers.take(event):
-            return []
-        # The first round inline: most events (a quote to a robot that does not answer
-        # it) end here, without the feedback loop's bookkeeping.
-        self._apply(event)
+        if type(event) is Quote and self._status is RobotStatus.RUNNING:
+            # The common case inline (what _apply does for it): most events are quotes to
+            # a running robot that does not answer them, and end here.
+            self._last_quotes[event.symbol] = event
+            self._run_handler(self._dispatch[Quote], event)
+        else:
+            if type(event) is Timer and not self._timers.take(event):
+                return []
+            self._apply(event)
         if not self._pending:
             return []
         out: list[Command] = self._accept_pending()
@@ -375,8 +379,10 @@ class Robot:
             if isinstance(event, _RUNNING_ONLY):
                 return
         handler = self._dispatch.get(type(event))
-        if handler is None:
-            return
+        if handler is not None:
+            self._run_handler(handler, event)
+
+    def _run_handler(self, handler: Callable[[Any], HandlerResult], event: Event) -> None:
         try:
             result = handler(event)
         except Exception as exc:
