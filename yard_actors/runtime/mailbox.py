@@ -16,6 +16,11 @@ the other runnable actors. Releasing before the re-check closes the lost-wakeup
 window: a put either sees the claim free and schedules the actor itself, or it
 appended before the release and the worker's re-check sees its envelope.
 
+``put_here`` lets the sender run the turn itself when it wins the claim, the
+pool's run queue is empty and the actor's last turn was quick (see
+``docs/runtime.md``, "Running a turn on the sender's thread"); the claim makes
+it as exclusive as a worker's turn.
+
 When the actor has stopped (``actor_stopped`` is set), the worker keeps the claim
 for ever, marks the mailbox dead and answers what is left, as Pykka's
 ``_actor_loop_teardown`` does: the stop request gets ``None``, other asks get
