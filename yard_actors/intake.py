@@ -51,7 +51,7 @@ from yard_actors.events import (
 )
 from yard_actors.frames import receive
 from yard_actors.journal import Journal
-from yard_actors.routing import SESSION_TOPIC, SYSTEM_TOPIC, Fanout, RoutingTable
+from yard_actors.routing import SESSION_TOPIC, SYSTEM_TOPIC, Fanout, RoutingTable, by_robot
 from yard_actors.runtime import tell_here
 
 __all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "IntakeActor", "IntakeKind", "IntakeStats"]
@@ -353,7 +353,7 @@ class IntakeActor(pykka.ThreadingActor):
             (Deliver(event, None if first is None else first + n, fanned=fanned, sent_ns=0), fanout)
             for n, (_, event, fanout) in enumerate(admitted)
         ]
-        batches = _per_robot(burst)
+        batches = by_robot(burst)
         journaled, alone = first is not None, len(batches) == 1
         for robot, messages in batches.items():
             batch = DeliverBatch(messages, journaled=journaled)
@@ -426,40 +426,6 @@ class IntakeActor(pykka.ThreadingActor):
                 count,
                 detail,
             )
-
-
-def _per_robot(
-    burst: list[tuple[Deliver, Fanout]],
-) -> dict[pykka.ActorRef[Any], list[Deliver]]:
-    """Each robot's events of a burst, in order.
-
-    Every robot of a fanout gets the same events, so the burst is split by fanout and
-    each robot handed its fanout's list (shared between them: nobody changes it), at a
-    dict entry per robot rather than an append per delivery. Only a robot in several
-    of the burst's fanouts (on several symbols) has its list built event by event.
-    """
-    runs: dict[Fanout, list[Deliver]] = {}
-    for message, fanout in burst:
-        run = runs.get(fanout)
-        if run is None:
-            runs[fanout] = [message]
-        else:
-            run.append(message)
-    batches: dict[pykka.ActorRef[Any], list[Deliver]] = {}
-    several: set[pykka.ActorRef[Any]] = set()
-    for fanout, run in runs.items():
-        for robot in fanout.robots:
-            if robot in batches:
-                several.add(robot)
-            batches[robot] = run
-    if several:
-        for robot in several:
-            batches[robot] = []
-        for message, fanout in burst:
-            for robot in fanout.robots:
-                if robot in several:
-                    batches[robot].append(message)
-    return batches
 
 
 def ask_stats(ref: pykka.ActorRef[Any], timeout: float) -> IntakeStats:

@@ -8,13 +8,14 @@ receive thread sees the old table or the new one, never half a change.
 Each :class:`Fanout` carries the :class:`~yard_actors.journal.Group` of its robots' names,
 made when its robots change, so the data intake journals every event with exactly the
 robots it tells (:meth:`~yard_actors.journal.Journal.record_fanned`), and a changed set of
-robots is a new group in the journal.
+robots is a new group in the journal. :func:`by_robot` splits a burst into each robot's
+share, in order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pykka
@@ -22,10 +23,12 @@ import pykka
 from yard_actors.actor import robot_name
 from yard_actors.journal import Group
 
-__all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "Fanout", "RoutingTable"]
+__all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "Fanout", "RoutingTable", "by_robot"]
 
 SESSION_TOPIC = "$session"
 SYSTEM_TOPIC = "$system"
+T = TypeVar("T")
+
 _BROADCAST = tuple((topic, topic.encode()) for topic in (SESSION_TOPIC, SYSTEM_TOPIC))
 _BROADCAST_KEYS = tuple(key for _, key in _BROADCAST)
 
@@ -111,3 +114,35 @@ class RoutingTable:
                 broadcast[key] = fanout
         self._broadcast = broadcast
         self._broadcast_robots = broadcast[_BROADCAST_KEYS[0]].robots if broadcast else ()
+
+
+def by_robot(burst: list[tuple[T, Fanout]]) -> dict[pykka.ActorRef[Any], list[T]]:
+    """Each robot's messages of a burst (each with the fanout it goes to), in order.
+
+    Every robot of a fanout gets the same events, so the burst is split by fanout and
+    each robot handed its fanout's list (shared between them: nobody changes it), at a
+    dict entry per robot rather than an append per delivery. Only a robot in several
+    of the burst's fanouts (on several symbols) has its list built event by event.
+    """
+    runs: dict[Fanout, list[T]] = {}
+    for message, fanout in burst:
+        run = runs.get(fanout)
+        if run is None:
+            runs[fanout] = [message]
+        else:
+            run.append(message)
+    batches: dict[pykka.ActorRef[Any], list[T]] = {}
+    several: set[pykka.ActorRef[Any]] = set()
+    for fanout, run in runs.items():
+        for robot in fanout.robots:
+            if robot in batches:
+                several.add(robot)
+            batches[robot] = run
+    if several:
+        for robot in several:
+            batches[robot] = []
+        for message, fanout in burst:
+            for robot in fanout.robots:
+                if robot in several:
+                    batches[robot].append(message)
+    return batches

@@ -7,10 +7,13 @@ from typing import Any
 
 import pykka
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yard_actors import Robot
 from yard_actors.actor import RobotActor, robot_name
-from yard_actors.routing import RoutingTable
+from yard_actors.journal import Group
+from yard_actors.routing import Fanout, RoutingTable, by_robot
 
 
 class Quiet(Robot):
@@ -94,3 +97,52 @@ def test_an_actor_that_runs_no_robot_is_named_by_its_urn() -> None:
         assert robot_name(ref) == ref.actor_urn
     finally:
         ref.stop(timeout=5)
+
+
+def test_a_burst_splits_into_each_robots_messages_in_order(
+    robots: list[pykka.ActorRef[Any]],
+) -> None:
+    alpha, beta, gamma = robots
+    table = RoutingTable()
+    for topic, robot in (("Si", alpha), ("Si", beta), ("Eu", beta), ("Eu", gamma)):
+        table.add(topic, robot)
+    si, eu = table.fanout(b"Si"), table.fanout(b"Eu")
+    assert si is not None
+    assert eu is not None
+    burst = [("si-1", si), ("eu-1", eu), ("si-2", si), ("eu-2", eu)]
+
+    split = by_robot(burst)
+
+    assert split == {
+        alpha: ["si-1", "si-2"],
+        beta: ["si-1", "eu-1", "si-2", "eu-2"],  # on both symbols: merged back in order
+        gamma: ["eu-1", "eu-2"],
+    }
+    assert split[alpha] is not split[beta]
+
+
+class _Ref:
+    """Stands in for an ActorRef: by_robot only hashes and compares them."""
+
+
+_REFS = [_Ref() for _ in range(5)]
+
+
+@given(
+    st.lists(st.sets(st.integers(0, 4), min_size=1), min_size=1, max_size=6),
+    st.lists(st.integers(0, 5), max_size=40),
+)
+def test_splitting_a_burst_by_fanout_equals_appending_each_delivery(
+    fanout_robots: list[set[int]], picks: list[int]
+) -> None:
+    fanouts = [
+        Fanout(tuple(_REFS[n] for n in sorted(members)), Group("t", ()))  # type: ignore[misc]
+        for members in fanout_robots
+    ]
+    burst = [(n, fanouts[pick % len(fanouts)]) for n, pick in enumerate(picks)]
+
+    expected: dict[Any, list[int]] = {}
+    for message, fanout in burst:
+        for robot in fanout.robots:
+            expected.setdefault(robot, []).append(message)
+    assert by_robot(burst) == expected
