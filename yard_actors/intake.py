@@ -149,6 +149,7 @@ class IntakeActor(pykka.ThreadingActor):
         self._accepts = _ACCEPTS[kind]
         self._routes = RoutingTable()
         self._fans_out = kind is IntakeKind.DATA and journal is not None
+        self._runs_turns = kind is IntakeKind.DATA  # see _tell_each
         self._received = 0
         self._delivered = 0
         self._unrouted = 0
@@ -366,9 +367,13 @@ class IntakeActor(pykka.ThreadingActor):
         events: int = 1,
         alone: bool | None = None,
     ) -> None:
-        # A message for one robot alone is handled on this thread when the robot and its
-        # pool are idle (tell_here): the tick-to-command path then wakes no worker.
-        tell = tell_here if (len(robots) == 1 if alone is None else alone) else pykka.ActorRef.tell
+        # On the data intake, a message for one robot alone is handled on this thread when
+        # the robot and its pool are idle (tell_here): tick-to-command then wakes no worker.
+        # Not on the trades intake: there it made a max-speed `yard run` trade very
+        # differently (trend-si 7-9 orders against 24-42), the kind of shift seen when the
+        # exchange runs ahead of the robots, and fills are not the latency-bound path.
+        one = len(robots) == 1 if alone is None else alone
+        tell = tell_here if one and self._runs_turns else pykka.ActorRef.tell
         for robot in robots:
             try:
                 tell(robot, message)

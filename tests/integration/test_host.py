@@ -99,6 +99,12 @@ class WhereHandled(Robot):
         self.threads.append(threading.current_thread().name)
         if quote.bid == Decimal(1):
             time.sleep(0.005)  # one slow turn: more than the 1 ms a turn on the intake may take
+        if quote.bid == Decimal(9):
+            return self.buy("Si", 1, quote.bid)
+        return None
+
+    def on_fill(self, fill: object) -> HandlerResult:
+        self.threads.append(threading.current_thread().name)
         return None
 
     def state(self) -> dict[str, object]:
@@ -109,9 +115,11 @@ def test_a_robot_alone_on_its_symbol_runs_on_the_intake_until_a_turn_is_slow(
     tmp_path: Path, each_runtime: str
 ) -> None:
     with run_robot(WhereHandled, name="where", journal_dir=tmp_path) as live:
-        for n, bid in enumerate((5, 6, 1, 7)):
+        for n, bid in enumerate((5, 6, 1, 7, 9)):
             live.publish(quote("Si", bid, bid + 1, ts=TS + n))
             wait_until(lambda n=n: live.host.robots().by_name("where")["events_in"] == n + 1)
+        live.reply(filled(live.next_command(), ts=TS + 10))
+        wait_until(lambda: live.host.robots().by_name("where")["events_in"] == 6)
         threads = live.snapshot("where")["state"]["threads"]
 
     if each_runtime == "threads":
@@ -119,9 +127,12 @@ def test_a_robot_alone_on_its_symbol_runs_on_the_intake_until_a_turn_is_slow(
         assert not threads[0].startswith("yard-")  # the robot's own Pykka thread
     else:
         # quick turns run on the data intake's thread, no hand-off to a worker; after the
-        # slow one (bid 1) the robot's next turn goes to the pool
+        # slow one (bid 1) the robot's next turn goes to the pool, and after that quick
+        # one (bid 7) it is back on the intake; a fill always goes to the pool
         assert threads[:3] == ["yard-intake-data"] * 3
         assert threads[3].startswith("yard-robots")
+        assert threads[4] == "yard-intake-data"
+        assert threads[5].startswith("yard-robots")
 
 
 def test_a_published_quote_reaches_the_gateway_as_a_new_order(tmp_path: Path) -> None:
