@@ -39,6 +39,7 @@ from yard_actors.intake import (
     Route,
     Unroute,
     ask_stats,
+    settle,
 )
 from yard_actors.journal import (
     Journal,
@@ -356,13 +357,22 @@ class Host:
         }
 
     def wait_idle(self, timeout: float = 5.0) -> None:
-        """Block until every robot has handled what is in its mailbox now (tests, CLI).
+        """Block until what has reached the host is handled (tests, CLI).
 
-        Events still inside an intake (being fanned out) are not waited for:
-        poll the robot table for those.
+        First each intake hands on everything its socket holds (journaled and told,
+        even if that is a burst still being fanned out), then every robot handles
+        what is in its mailbox. Messages still on the wire are not waited for (over
+        ``ipc://``/``tcp://`` a message sent just before may not have arrived), nor
+        what the robots' own commands cause afterwards. Raises ``pykka.Timeout``.
         """
+        deadline = time.monotonic() + timeout
+        for kind in (IntakeKind.CONTROL, IntakeKind.DATA, IntakeKind.TRADES):
+            ref = self._intakes.get(kind)
+            if ref is not None and not settle(ref, max(0.0, deadline - time.monotonic())):
+                msg = f"the {kind.value} intake did not hand on its messages within {timeout} s"
+                raise pykka.Timeout(msg)
         futures = [h.ref.ask(Ping(), block=False) for h in self._robots.values()]
-        pykka.get_all(futures, timeout=timeout)
+        pykka.get_all(futures, timeout=max(0.0, deadline - time.monotonic()))
 
     # --- shutdown --------------------------------------------------------------------------------
 

@@ -126,6 +126,13 @@ class _Stats:
     """Ask for :class:`IntakeStats`."""
 
 
+@attrs.frozen
+class _Settle:
+    """Ask the intake to hand on everything its socket holds now; answers True when done."""
+
+    timeout_ms: int
+
+
 class IntakeActor(pykka.ThreadingActor):
     """Receives one kind of message from one endpoint and fans it out to robot actors.
 
@@ -208,6 +215,8 @@ class IntakeActor(pykka.ThreadingActor):
             self._unroute(message.topic, message.robot)
         elif type(message) is _Stats:
             return self._stats()
+        elif type(message) is _Settle:
+            return self._fence(b"settle", message.timeout_ms)
         return None
 
     def _route(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
@@ -222,26 +231,29 @@ class IntakeActor(pykka.ThreadingActor):
         if self._fans_out:
             self._fence()
 
-    def _fence(self) -> None:
-        """Wait until the receive thread has journaled and told what it took before an unroute.
+    def _fence(self, order: bytes = b"fence", timeout_ms: int = _FENCE_MS) -> bool:
+        """Wait until the receive thread has journaled and told what it took; True if it did.
 
-        Otherwise an event it took just before could be journaled after the robot was
-        removed and added again, its old group naming the new robot, which never gets it.
+        ``fence``: what it took before an unroute; otherwise an event it took just before
+        could be journaled after the robot was removed and added again, its old group
+        naming the new robot, which never gets it. ``settle``: also all its socket holds
+        now (:meth:`Host.wait_idle`).
         """
         if not self._thread.is_alive():
-            return
+            return True
         while self._pipe.poll(0):  # the late answer to an earlier fence that timed out
             self._pipe.recv()
-        self._pipe.send(b"fence")
-        if not self._pipe.poll(_FENCE_MS):
+        self._pipe.send(order)
+        if not self._pipe.poll(timeout_ms):
             logger.error(
                 "%s intake on %s: the receive thread did not finish its burst within %d ms",
                 self.kind.value,
                 self.url,
-                _FENCE_MS,
+                timeout_ms,
             )
-            return
+            return False
         self._pipe.recv()
+        return True
 
     def _stats(self) -> IntakeStats:
         return IntakeStats(
@@ -308,6 +320,10 @@ class IntakeActor(pykka.ThreadingActor):
         elif order[0] == b"unsub":
             self._socket.unsubscribe(order[1])
         elif order[0] == b"fence":  # every burst taken so far is journaled and told
+            self._loop_pipe.send(b"fenced")
+        elif order[0] == b"settle":  # and what the socket holds now
+            while cast(int, self._socket.getsockopt(_EVENTS)) & _POLLIN:
+                self._drain(self._socket)
             self._loop_pipe.send(b"fenced")
         return order[0] != b"stop"
 
@@ -431,6 +447,11 @@ class IntakeActor(pykka.ThreadingActor):
                 count,
                 detail,
             )
+
+
+def settle(ref: pykka.ActorRef[Any], timeout: float) -> bool:
+    """Have the intake journal and tell everything its socket holds now; False on timeout."""
+    return cast(bool, ref.ask(_Settle(max(1, int(timeout * 1000))), timeout=timeout + 1))
 
 
 def ask_stats(ref: pykka.ActorRef[Any], timeout: float) -> IntakeStats:

@@ -396,3 +396,16 @@ def test_a_burst_arrives_whole_and_in_order_and_replays_exactly(tmp_path: Path) 
         result = replay(tmp_path, name)
         assert result.faithful
         assert result.robot.snapshot() == snapshots[name]
+
+
+def test_wait_idle_waits_for_what_the_intake_still_holds_then_the_robots(tmp_path: Path) -> None:
+    names = [f"c{n:02d}" for n in range(20)]
+    with live_host(tmp_path) as live:
+        for name in names:
+            live.add_robot(Counter, name=name)
+        for n in range(2_000):
+            live.publish(quote("Si", 100 + n % 7, 101 + n % 7, ts=TS + n))
+
+        live.wait_idle(timeout=30)  # no polling after it: the intake and the robots are done
+
+        assert {row["events_in"] for row in live.host.robots()} == {2_000}
