@@ -1,8 +1,10 @@
 """The Pykka actor that hosts one robot.
 
-Each robot gets its own mailbox and thread: events reach it by ``tell`` from
-the intakes, in the order each intake saw them, and are handled one at a time.
-For each event the actor (in this order, on its own thread):
+Each robot gets its own mailbox: events reach it by ``tell`` from the intakes,
+in the order each intake saw them, and are handled one at a time, on the
+robot's own thread (``threads`` runtime) or a pool worker (``pooled``; a quote
+for this robot alone may be handled on the data intake's thread, see
+:func:`~yard_actors.runtime.tell_here`). For each event the actor (in this order):
 
 1. first delivers the robot's timers due at or before the event's ``ts``
    (:func:`~yard_actors.timers.fire_due_timers`), each journaled as an event of

@@ -166,15 +166,15 @@ class PooledActor(pykka.Actor):
 
 
 def tell_here(ref: pykka.ActorRef[Any], message: Any) -> None:
-    """``ref.tell(message)``; a pooled actor that is idle, with no actor waiting on its
-    pool's run queue, handles it at once on the calling thread.
+    """``ref.tell(message)``, but an idle pooled actor may handle it at once on this thread.
 
-    For a sender that feeds one actor and would otherwise only wait (a data
-    intake with one robot on the symbol): one thread hop fewer per message. The
-    actor's guarantees hold (one thread at a time, order per sender, ``batch``
-    messages a turn, the rest handed to the pool); the sender is busy for the
-    turn. Any other actor gets a plain ``tell``. Raises ``ActorDeadError`` as
-    ``tell`` does.
+    It does when nothing waits on its pool's run queue and its last turn took
+    under ``QUICK_TURN_NS`` (:meth:`Mailbox.put_here`). For a sender that feeds
+    one actor and would otherwise only wait (a data intake with one robot on the
+    symbol): one thread hop fewer per message. The actor's guarantees hold (one
+    thread at a time, order per sender, ``batch`` messages a turn, the rest handed
+    to the pool); the sender is busy for the turn. Any other actor gets a plain
+    ``tell``. Raises ``ActorDeadError`` as ``tell`` does.
     """
     inbox = ref.actor_inbox
     if type(inbox) is not Mailbox:
