@@ -29,7 +29,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import attrs
 import pykka
@@ -49,7 +49,7 @@ from yard_actors.events import (
     SystemStatus,
     Tick,
 )
-from yard_actors.frames import receive
+from yard_actors.frames import holds_more, receive
 from yard_actors.journal import Journal
 from yard_actors.routing import SESSION_TOPIC, SYSTEM_TOPIC, Fanout, RoutingTable, by_robot
 from yard_actors.runtime import tell_here
@@ -63,8 +63,6 @@ logger = logging.getLogger(__name__)
 # robots over 50 symbols, but while the intake gathers a burst the exchange runs ahead of the
 # robots, and a max-speed `yard run` traded very differently (trend-si: 34-53 orders -> 5-9).
 _BATCH = 1000
-_EVENTS: Final = int(zmq.EVENTS)  # plain ints: the enums cost a conversion per call
-_POLLIN: Final = int(zmq.POLLIN)
 _LOG_FIRST = 10  # per reason, then one log line every _LOG_EVERY drops
 _LOG_EVERY = 1000
 _FENCE_MS = 2000  # how long an unroute waits for the receive thread to finish a burst
@@ -322,7 +320,7 @@ class IntakeActor(pykka.ThreadingActor):
         elif order[0] == b"fence":  # every burst taken so far is journaled and told
             self._loop_pipe.send(b"fenced")
         elif order[0] == b"settle":  # and what the socket holds now
-            while cast(int, self._socket.getsockopt(_EVENTS)) & _POLLIN:
+            while holds_more(self._socket):
                 self._drain(self._socket)
             self._loop_pipe.send(b"fenced")
         return order[0] != b"stop"
@@ -347,8 +345,8 @@ class IntakeActor(pykka.ThreadingActor):
             item = self._admit(frames)
             if item is not None:
                 admitted.append(item)
-            if taken == 0 and not cast(int, socket.getsockopt(_EVENTS)) & _POLLIN:
-                break  # a lone message: asking costs 1.4 µs, the zmq.Again that says so 3.5 µs
+            if taken == 0 and not holds_more(socket):
+                break  # a lone message: asking is cheaper than the zmq.Again that says so
         self._deliver(admitted)
 
     def _deliver(self, admitted: list[_Admitted]) -> None:
