@@ -91,11 +91,11 @@ from gateways.store import MongoOrderStore, OrderState, SQLiteOrderStore, open_s
 from gateways.store.base import OrderStore, Report, ReportRecord
 from gateways.store.mongo_errors import redacted as _redacted
 from yard_actors import Fill, Host, NewOrder, OrderAccepted, Quote, Robot, Side, decode, encode
-from yard_actors.events import CancelReply, TimeInForce
-from yard_actors.frames import send
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import quote as build_quote
 from yard_actors.testing.mongo import nx_server, scratch_database
+from yard_actors.wire.events import CancelReply, TimeInForce
+from yard_actors.wire.frames import send
 
 TS = 1_700_000_000_000_000_000
 BID, ASK = Decimal(90_000), Decimal(90_001)

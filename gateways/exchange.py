@@ -8,9 +8,9 @@ connector be swapped without the gateway noticing.
 The contract a connector must keep:
 
 * **Business refusals are reports, never exceptions.** An order the exchange
-  refuses comes back as an :class:`~yard_actors.events.OrderRejected` with the
+  refuses comes back as an :class:`~yard_actors.wire.events.OrderRejected` with the
   exchange's reason as a sentence; a cancel that comes too late is a
-  :class:`~yard_actors.events.CancelReply` with ``cancelled=False``.
+  :class:`~yard_actors.wire.events.CancelReply` with ``cancelled=False``.
 * **Only a broken link raises**, and then :class:`~yard_actors.errors.GatewayError`,
   with the library's own exception as its cause (``raise GatewayError(msg) from exc``),
   so the gateway can report the link down and reconnect.
@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from gateways.store.base import Report
-from yard_actors.events import CancelOrder, NewOrder, Quote, SessionStatus, Tick
+from yard_actors.wire.events import CancelOrder, NewOrder, Quote, SessionStatus, Tick
 
 __all__ = ["ExchangeAdapter", "MarketUpdate"]
 

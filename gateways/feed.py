@@ -28,12 +28,12 @@ import zmq
 from gateways.readers import MarketFile, merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
-from yard_actors.codec import encode
 from yard_actors.errors import GatewayError, YardError
-from yard_actors.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
-from yard_actors.frames import send
-from yard_actors.instruments import DEFAULT_INSTRUMENTS
-from yard_actors.intake import SESSION_TOPIC, SYSTEM_TOPIC
+from yard_actors.wire.codec import encode
+from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
+from yard_actors.wire.frames import send
+from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS
+from yard_actors.wire.names import RESERVED_PREFIX, SESSION_TOPIC, SYSTEM_TOPIC
 
 __all__ = [
     "Published",
@@ -50,6 +50,7 @@ Published: TypeAlias = Quote | Tick | SessionStatus | SystemStatus
 """What a feed publishes on the data endpoint."""
 
 _SESSION, _SYSTEM = SESSION_TOPIC.encode(), SYSTEM_TOPIC.encode()
+_RESERVED = RESERVED_PREFIX.encode()
 _SUBSCRIBE, _UNSUBSCRIBE = 1, 0  # the first byte of an XPUB subscription message
 _MIN_PAUSE_S = 0.001  # pacing: less than this ahead of time is published at once
 
@@ -178,7 +179,7 @@ class QuotePublisher:
 
     def _most_on_a_symbol(self) -> int:
         everything = self._subscribed[b""]
-        symbols = [n for topic, n in self._subscribed.items() if topic and topic[:1] != b"$"]
+        symbols = [n for topic, n in self._subscribed.items() if topic and topic[:1] != _RESERVED]
         return everything + max(symbols, default=0)
 
 

@@ -34,9 +34,9 @@ import zmq
 
 from gateways.exchange import ExchangeAdapter
 from gateways.store.base import OrderState, OrderStore, Report, ReportRecord
-from yard_actors.codec import decode, encode
 from yard_actors.errors import DecodeError, GatewayError, StoreError, TransitionError
-from yard_actors.events import (
+from yard_actors.wire.codec import decode, encode
+from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
     Fill,
@@ -47,13 +47,18 @@ from yard_actors.events import (
     SessionStatus,
     Tick,
 )
-from yard_actors.frames import receive, send
+from yard_actors.wire.frames import receive, send
+from yard_actors.wire.names import (
+    RECOVERY_REPLAY,
+    RECOVERY_REPORTS,
+    SEQS_TOPIC,
+    SESSION_TOPIC,
+)
 
-__all__ = ["SEQS_TOPIC", "OrderGateway"]
+__all__ = ["OrderGateway"]
 
 logger = logging.getLogger(__name__)
 
-SEQS_TOPIC = "$seqs"
 _BATCH = 500
 _EVENTS: Final = int(zmq.EVENTS)  # plain ints: pyzmq converts its enums on every call
 _POLLIN: Final = int(zmq.POLLIN)
@@ -103,7 +108,7 @@ class OrderGateway:
             self._close_sockets()
             raise
         if self._data is not None:
-            self._data.subscribe(b"$session")
+            self._data.subscribe(SESSION_TOPIC.encode())
             for symbol in symbols:
                 self._data.subscribe(symbol.encode())
         self.endpoints = {
@@ -281,7 +286,7 @@ class OrderGateway:
         return store.add_report(report.robot, report)
 
     def _on_recovery(self, frames: list[bytes]) -> None:
-        if len(frames) != 4 or frames[1] != b"replay":
+        if len(frames) != 4 or frames[1] != RECOVERY_REPLAY:
             self.stats["dropped_bad_recovery"] += 1
             return
         identity, _, robot, after = frames
@@ -292,7 +297,7 @@ class OrderGateway:
             self.stats["dropped_bad_recovery"] += 1
             return
         payloads = [encode(record.report) for record in records]
-        self._recovery.send_multipart([identity, b"reports", robot, *payloads])  # type: ignore[union-attr]
+        self._recovery.send_multipart([identity, RECOVERY_REPORTS, robot, *payloads])  # type: ignore[union-attr]
         self.stats["replays"] += 1
 
     def _heartbeat(self) -> None:

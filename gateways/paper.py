@@ -23,7 +23,7 @@ Matching (own book only: robots' orders never trade with each other)
     * A resting order the market later reaches (a quote whose ask is at or below
       a resting buy, whose bid is at or above a resting sell) fills at its own
       limit price, capped by that quote's displayed opposite size.
-    * A trade print (:class:`~yard_actors.events.Tick`) at or through a resting
+    * A trade print (:class:`~yard_actors.wire.events.Tick`) at or through a resting
       order's price fills it at its limit price, capped by the print's qty; the
       print's aggressor side is not looked at, and its qty caps each side apart.
     * Displayed size and print qty are used once: a quote's size left after
@@ -38,7 +38,7 @@ Matching (own book only: robots' orders never trade with each other)
       filled or cancelled (there is no end-of-day expiry). Partial fills leave
       the rest working.
 
-Refusals (:class:`~yard_actors.events.OrderRejected`, checked in this order)
+Refusals (:class:`~yard_actors.wire.events.OrderRejected`, checked in this order)
     a ``client_order_id`` already used on this exchange (working or final), a
     symbol not in the instrument table, a qty that is not positive, a price off
     the tick grid, a session that is not open (the last SessionStatus seen is not
@@ -61,7 +61,7 @@ import attrs
 
 from gateways.exchange import MarketUpdate
 from gateways.store.base import Report
-from yard_actors.events import (
+from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
     Fill,
@@ -75,7 +75,7 @@ from yard_actors.events import (
     Tick,
     TimeInForce,
 )
-from yard_actors.instruments import InstrumentTable
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["PaperConfig", "PaperExchange"]
 

@@ -54,8 +54,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from yard_actors.errors import YardError
-from yard_actors.events import MarketEvent, Quote, Side, Tick
-from yard_actors.instruments import InstrumentTable
+from yard_actors.wire.events import MarketEvent, Quote, Side, Tick
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = [
     "FINAM_ROOTS",

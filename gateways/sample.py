@@ -34,7 +34,7 @@ import attrs
 
 from gateways.sessions import FORTS, SessionSchedule
 from yard_actors.errors import ConfigError
-from yard_actors.events import MarketEvent, Quote, Side, Tick
+from yard_actors.wire.events import MarketEvent, Quote, Side, Tick
 
 __all__ = ["SAMPLE_DATE", "sample_session"]
 

@@ -1,7 +1,7 @@
 """Trading session schedules as data, and the session events a replay needs.
 
 A robot or the paper exchange learns that trading opened, paused for clearing
-or closed from :class:`~yard_actors.events.SessionStatus` events. Recorded
+or closed from :class:`~yard_actors.wire.events.SessionStatus` events. Recorded
 market data does not carry them, so :func:`with_sessions` puts them back into
 the stream, at the instants the schedule says, whenever the data's own time
 crosses a boundary: the stream's time is the only clock, so a replay at any
@@ -37,7 +37,7 @@ from typing import Protocol, TypeVar
 import attrs
 
 from yard_actors.errors import ConfigError
-from yard_actors.events import SessionState, SessionStatus
+from yard_actors.wire.events import SessionState, SessionStatus
 
 __all__ = ["FORTS", "SessionSchedule", "SessionWindow", "forts_schedule", "with_sessions"]
 

@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import attrs
 
-from yard_actors import Command, Quote, Robot, Side
-from yard_actors.robot import HandlerResult
+from yard_actors import Command, HandlerResult, Quote, Robot, Side
 
 __all__ = ["MarketMaker", "MarketMakerParams"]
 

@@ -14,8 +14,7 @@ from decimal import Decimal
 
 import attrs
 
-from yard_actors import Command, Quote, Robot
-from yard_actors.robot import HandlerResult
+from yard_actors import Command, HandlerResult, Quote, Robot
 
 __all__ = ["SpreadParams", "SpreadTrader"]
 

@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import attrs
 
-from yard_actors import Quote, Robot
-from yard_actors.robot import HandlerResult
+from yard_actors import HandlerResult, Quote, Robot
 
 __all__ = ["TrendFollower", "TrendParams"]
 

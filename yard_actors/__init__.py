@@ -1,43 +1,101 @@
 """yard: an actor-model host for algorithmic trading robots.
 
 Import what you need from here: ``from yard_actors import Robot, Host, Quote``.
+
+The names load on first use (PEP 562), so a process that needs only the wire
+vocabulary — the order gateway, the feed — imports ``yard_actors.wire`` without
+loading Pykka, the host or the journal. Layers and where each name lives:
+``docs/architecture.md``.
 """
 
-from yard_actors.codec import decode, encode
-from yard_actors.errors import (
-    ConfigError,
-    DecodeError,
-    GatewayError,
-    JournalError,
-    RobotError,
-    YardError,
-)
-from yard_actors.events import (
-    CancelOrder,
-    CancelReply,
-    Command,
-    Control,
-    ControlAction,
-    Event,
-    Fill,
-    NewOrder,
-    OrderAccepted,
-    OrderRejected,
-    Quote,
-    SessionState,
-    SessionStatus,
-    Side,
-    SystemStatus,
-    Tick,
-    TimeInForce,
-    Timer,
-)
-from yard_actors.host import Host
-from yard_actors.instruments import Instrument, InstrumentTable
-from yard_actors.journal import FlushPolicy, JournalConfig
-from yard_actors.replay import ReplayResult, replay
-from yard_actors.robot import Robot, RobotStatus
-from yard_actors.runtime import Pool, PooledActor
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yard_actors.errors import (
+        ConfigError,
+        DecodeError,
+        GatewayError,
+        JournalError,
+        RobotError,
+        YardError,
+    )
+    from yard_actors.host.host import Host
+    from yard_actors.journal import FlushPolicy, JournalConfig
+    from yard_actors.journal.replay import ReplayResult, replay
+    from yard_actors.robot import HandlerResult, Robot, RobotStatus
+    from yard_actors.runtime import Pool, PooledActor
+    from yard_actors.wire.codec import decode, encode
+    from yard_actors.wire.events import (
+        CancelOrder,
+        CancelReply,
+        Command,
+        Control,
+        ControlAction,
+        Event,
+        Fill,
+        NewOrder,
+        OrderAccepted,
+        OrderRejected,
+        Quote,
+        SessionState,
+        SessionStatus,
+        Side,
+        SystemStatus,
+        Tick,
+        TimeInForce,
+        Timer,
+    )
+    from yard_actors.wire.instruments import Instrument, InstrumentTable
+
+_EVENTS = "yard_actors.wire.events"
+_ERRORS = "yard_actors.errors"
+# Each public name and the module it lives in: the one place that maps the two.
+_HOME: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "CancelOrder",
+            "CancelReply",
+            "Command",
+            "Control",
+            "ControlAction",
+            "Event",
+            "Fill",
+            "NewOrder",
+            "OrderAccepted",
+            "OrderRejected",
+            "Quote",
+            "SessionState",
+            "SessionStatus",
+            "Side",
+            "SystemStatus",
+            "Tick",
+            "TimeInForce",
+            "Timer",
+        ),
+        _EVENTS,
+    ),
+    **dict.fromkeys(
+        ("ConfigError", "DecodeError", "GatewayError", "JournalError", "RobotError", "YardError"),
+        _ERRORS,
+    ),
+    "decode": "yard_actors.wire.codec",
+    "encode": "yard_actors.wire.codec",
+    "Instrument": "yard_actors.wire.instruments",
+    "InstrumentTable": "yard_actors.wire.instruments",
+    "HandlerResult": "yard_actors.robot",
+    "Robot": "yard_actors.robot",
+    "RobotStatus": "yard_actors.robot",
+    "FlushPolicy": "yard_actors.journal",
+    "JournalConfig": "yard_actors.journal",
+    "ReplayResult": "yard_actors.journal.replay",
+    "replay": "yard_actors.journal.replay",
+    "Pool": "yard_actors.runtime",
+    "PooledActor": "yard_actors.runtime",
+    "Host": "yard_actors.host.host",
+}
 
 __all__ = [
     "CancelOrder",
@@ -51,6 +109,7 @@ __all__ = [
     "Fill",
     "FlushPolicy",
     "GatewayError",
+    "HandlerResult",
     "Host",
     "Instrument",
     "InstrumentTable",
@@ -78,3 +137,17 @@ __all__ = [
     "encode",
     "replay",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        msg = f"module 'yard_actors' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

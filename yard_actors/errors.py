@@ -14,7 +14,7 @@ The tree, in one place::
         └── TransitionError  an order state change the lifecycle table does not allow
 
 Business refusals are never exceptions: they are
-:class:`~yard_actors.events.OrderRejected` events.
+:class:`~yard_actors.wire.events.OrderRejected` events.
 """
 
 from __future__ import annotations

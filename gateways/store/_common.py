@@ -21,9 +21,9 @@ from gateways.store.base import (
     StateChange,
     check_transition,
 )
-from yard_actors.codec import encode
 from yard_actors.errors import StoreError, TransitionError
-from yard_actors.events import CancelReply, Fill, NewOrder, OrderAccepted, OrderRejected
+from yard_actors.wire.codec import encode
+from yard_actors.wire.events import CancelReply, Fill, NewOrder, OrderAccepted, OrderRejected
 
 __all__ = [
     "REPORT_TYPES",

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from gateways.store.base import OrderRecord, OrderState, StateChange
-from yard_actors.events import Fill, Side, TimeInForce
+from yard_actors.wire.events import Fill, Side, TimeInForce
 
 __all__ = [
     "INSERT_HISTORY",

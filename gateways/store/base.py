@@ -29,7 +29,7 @@ from typing import Self
 
 import attrs
 
-from yard_actors.events import (
+from yard_actors.wire.events import (
     CancelReply,
     Fill,
     NewOrder,

@@ -77,7 +77,7 @@ from gateways.store.mongo_pending import OpenOrder, PendingWrites
 from gateways.store.mongo_repair import complete_from_journal, stranded_trades, summary
 from gateways.store.mongo_watch import AWAIT_MS, FillWatch
 from yard_actors.errors import StoreError
-from yard_actors.events import Fill, NewOrder
+from yard_actors.wire.events import Fill, NewOrder
 
 __all__ = ["FOREIGN_ERRORS", "FillWatch", "MongoOrderStore", "translated"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from gateways.store._common import as_report, encoded
 from gateways.store.base import OrderRecord, OrderState, ReportRecord, StateChange
-from yard_actors.codec import decode
 from yard_actors.errors import DecodeError, StoreError
-from yard_actors.events import Fill, Side, TimeInForce
+from yard_actors.wire.codec import decode
+from yard_actors.wire.events import Fill, Side, TimeInForce
 
 __all__ = [
     "Document",

@@ -20,7 +20,7 @@ from pymongo.change_stream import ChangeStream
 
 from gateways.store.mongo_documents import Document, fill_of
 from gateways.store.mongo_errors import translated
-from yard_actors.events import Fill
+from yard_actors.wire.events import Fill
 
 __all__ = ["AWAIT_MS", "BUSY_FOR_S", "BUSY_PAUSE_S", "IDLE_PAUSE_S", "FillWatch"]
 

@@ -75,9 +75,9 @@ from gateways.store.base import (
     StateChange,
     TradeRecord,
 )
-from yard_actors.codec import decode
 from yard_actors.errors import DecodeError, StoreError
-from yard_actors.events import Fill, NewOrder
+from yard_actors.wire.codec import decode
+from yard_actors.wire.events import Fill, NewOrder
 
 __all__ = ["SQLiteOrderStore"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from yard_actors import Fill, Quote, Robot
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
 
 
 class Taker(Robot):

@@ -16,7 +16,7 @@ from yard_actors.testing import quote
 
 def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "yard_actors.cli", *args],
+        [sys.executable, "-m", "yard_actors.app.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -104,7 +104,7 @@ def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "yard_actors.cli",
+            "yard_actors.app.cli",
             "gateway",
             "--store",
             f"sqlite:///{tmp_path}/g.db",

@@ -50,7 +50,7 @@ def _yard(*args: str, cwd: Path) -> subprocess.Popen[str]:
     # The robots live in this repository's tests package: put it on the path.
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     return subprocess.Popen(
-        [sys.executable, "-m", "yard_actors.cli", *args],
+        [sys.executable, "-m", "yard_actors.app.cli", *args],
         cwd=cwd,
         text=True,
         env=env,

@@ -25,8 +25,8 @@ from tests.integration.timer_robots import (
 )
 from yard_actors import NewOrder, Quote, Robot, Timer, decode, encode, replay
 from yard_actors.journal import Group, Journal, iter_records, read_robot
-from yard_actors.replay import replay_into
-from yard_actors.robot import HandlerResult
+from yard_actors.journal.replay import replay_into
+from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import live_host, quote, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")

@@ -16,9 +16,9 @@ from gateways.feed import Published, QuotePublisher, replay_events, serve_feed
 from gateways.readers import merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
-from yard_actors.codec import encode
-from yard_actors.events import SessionState, SessionStatus
 from yard_actors.testing import quote, tick
+from yard_actors.wire.codec import encode
+from yard_actors.wire.events import SessionState, SessionStatus
 
 T0 = 1_764_241_198_000_000_000  # 2025-11-27T10:59:58Z: 13:59:58 in Moscow, 2 s before clearing
 SECOND = 10**9

@@ -20,7 +20,7 @@ from yard_actors import (
     encode,
     replay,
 )
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
 from yard_actors.runtime import mailbox
 from yard_actors.testing import accepted, filled, live_host, quote, run_robot, wait_until
 

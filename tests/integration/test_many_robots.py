@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from yard_actors import Quote, Robot
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import live_host, quote, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")

@@ -26,8 +26,8 @@ from gateways.store import OrderState, open_store
 from gateways.store.base import OrderStore
 from tests.integration.order_robots import Ladder, Taker
 from yard_actors import Host, NewOrder, Side, encode, replay
-from yard_actors.frames import send
 from yard_actors.testing import quote, wait_until
+from yard_actors.wire.frames import send
 
 TS = 1_700_000_000_000_000_000
 _hosts = itertools.count(1)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from gateways.store import OrderState, SQLiteOrderStore
-from yard_actors.codec import encode
-from yard_actors.events import NewOrder, Side
 from yard_actors.testing import accepted, filled
+from yard_actors.wire.codec import encode
+from yard_actors.wire.events import NewOrder, Side
 
 TS = 1_700_000_000_000_000_000
 

@@ -28,8 +28,8 @@ from gateways.store import (
 )
 from gateways.store.mongo import translated
 from yard_actors.errors import StoreError, TransitionError
-from yard_actors.events import NewOrder, OrderAccepted, Side
 from yard_actors.testing import accepted, cancelled, filled, rejected
+from yard_actors.wire.events import NewOrder, OrderAccepted, Side
 
 TS = 1_700_000_000_000_000_000
 NEW, PENDING, ACCEPTED = OrderState.NEW, OrderState.PENDING, OrderState.ACCEPTED

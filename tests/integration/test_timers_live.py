@@ -18,7 +18,7 @@ from tests.integration.timer_robots import (
 )
 from yard_actors import NewOrder, Robot, Timer, decode, replay
 from yard_actors.journal import Journal, read_robot
-from yard_actors.replay import replay_into
+from yard_actors.journal.replay import replay_into
 from yard_actors.testing import quote, run_robot, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")

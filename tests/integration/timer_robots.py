@@ -7,9 +7,9 @@ from typing import Any
 import pykka
 
 from yard_actors import Quote, Robot, Timer, encode
-from yard_actors.actor import Deliver, DeliverBatch, RobotActor, ask_snapshot
+from yard_actors.host.robot_actor import Deliver, DeliverBatch, RobotActor, ask_snapshot
 from yard_actors.journal import Group, Journal
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import RobotHarness, quote
 
 MS = 1_000_000

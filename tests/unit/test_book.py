@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from yard_actors.book import Position
-from yard_actors.events import Side
+from yard_actors.robot.book import Position
+from yard_actors.wire.events import Side
 
 
 def test_adding_to_a_position_keeps_each_lot() -> None:

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yard_actors import events as ev
-from yard_actors.codec import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, decode, encode, event_types
 from yard_actors.errors import DecodeError
+from yard_actors.wire import events as ev
+from yard_actors.wire.codec import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, decode, encode, event_types
 
 # --- strategies: valid values only, as the validators in events.py require --------
 
@@ -528,7 +528,7 @@ _odd_words = st.sampled_from(
 
 
 def _general_path(payload: bytes) -> object:
-    from yard_actors.codec import _decode_document  # noqa: PLC0415 - the private slow path
+    from yard_actors.wire.codec import _decode_document  # noqa: PLC0415 - the private slow path
 
     try:
         return _decode_document(orjson.loads(payload))
@@ -579,7 +579,7 @@ def test_the_new_order_fast_path_builds_the_same_order_as_the_general_path(
     )
     payload = encode(order)
 
-    from yard_actors.codec import _FAST  # noqa: PLC0415 - the private fast path
+    from yard_actors.wire.codec import _FAST  # noqa: PLC0415 - the private fast path
 
     fast = _FAST["NewOrder"](orjson.loads(payload))
 

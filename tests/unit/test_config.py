@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from yard_actors import ConfigError, Host
-from yard_actors.config import host_settings
+from yard_actors.host.host_config import host_settings
 from yard_actors.journal import FlushPolicy
 
 

@@ -3,7 +3,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yard_actors.latency import Histogram, record_run
+from yard_actors.host.latency import Histogram, record_run
 
 
 def test_an_empty_histogram_has_no_percentiles() -> None:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from gateways.exchange import ExchangeAdapter
 from gateways.paper import PaperConfig, PaperExchange
 from gateways.store.base import Report
-from yard_actors.events import (
+from yard_actors.testing import filled, quote, rejected, tick
+from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
     Fill,
@@ -27,7 +28,6 @@ from yard_actors.events import (
     Tick,
     TimeInForce,
 )
-from yard_actors.testing import filled, quote, rejected, tick
 
 T0 = 1_000_000_000
 BUY, SELL = Side.BUY, Side.SELL

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateways.readers import FeedError, ReadStats, finam_symbol, merge, read_file
-from yard_actors.events import Quote, Side, Tick
 from yard_actors.testing import quote, tick
+from yard_actors.wire.events import Quote, Side, Tick
 
 T0 = 1_764_226_800_000_000_000  # 2025-11-27T07:00:00Z, 10:00 in Moscow
 SECOND = 10**9

@@ -17,7 +17,7 @@ from yard_actors import (
     RobotStatus,
     Side,
 )
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import RobotHarness
 
 
@@ -293,7 +293,7 @@ def test_rejection_and_cancel_reply_update_the_book() -> None:
 
 
 def test_risk_limits_refuse_an_order_too_big_or_a_position_too_large() -> None:
-    from yard_actors.checks import RiskLimits  # noqa: PLC0415
+    from yard_actors.robot.risk import RiskLimits  # noqa: PLC0415
 
     limits = RiskLimits(max_order_qty=3, max_position=4)
     harness = RobotHarness(Sized, name="sized", params={"qty": 5})
@@ -310,10 +310,10 @@ def test_risk_limits_refuse_an_order_too_big_or_a_position_too_large() -> None:
 
 
 def test_risk_limit_messages_say_what_and_how_much() -> None:
-    from yard_actors.book import Book  # noqa: PLC0415
-    from yard_actors.checks import RiskLimits, refusal_of  # noqa: PLC0415
-    from yard_actors.instruments import InstrumentTable  # noqa: PLC0415
-    from yard_actors.lifecycle import RobotStatus  # noqa: PLC0415
+    from yard_actors.robot.book import Book  # noqa: PLC0415
+    from yard_actors.robot.lifecycle import RobotStatus  # noqa: PLC0415
+    from yard_actors.robot.risk import RiskLimits, refusal_of  # noqa: PLC0415
+    from yard_actors.wire.instruments import InstrumentTable  # noqa: PLC0415
 
     order = NewOrder(ts=1, client_order_id="r-1", robot="r", symbol="Si", side=Side.SELL, qty=9)
     reply = refusal_of(

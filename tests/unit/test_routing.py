@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yard_actors import Robot
-from yard_actors.actor import RobotActor, robot_name
+from yard_actors.host.robot_actor import RobotActor, robot_name
+from yard_actors.host.routing import Fanout, RoutingTable, by_robot
 from yard_actors.journal import Group
-from yard_actors.routing import Fanout, RoutingTable, by_robot
 
 
 class Quiet(Robot):

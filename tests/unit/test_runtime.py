@@ -14,7 +14,7 @@ import pykka
 import pytest
 from pykka._envelope import Envelope
 
-from yard_actors.actor import RobotActor
+from yard_actors.host.robot_actor import RobotActor
 from yard_actors.runtime import (
     Pool,
     PoolDeadlockError,

@@ -13,7 +13,7 @@ import pytest
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
 from yard_actors.errors import ConfigError
-from yard_actors.events import MarketEvent, Quote, SessionState, SessionStatus, Tick
+from yard_actors.wire.events import MarketEvent, Quote, SessionState, SessionStatus, Tick
 
 MINUTE = 60 * 10**9
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yard_actors.seqs import SeqWindow
+from yard_actors.host.seqs import SeqWindow
 
 
 def test_in_order_seqs_move_the_watermark() -> None:

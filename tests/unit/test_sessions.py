@@ -9,8 +9,8 @@ import pytest
 
 from gateways.sessions import FORTS, SessionSchedule, forts_schedule, with_sessions
 from yard_actors.errors import ConfigError
-from yard_actors.events import SessionState, SessionStatus, Tick
 from yard_actors.testing import tick
+from yard_actors.wire.events import SessionState, SessionStatus, Tick
 
 OPEN, CLEARING, CLOSED = SessionState.OPEN, SessionState.CLEARING, SessionState.CLOSED
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from yard_actors import ConfigError
-from yard_actors.init import write_templates
-from yard_actors.settings import DEFAULT_ENDPOINTS, load_settings
+from yard_actors.app.config_file import DEFAULT_ENDPOINTS, load_settings
+from yard_actors.app.templates import write_templates
 
 
 def _write(tmp_path: Path, text: str) -> Path:

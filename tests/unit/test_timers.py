@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from yard_actors import NewOrder, Quote, Robot, RobotError, Timer
-from yard_actors.robot import HandlerResult
+from yard_actors.robot.robot import HandlerResult
+from yard_actors.robot.timers import MAX_CATCH_UP
 from yard_actors.testing import RobotHarness, quote
-from yard_actors.timers import MAX_CATCH_UP
 
 MS = 1_000_000
 SECOND = 1_000 * MS

@@ -4,7 +4,7 @@ Two levels, both shown in the README:
 
 * :class:`RobotHarness` calls the robot directly on the test's thread: feed an
   event, get its commands, read its state. Fast, for the robot's logic.
-* :func:`live_host` / :func:`run_robot` start a real :class:`~yard_actors.host.Host`
+* :func:`live_host` / :func:`run_robot` start a real :class:`~yard_actors.host.host.Host`
   with real Pykka actors and real ZeroMQ sockets over ``inproc://``, a test feed
   and a test gateway, so an actor-level test is a few lines and still sees what
   production sees: journaling, routing, the order link.

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from yard_actors.events import (
+from yard_actors.wire.events import (
     CancelReply,
     Fill,
     NewOrder,

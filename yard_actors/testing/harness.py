@@ -7,18 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from yard_actors.errors import RobotError
-from yard_actors.events import (
-    Command,
-    Control,
-    ControlAction,
-    Event,
-    NewOrder,
-    SessionState,
-    SessionStatus,
-    Side,
-)
-from yard_actors.instruments import InstrumentTable
-from yard_actors.robot import Robot
+from yard_actors.robot.robot import Robot
+from yard_actors.robot.timers import fire_due_timers
 from yard_actors.testing.builders import (
     DEFAULT_START_TS,
     accepted,
@@ -28,7 +18,17 @@ from yard_actors.testing.builders import (
     rejected,
     tick,
 )
-from yard_actors.timers import fire_due_timers
+from yard_actors.wire.events import (
+    Command,
+    Control,
+    ControlAction,
+    Event,
+    NewOrder,
+    SessionState,
+    SessionStatus,
+    Side,
+)
+from yard_actors.wire.instruments import InstrumentTable
 
 
 class RobotHarness:

@@ -12,8 +12,10 @@ from typing import Any
 import pykka
 import zmq
 
-from yard_actors.codec import decode, encode
-from yard_actors.events import (
+from yard_actors.host.host import Host
+from yard_actors.robot.robot import Robot
+from yard_actors.wire.codec import decode, encode
+from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
     Command,
@@ -26,9 +28,7 @@ from yard_actors.events import (
     SessionStatus,
     Tick,
 )
-from yard_actors.host import Host
-from yard_actors.intake import SESSION_TOPIC, SYSTEM_TOPIC
-from yard_actors.robot import Robot
+from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
 _bench_ids = itertools.count(1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from yard_actors.events import ControlAction
+from yard_actors.wire.events import ControlAction
 
 __all__ = ["RobotStatus", "next_status"]
 

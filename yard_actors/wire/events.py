@@ -8,7 +8,7 @@ the price the exchange meant. Commands are named in the imperative
 
 Validation lives in the classes themselves, so an invalid message cannot exist:
 the codec turns the resulting ``ValueError``/``TypeError`` into a
-:class:`~yard_actors.codec.DecodeError` at the edge, and a robot that builds a
+:class:`~yard_actors.wire.codec.DecodeError` at the edge, and a robot that builds a
 bad command gets an :class:`OrderRejected` back instead of a crash.
 """
 

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from yard_actors.errors import RobotError
-from yard_actors.robot import Robot
+from yard_actors.robot.robot import Robot
 
 __all__ = ["class_path", "load_robot_class"]
 

@@ -24,15 +24,9 @@ import attrs
 import pykka
 import zmq
 
-from yard_actors.actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
-from yard_actors.checks import RiskLimits
 from yard_actors.errors import RobotError
-from yard_actors.events import Control, ControlAction
-from yard_actors.hosting import HOST_WORKERS, RobotRuntime
-from yard_actors.instruments import InstrumentTable
-from yard_actors.intake import (
-    SESSION_TOPIC,
-    SYSTEM_TOPIC,
+from yard_actors.host.host_config import host_settings
+from yard_actors.host.intake import (
     IntakeActor,
     IntakeKind,
     IntakeStats,
@@ -41,6 +35,13 @@ from yard_actors.intake import (
     ask_stats,
     settle,
 )
+from yard_actors.host.latency import Histogram
+from yard_actors.host.order_link import OrderLink
+from yard_actors.host.robot_actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
+from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
+from yard_actors.host.stores import fill_source_for, without_credentials
+from yard_actors.host.table import RobotTable
+from yard_actors.host.trades_intake import TradesIntake, TradesRoute, seen_seqs
 from yard_actors.journal import (
     Journal,
     JournalConfig,
@@ -49,14 +50,14 @@ from yard_actors.journal import (
     read_robots,
     robots_in,
 )
-from yard_actors.latency import Histogram
-from yard_actors.loader import class_path, load_robot_class
-from yard_actors.order_link import OrderLink
-from yard_actors.replay import replay_into
-from yard_actors.robot import Robot
+from yard_actors.journal.replay import replay_into
+from yard_actors.robot.loader import class_path, load_robot_class
+from yard_actors.robot.risk import RiskLimits
+from yard_actors.robot.robot import Robot
 from yard_actors.runtime import DEFAULT_BATCH
-from yard_actors.table import RobotTable
-from yard_actors.trades_intake import TradesIntake, TradesRoute, seen_seqs
+from yard_actors.wire.events import Control, ControlAction
+from yard_actors.wire.instruments import InstrumentTable
+from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
 __all__ = ["Host"]
 
@@ -79,7 +80,7 @@ class Host:
     talk to the actors with ``ask`` and a timeout of ``ask_timeout`` seconds.
     ``runtime`` is ``"pooled"`` (robots share ``pool_workers`` threads, each handling
     up to ``pool_batch`` messages of one robot per turn) or ``"threads"`` (a thread
-    per robot); see :mod:`yard_actors.hosting`.
+    per robot); see :mod:`yard_actors.host.runtimes`.
     """
 
     def __init__(
@@ -137,7 +138,8 @@ class Host:
                 context=self._context,
                 journal=self._journal,
                 recovery=recovery,
-                store=store,
+                fills=fill_source_for(store),
+                fills_from=without_credentials(store or ""),
             )
             self._intakes[IntakeKind.DATA] = IntakeActor.start(
                 IntakeKind.DATA, data, context=self._context, journal=self._journal
@@ -153,8 +155,6 @@ class Host:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, source: str = "<config>") -> Host:
         """Build a host and its robots from a mapping (parsed TOML, say); see :mod:`config`."""
-        from yard_actors.config import host_settings  # noqa: PLC0415 - config imports Host's types
-
         settings = host_settings(config, source=source)
         host = cls(**settings.host_kwargs)
         try:

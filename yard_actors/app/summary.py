@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from yard_actors.book import Position
-from yard_actors.events import Fill, Quote
+from yard_actors.robot.book import Position
+from yard_actors.wire.events import Fill, Quote
 
 __all__ = ["RobotSummary", "render", "summarize"]
 

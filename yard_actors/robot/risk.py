@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import attrs
 
-from yard_actors.book import Book
-from yard_actors.events import CancelOrder, CancelReply, Command, NewOrder, OrderRejected
-from yard_actors.instruments import InstrumentTable
-from yard_actors.lifecycle import RobotStatus
+from yard_actors.robot.book import Book
+from yard_actors.robot.lifecycle import RobotStatus
+from yard_actors.wire.events import CancelOrder, CancelReply, Command, NewOrder, OrderRejected
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["RiskLimits", "refusal_of"]
 

@@ -10,7 +10,7 @@ feed shows up as a counted :class:`DecodeError` instead of a robot trading on
 a wrong number. :func:`decode` raises nothing but :class:`DecodeError`.
 
 The per-type tables are derived once, at import, from the ``Event`` union and
-the attrs fields in :mod:`yard_actors.events`: cattrs generates one structuring
+the attrs fields in :mod:`yard_actors.wire.events`: cattrs generates one structuring
 function per class that calls this module's strict reader for each field, then
 the class itself, whose validators judge the values. A new event class needs no
 change here unless it brings a field type not handled in ``_field_codec``.
@@ -33,8 +33,8 @@ import cattrs
 import orjson
 from cattrs.gen import make_dict_structure_fn, override
 
-from yard_actors import events
 from yard_actors.errors import DecodeError
+from yard_actors.wire import events
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",

@@ -64,7 +64,7 @@ from decimal import Decimal
 import attrs
 
 from yard_actors import Fill, Quote, Robot
-from yard_actors.robot import HandlerResult
+from yard_actors import HandlerResult
 
 
 @attrs.frozen(kw_only=True)

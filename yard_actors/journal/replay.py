@@ -2,7 +2,7 @@
 
 Because a robot's only inputs are its events, feeding the journaled events
 into a new instance of the same class rebuilds it exactly: the same commands
-and the same :meth:`~yard_actors.robot.Robot.snapshot`. The commands the robot
+and the same :meth:`~yard_actors.robot.robot.Robot.snapshot`. The commands the robot
 emitted live were journaled too, so a replay checks itself: any difference
 means the robot is not deterministic (a wall clock, unseeded randomness, or
 shared state), and the first difference says where.
@@ -16,14 +16,14 @@ from typing import Any
 
 import attrs
 
-from yard_actors.checks import RiskLimits
-from yard_actors.codec import decode, encode
 from yard_actors.errors import RobotError
-from yard_actors.events import Command, Event
-from yard_actors.instruments import InstrumentTable
 from yard_actors.journal import RobotJournal, read_robot
-from yard_actors.loader import load_robot_class
-from yard_actors.robot import Robot
+from yard_actors.robot.loader import load_robot_class
+from yard_actors.robot.risk import RiskLimits
+from yard_actors.robot.robot import Robot
+from yard_actors.wire.codec import decode, encode
+from yard_actors.wire.events import Command, Event
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["Divergence", "ReplayResult", "build_robot", "replay", "replay_into"]
 

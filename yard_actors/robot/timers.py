@@ -1,12 +1,12 @@
 """Timers in event time: the schedule a robot keeps, and how whoever feeds it fires them.
 
-A robot asks for timers with :meth:`~yard_actors.robot.Robot.every` and
-:meth:`~yard_actors.robot.Robot.at`. The schedule is part of the robot's state
+A robot asks for timers with :meth:`~yard_actors.robot.robot.Robot.every` and
+:meth:`~yard_actors.robot.robot.Robot.at`. The schedule is part of the robot's state
 (and of its snapshot, under ``"timers"``) and changes only while the robot
 handles events, so a replay rebuilds it exactly. The robot never fires a timer
 itself: whoever feeds it (the actor, the test harness) calls
 :func:`fire_due_timers` before each event, which hands the robot one
-:class:`~yard_actors.events.Timer` event per due occurrence. The actor journals
+:class:`~yard_actors.wire.events.Timer` event per due occurrence. The actor journals
 those like any event, so a replay reads them back from the journal and never
 computes a timer. There is no wall clock anywhere: only event time.
 
@@ -43,10 +43,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from yard_actors.errors import RobotError
-from yard_actors.events import Timer
+from yard_actors.wire.events import Timer
 
 if TYPE_CHECKING:
-    from yard_actors.robot import Robot
+    from yard_actors.robot.robot import Robot
 
 __all__ = ["MAX_CATCH_UP", "TimerSchedule", "fire_due_timers"]
 

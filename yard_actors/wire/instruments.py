@@ -2,7 +2,7 @@
 
 Prices on MOEX FORTS move in whole ticks (Si: 1 rouble, RTS: 10 points); a
 robot's limit price off that grid would be refused by any real exchange, so
-yard refuses it first, as an :class:`~yard_actors.events.OrderRejected`.
+yard refuses it first, as an :class:`~yard_actors.wire.events.OrderRejected`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from yard_actors.events import Fill, NewOrder, Side
+from yard_actors.wire.events import Fill, NewOrder, Side
 
 __all__ = ["Book", "OrderState", "Position", "WorkingOrder"]
 

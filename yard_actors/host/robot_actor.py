@@ -7,7 +7,7 @@ for this robot alone may be handled on the data intake's thread, see
 :func:`~yard_actors.runtime.tell_here`). For each event the actor (in this order):
 
 1. first delivers the robot's timers due at or before the event's ``ts``
-   (:func:`~yard_actors.timers.fire_due_timers`), each journaled as an event of
+   (:func:`~yard_actors.robot.timers.fire_due_timers`), each journaled as an event of
    its own and handled as below, so a replay reads them back from the journal;
 2. journals the delivery (write-ahead: the event is on disk before it is handled);
    for a run of events the data intake fanned out, one watermark covers the run;
@@ -28,14 +28,14 @@ from typing import Any, cast
 import attrs
 import pykka
 
-from yard_actors.codec import encode
 from yard_actors.errors import GatewayError
-from yard_actors.events import Command, Event, Fill, Timer
+from yard_actors.host.latency import Histogram, record_run
+from yard_actors.host.order_link import OrderLink
 from yard_actors.journal import Journal
-from yard_actors.latency import Histogram, record_run
-from yard_actors.order_link import OrderLink
-from yard_actors.robot import Robot, RobotStatus
-from yard_actors.timers import fire_due_timers
+from yard_actors.robot.robot import Robot, RobotStatus
+from yard_actors.robot.timers import fire_due_timers
+from yard_actors.wire.codec import encode
+from yard_actors.wire.events import Command, Event, Fill, Timer
 
 __all__ = [
     "Deliver",

@@ -20,13 +20,12 @@ from typing import Any, TypeVar
 import attrs
 import pykka
 
-from yard_actors.actor import robot_name
+from yard_actors.host.robot_actor import robot_name
 from yard_actors.journal import Group
+from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
-__all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "Fanout", "RoutingTable", "by_robot"]
+__all__ = ["Fanout", "RoutingTable", "by_robot"]
 
-SESSION_TOPIC = "$session"
-SYSTEM_TOPIC = "$system"
 T = TypeVar("T")
 
 _BROADCAST = tuple((topic, topic.encode()) for topic in (SESSION_TOPIC, SYSTEM_TOPIC))

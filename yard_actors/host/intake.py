@@ -35,10 +35,13 @@ import attrs
 import pykka
 import zmq
 
-from yard_actors.actor import Deliver, DeliverBatch
-from yard_actors.codec import decode
 from yard_actors.errors import DecodeError, GatewayError
-from yard_actors.events import (
+from yard_actors.host.robot_actor import Deliver, DeliverBatch
+from yard_actors.host.routing import Fanout, RoutingTable, by_robot
+from yard_actors.journal import Journal
+from yard_actors.runtime import tell_here
+from yard_actors.wire.codec import decode
+from yard_actors.wire.events import (
     CancelReply,
     Control,
     Fill,
@@ -49,12 +52,10 @@ from yard_actors.events import (
     SystemStatus,
     Tick,
 )
-from yard_actors.frames import holds_more, receive
-from yard_actors.journal import Journal
-from yard_actors.routing import SESSION_TOPIC, SYSTEM_TOPIC, Fanout, RoutingTable, by_robot
-from yard_actors.runtime import tell_here
+from yard_actors.wire.frames import holds_more, receive
+from yard_actors.wire.names import RESERVED_PREFIX, SESSION_TOPIC, SYSTEM_TOPIC
 
-__all__ = ["SESSION_TOPIC", "SYSTEM_TOPIC", "IntakeActor", "IntakeKind", "IntakeStats"]
+__all__ = ["IntakeActor", "IntakeKind", "IntakeStats"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ logger = logging.getLogger(__name__)
 # robots over 50 symbols, but while the intake gathers a burst the exchange runs ahead of the
 # robots, and a max-speed `yard run` traded very differently (trend-si: 34-53 orders -> 5-9).
 _BATCH = 1000
+_RESERVED = RESERVED_PREFIX.encode()
 _LOG_FIRST = 10  # per reason, then one log line every _LOG_EVERY drops
 _LOG_EVERY = 1000
 _FENCE_MS = 2000  # how long an unroute waits for the receive thread to finish a burst
@@ -403,7 +405,7 @@ class IntakeActor(pykka.ThreadingActor):
             self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
             return None
         topic, payload = frames
-        if topic[:1] == b"$" and self._consumed(topic, payload):
+        if topic[:1] == _RESERVED and self._consumed(topic, payload):
             return None
         fanout = self._routes.fanout(topic)
         if fanout is None:

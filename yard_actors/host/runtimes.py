@@ -2,7 +2,7 @@
 
 ``threads`` is Pykka's ``ThreadingActor``: every robot has an OS thread that
 sleeps on its mailbox, so each delivery wakes a thread. ``pooled`` runs the same
-:class:`~yard_actors.actor.RobotActor` code on a few shared workers
+:class:`~yard_actors.host.robot_actor.RobotActor` code on a few shared workers
 (:mod:`yard_actors.runtime`): a burst of market data for 1,000 robots costs a
 few thread switches, not 1,000, and an idle robot costs no thread. Both give
 the same guarantees a robot relies on (one mailbox, serial handling, order per
@@ -21,8 +21,8 @@ from typing import Any, Final
 
 import pykka
 
-from yard_actors.actor import RobotActor
 from yard_actors.errors import ConfigError
+from yard_actors.host.robot_actor import RobotActor
 from yard_actors.runtime import DEFAULT_BATCH, Pool, PooledActor
 
 __all__ = [

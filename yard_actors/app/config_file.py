@@ -3,7 +3,7 @@
 ``yard run yard.toml`` reads it; ``yard run`` without a file uses the same
 settings with their defaults (everything in one process over ``inproc://``,
 SQLite store and journals under ``./yard-data/``). The host part is checked by
-:func:`yard_actors.config.host_settings`; this module adds the sections the
+:func:`yard_actors.host.host_config.host_settings`; this module adds the sections the
 other roles read, and reads the file, so every problem names the file, the key
 and what is wrong.
 """
@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
-from yard_actors.config import HostSettings, host_settings
 from yard_actors.errors import ConfigError
+from yard_actors.host.host_config import HostSettings, host_settings
 
 __all__ = [
     "DEFAULT_ENDPOINTS",

@@ -21,12 +21,12 @@ from typing import Any
 import attrs
 import zmq
 
-from yard_actors.config import HostSettings, RobotSettings
+from yard_actors.app.config_file import FeedSettings, SystemSettings
+from yard_actors.app.summary import render, summarize
 from yard_actors.errors import ConfigError
-from yard_actors.events import Quote, SessionStatus, Tick
-from yard_actors.host import Host
-from yard_actors.settings import FeedSettings, SystemSettings
-from yard_actors.summary import render, summarize
+from yard_actors.host.host import Host
+from yard_actors.host.host_config import HostSettings, RobotSettings
+from yard_actors.wire.events import Quote, SessionStatus, Tick
 
 __all__ = ["fresh_run_dir", "run_all", "run_host"]
 
@@ -63,7 +63,7 @@ def _robots(host: HostSettings, names: Sequence[str] | None) -> tuple[RobotSetti
 
 
 def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
-    from yard_actors.loader import load_robot_class  # noqa: PLC0415
+    from yard_actors.robot.loader import load_robot_class  # noqa: PLC0415
 
     symbols: dict[str, None] = {}
     for robot in robots:

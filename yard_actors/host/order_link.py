@@ -14,7 +14,7 @@ import threading
 import zmq
 
 from yard_actors.errors import GatewayError
-from yard_actors.frames import send
+from yard_actors.wire.frames import send
 
 __all__ = ["OrderLink"]
 

@@ -37,11 +37,11 @@ from typing import Any
 
 import attrs
 
-from yard_actors.checks import RiskLimits
 from yard_actors.errors import ConfigError, RobotError
-from yard_actors.hosting import RUNTIMES
+from yard_actors.host.runtimes import RUNTIMES
 from yard_actors.journal import FlushPolicy, JournalConfig
-from yard_actors.loader import load_robot_class
+from yard_actors.robot.loader import load_robot_class
+from yard_actors.robot.risk import RiskLimits
 
 __all__ = ["HostSettings", "RobotSettings", "host_settings"]
 

@@ -11,9 +11,9 @@ The framework keeps the robot's book (working orders, positions, P&L) from its
 own commands, replies and fills *before* calling the user's handler, so a
 handler always sees the book up to date with the event it is handling.
 
-Timers work the same way: the robot keeps its schedule (:mod:`yard_actors.timers`)
+Timers work the same way: the robot keeps its schedule (:mod:`yard_actors.robot.timers`)
 but never fires it; whoever feeds it asks :meth:`Robot.due_timers` before each
-event and hands it the due :class:`~yard_actors.events.Timer` events first.
+event and hands it the due :class:`~yard_actors.wire.events.Timer` events first.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ from typing import Any, ClassVar
 
 import attrs
 
-from yard_actors.book import Book, Position, WorkingOrder
-from yard_actors.checks import RiskLimits, refusal_of
 from yard_actors.errors import RobotError
-from yard_actors.events import (
+from yard_actors.robot.book import Book, Position, WorkingOrder
+from yard_actors.robot.lifecycle import RobotStatus, next_status
+from yard_actors.robot.risk import RiskLimits, refusal_of
+from yard_actors.robot.snapshot import to_jsonable
+from yard_actors.robot.timers import TimerSchedule
+from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
     Command,
@@ -48,10 +51,7 @@ from yard_actors.events import (
     TimeInForce,
     Timer,
 )
-from yard_actors.instruments import InstrumentTable
-from yard_actors.lifecycle import RobotStatus, next_status
-from yard_actors.state import to_jsonable
-from yard_actors.timers import TimerSchedule
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
@@ -255,7 +255,7 @@ class Robot:
             self.cancel(order) for order in self.open_orders(symbol) if not order.cancel_requested
         ]
 
-    # --- timers: the rules are in yard_actors.timers -------------------------------------------
+    # --- timers: the rules are in yard_actors.robot.timers -----------------------------
 
     def every(self, name: str, interval_ms: int) -> None:
         """Have :meth:`on_timer` run every ``interval_ms`` of event time, first that long from now.
@@ -346,7 +346,7 @@ class Robot:
     def due_timers(self, ts: int, limit: int | None = None) -> list[Timer]:
         """The Timer events due at or before ``ts``, in due order (ties by name); no change.
 
-        For whoever feeds the robot (see :func:`yard_actors.timers.fire_due_timers`):
+        For whoever feeds the robot (see :func:`yard_actors.robot.timers.fire_due_timers`):
         hand them to :meth:`handle` before the event with ``ts``, each with its
         due time as ``ts``. ``limit`` caps how many are returned.
         """

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import attrs
 
+from yard_actors.app.config_file import load_settings
+from yard_actors.app.templates import write_templates
+from yard_actors.app.yard_run import fresh_run_dir, in_run_dir, run_all, run_host
 from yard_actors.errors import ConfigError, YardError
-from yard_actors.init import write_templates
-from yard_actors.replay import replay
-from yard_actors.run import fresh_run_dir, in_run_dir, run_all, run_host
-from yard_actors.settings import load_settings
+from yard_actors.journal.replay import replay
 
 __all__ = ["main"]
 

@@ -1,0 +1,36 @@
+"""Every reserved topic and frame name of the wire format, defined once for both sides.
+
+A feed, a gateway and a host import these rather than spell them, so the two
+ends of a socket cannot drift apart. ``docs/wire.md`` says what each carries.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "RECOVERY_REPLAY",
+    "RECOVERY_REPORTS",
+    "RESERVED_PREFIX",
+    "SEQS_TOPIC",
+    "SESSION_TOPIC",
+    "SYSTEM_TOPIC",
+]
+
+RESERVED_PREFIX: Final = "$"
+"""Topics that start with this are the framework's, never a symbol or a robot name."""
+
+SESSION_TOPIC: Final = "$session"
+"""On ``data``: a ``SessionStatus``, delivered to every robot."""
+
+SYSTEM_TOPIC: Final = "$system"
+"""On ``data``: a ``SystemStatus``, delivered to every robot."""
+
+SEQS_TOPIC: Final = "$seqs"
+"""On ``trades``: the gateway's heartbeat of the last report seq per robot (wire.md 4a)."""
+
+RECOVERY_REPLAY: Final = b"replay"
+"""On ``recovery``, host → gateway: ``[replay, robot, after_seq]``."""
+
+RECOVERY_REPORTS: Final = b"reports"
+"""On ``recovery``, gateway → host: ``[reports, robot, payload...]``."""
