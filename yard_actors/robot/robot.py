@@ -14,21 +14,28 @@ handler always sees the book up to date with the event it is handling.
 Timers work the same way: the robot keeps its schedule (:mod:`yard_actors.robot.timers`)
 but never fires it; whoever feeds it asks :meth:`Robot.due_timers` before each
 event and hands it the due :class:`~yard_actors.wire.events.Timer` events first.
+
+Why this module is past the house's ~400 lines: it is one class with one job, the
+surface a trader subclasses. Most of it is that public API with its docstrings
+(handlers to override, read-only views of the book, command builders, timer
+requests), which has to live on the class users subclass; the rest is
+:meth:`Robot.handle` and its dispatch, kept together because that is the per-event
+hot path. The mechanics live beside it: the book (``book.py``), risk checks
+(``risk.py``), status transitions (``lifecycle.py``), timers (``timers.py``),
+params (``params.py``) and JSON conversion (``snapshot.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import attrs
-
-from yard_actors.errors import RobotError
 from yard_actors.robot.book import Book, Position, WorkingOrder
 from yard_actors.robot.lifecycle import RobotStatus, next_status
+from yard_actors.robot.params import build_params, changed_params
 from yard_actors.robot.risk import RiskLimits, refusal_of
 from yard_actors.robot.snapshot import to_jsonable
 from yard_actors.robot.timers import TimerSchedule
@@ -91,7 +98,7 @@ class Robot:
     ) -> None:
         self._name = name
         self._symbols: tuple[str, ...] = tuple(type(self).symbols if symbols is None else symbols)
-        self._params = self._build_params(params)
+        self._params = build_params(type(self).params_class, params, name)
         self._instruments = instruments if instruments is not None else InstrumentTable()
         self._limits = limits if limits is not None else RiskLimits()
         self._book = Book()
@@ -459,16 +466,12 @@ class Robot:
             )
             return
         if control.action is ControlAction.SET_PARAMS:
-            self._set_params(control.params)
+            self._params = changed_params(
+                type(self).params_class, self._params, control.params, self._name
+            )
         self._status = target
         if target in (RobotStatus.HALTED, RobotStatus.STOPPED):
             self._pending.extend(self.cancel_all())
-
-    def _set_params(self, changes: Mapping[str, Any]) -> None:
-        try:
-            self._params = self._merge_params(changes)
-        except (TypeError, ValueError, RobotError) as exc:
-            logger.warning("robot %s kept its params: %s", self._name, exc)
 
     def _fail(self, reason: str) -> None:
         logger.error("robot %s failed: %s", self._name, reason)
@@ -476,25 +479,6 @@ class Robot:
         self._error = reason
         self._pending.clear()
         self._pending.extend(self.cancel_all())
-
-    # --- params ----------------------------------------------------------------------------------
-
-    def _build_params(self, params: Any) -> Any:
-        params_class = type(self).params_class
-        if params_class is None:
-            return dict(params or {})
-        if isinstance(params, params_class):
-            return params
-        try:
-            return params_class(**dict(params or {}))
-        except (TypeError, ValueError) as exc:
-            msg = f"robot {self._name}: params for {params_class.__name__} are invalid: {exc}"
-            raise RobotError(msg) from exc
-
-    def _merge_params(self, changes: Mapping[str, Any]) -> Any:
-        if type(self).params_class is None:
-            return {**self._params, **changes}
-        return attrs.evolve(self._params, **changes)
 
     # --- state -----------------------------------------------------------------------------------
 

@@ -10,6 +10,9 @@ itself: whoever feeds it (the actor, the test harness) calls
 those like any event, so a replay reads them back from the journal and never
 computes a timer. There is no wall clock anywhere: only event time.
 
+This module does not import the robot (which holds a :class:`TimerSchedule`):
+:func:`fire_due_timers` takes anything that is a :class:`TimerSource`.
+
 The rules:
 
 * ``every(name, interval_ms)`` is first due ``interval_ms`` after the event time
@@ -37,7 +40,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -45,10 +48,7 @@ import attrs
 from yard_actors.errors import RobotError
 from yard_actors.wire.events import Timer
 
-if TYPE_CHECKING:
-    from yard_actors.robot.robot import Robot
-
-__all__ = ["MAX_CATCH_UP", "TimerSchedule", "fire_due_timers"]
+__all__ = ["MAX_CATCH_UP", "TimerSchedule", "TimerSource", "fire_due_timers"]
 
 logger = logging.getLogger(__name__)
 
@@ -286,11 +286,22 @@ class TimerSchedule:
             raise RobotError(msg) from None
 
 
-def fire_due_timers(robot: Robot, ts: int, deliver: Callable[[Timer], object]) -> int:
+class TimerSource(Protocol):
+    """What :func:`fire_due_timers` needs of a robot; :class:`~yard_actors.robot.Robot` is one."""
+
+    @property
+    def name(self) -> str:
+        """The robot's name, for the log."""
+
+    def due_timers(self, ts: int, limit: int | None = None) -> list[Timer]:
+        """The Timer events due at or before ``ts``, in due order; at most ``limit``."""
+
+
+def fire_due_timers(robot: TimerSource, ts: int, deliver: Callable[[Timer], object]) -> int:
     """Hand ``deliver`` each of ``robot``'s timers due at or before ``ts``, in due order.
 
     Call it before handing the robot an event with ``ts``, on the thread that
-    feeds the robot. ``deliver`` must pass the timer to :meth:`Robot.handle`
+    feeds the robot. ``deliver`` must pass the timer to the robot's ``handle``
     (the actor journals it first): each timer is asked for only after the one
     before it was handled, because a handler may set, replace or cancel timers.
     Returns how many timers were delivered.

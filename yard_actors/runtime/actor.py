@@ -30,12 +30,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 import pykka
 from pykka._envelope import Envelope
 
-from yard_actors.runtime.mailbox import Mailbox
+from yard_actors.runtime.mailbox import Entries, Mailbox
 from yard_actors.runtime.pool import Pool, PoolError, current_pool, default_pool
 
 if TYPE_CHECKING:
-    from collections import deque
-
     from pykka._actor import ActorInbox
 
 __all__ = ["PooledActor", "PooledFuture", "tell_here"]
@@ -60,7 +58,7 @@ class PooledFuture(pykka.ThreadingFuture[T]):
         pool = current_pool()
         if pool is None or self._result is not None or self._get_hook is not None:
             return super().get(timeout=timeout)
-        with pool._blocking("a pooled actor's reply"):
+        with pool.blocking("a pooled actor's reply"):
             return super().get(timeout=timeout)
 
 
@@ -110,7 +108,12 @@ class PooledActor(pykka.Actor):
             raise TypeError(msg)
         pool = mailbox.pool or type(self).actor_pool or default_pool()
         try:
-            pool._admit(self, mailbox)
+            mailbox.open(
+                self.actor_ref,
+                pool,
+                setup=self._actor_loop_setup_pooled,
+                run_batch=self._actor_run_batch,
+            )
         except PoolError:
             pykka.ActorRegistry.unregister(self.actor_ref)  # start() registered it already
             self.actor_stopped.set()
@@ -124,7 +127,7 @@ class PooledActor(pykka.Actor):
         except BaseException:
             self._actor_stop_everything()
 
-    def _actor_run_batch(self, entries: deque[tuple[Envelope[Any], int]], batch: int) -> bool:
+    def _actor_run_batch(self, entries: Entries, batch: int) -> bool:
         """Handle up to ``batch`` envelopes from ``entries``; True once the actor has stopped.
 
         The loop body is Pykka 4.5's ``Actor._actor_loop_running``, inlined for speed (keep

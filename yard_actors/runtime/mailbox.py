@@ -26,6 +26,11 @@ for ever, marks the mailbox dead and answers what is left, as Pykka's
 ``_actor_loop_teardown`` does: the stop request gets ``None``, other asks get
 ``ActorDeadError``, tells are dropped. A put that races with this sees the dead
 flag and answers its own envelope the same way, so no ask is left hanging.
+
+The mailbox is a :class:`~yard_actors.runtime.pool.Runnable` for its pool and uses
+only the pool's public methods; it does not know the actor class. :meth:`Mailbox.open`
+takes the actor's ref and the two callables a turn needs (the first turn's setup and
+the per-envelope loop), bound once, so a turn pays no extra lookup.
 """
 
 from __future__ import annotations
@@ -35,18 +40,20 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from time import monotonic_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pykka import ActorDeadError, messages
+
+from yard_actors.runtime.pool import Pool
 
 if TYPE_CHECKING:
     from pykka import ActorRef
     from pykka._envelope import Envelope
 
-    from yard_actors.runtime.actor import PooledActor
-    from yard_actors.runtime.pool import Pool
+__all__ = ["QUICK_TURN_NS", "Entries", "Mailbox"]
 
-__all__ = ["QUICK_TURN_NS", "Mailbox"]
+#: What the mailbox holds: each envelope with the ``time.monotonic_ns()`` of its put.
+Entries: TypeAlias = "deque[tuple[Envelope[Any], int]]"
 
 # A turn shorter than this may run on the sender's thread (Mailbox.put_here): long enough
 # for any robot that answers a quote, short enough that an intake stays near its socket.
@@ -61,14 +68,16 @@ class Mailbox:
     """
 
     __slots__ = (
-        "_actor",
         "_append",
         "_claim",
         "_dead",
         "_entries",
+        "_queue_is_empty",
         "_quick",
+        "_run_batch",
+        "_run_here",
         "_schedule",
-        "_started",
+        "_setup",
         "_try_claim",
         "actor_ref",
         "pool",
@@ -76,18 +85,21 @@ class Mailbox:
 
     def __init__(self, pool: Pool | None) -> None:
         self.pool = pool  # start_in's pool, or None: at start, the class's pool or the default
-        self._entries: deque[tuple[Envelope[Any], int]] = deque()
+        self._entries: Entries = deque()
         self._claim = threading.Lock()
         self._claim.acquire()  # held until the actor starts: messages told in __init__ wait
         # Bound methods kept at hand: put() runs once per message, on the sender's thread.
         self._append = self._entries.append
         self._try_claim = self._claim.acquire
         self._dead = False
-        self._started = False
         self._quick = True  # the last turn took under QUICK_TURN_NS (see put_here)
-        self._actor: PooledActor | None = None
         self.actor_ref: ActorRef[Any] | None = None  # set when the actor starts
+        # Set by open(); until then the claim is held, so none of these can be reached.
         self._schedule: Callable[[Mailbox], None] = _not_started
+        self._queue_is_empty: Callable[[], bool] = _not_started
+        self._run_here: Callable[[Mailbox], None] = _not_started
+        self._setup: Callable[[], None] | None = None  # the first turn's; None once run
+        self._run_batch: Callable[[Entries, int], bool] = _not_started
 
     def put(self, envelope: Envelope[Any], /) -> None:
         """Queue ``envelope`` and schedule the actor if it is idle; never blocks."""
@@ -114,9 +126,8 @@ class Mailbox:
         if self._dead:
             self._reject_remaining()
         elif self._try_claim(False):
-            pool = self.pool
-            if self._quick and pool is not None and pool._run_queue.empty():
-                pool._run_here(self)
+            if self._quick and self._queue_is_empty():
+                self._run_here(self)
             else:
                 self._schedule(self)
 
@@ -134,23 +145,38 @@ class Mailbox:
         """Envelopes waiting, as ``queue.Queue.qsize`` (the host's table reads it)."""
         return len(self._entries)
 
-    def open(self, actor: PooledActor, pool: Pool, schedule: Callable[[Mailbox], None]) -> None:
-        """Bind the started actor and queue its first turn, which runs ``on_start``."""
-        self._actor = actor
-        self.actor_ref = actor.actor_ref
+    def open(
+        self,
+        actor_ref: ActorRef[Any],
+        pool: Pool,
+        *,
+        setup: Callable[[], None],
+        run_batch: Callable[[Entries, int], bool],
+    ) -> None:
+        """Bind the started actor and have ``pool`` admit it and queue its first turn.
+
+        On the thread that starts the actor. The first turn calls ``setup`` (which runs
+        ``on_start``); every turn calls ``run_batch(entries, batch)``, which handles up to
+        ``batch`` envelopes from the left of ``entries`` and returns True once the actor
+        has stopped. Raises :class:`~yard_actors.runtime.pool.PoolError` if the pool is
+        shut down; then call :meth:`close`.
+        """
+        self.actor_ref = actor_ref
         self.pool = pool
-        self._schedule = schedule
-        schedule(self)  # the claim is still held from __init__
+        self._setup = setup
+        self._run_batch = run_batch
+        self._schedule = pool.schedule
+        self._queue_is_empty = pool.queue_is_empty
+        self._run_here = pool.run_here
+        pool.admit(self)  # the claim is still held from __init__
 
     def run_turn(self, batch: int) -> None:
-        """Run ``on_start`` if due, then up to ``batch`` envelopes; on a worker thread only."""
-        actor = self._actor
-        assert actor is not None, "a mailbox on the run queue always has its actor"
-        if not self._started:
-            self._started = True
-            actor._actor_loop_setup_pooled()
+        """Run ``on_start`` if due, then up to ``batch`` envelopes; for the claim's holder only."""
+        if self._setup is not None:
+            setup, self._setup = self._setup, None
+            setup()
         began = monotonic_ns()
-        stopped = actor._actor_run_batch(self._entries, batch)
+        stopped = self._run_batch(self._entries, batch)
         self._quick = monotonic_ns() - began < QUICK_TURN_NS
         if stopped:
             self.close()
@@ -164,9 +190,10 @@ class Mailbox:
         # The claim stays held: a dead actor is never scheduled again.
         self._dead = True
         self._reject_remaining()
-        actor, self._actor = self._actor, None  # let the actor be collected, as a thread's would
-        if self.pool is not None and actor is not None:
-            self.pool._forget(self)
+        # Drop the bound methods, which hold the actor: let it be collected, as a thread's would.
+        self._setup, self._run_batch = None, _not_started
+        if self.pool is not None:
+            self.pool.forget(self)
 
     def _reject_remaining(self) -> None:
         # Pykka's _actor_loop_teardown, safe against puts racing with it (popleft is atomic).
@@ -187,6 +214,6 @@ class Mailbox:
                 )
 
 
-def _not_started(mailbox: Mailbox) -> None:
-    msg = "a mailbox was scheduled before its actor started; this is a bug in yard's runtime"
+def _not_started(*_args: object) -> Any:
+    msg = "a mailbox was used before its actor started or after it stopped; a bug in yard"
     raise AssertionError(msg)

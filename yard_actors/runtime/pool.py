@@ -1,9 +1,11 @@
 """Worker threads shared by many pooled actors, and the process-wide default pool.
 
 A :class:`Pool` owns ``workers`` threads and one run queue (a ``queue.SimpleQueue``
-of mailboxes). Each worker takes a mailbox and runs one turn of its actor (see
-:mod:`yard_actors.runtime.mailbox`): at most ``batch`` messages, so one flooded
-actor cannot starve the others. The threads are not daemons; they start with the
+of :class:`Runnable` items, in practice pooled actors' mailboxes). Each worker takes
+one and runs one turn of its actor (see :mod:`yard_actors.runtime.mailbox`): at most
+``batch`` messages, so one flooded actor cannot starve the others. The pool knows
+nothing of mailboxes or actors beyond the :class:`Runnable` protocol: the layers
+run pool <- mailbox <- actor. The threads are not daemons; they start with the
 pool's first actor and end in :meth:`Pool.shutdown`, which first stops the pool's
 actors. Every pool still running when the main thread finishes is shut down then,
 before Python joins non-daemon threads, so a forgotten pooled actor (unlike a
@@ -20,18 +22,13 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pykka
 
 from yard_actors.errors import PoolDeadlockError, PoolError
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from yard_actors.runtime.actor import PooledActor
-    from yard_actors.runtime.mailbox import Mailbox
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -39,6 +36,7 @@ __all__ = [
     "Pool",
     "PoolDeadlockError",
     "PoolError",
+    "Runnable",
     "configure_default_pool",
     "current_pool",
     "default_pool",
@@ -60,6 +58,23 @@ def current_pool() -> Pool | None:
     return pool
 
 
+class Runnable(Protocol):
+    """What a pool runs: the turns of one actor (a pooled actor's mailbox is one).
+
+    The pool relies on a *claim* its owner keeps: whoever hands a runnable to
+    :meth:`Pool.admit`, :attr:`Pool.schedule` or :meth:`Pool.run_here` holds it, and
+    it is held until the turn ends, so a runnable is on the run queue at most once and
+    is run by one thread at a time.
+    """
+
+    @property
+    def actor_ref(self) -> pykka.ActorRef[Any] | None:
+        """The actor whose turns these are: stopped by :meth:`Pool.shutdown`, named in logs."""
+
+    def run_turn(self, batch: int) -> None:
+        """Handle up to ``batch`` messages, then release the claim (or re-schedule itself)."""
+
+
 class Pool:
     """``workers`` threads that run the turns of many pooled actors, ``batch`` messages a turn.
 
@@ -67,7 +82,17 @@ class Pool:
     ``MyActor.start_in(pool, ...)``. Threads start with the first actor; call
     :meth:`shutdown` (or use the pool as a context manager) to stop its actors and
     join its threads.
+
+    Its :class:`Runnable` items (mailboxes) use :meth:`admit`, :attr:`schedule`,
+    :attr:`queue_is_empty`, :meth:`run_here` and :meth:`forget`; a worker waiting for a
+    pooled reply uses :meth:`blocking`.
     """
+
+    #: Put a claimed runnable on the run queue; any thread. The run queue's own ``put``,
+    #: so a mailbox that keeps it at hand pays no Python call per message.
+    schedule: Callable[[Runnable], None]
+    #: True if no runnable waits for a worker; any thread. The run queue's own ``empty``.
+    queue_is_empty: Callable[[], bool]
 
     def __init__(
         self, workers: int = DEFAULT_WORKERS, *, batch: int = DEFAULT_BATCH, name: str = "yard-pool"
@@ -81,10 +106,12 @@ class Pool:
         self.workers = workers
         self.batch = batch
         self.name = name
-        self._run_queue: queue.SimpleQueue[Mailbox | None] = queue.SimpleQueue()
+        self._run_queue: queue.SimpleQueue[Runnable | None] = queue.SimpleQueue()
+        self.schedule = self._run_queue.put
+        self.queue_is_empty = self._run_queue.empty
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._mailboxes: set[Mailbox] = set()
+        self._admitted: set[Runnable] = set()
         self._blocked = 0  # workers waiting in a PooledFuture.get
         self._closed = False
 
@@ -100,7 +127,7 @@ class Pool:
     @property
     def actors(self) -> int:
         """Actors started on this pool and not yet stopped."""
-        return len(self._mailboxes)
+        return len(self._admitted)
 
     @property
     def runnable(self) -> int:
@@ -127,8 +154,7 @@ class Pool:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             self._closed = True
-            refs = [box.actor_ref for box in self._mailboxes if box.actor_ref is not None]
-            # (every admitted mailbox has its ref: _admit opens it under this lock)
+            refs = [item.actor_ref for item in self._admitted if item.actor_ref is not None]
         if not _stopped(refs, deadline):
             logger.warning("pool %s: actors still running after %s s", self.name, timeout)
             return False
@@ -145,53 +171,45 @@ class Pool:
         logger.debug("pool %s shut down", self.name)
         return True
 
-    def _admit(self, actor: PooledActor, mailbox: Mailbox) -> None:
-        # On the thread calling start(): start the workers if needed, then queue the first turn.
+    def admit(self, runnable: Runnable) -> None:
+        """Count ``runnable`` among this pool's actors and queue its first turn.
+
+        On the thread that starts the actor, which holds the claim and has bound the
+        actor (its ``actor_ref`` is set). Starts the workers with the first actor.
+        Raises :class:`PoolError` once :meth:`shutdown` has been called.
+        """
         with self._lock:
             if self._closed:
-                msg = f"pool {self.name} is shut down; start {actor} on another pool"
+                msg = f"pool {self.name} is shut down; start {runnable.actor_ref} on another pool"
                 raise PoolError(msg)
             if not self._threads:
                 self._start_workers()
-            self._mailboxes.add(mailbox)  # before its first turn, which may end in _forget
-            mailbox.open(actor, self, self._run_queue.put)
+            self._admitted.add(runnable)  # before its first turn, which may end in forget()
+            self._run_queue.put(runnable)
 
-    def _forget(self, mailbox: Mailbox) -> None:
+    def forget(self, runnable: Runnable) -> None:
+        """Stop counting ``runnable``, whose actor has stopped; a no-op if not admitted."""
         with self._lock:
-            self._mailboxes.discard(mailbox)
+            self._admitted.discard(runnable)
 
-    def _start_workers(self) -> None:
-        _watch_exit(self)
-        for number in range(self.workers):
-            name = f"{self.name}-{number}"
-            # daemon=False outright: a thread would otherwise inherit its creator's flag
-            thread = threading.Thread(target=self._work, name=name, daemon=False)
-            thread.start()
-            self._threads.append(thread)
+    def run_here(self, runnable: Runnable) -> None:
+        """Run one turn of ``runnable`` on the calling thread, which holds its claim.
 
-    def _work(self) -> None:
-        # Each worker thread's whole life: turns until the shutdown sentinel.
-        _worker.pool = self
-        get = self._run_queue.get
-        batch = self.batch
-        while (mailbox := get()) is not None:
-            try:
-                mailbox.run_turn(batch)
-            except Exception:
-                # run_turn handles every failure of the actor's own code; reaching this is a
-                # bug here. Keep the worker for the other actors; this one stays claimed.
-                logger.exception("pool %s: a turn of %s failed", self.name, mailbox.actor_ref)
-
-    def _run_here(self, mailbox: Mailbox) -> None:
-        # A turn on the sender's thread (Mailbox.put_here), which holds the actor's claim.
+        For a sender that runs a turn itself (``tell_here``); a failure of the turn
+        machinery is logged, as on a worker.
+        """
         try:
-            mailbox.run_turn(self.batch)
+            runnable.run_turn(self.batch)
         except Exception:
-            logger.exception("pool %s: a turn of %s failed", self.name, mailbox.actor_ref)
+            logger.exception("pool %s: a turn of %s failed", self.name, runnable.actor_ref)
 
     @contextmanager
-    def _blocking(self, what: object) -> Iterator[None]:
-        # Around a worker's wait for a pooled reply: refuse to block the last free worker.
+    def blocking(self, what: object) -> Iterator[None]:
+        """Around a worker's wait for ``what``, a pooled reply: count the worker as blocked.
+
+        Raises :class:`PoolDeadlockError` instead of entering if every other worker of
+        this pool is blocked already: nobody would be left to produce the reply.
+        """
         with self._lock:
             if self._blocked + 1 >= self.workers:
                 thread = threading.current_thread().name
@@ -208,6 +226,28 @@ class Pool:
         finally:
             with self._lock:
                 self._blocked -= 1
+
+    def _start_workers(self) -> None:
+        _watch_exit(self)
+        for number in range(self.workers):
+            name = f"{self.name}-{number}"
+            # daemon=False outright: a thread would otherwise inherit its creator's flag
+            thread = threading.Thread(target=self._work, name=name, daemon=False)
+            thread.start()
+            self._threads.append(thread)
+
+    def _work(self) -> None:
+        # Each worker thread's whole life: turns until the shutdown sentinel.
+        _worker.pool = self
+        get = self._run_queue.get
+        batch = self.batch
+        while (runnable := get()) is not None:
+            try:
+                runnable.run_turn(batch)
+            except Exception:
+                # run_turn handles every failure of the actor's own code; reaching this is a
+                # bug here. Keep the worker for the other actors; this one stays claimed.
+                logger.exception("pool %s: a turn of %s failed", self.name, runnable.actor_ref)
 
 
 def _remaining(deadline: float | None) -> float | None:
