@@ -5,9 +5,10 @@ instrument's tick grid: the same seed gives the same session, so demos and
 benchmarks are repeatable. :class:`QuotePublisher` binds the data endpoint
 (XPUB, so it can wait until the host has subscribed instead of losing the first
 quotes to ZeroMQ's slow-joiner window) and publishes in the wire format of
-``docs/wire.md``. :func:`replay_events` publishes a stream paced by its event
-time, and :func:`serve_feed` is ``yard feed``: files (or the sample day) read,
-merged, given their sessions and published.
+``docs/wire.md``. :func:`market_stream` is the market both ``yard feed`` and
+``yard run`` publish: files (or the sample day) merged, given their sessions;
+:func:`replay_events` publishes a stream paced by its event time, and
+:func:`serve_feed` is ``yard feed``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Protocol, TextIO, TypeAlias
 
 import attrs
 import zmq
 
+from gateways.pacing import check_speed
 from gateways.readers import MarketFile, merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
-from yard_actors.errors import GatewayError, YardError
+from yard_actors.errors import ConfigError, GatewayError, YardError
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
 from yard_actors.wire.frames import send
@@ -40,6 +42,7 @@ __all__ = [
     "QuotePublisher",
     "ReplayCounts",
     "SyntheticQuotes",
+    "market_stream",
     "replay_events",
     "serve_feed",
 ]
@@ -53,6 +56,8 @@ _SESSION, _SYSTEM = SESSION_TOPIC.encode(), SYSTEM_TOPIC.encode()
 _RESERVED = RESERVED_PREFIX.encode()
 _SUBSCRIBE, _UNSUBSCRIBE = 1, 0  # the first byte of an XPUB subscription message
 _MIN_PAUSE_S = 0.001  # pacing: less than this ahead of time is published at once
+PROGRESS_EVERY = 2_000
+"""How many events :func:`replay_events` publishes between two calls of its ``progress``."""
 
 _START_PRICES = {"Si": Decimal(90_000), "RTS": Decimal(110_000)}
 
@@ -208,23 +213,29 @@ class ReplayCounts:
 
 
 def replay_events(
-    events: Iterable[Published], publisher: _Publisher, *, speed: float | None = None
+    events: Iterable[Published],
+    publisher: _Publisher,
+    *,
+    speed: float | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ReplayCounts:
     """Publish ``events`` in order, paced by their ``ts``; blocks until the last is sent.
 
     ``speed=None`` publishes as fast as possible, ``1.0`` in real time (the
-    gaps between events' times kept), ``N`` N times faster. Pacing sleeps until
-    each event is due by ``time.monotonic`` against the first event, so it does
-    not drift; an event due less than a millisecond ahead goes at once. Raises
-    what the stream raises (a strict reader's FeedError), after publishing the
-    events before it.
+    gaps between events' times kept), ``N`` N times faster; anything else
+    raises ConfigError (see :func:`~gateways.pacing.check_speed`). Pacing
+    sleeps until each event is due by ``time.monotonic`` against the first
+    event, so it does not drift; an event due less than a millisecond ahead
+    goes at once. ``progress``, if given, is called on this thread with the
+    number of events published so far, every :data:`PROGRESS_EVERY` events
+    and once after the last. Raises what the stream raises (a strict reader's
+    FeedError), after publishing the events before it.
     """
-    if speed is not None and not speed > 0:
-        msg = f"speed must be a positive number (or None, as fast as possible), was {speed!r}"
-        raise ValueError(msg)
+    speed = check_speed(speed, source="speed")
     counts: Counter[type] = Counter()
     began = time.monotonic()
     first_ts: int | None = None
+    published = 0
     for event in events:
         if speed is not None:
             first_ts = event.ts if first_ts is None else first_ts
@@ -233,6 +244,11 @@ def replay_events(
                 time.sleep(ahead)  # pacing to event time, bounded by the event's due time
         publisher.publish(event)
         counts[type(event)] += 1
+        published += 1
+        if progress is not None and published % PROGRESS_EVERY == 0:
+            progress(published)
+    if progress is not None:
+        progress(published)
     return ReplayCounts(
         quotes=counts[Quote],
         ticks=counts[Tick],
@@ -240,6 +256,21 @@ def replay_events(
         others=counts[SystemStatus],
         seconds=time.monotonic() - began,
     )
+
+
+def market_stream(files: Sequence[MarketFile], *, seed: int, sessions: bool) -> Iterator[Published]:
+    """The market a feed publishes: ``files`` merged in time order, or the sample day if none.
+
+    ``seed`` seeds the sample day. With ``sessions``, FORTS session changes are
+    added (:func:`~gateways.sessions.with_sessions`), and the sample day ends
+    with its 23:50 ``closed``. Lazy: a file is opened when its first event is
+    asked for, and a reader's FeedError is raised while iterating.
+    """
+    market: Iterator[MarketEvent] = merge(*files) if files else sample_session(seed=seed)
+    if not sessions:
+        return market
+    until = None if files else FORTS.day_bounds(SAMPLE_DATE)[1]  # the sample day ends closed
+    return with_sessions(market, FORTS, until=until)
 
 
 def serve_feed(
@@ -268,9 +299,10 @@ def serve_feed(
     events before it are published) or an unreadable file.
     """
     out, err = out or sys.stdout, err or sys.stderr
-    problem = _argument_problem(speed, wait_for, wait_timeout)
-    if problem:
-        print(f"yard feed: {problem}", file=err)
+    try:
+        _check_arguments(speed, wait_for, wait_timeout)
+    except ConfigError as exc:
+        print(f"yard feed: {exc}", file=err)
         return 2
     readers = [read_file(path, strict=strict) for path in files]
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
@@ -282,7 +314,7 @@ def serve_feed(
         print(f"yard feed: {exc}", file=err)
         return 2
     try:
-        stream = _stream(readers, seed=seed, sessions=sessions)
+        stream = market_stream(readers, seed=seed, sessions=sessions)
         # Opening every file now makes a wrong one fail before the wait, not after it.
         head = list(itertools.islice(stream, 1))
         if wait_for:
@@ -310,25 +342,15 @@ def serve_feed(
     return 0
 
 
-def _argument_problem(speed: float | None, wait_for: int, wait_timeout: float) -> str | None:
-    if speed is not None and not speed > 0:
-        return f"--speed must be a positive number of times real time, was {speed!r}"
+def _check_arguments(speed: float | None, wait_for: int, wait_timeout: float) -> None:
+    check_speed(speed, source="--speed")
     if wait_for < 0:
-        return f"--wait-for must be a number of subscribers, 0 or more, was {wait_for!r}"
+        msg = f"--wait-for must be a number of subscribers, 0 or more, was {wait_for!r}"
+        raise ConfigError(msg)
     if not wait_timeout > 0:
-        return (
-            f"the wait for subscribers must last a positive number of seconds, was {wait_timeout!r}"
-        )
-    return None
+        msg = f"the wait for subscribers must last a positive number of seconds, was {wait_timeout}"
+        raise ConfigError(msg)
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
-def _stream(readers: Sequence[MarketFile], *, seed: int, sessions: bool) -> Iterator[Published]:
-    market: Iterator[MarketEvent] = merge(*readers) if readers else sample_session(seed=seed)
-    if not sessions:
-        return market
-    until = None if readers else FORTS.day_bounds(SAMPLE_DATE)[1]  # the sample day ends closed
-    return with_sessions(market, FORTS, until=until)

@@ -4,14 +4,16 @@ It binds the orders, replies (trades) and recovery endpoints, watches the data
 endpoint for prices and session status, and writes everything to the order
 store. It prints one line with its endpoints once it is ready and runs until
 SIGINT or SIGTERM, then stops cleanly: the store is closed with every report
-written.
+written. Its paper exchange takes the :class:`~gateways.paper.PaperConfig`
+defaults, those of ``yard run``: orders are refused until the data endpoint
+brings an open session (``yard feed`` adds FORTS sessions unless told not to).
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
-from decimal import Decimal
 from types import FrameType
 
 import attrs
@@ -22,31 +24,32 @@ from gateways.store import open_store
 
 __all__ = ["GatewaySettings", "serve"]
 
+log = logging.getLogger(__name__)
+
 
 @attrs.frozen(kw_only=True)
 class GatewaySettings:
+    """Where ``yard gateway`` binds and connects, its store, and its paper exchange."""
+
     store: str
     orders: str
     replies: str
     recovery: str | None
     data: str | None
     symbols: tuple[str, ...]
-    latency_ns: int = 0
-    fee_per_lot: Decimal = Decimal(0)
-    require_session: bool = False
+    paper: PaperConfig = attrs.field(factory=PaperConfig)
 
 
 def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> None:
     """Run until ``stop`` is set, or SIGINT/SIGTERM when called on the main thread."""
     stopping = stop if stop is not None else _signal_event()
-    store = open_store(settings.store)
-    exchange = PaperExchange(
-        PaperConfig(
-            latency_ns=settings.latency_ns,
-            fee_per_lot=settings.fee_per_lot,
-            require_session=settings.require_session,
+    if settings.paper.require_session and settings.data is None:
+        log.warning(
+            "yard gateway has no data endpoint to learn session status from, and requires "
+            "an open session: it will refuse every order (--no-require-session accepts them)."
         )
-    )
+    store = open_store(settings.store)
+    exchange = PaperExchange(settings.paper)
     try:
         gateway = OrderGateway(
             store=store,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import zmq
 
 from gateways.store import OrderState, open_store
-from yard_actors import NewOrder, Side, decode, encode
+from yard_actors import Fill, NewOrder, SessionState, SessionStatus, Side, decode, encode
 from yard_actors.testing import quote
+from yard_actors.wire.names import SESSION_TOPIC
 
 
 def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -96,6 +98,7 @@ def test_pinning_to_a_cpu_that_does_not_exist_exits_2(tmp_path: Path) -> None:
 
 
 def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
+    """On its defaults, those of ``yard run``: a session must be open, a lot costs 0.5."""
     urls = {name: f"ipc://{tmp_path}/{name}" for name in ("orders", "replies", "recovery", "data")}
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     feed, push, ask = context.socket(zmq.XPUB), context.socket(zmq.PUSH), context.socket(zmq.DEALER)
@@ -123,6 +126,7 @@ def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    opened = SessionStatus(ts=4, session="FORTS", state=SessionState.OPEN)
     market = quote("Si", 100, 101, ts=5)
     order = NewOrder(
         ts=6, client_order_id="r-1", robot="r", symbol="Si", side=Side.BUY, qty=1, price=market.ask
@@ -132,6 +136,7 @@ def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
         assert gateway.stdout.readline().startswith("yard gateway ready: orders=")
         while feed.poll(10_000) and feed.recv() != b"\x01Si":
             pass  # wait for the gateway's subscription to Si, so the quote reaches it
+        feed.send_multipart([SESSION_TOPIC.encode(), encode(opened)])  # subscribed before Si
         feed.send_multipart([b"Si", encode(market)])
         push.connect(urls["orders"])
         push.send_multipart([b"r", encode(order)])
@@ -149,6 +154,9 @@ def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
         context.term()
 
     assert [type(decode(r)).__name__ for r in reports] == ["OrderAccepted", "Fill"]
+    fill = decode(reports[1])
+    assert isinstance(fill, Fill)
+    assert fill.fee == Decimal("0.5")
     assert gateway.returncode == 0
     assert "yard gateway stopped: " in out
     with open_store(f"sqlite:///{tmp_path}/g.db") as store:

@@ -21,7 +21,7 @@ import zmq
 
 from gateways.feed import QuotePublisher
 from gateways.order_gateway import OrderGateway
-from gateways.paper import PaperExchange
+from gateways.paper import PaperConfig, PaperExchange
 from gateways.store import OrderState, open_store
 from gateways.store.base import OrderStore
 from tests.integration.order_robots import Ladder, Taker
@@ -48,7 +48,7 @@ class Market:
         self.store = store
         self.gateway = OrderGateway(
             store=store,
-            exchange=PaperExchange(),
+            exchange=PaperExchange(PaperConfig(require_session=False)),
             orders=url("orders"),
             trades=url("trades"),
             recovery=url("recovery"),

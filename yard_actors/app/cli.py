@@ -11,21 +11,28 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import attrs
 
+from gateways.feed import serve_feed
+from gateways.pacing import check_speed
+from gateways.paper import PaperConfig
+from gateways.serve import GatewaySettings, serve
 from yard_actors.app.config_file import load_settings
 from yard_actors.app.templates import write_templates
 from yard_actors.app.yard_run import fresh_run_dir, in_run_dir, run_all, run_host
-from yard_actors.errors import ConfigError, YardError
+from yard_actors.errors import YardError
 from yard_actors.journal.replay import replay
 
 __all__ = ["main"]
+
+_PAPER = PaperConfig()  # the defaults of yard gateway's paper exchange flags, as yard run's
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,10 +79,23 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--recovery", help="bind: replay of missed reports (ROUTER)")
     gate.add_argument("--data", help="connect: the feed, for prices and session status")
     gate.add_argument("--symbols", default="Si,RTS", help="symbols to watch, comma-separated")
-    gate.add_argument("--latency-ms", type=float, default=0.0, help="paper exchange latency")
-    gate.add_argument("--fee-per-lot", default="0", help="paper exchange fee per lot")
     gate.add_argument(
-        "--require-session", action="store_true", help="refuse orders until a session opens"
+        "--latency-ms",
+        type=_milliseconds,
+        default=_PAPER.latency_ms,
+        help="paper exchange latency (default: %(default)s)",
+    )
+    gate.add_argument(
+        "--fee-per-lot",
+        type=_fee,
+        default=_PAPER.fee_per_lot,
+        help="paper exchange fee per lot (default: %(default)s)",
+    )
+    gate.add_argument(
+        "--require-session",
+        action=argparse.BooleanOptionalAction,
+        default=_PAPER.require_session,
+        help="refuse orders until --data brings an open session (default: %(default)s)",
     )
     rep = commands.add_parser("replay", help="rebuild a robot from its journal")
     rep.add_argument("journal_dir", help="the host's journal directory")
@@ -104,8 +124,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _feed(args: argparse.Namespace) -> int:
-    from gateways.feed import serve_feed  # noqa: PLC0415 - feed-only parts
-
     return serve_feed(
         args.files,
         args.bind,
@@ -131,9 +149,9 @@ def _run(args: argparse.Namespace) -> int:
     if overrides:
         kwargs = {**settings.host.host_kwargs, **overrides}
         settings = attrs.evolve(settings, host=attrs.evolve(settings.host, host_kwargs=kwargs))
+    speed = _speed(args.speed, settings.feed.speed)  # a bad one leaves no run directory behind
     if args.config is None:
         settings = in_run_dir(settings, fresh_run_dir(Path(args.data_dir)))
-    speed = _speed(args.speed, settings.feed.speed)
     if args.role == "host":
         names = [n for n in (args.robots or "").split(",") if n]
         return run_host(settings, names)
@@ -143,18 +161,31 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _speed(given: str | None, configured: float | None) -> float | None:
-    if given is None:
-        return configured
-    if given == "max":
-        return None
+    return configured if given is None else check_speed(given, source="--speed")
+
+
+def _milliseconds(text: str) -> float:
+    """``--latency-ms``: argparse reports the ArgumentTypeError with the flag's name."""
     try:
-        speed = float(given)
+        value = float(text)
     except ValueError:
-        speed = 0.0
-    if not speed > 0:
-        msg = f"--speed must be 'max' or a positive number (1 = real time), was {given!r}"
-        raise ConfigError(msg)
-    return speed
+        value = math.nan
+    if not 0 <= value < math.inf:
+        msg = f"must be a number of milliseconds, 0 or more, was {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _fee(text: str) -> Decimal:
+    """``--fee-per-lot``: argparse reports the ArgumentTypeError with the flag's name."""
+    try:
+        fee = Decimal(text)
+    except InvalidOperation:
+        fee = Decimal("NaN")
+    if not fee.is_finite() or fee < 0:
+        msg = f"must be a decimal ≥ 0 such as 0.5, was {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return fee
 
 
 def _pin(cpus: list[int]) -> None:
@@ -168,13 +199,11 @@ def _pin(cpus: list[int]) -> None:
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    from gateways.serve import GatewaySettings, serve  # noqa: PLC0415 - gateway-only parts
-
-    try:
-        fee = Decimal(args.fee_per_lot)
-    except ArithmeticError:
-        msg = f"--fee-per-lot must be a decimal number, was {args.fee_per_lot!r}"
-        raise YardError(msg) from None
+    paper = PaperConfig(
+        latency_ns=PaperConfig.ns_from_ms(args.latency_ms),
+        fee_per_lot=args.fee_per_lot,
+        require_session=args.require_session,
+    )
     serve(
         GatewaySettings(
             store=args.store,
@@ -183,9 +212,7 @@ def _gateway(args: argparse.Namespace) -> int:
             recovery=args.recovery,
             data=args.data,
             symbols=tuple(s for s in args.symbols.split(",") if s),
-            latency_ns=int(args.latency_ms * 1_000_000),
-            fee_per_lot=fee,
-            require_session=args.require_session,
+            paper=paper,
         )
     )
     return 0

@@ -5,11 +5,13 @@ settings with their defaults (everything in one process over ``inproc://``,
 SQLite store and journals under ``./yard-data/``). The host part is checked by
 :func:`yard_actors.host.host_config.host_settings`; this module adds the sections the
 other roles read, and reads the file, so every problem names the file, the key
-and what is wrong.
+and what is wrong. ``[paper]`` becomes a :class:`gateways.paper.PaperConfig`,
+with that class's defaults for what it leaves out: ``yard gateway`` uses them too.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -18,13 +20,14 @@ from typing import Any
 
 import attrs
 
+from gateways.pacing import check_speed
+from gateways.paper import PaperConfig
 from yard_actors.errors import ConfigError
 from yard_actors.host.host_config import HostSettings, host_settings
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
     "FeedSettings",
-    "PaperSettings",
     "SystemSettings",
     "load_settings",
     "system_settings",
@@ -67,13 +70,6 @@ _SECTIONS = {"paper", "feed"}
 
 
 @attrs.frozen(kw_only=True)
-class PaperSettings:
-    latency_ms: float = 0.0
-    fee_per_lot: Decimal = Decimal("0.5")
-    require_session: bool = True
-
-
-@attrs.frozen(kw_only=True)
 class FeedSettings:
     """Where the data comes from: files (CSV or Finam), or the bundled sample session."""
 
@@ -88,7 +84,7 @@ class SystemSettings:
     source: str
     host: HostSettings
     store: str
-    paper: PaperSettings
+    paper: PaperConfig
     feed: FeedSettings
 
     def endpoint(self, name: str) -> str:
@@ -152,23 +148,20 @@ def _section(source: str, name: str, value: Any, known: set[str]) -> Mapping[str
     return value
 
 
-def _number(source: str, key: str, value: Any, *, positive: bool = False) -> float:
+def _number(source: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(source, key, f"must be a number, was {type(value).__name__} {value!r}")
-    if value < 0 or (positive and value == 0):
-        raise _fail(
-            source, key, f"must be {'positive' if positive else 'zero or more'}, was {value}"
-        )
+    if not 0 <= value < math.inf:  # NaN fails this too
+        raise _fail(source, key, f"must be zero or more, and finite, was {value}")
     return float(value)
 
 
-def _paper(source: str, value: Any) -> PaperSettings:
+def _paper(source: str, value: Any) -> PaperConfig:
     section = _section(source, "paper", value, {"latency_ms", "fee_per_lot", "require_session"})
-    settings = PaperSettings()
+    given: dict[str, Any] = {}  # only what the file sets: PaperConfig has the defaults
     if "latency_ms" in section:
-        settings = attrs.evolve(
-            settings, latency_ms=_number(source, "paper.latency_ms", section["latency_ms"])
-        )
+        latency_ms = _number(source, "paper.latency_ms", section["latency_ms"])
+        given["latency_ns"] = PaperConfig.ns_from_ms(latency_ms)
     if "fee_per_lot" in section:
         fee = section["fee_per_lot"]
         try:
@@ -179,13 +172,13 @@ def _paper(source: str, value: Any) -> PaperSettings:
             raise _fail(
                 source, "paper.fee_per_lot", f'must be a decimal ≥ 0 such as "0.5", was {fee!r}'
             )
-        settings = attrs.evolve(settings, fee_per_lot=parsed)
+        given["fee_per_lot"] = parsed
     if "require_session" in section:
         flag = section["require_session"]
         if not isinstance(flag, bool):
             raise _fail(source, "paper.require_session", f"must be true or false, was {flag!r}")
-        settings = attrs.evolve(settings, require_session=flag)
-    return settings
+        given["require_session"] = flag
+    return PaperConfig(**given)
 
 
 def _feed(source: str, value: Any) -> FeedSettings:
@@ -201,11 +194,8 @@ def _feed(source: str, value: Any) -> FeedSettings:
                 raise _fail(source, "feed.files", f"{file} does not exist (relative to {base})")
         settings = attrs.evolve(settings, files=tuple(str(base / f) for f in files))
     if "speed" in section:
-        speed = section["speed"]
-        parsed_speed = (
-            None if speed == "max" else _number(source, "feed.speed", speed, positive=True)
-        )
-        settings = attrs.evolve(settings, speed=parsed_speed)
+        speed = check_speed(section["speed"], source=f"{source}: feed.speed")
+        settings = attrs.evolve(settings, speed=speed)
     if "sessions" in section:
         if not isinstance(section["sessions"], bool):
             raise _fail(

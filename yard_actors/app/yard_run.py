@@ -13,7 +13,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -21,16 +21,20 @@ from typing import Any
 import attrs
 import zmq
 
+from gateways.feed import Published, QuotePublisher, market_stream, replay_events
+from gateways.order_gateway import OrderGateway
+from gateways.paper import PaperExchange
+from gateways.readers import read_file
+from gateways.store import open_store
 from yard_actors.app.config_file import FeedSettings, SystemSettings
 from yard_actors.app.summary import render, summarize
 from yard_actors.errors import ConfigError
 from yard_actors.host.host import Host
 from yard_actors.host.host_config import HostSettings, RobotSettings
-from yard_actors.wire.events import Quote, SessionStatus, Tick
+from yard_actors.robot.loader import load_robot_class
+from yard_actors.wire.events import Quote
 
 __all__ = ["fresh_run_dir", "run_all", "run_host"]
-
-MarketEvent = Quote | Tick | SessionStatus
 
 
 def fresh_run_dir(data_dir: Path) -> Path:
@@ -63,8 +67,6 @@ def _robots(host: HostSettings, names: Sequence[str] | None) -> tuple[RobotSetti
 
 
 def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
-    from yard_actors.robot.loader import load_robot_class  # noqa: PLC0415
-
     symbols: dict[str, None] = {}
     for robot in robots:
         for symbol in robot.symbols or load_robot_class(robot.class_path).symbols:
@@ -72,49 +74,28 @@ def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
     return list(symbols)
 
 
-def _market(feed: FeedSettings) -> list[MarketEvent]:
-    from gateways.readers import merge, read_file  # noqa: PLC0415
-    from gateways.sample import SAMPLE_DATE, sample_session  # noqa: PLC0415
-    from gateways.sessions import FORTS, with_sessions  # noqa: PLC0415
-
-    events: Iterator[Any]
-    until = None
-    if feed.files:
-        events = merge(*(read_file(path) for path in feed.files))
-    else:
-        events = iter(sample_session(seed=feed.seed))
-        until = FORTS.day_bounds(SAMPLE_DATE)[1]  # the day ends with its 23:50 "closed"
-    if feed.sessions:
-        events = with_sessions(events, FORTS, until=until)
-    return list(events)
+def _market(feed: FeedSettings) -> list[Published]:
+    """The whole market, read at once: the progress bar needs its length, the summary its quotes."""
+    files = [read_file(path) for path in feed.files]
+    return list(market_stream(files, seed=feed.seed, sessions=feed.sessions))
 
 
 def run_all(
     settings: SystemSettings, *, speed: float | None, live: bool, limit: int | None = None
 ) -> int:
     """Run feed, gateway and host in this process; print the summary; return the exit code."""
-    from gateways.feed import QuotePublisher  # noqa: PLC0415
-    from gateways.order_gateway import OrderGateway  # noqa: PLC0415
-    from gateways.paper import PaperConfig, PaperExchange  # noqa: PLC0415
-    from gateways.store import open_store  # noqa: PLC0415
-
     robots = settings.host.robots
     symbols = _symbols(robots)
     events = _market(settings.feed)[:limit]
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     store = open_store(settings.store)
-    paper = PaperConfig(
-        latency_ns=int(settings.paper.latency_ms * 1_000_000),
-        fee_per_lot=settings.paper.fee_per_lot,
-        require_session=settings.paper.require_session,
-    )
     publisher = gateway = None
     started = time.perf_counter()
     try:
         publisher = QuotePublisher(context, settings.endpoint("data"))
         gateway = OrderGateway(
             store=store,
-            exchange=PaperExchange(paper),
+            exchange=PaperExchange(settings.paper),
             orders=settings.endpoint("orders"),
             trades=settings.endpoint("trades"),
             recovery=settings.endpoint("recovery"),
@@ -155,18 +136,18 @@ def run_all(
 
 
 def _publish(
-    publisher: Any,
-    events: Sequence[MarketEvent],
+    publisher: QuotePublisher,
+    events: Sequence[Published],
     host: Host,
     *,
     speed: float | None,
     live: bool,
 ) -> None:
     """Publish in event time (``speed`` times real time, or as fast as possible), with progress."""
+    # rich is imported here, not at the top: only yard run draws with it, and it would add
+    # ~75 ms (python -X importtime -c "import rich.progress") to every other command's start.
     from rich.progress import BarColumn, Progress, TextColumn  # noqa: PLC0415
 
-    first_ts = events[0].ts if events else 0
-    began = time.monotonic()
     columns = (
         TextColumn("[bold]market data"),
         BarColumn(),
@@ -175,16 +156,11 @@ def _publish(
     )
     with Progress(*columns, disable=not live, transient=False) as progress:
         task = progress.add_task("feed", total=len(events), robots="")
-        for n, event in enumerate(events):
-            if speed is not None:
-                due = began + (event.ts - first_ts) / 1e9 / speed
-                pause = due - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)  # pacing the feed to event time, not a wait on state
-            publisher.publish(event)
-            if live and n % 2000 == 0:
-                progress.update(task, completed=n, robots=_line(host))
-        progress.update(task, completed=len(events), robots=_line(host))
+
+        def show(published: int) -> None:
+            progress.update(task, completed=published, robots=_line(host))
+
+        replay_events(events, publisher, speed=speed, progress=show if live else None)
 
 
 def _line(host: Host) -> str:
@@ -230,6 +206,6 @@ def run_host(settings: SystemSettings, robot_names: Sequence[str] | None) -> int
 
 
 def _print(renderable: Any) -> None:
-    from rich.console import Console  # noqa: PLC0415
+    from rich.console import Console  # noqa: PLC0415 - as in _publish: yard run's alone
 
     Console(width=140).print(renderable)

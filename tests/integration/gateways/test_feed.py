@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import threading
 import time
@@ -12,13 +13,20 @@ from pathlib import Path
 import pytest
 import zmq
 
-from gateways.feed import Published, QuotePublisher, replay_events, serve_feed
+from gateways.feed import (
+    PROGRESS_EVERY,
+    Published,
+    QuotePublisher,
+    market_stream,
+    replay_events,
+    serve_feed,
+)
 from gateways.readers import merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
 from yard_actors.testing import quote, tick
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import SessionState, SessionStatus
+from yard_actors.wire.events import Quote, SessionState, SessionStatus, Tick
 
 T0 = 1_764_241_198_000_000_000  # 2025-11-27T10:59:58Z: 13:59:58 in Moscow, 2 s before clearing
 SECOND = 10**9
@@ -195,7 +203,7 @@ def test_serve_feed_refuses_a_speed_that_is_not_positive(tmp_path: Path) -> None
     feed = Feed([], f"ipc://{tmp_path}/data", speed=0.0)
 
     assert feed.join() == 2
-    assert "yard feed: --speed must be a positive number of times real time, was 0.0" in (
+    assert "yard feed: --speed must be 'max' or a positive number of times real time" in (
         feed.err.getvalue()
     )
 
@@ -225,7 +233,7 @@ def test_replay_events_publishes_sessions_with_their_topic(
     socket = subscribe(publisher.endpoint, ("",))
     try:
         publisher.wait_for_market_subscribers(count=1, timeout=10)
-        events = [quote("Si", 1, 2, ts=T0), tick("RTS", 110000, ts=T0)]
+        events: list[Quote | Tick] = [quote("Si", 1, 2, ts=T0), tick("RTS", 110000, ts=T0)]
         stream = list(with_sessions(events, FORTS))
 
         counts = replay_events(stream, publisher)
@@ -235,3 +243,36 @@ def test_replay_events_publishes_sessions_with_their_topic(
 
     assert [frames[0] for _, frames in received] == [b"$session", b"Si", b"RTS"]
     assert (counts.quotes, counts.ticks, counts.sessions, counts.events) == (1, 1, 1, 3)
+
+
+def test_market_stream_merges_the_files_with_their_sessions_or_gives_the_sample_day(
+    tmp_path: Path,
+) -> None:
+    files = write_files(tmp_path)
+
+    merged = list(market_stream([read_file(f) for f in files], seed=7, sessions=True))
+    day = list(itertools.islice(market_stream([], seed=3, sessions=False), 50))
+
+    assert merged == list(with_sessions(merge(*(read_file(f) for f in files)), FORTS))
+    assert day == list(itertools.islice(sample_session(seed=3), 50))
+
+
+class _Counting:
+    """A publisher that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.published: list[Published] = []
+
+    def publish(self, event: Published) -> None:
+        self.published.append(event)
+
+
+def test_replay_events_reports_progress_every_so_often_and_at_the_end() -> None:
+    events = [quote("Si", 1, 2, ts=T0 + n) for n in range(2 * PROGRESS_EVERY + 5)]
+    publisher = _Counting()
+    seen: list[int] = []
+
+    replay_events(events, publisher, progress=seen.append)
+
+    assert seen == [PROGRESS_EVERY, 2 * PROGRESS_EVERY, 2 * PROGRESS_EVERY + 5]
+    assert publisher.published == events

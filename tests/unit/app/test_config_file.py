@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateways.paper import PaperConfig
 from yard_actors import ConfigError
 from yard_actors.app.config_file import DEFAULT_ENDPOINTS, load_settings
 from yard_actors.app.templates import write_templates
@@ -41,6 +42,12 @@ def test_yard_init_writes_a_config_that_loads(
     assert settings.feed.speed is None
 
 
+def test_a_paper_table_changes_only_what_it_sets(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, "[paper]\nlatency_ms = 1.5\n"))
+
+    assert settings.paper == PaperConfig(latency_ns=1_500_000)
+
+
 def test_yard_init_never_overwrites(tmp_path: Path) -> None:
     write_templates(tmp_path)
 
@@ -54,7 +61,9 @@ def test_yard_init_never_overwrites(tmp_path: Path) -> None:
         ("colour = 1\n", r"yard\.toml: colour: unknown key"),
         ("[paper]\nfee_per_lot = -1\n", r"yard\.toml: paper\.fee_per_lot: must be a decimal"),
         ("[paper]\nslippage = 1\n", r"yard\.toml: paper\.slippage: unknown key"),
-        ("[feed]\nspeed = 0\n", r"yard\.toml: feed\.speed: must be positive, was 0"),
+        ("[feed]\nspeed = 0\n", r"yard\.toml: feed\.speed must be 'max' or a positive number"),
+        ('[feed]\nspeed = "fast"\n', r"yard\.toml: feed\.speed must be .*, was 'fast'"),
+        ("[paper]\nlatency_ms = -1\n", r"yard\.toml: paper\.latency_ms: must be zero or more"),
         ('[feed]\nfiles = ["nope.csv"]\n', r"yard\.toml: feed\.files: nope\.csv does not exist"),
         (
             '[[robots]]\nclass = "robots.nowhere:X"\nname = "x"\n',

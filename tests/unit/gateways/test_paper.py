@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -90,11 +91,20 @@ def session(state: SessionState, *, ts: int = T0) -> SessionStatus:
     return SessionStatus(ts=ts, session="FORTS", state=state)
 
 
+RULES_ONLY = PaperConfig(fee_per_lot=Decimal(0), require_session=False)
+"""No fee, no session needed: the matching rules alone, unless a test is about these."""
+
+
+def paper(**config: Any) -> PaperExchange:
+    """A paper exchange on :data:`RULES_ONLY` with ``config`` changed."""
+    return PaperExchange(attrs.evolve(RULES_ONLY, **config))
+
+
 # --- the adapter and its config ------------------------------------------------------
 
 
 def test_the_paper_exchange_is_an_exchange_adapter() -> None:
-    adapter: ExchangeAdapter = PaperExchange()
+    adapter: ExchangeAdapter = PaperExchange()  # the defaults
 
     assert isinstance(adapter, ExchangeAdapter)
 
@@ -116,11 +126,29 @@ def test_a_bad_config_is_refused_with_its_field_and_value(
         PaperConfig(**{field: value})  # type: ignore[arg-type]
 
 
+def test_the_defaults_are_those_of_yard_run() -> None:
+    config = PaperConfig()
+
+    assert (config.latency_ns, config.fee_per_lot, config.require_session) == (
+        0,
+        Decimal("0.5"),
+        True,
+    )
+
+
+@pytest.mark.parametrize(("ms", "ns"), [(0, 0), (0.25, 250_000), (1.1, 1_100_000), (3, 3_000_000)])
+def test_a_latency_in_milliseconds_is_converted_to_nanoseconds_and_back(ms: float, ns: int) -> None:
+    config = PaperConfig(latency_ns=PaperConfig.ns_from_ms(ms))
+
+    assert config.latency_ns == ns
+    assert config.latency_ms == ms
+
+
 # --- orders that meet the book on arrival ----------------------------------------------
 
 
 def test_a_limit_buy_through_the_book_fills_at_the_best_ask() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ts=T0 - 5))
     buy = order("b1", BUY, 3, 90005)
 
@@ -128,7 +156,7 @@ def test_a_limit_buy_through_the_book_fills_at_the_best_ask() -> None:
 
 
 def test_a_limit_sell_through_the_book_fills_at_the_best_bid() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ts=T0 - 5))
     sell = order("s1", SELL, 3, 89990)
 
@@ -136,7 +164,7 @@ def test_a_limit_sell_through_the_book_fills_at_the_best_bid() -> None:
 
 
 def test_a_buy_bigger_than_the_displayed_ask_fills_that_much_and_rests() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ask_size=2, ts=T0 - 5))
     buy = order("b1", BUY, 5, 90002)
 
@@ -146,7 +174,7 @@ def test_a_buy_bigger_than_the_displayed_ask_fills_that_much_and_rests() -> None
 
 
 def test_orders_arriving_on_one_quote_share_its_displayed_size() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, bid_size=1, ask_size=3, ts=T0 - 5))
     buys = [order("b1", BUY, 2, 90002), order("b2", BUY, 2, 90003), order("b3", BUY, 1)]
     sells = [order("s1", SELL, 1, 90000), order("s2", SELL, 1, 90000)]
@@ -161,7 +189,7 @@ def test_orders_arriving_on_one_quote_share_its_displayed_size() -> None:
 
 
 def test_a_market_buy_takes_the_best_ask_and_its_rest_is_cancelled() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ask_size=3, ts=T0 - 5))
     buy = order("b1", BUY, 5)
 
@@ -174,7 +202,7 @@ def test_a_market_buy_takes_the_best_ask_and_its_rest_is_cancelled() -> None:
 
 
 def test_a_market_sell_takes_the_best_bid_and_its_rest_is_cancelled() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, bid_size=1, ts=T0 - 5))
     sell = order("s1", SELL, 4, tif=TimeInForce.GTC)
 
@@ -186,7 +214,7 @@ def test_a_market_sell_takes_the_best_bid_and_its_rest_is_cancelled() -> None:
 
 
 def test_a_market_order_with_no_quote_yet_is_accepted_and_cancelled() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     buy = order("b1", BUY, 1)
 
     assert exchange.submit(buy) == [
@@ -196,7 +224,7 @@ def test_a_market_order_with_no_quote_yet_is_accepted_and_cancelled() -> None:
 
 
 def test_ioc_fills_what_is_there_and_cancels_the_rest() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ask_size=2, ts=T0 - 5))
     buy = order("b1", BUY, 5, 90003, tif=IOC)
     away = order("b2", BUY, 1, 90001, tif=IOC)
@@ -211,7 +239,7 @@ def test_ioc_fills_what_is_there_and_cancels_the_rest() -> None:
 
 
 def test_fok_fills_all_at_once_or_is_rejected() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, bid_size=3, ask_size=3, ts=T0 - 5))
     whole = order("s1", SELL, 3, 90000, tif=FOK)
     too_big = order("b1", BUY, 5, 90002, tif=FOK)
@@ -228,7 +256,7 @@ def test_fok_fills_all_at_once_or_is_rejected() -> None:
 
 @pytest.mark.parametrize("ask", [90002, 90001])
 def test_a_resting_buy_fills_at_its_limit_when_the_ask_comes_down_to_it(ask: int) -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90005, ts=T0 - 5))
     buy = order("b1", BUY, 2, 90002)
     assert exchange.submit(buy) == [accepted(buy, 1)]
@@ -240,7 +268,7 @@ def test_a_resting_buy_fills_at_its_limit_when_the_ask_comes_down_to_it(ask: int
 
 @pytest.mark.parametrize("bid", [90003, 90004])
 def test_a_resting_sell_fills_at_its_limit_when_the_bid_comes_up_to_it(bid: int) -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90005, ts=T0 - 5))
     sell = order("s1", SELL, 2, 90003)
     assert exchange.submit(sell) == [accepted(sell, 1)]
@@ -251,7 +279,7 @@ def test_a_resting_sell_fills_at_its_limit_when_the_bid_comes_up_to_it(bid: int)
 
 
 def test_two_resting_orders_at_one_price_share_a_quote_in_time_priority() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90005, ts=T0 - 5))
     first, second = order("b1", BUY, 3, 90002), order("b2", BUY, 3, 90002, ts=T0 + 1)
     exchange.submit(first)
@@ -268,7 +296,7 @@ def test_two_resting_orders_at_one_price_share_a_quote_in_time_priority() -> Non
 
 
 def test_a_better_priced_resting_order_fills_before_an_older_one() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90010, ts=T0 - 5))
     older, better = order("s1", SELL, 2, 90006), order("s2", SELL, 2, 90005, ts=T0 + 1)
     exchange.submit(older)
@@ -280,7 +308,7 @@ def test_a_better_priced_resting_order_fills_before_an_older_one() -> None:
 
 
 def test_a_trade_print_fills_a_resting_buy_at_its_limit_capped_by_the_print() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90005, ts=T0 - 5))
     buy = order("b1", BUY, 5, 90002)
     exchange.submit(buy)
@@ -293,7 +321,7 @@ def test_a_trade_print_fills_a_resting_buy_at_its_limit_capped_by_the_print() ->
 
 
 def test_a_trade_print_fills_a_resting_sell_at_its_limit_capped_by_the_print() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90005, ts=T0 - 5))
     sell, other = order("s1", SELL, 2, 90003), order("s2", SELL, 2, 90003, ts=T0 + 1)
     exchange.submit(sell)
@@ -305,7 +333,7 @@ def test_a_trade_print_fills_a_resting_sell_at_its_limit_capped_by_the_print() -
 
 
 def test_each_fill_pays_the_fee_per_lot() -> None:
-    exchange = PaperExchange(PaperConfig(fee_per_lot=Decimal("0.5")))
+    exchange = paper(fee_per_lot=Decimal("0.5"))
     exchange.on_market(quote("RTS", 150000, 150010, ts=T0 - 5))
     buy = order("b1", BUY, 3, 150010, symbol="RTS")
 
@@ -329,18 +357,18 @@ def test_each_fill_pays_the_fee_per_lot() -> None:
 def test_an_order_the_exchange_cannot_trade_is_rejected_with_the_reason(
     new: NewOrder, reason: str
 ) -> None:
-    assert PaperExchange().submit(new) == [rejected(new, reason)]
+    assert paper().submit(new) == [rejected(new, reason)]
 
 
 def test_an_order_with_no_positive_qty_is_rejected_even_if_it_was_built() -> None:
     with attrs.validators.disabled():  # as a message built around the validators would be
         new = order("x", BUY, 0, 90000)
 
-    assert PaperExchange().submit(new) == [rejected(new, "qty must be positive, was 0")]
+    assert paper().submit(new) == [rejected(new, "qty must be positive, was 0")]
 
 
 def test_orders_are_refused_while_the_session_is_not_open() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(session(SessionState.CLEARING, ts=T0 - 5))
     during, after = order("b1", BUY, 1, 90000), order("b2", BUY, 1, 90000, ts=T0 + 10)
 
@@ -351,8 +379,8 @@ def test_orders_are_refused_while_the_session_is_not_open() -> None:
     assert exchange.submit(after) == [accepted(after, 1)]
 
 
-def test_a_required_session_refuses_orders_until_it_opens() -> None:
-    exchange = PaperExchange(PaperConfig(require_session=True))
+def test_by_default_orders_are_refused_until_a_session_opens() -> None:
+    exchange = PaperExchange()
     early, later = order("b1", BUY, 1, 90000), order("b2", BUY, 1, 90000, ts=T0 + 10)
 
     assert exchange.submit(early) == [
@@ -363,7 +391,7 @@ def test_a_required_session_refuses_orders_until_it_opens() -> None:
 
 
 def test_a_client_order_id_in_use_is_rejected() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ts=T0 - 5))
     resting, done = order("b1", BUY, 1, 89000), order("b2", BUY, 1, 90002)
     exchange.submit(resting)
@@ -381,7 +409,7 @@ def test_a_client_order_id_in_use_is_rejected() -> None:
 
 
 def test_a_cancel_of_an_unknown_or_finished_order_is_refused_with_the_reason() -> None:
-    exchange = PaperExchange()
+    exchange = paper()
     exchange.on_market(quote("Si", 90000, 90002, ts=T0 - 5))
     done, working = order("b1", BUY, 1, 90002), order("b2", BUY, 1, 89000)
     exchange.submit(done)
@@ -435,7 +463,7 @@ def test_a_cancel_of_an_unknown_or_finished_order_is_refused_with_the_reason() -
 
 
 def test_with_latency_an_order_takes_effect_only_when_market_time_reaches_it() -> None:
-    exchange = PaperExchange(PaperConfig(latency_ns=1_000))
+    exchange = paper(latency_ns=1_000)
     exchange.on_market(quote("Si", 90000, 90002, ts=T0))
     buy = order("b1", BUY, 2, 90002, ts=T0 + 10)
 
@@ -450,7 +478,7 @@ def test_with_latency_an_order_takes_effect_only_when_market_time_reaches_it() -
 
 
 def test_with_latency_an_order_meets_the_book_as_it_stood_when_it_arrived() -> None:
-    exchange = PaperExchange(PaperConfig(latency_ns=1_000))
+    exchange = paper(latency_ns=1_000)
     exchange.on_market(quote("Si", 90000, 90002, ask_size=1, ts=T0))
     buy = order("b1", BUY, 3, 90002, ts=T0 + 10)
     exchange.submit(buy)
@@ -465,7 +493,7 @@ def test_with_latency_an_order_meets_the_book_as_it_stood_when_it_arrived() -> N
 
 
 def test_with_latency_a_cancel_takes_effect_in_its_turn() -> None:
-    exchange = PaperExchange(PaperConfig(latency_ns=100))
+    exchange = paper(latency_ns=100)
     exchange.on_market(quote("Si", 90000, 90010, ts=T0))
     buy = order("b1", BUY, 2, 90002, ts=T0 + 1)
     exchange.submit(buy)
@@ -477,7 +505,7 @@ def test_with_latency_a_cancel_takes_effect_in_its_turn() -> None:
 
 
 def test_with_latency_a_command_already_due_takes_effect_at_once() -> None:
-    exchange = PaperExchange(PaperConfig(latency_ns=100))
+    exchange = paper(latency_ns=100)
     exchange.on_market(quote("Si", 90000, 90002, ts=T0 + 1_000))
     stale = order("b1", BUY, 1, 90002, ts=T0)
 
@@ -505,7 +533,7 @@ def _script(exchange: PaperExchange) -> list[Report]:
 
 @pytest.mark.parametrize("latency_ns", [0, 5])
 def test_the_same_calls_give_the_same_reports(latency_ns: int) -> None:
-    config = PaperConfig(latency_ns=latency_ns, fee_per_lot=Decimal("0.25"))
+    config = attrs.evolve(RULES_ONLY, latency_ns=latency_ns, fee_per_lot=Decimal("0.25"))
 
     first = _script(PaperExchange(config))
     second = _script(PaperExchange(config))
@@ -560,7 +588,7 @@ _steps: st.SearchStrategy[_Step] = st.one_of(  # quotes and orders drawn twice a
 
 def _run(latency_ns: int, steps: list[_Step]) -> tuple[list[Report], dict[str, NewOrder]]:
     """Play ``steps`` ten nanoseconds apart, then let everything in flight arrive."""
-    exchange = PaperExchange(PaperConfig(latency_ns=latency_ns))
+    exchange = paper(latency_ns=latency_ns)
     reports: list[Report] = []
     sent: dict[str, NewOrder] = {}
     for n, step in enumerate(steps):
