@@ -30,25 +30,31 @@ dropped (exit status 1 if anything was).
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib.metadata
-import json
-import math
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
-import zmq
-from bench_host import costs, latency, peak_rss_mb, reset_peak_rss, throughput
+import cli
+from bench_host import costs, latency, throughput
 from bench_raw import SYMBOL, raw_pingpong, raw_pykka, raw_zmq
+from measure import (
+    Case,
+    Result,
+    all_ok,
+    exact,
+    machine,
+    peak_rss_kb,
+    percentile_head,
+    percentile_row,
+    pin_host,
+    print_cpu,
+    print_machine,
+    reset_peak_rss,
+    run_cases,
+)
 
 from gateways.feed import SyntheticQuotes
 from yard_actors import encode
@@ -86,57 +92,13 @@ class Counts:
         )
 
 
-# --- the machine -----------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    """What ran the figures: OS, CPU, cores, Python and library versions."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "nproc": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "pyzmq": zmq.__version__,
-        "libzmq": zmq.zmq_version(),
-        "pykka": importlib.metadata.version("pykka"),
-    }
-
-
-def _git(repo: Path, *args: str) -> str:
-    # read-only git only; --no-optional-locks keeps `status` from refreshing the index
-    argv = ["git", "--no-optional-locks", "-C", str(repo), *args]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603 - no shell
-    return done.stdout.strip()
-
-
-def source_version() -> str:
-    """The yard commit measured, marked ``+dirty`` if yard_actors or gateways have edits."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        commit = _git(repo, "rev-parse", "--short", "HEAD")
-        changes = _git(
-            repo, "status", "--porcelain", "--untracked-files=no", "--", "yard_actors", "gateways"
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit}+dirty" if changes else commit
-
-
 # --- running and printing ----------------------------------------------------------------------
 
 
-def _cases(
-    counts: Counts, payloads: Sequence[bytes]
-) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+def _cases(counts: Counts, payloads: Sequence[bytes]) -> list[Case]:
     one = payloads[0]
     latency_n = counts.latency_quotes + counts.latency_warmup
-    cases: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+    cases: list[Case] = [
         ("raw/zmq-push-pull", lambda: raw_zmq(counts.zmq_messages, one, "push-pull")),
         ("raw/zmq-xpub-sub", lambda: raw_zmq(counts.zmq_messages, one, "xpub-sub")),
         ("raw/pykka-tell", lambda: raw_pykka(counts.tells)),
@@ -162,61 +124,23 @@ def _cases(
 
 def _bind_tput(
     robots: int, journal: str, payloads: Sequence[bytes], *, child_feed: bool = False
-) -> Callable[[], Any]:
+) -> Callable[[], Result]:
     return lambda: throughput(robots, journal, payloads, child_feed=child_feed)
 
 
-def _cpu_seconds() -> tuple[float, float, float]:
-    """This process's (and its reaped children's) CPU, all CPUs' busy time, and steal."""
-    own = sum(
-        usage.ru_utime + usage.ru_stime
-        for usage in (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-        )
-    )
-    busy = steal = math.nan
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        hz = os.sysconf("SC_CLK_TCK")
-        # user nice system idle iowait irq softirq steal; guest time is already in user
-        busy = (sum(fields[:8]) - fields[3] - fields[4]) / hz
-        steal = fields[7] / hz
-    return own, busy, steal
+def quote_payloads(count: int) -> list[bytes]:
+    """``count`` encoded synthetic quotes of the bench symbol."""
+    return [exact(encode(quote)) for quote in SyntheticQuotes((SYMBOL,), count=count)]
 
 
-def _run_case(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run one case and add its wall time, its CPU, and CPU other processes used meanwhile."""
-    own0, busy0, steal0 = _cpu_seconds()
-    began = time.perf_counter()
-    result = run()
-    wall = time.perf_counter() - began
-    own1, busy1, steal1 = _cpu_seconds()
-    result["case_wall_s"] = wall
-    result["case_cpu_s"] = own1 - own0
-    result["others_cpu_s"] = max(0.0, (busy1 - busy0) - (steal1 - steal0) - (own1 - own0))
-    result["steal_s"] = steal1 - steal0
-    return result
-
-
-def _payloads(count: int) -> list[bytes]:
-    # Each orjson.dumps result pins about 4 KB of heap while it lives (a shrunk 4 KB
-    # buffer); copying into an exact-size bytes keeps 200k payloads at ~30 MB, not ~800 MB.
-    return [bytes(memoryview(encode(quote))) for quote in SyntheticQuotes((SYMBOL,), count=count)]
-
-
-def _print_report(info: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
-    print(
-        f"\nmachine: {info['platform']} | {info['cpu']} | nproc {info['nproc']} | "
-        f"Python {info['python']} | pyzmq {info['pyzmq']} / libzmq {info['libzmq']} | "
-        f"pykka {info['pykka']} | this process on CPUs {info['host_cpus']} | "
-        f"yard {info['yard']}"
-    )
+def print_report(info: dict[str, Any], results: dict[str, Result]) -> None:
+    """The machine, then the table of each kind of case that ran, then each case's CPU."""
+    print_machine(info)
     _print_raw({k: v for k, v in results.items() if k.startswith("raw/") and "per_s" in v})
     _print_costs({k: v for k, v in results.items() if "costs_us" in v})
     _print_latency({k: v for k, v in results.items() if "p50_us" in v})
     _print_throughput({k: v for k, v in results.items() if k.startswith("tput/")})
-    _print_cpu(results)
+    print_cpu(results)
 
 
 def _print_raw(raw: dict[str, dict[str, Any]]) -> None:
@@ -235,17 +159,10 @@ def _print_costs(found: dict[str, dict[str, Any]]) -> None:
 
 def _print_latency(lat: dict[str, dict[str, Any]]) -> None:
     if lat:
-        print(
-            f"\n{'tick-to-command latency (µs)':<31}{'n':>7}{'p50':>8}{'p90':>8}{'p99':>8}"
-            f"{'p99.9':>8}{'max':>9}{'mean':>8}"
-        )
+        print("\n" + percentile_head("tick-to-command latency (µs)", 31))
     for name, r in lat.items():
         flag = "" if r.get("ok", True) else f"  WARNING: {r['commands']:,} commands counted"
-        print(
-            f"{name:<31}{r['samples']:>7,}{r['p50_us']:>8.0f}{r['p90_us']:>8.0f}"
-            f"{r['p99_us']:>8.0f}{r['p999_us']:>8.0f}{r['max_us']:>9.0f}"
-            f"{r['mean_us']:>8.0f}{flag}"
-        )
+        print(percentile_row(name, r, 31) + flag)
 
 
 def _print_throughput(tput: dict[str, dict[str, Any]]) -> None:
@@ -268,73 +185,37 @@ def _print_throughput(tput: dict[str, dict[str, Any]]) -> None:
             )
 
 
-def _print_cpu(results: dict[str, dict[str, Any]]) -> None:
-    # Other processes' CPU during a case means the figures shared the machine: distrust them.
-    print(f"\n{'CPU per case (s)':<31}{'wall':>7}{'this':>7}{'others':>8}{'steal':>7}")
-    for name, r in results.items():
-        others = r["others_cpu_s"]
-        noisy = "  <- shared machine" if others > max(0.05, 0.1 * r["case_wall_s"]) else ""
-        print(
-            f"{name:<31}{r['case_wall_s']:>7.1f}{r['case_cpu_s']:>7.1f}"
-            f"{r['others_cpu_s']:>8.1f}{r['steal_s']:>7.1f}{noisy}"
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="counts / 4: about 20 s")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply every count")
-    parser.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="run the cases whose name starts with PREFIX (repeatable)",
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
-    parser.add_argument(
-        "--pin-host",
-        type=int,
-        metavar="CPU",
-        help="run this process (host, feed thread, gateway) on one CPU; a child feed gets the rest",
-    )
+    parser = cli.base_parser(__doc__)
+    cli.add_run_options(parser, quick="counts / 4: about 20 s")
+    cli.add_pin_host(parser, rest="a child feed gets the others")
     args = parser.parse_args(argv)
-    if args.pin_host is not None:
-        os.sched_setaffinity(0, {args.pin_host})  # before any thread starts, so all inherit it
-    counts = Counts().scaled(args.scale * (0.25 if args.quick else 1.0))
+    pin_host(args.pin_host)
+    counts = Counts().scaled(cli.count_factor(args))
     need = max(
         counts.latency_quotes + counts.latency_warmup, *(quotes for _, quotes in counts.tput_quotes)
     )
-    payloads = _payloads(need)
+    payloads = quote_payloads(need)
     info = machine()
-    info["host_cpus"] = sorted(os.sched_getaffinity(0))
-    info["yard"] = source_version()
     reset_peak_rss()
-    info["rss_before_cases_mb"] = round(peak_rss_mb())
-    results: dict[str, dict[str, Any]] = {}
+    info["rss_before_cases_mb"] = round(peak_rss_kb() / 1024)
     run_started = time.perf_counter()
-    for name, run in _cases(counts, payloads):
-        if args.only and not any(name.startswith(prefix) for prefix in args.only):
-            continue
-        print(f"running {name} ...", end=" ", flush=True)
-        results[name] = _run_case(run)
-        print(f"{results[name]['case_wall_s']:.1f} s", flush=True)
+    results = run_cases(_cases(counts, payloads), args.only)
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _print_report(info, results)
+    print_report(info, results)
     print(
         f"\nrun took {time.perf_counter() - run_started:.0f} s (after building {need:,} "
         f"quotes); RSS before the cases {info['rss_before_cases_mb']} MB; "
         f"process peak RSS (getrusage) {max_rss:.0f} MB"
     )
-    if args.json is not None:
-        report = {
-            "machine": info,
-            "counts": attrs.asdict(counts),
-            "results": results,
-            "process_peak_rss_mb": max_rss,
-        }
-        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    return 0 if all(r.get("ok", True) for r in results.values()) else 1
+    report = {
+        "machine": info,
+        "counts": attrs.asdict(counts),
+        "results": results,
+        "process_peak_rss_mb": max_rss,
+    }
+    cli.write_json(args.json, report)
+    return 0 if all_ok(results) else 1
 
 
 if __name__ == "__main__":

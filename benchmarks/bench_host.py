@@ -2,7 +2,8 @@
 
 The host is wired over inproc to a bench feed (XPUB on ``data``) and a bench
 gateway (PULL on ``orders``), all in one ZeroMQ context, as :mod:`yard_actors.testing`
-does; or, for ``child_feed``, to a feed in another process over ``ipc://``.
+does; or, for ``child_feed``, to a feed in another process over ``ipc://``
+(:class:`ChildFeed`, which :mod:`bench_many` uses too).
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import contextlib
 import math
 import multiprocessing
 import os
-import resource
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import zmq
@@ -25,33 +24,16 @@ from bench_raw import (
     SYMBOL,
     TOPIC,
     Context,
-    Socket,
+    bound,
     endpoint_ids,
-    per_op_us,
-    percentiles,
     pingpong,
+    wait_topics,
     zmq_costs,
 )
+from measure import leave_host_cpus, peak_rss_kb, per_op_us, percentiles, reset_peak_rss
 
 from yard_actors import FlushPolicy, Host, JournalConfig, NewOrder, Quote, Robot, decode, encode
 from yard_actors.journal import Journal
-
-# --- memory ---------------------------------------------------------------------------------------
-
-
-def reset_peak_rss() -> None:
-    # Linux lets a process reset VmHWM, so each case reports its own peak, not the run's.
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_rss_mb() -> float:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 
 # --- a robot that answers every quote, and what each step of that costs ------------------------
 
@@ -91,24 +73,6 @@ def costs(count: int, payloads: Sequence[bytes]) -> dict[str, Any]:
 # --- the host rig --------------------------------------------------------------------------------
 
 
-def wait_topics(feed: Socket, topics: set[bytes], timeout: float = 30.0) -> None:
-    """Block until ``feed`` (an XPUB) has seen a subscription to every topic, as TestFeed does."""
-    missing = set(topics)
-    deadline = time.monotonic() + timeout
-    while missing:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not feed.poll(int(remaining * 1000)):
-            msg = f"the host did not subscribe to {sorted(missing)} within {timeout} s"
-            raise TimeoutError(msg)
-        message = feed.recv()
-        if message[:1] == b"\x01":
-            missing.discard(message[1:])
-
-
-def wait_subscribed(feed: Socket, topic: bytes, timeout: float = 30.0) -> None:
-    wait_topics(feed, {topic}, timeout)
-
-
 class _Rig:
     """A host wired over inproc to a bench feed (XPUB on data) and gateway (PULL on orders).
 
@@ -126,11 +90,10 @@ class _Rig:
         run = f"{os.getpid()}-{next(endpoint_ids)}"
         urls = {k: f"inproc://yard-bench-{run}-{k}" for k in ("data", "orders", "trades")}
         self.context: Context = zmq.Context()
-        self.sockets: list[Socket] = []
-        self.feed = self._bind(zmq.XPUB, urls["data"])  # unbounded: a PUB drops at its HWM
-        self.orders = self._bind(zmq.PULL, urls["orders"])
+        self.feed = bound(self.context, zmq.XPUB, urls["data"])
+        self.orders = bound(self.context, zmq.PULL, urls["orders"])
         self.orders.setsockopt(zmq.RCVTIMEO, 10_000)
-        self._bind(zmq.XPUB, urls["trades"])
+        self.sockets = [self.feed, self.orders, bound(self.context, zmq.XPUB, urls["trades"])]
         self.host = Host(
             data=urls["data"] if data is None else data,
             orders=urls["orders"],
@@ -141,14 +104,6 @@ class _Rig:
             journal=journal,
             **host_kwargs,
         )
-
-    def _bind(self, kind: int, url: str) -> Socket:
-        socket = self.context.socket(kind)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.SNDHWM, 0)
-        self.sockets.append(socket)
-        socket.bind(url)
-        return socket
 
     def close(self) -> None:
         self.host.stop()
@@ -171,46 +126,53 @@ def host_rig(journal: str, data: str | None = None, **host_kwargs: Any) -> Itera
             made.close()
 
 
-def _publish_in_child(url: str, payloads: list[bytes], ready: Any, go: Any, took: Any) -> None:
-    """Run in a child process: bind the feed, wait for the host, publish everything on ``go``."""
-    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
-    if others:  # the host was pinned (--pin-host): keep the feed off its CPU
-        os.sched_setaffinity(0, others)
+def _publish_in_child(
+    url: str, topics: list[bytes], payloads: list[bytes], *, ready: Any, go: Any, took: Any
+) -> None:
+    """Run in a child process: bind the feed, wait for a subscriber to each topic, then on
+    ``go`` publish payload ``n`` under topic ``n mod len(topics)`` (SyntheticQuotes' round
+    robin over its symbols) and note how long that took."""
+    leave_host_cpus()  # the host was pinned (--pin-host): keep the feed off its CPU
     context: Context = zmq.Context()
-    feed = context.socket(zmq.XPUB)
-    feed.setsockopt(zmq.SNDHWM, 0)
-    feed.bind(url)
-    wait_subscribed(feed, TOPIC)
+    feed = bound(context, zmq.XPUB, url)
+    wait_topics(feed, topics, ChildFeed.WAIT_S)
     ready.set()
     go.wait()
     started = time.perf_counter()
     send = feed.send_multipart
-    for payload in payloads:
-        send((TOPIC, payload))
+    for n, payload in enumerate(payloads):
+        send((topics[n % len(topics)], payload))
     took.value = time.perf_counter() - started
-    feed.close(linger=30_000)  # term() returns once every quote is handed to the host
+    feed.close(linger=60_000)  # term() returns once every quote is handed to the host
     context.term()
 
 
-class _ChildFeed:
-    """A feed in another process over ``ipc://``, so publishing takes no GIL from the host."""
+class ChildFeed:
+    """A feed in another process over ``ipc://``, so publishing takes no GIL from the host.
 
-    def __init__(self, directory: str, payloads: Sequence[bytes]) -> None:
+    ``payloads`` go out in turn under ``topics``, round robin, as SyntheticQuotes makes them.
+    """
+
+    WAIT_S = 120.0  # for the host's subscriptions, which 5,000 robots take a while to send
+
+    def __init__(self, directory: str, topics: Sequence[bytes], payloads: Sequence[bytes]) -> None:
         self.url = f"ipc://{directory}/data"
         spawn = multiprocessing.get_context("spawn")
         self._ready, self._go = spawn.Event(), spawn.Event()
         self._took = spawn.Value("d", math.nan)
         self._process = spawn.Process(
             target=_publish_in_child,
-            args=(self.url, list(payloads), self._ready, self._go, self._took),
+            args=(self.url, list(topics), list(payloads)),
+            kwargs={"ready": self._ready, "go": self._go, "took": self._took},
             name="bench-feed",
             daemon=True,
         )
         self._process.start()
 
-    def wait_subscribed(self, timeout: float = 60.0) -> None:
-        if not self._ready.wait(timeout):
-            msg = f"the feed process saw no subscription within {timeout} s"
+    def wait_subscribed(self) -> None:
+        """Block until the feed saw every topic subscribed; raise TimeoutError if it did not."""
+        if not self._ready.wait(self.WAIT_S):
+            msg = f"the feed process saw no subscription within {self.WAIT_S} s"
             raise TimeoutError(msg)
 
     def go(self) -> None:
@@ -231,7 +193,7 @@ def latency(journal: str, payloads: Sequence[bytes], warmup: int) -> dict[str, A
     """Publish one quote, block until its NewOrder reaches the gateway; per-quote µs."""
     with host_rig(journal) as rig:
         rig.host.add_robot(Buyer, name="buyer")
-        wait_subscribed(rig.feed, TOPIC)
+        wait_topics(rig.feed, [TOPIC])
         samples = pingpong(rig.feed, rig.orders, payloads)
         rig.host.wait_idle()  # the actor counts a command after sending it
         commands = rig.host.robots()[0]["commands_out"]
@@ -291,13 +253,13 @@ def throughput(
     robot_class = _counting_robot(finish)
     reset_peak_rss()
     with tempfile.TemporaryDirectory(prefix="yard-bench-ipc-") as ipc_dir:
-        child = _ChildFeed(ipc_dir, payloads) if child_feed else None
+        child = ChildFeed(ipc_dir, [TOPIC], payloads) if child_feed else None
         began = time.perf_counter()
         with host_rig(journal, None if child is None else child.url) as rig:
             for n in range(robots):
                 rig.host.add_robot(robot_class, name=f"r{n:04d}")
             if child is None:
-                wait_subscribed(rig.feed, TOPIC)
+                wait_topics(rig.feed, [TOPIC])
             else:
                 child.wait_subscribed()
             startup_s = time.perf_counter() - began
@@ -338,5 +300,5 @@ def throughput(
         "startup_s": startup_s,
         "stop_s": stop_s,
         "threads": threads,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_kb() / 1024,
     }

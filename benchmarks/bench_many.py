@@ -28,10 +28,8 @@ import argparse
 import concurrent.futures
 import contextlib
 import gc
-import json
 import math
 import multiprocessing
-import os
 import tempfile
 import threading
 import time
@@ -39,11 +37,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import cli
 import pykka
-import zmq
-from bench_core import machine, source_version
-from bench_host import Buyer, FinishLine, host_rig, peak_rss_mb, reset_peak_rss, wait_topics
-from bench_raw import FINISH_TIMEOUT_S, Socket, percentiles
+from bench_host import Buyer, ChildFeed, FinishLine, host_rig
+from bench_raw import FINISH_TIMEOUT_S, Sink, Socket, wait_topics
+from measure import exact, machine, peak_rss_kb, percentiles, reset_peak_rss, rss_kb
 
 from gateways.feed import SyntheticQuotes
 from yard_actors import Quote, Robot, encode
@@ -64,16 +62,9 @@ def symbols_for(layout: str, robots: int) -> list[str]:
 
 def payloads_for(symbols: Sequence[str], count: int) -> list[tuple[bytes, bytes]]:
     return [
-        (quote.symbol.encode(), bytes(memoryview(encode(quote))))
+        (quote.symbol.encode(), exact(encode(quote)))
         for quote in SyntheticQuotes(symbols, count=count)
     ]
-
-
-def rss_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def counting_robot(finish: FinishLine | None, expected: dict[str, int]) -> type[Robot]:
@@ -95,35 +86,15 @@ def counting_robot(finish: FinishLine | None, expected: dict[str, int]) -> type[
 # --- the cases, each run in a process of its own ------------------------------------------------
 
 
-def _publish_in_child(
-    url: str, payloads: list[tuple[bytes, bytes]], topics: set[bytes], ready: Any, go: Any
-) -> None:
-    """Run in a child process: bind the feed, wait for every topic, publish all on ``go``."""
-    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
-    if others:  # the host was pinned (--pin-host): keep the feed off its CPU
-        os.sched_setaffinity(0, others)
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    feed = context.socket(zmq.XPUB)
-    feed.setsockopt(zmq.SNDHWM, 0)
-    feed.bind(url)
-    wait_topics(feed, topics, 120.0)
-    ready.set()
-    go.wait()
-    send = feed.send_multipart
-    for frames in payloads:
-        send(frames)
-    feed.close(linger=60_000)  # term() returns once every quote is handed to the host
-    context.term()
-
-
 @contextlib.contextmanager
 def _feed(
-    where: str, payloads: list[tuple[bytes, bytes]], topics: set[bytes]
+    where: str, payloads: list[tuple[bytes, bytes]], topics: list[bytes]
 ) -> Iterator[tuple[str | None, Callable[[Socket], Callable[[], None]]]]:
     """The data URL for the host (None: the rig's own feed) and a ``start(rig_feed)``.
 
     ``start`` waits for the host's subscriptions and returns ``publish()``. A feed in
-    its own process (``child``, as in production) takes no GIL from the host.
+    its own process (``child``, as in production) takes no GIL from the host; it sends
+    the payloads under ``topics`` in turn, as SyntheticQuotes made them.
     """
     if where == "inproc":
 
@@ -139,27 +110,17 @@ def _feed(
 
         yield None, start_inproc
         return
-    spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="yard-bench-many-") as tmp:
-        url = f"ipc://{tmp}/data"
-        ready, go = spawn.Event(), spawn.Event()
-        child = spawn.Process(
-            target=_publish_in_child, args=(url, payloads, topics, ready, go), daemon=True
-        )
-        child.start()
+        child = ChildFeed(tmp, topics, [payload for _, payload in payloads])
 
         def start_child(_rig_feed: Socket) -> Callable[[], None]:
-            if not ready.wait(120):
-                msg = "the feed process saw no subscriptions within 120 s"
-                raise TimeoutError(msg)
-            return go.set
+            child.wait_subscribed()
+            return child.go
 
         try:
-            yield url, start_child
+            yield child.url, start_child
         finally:
-            child.join(timeout=60)
-            if child.is_alive():
-                child.terminate()
+            child.close()
 
 
 def throughput(
@@ -171,7 +132,7 @@ def throughput(
     finish = FinishLine(robots, 0)
     robot_class = counting_robot(finish, per_symbol)
     deliveries = sum(per_symbol[symbols[n % len(symbols)]] for n in range(robots))
-    topics = {s.encode() for s in symbols}
+    topics = [s.encode() for s in symbols]
     reset_peak_rss()
     with (
         _feed(feed, payloads, topics) as (data, start),
@@ -204,7 +165,7 @@ def throughput(
         "startup_s": startup_s,
         "stop_s": stop_s,
         "threads": threads,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_kb() / 1024,
     }
 
 
@@ -257,26 +218,15 @@ def memory(runtime: str, layout: str, robots: int) -> dict[str, Any]:
     return {"rss_mb": after / 1024, "kb_per_robot": (after - before) / robots}
 
 
-class _Counter(pykka.ThreadingActor):
-    def __init__(self, last: int, finish: FinishLine) -> None:
-        super().__init__()
-        self._last = last
-        self._finish = finish
-
-    def on_receive(self, message: Any) -> None:
-        if message == self._last:
-            self._finish.robot_done()
-
-
-class _PooledCounter(PooledActor, _Counter):
+class _PooledSink(PooledActor, Sink):
     pass
 
 
 def raw_fanout(runtime: str, actors: int, messages: int) -> dict[str, Any]:
     """``tell`` each of ``messages`` ints to every one of ``actors`` counting actors."""
     finish = FinishLine(actors, 0)
-    cls = _PooledCounter if runtime == "pooled" else _Counter
-    refs = [cls.start(messages - 1, finish) for _ in range(actors)]
+    cls = _PooledSink if runtime == "pooled" else Sink
+    refs = [cls.start(messages - 1, finish.robot_done) for _ in range(actors)]
     try:
         started = time.perf_counter_ns()
         tells = [ref.tell for ref in refs]
@@ -304,8 +254,8 @@ def _in_child(case: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
 # --- the run ----------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {"machine": machine(), "source": source_version(), "cases": []}
+def run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": info, "source": info["yard"], "cases": []}
     for robots in args.robots:
         raw_messages = max(10, min(100_000, 100_000 // robots))
         for runtime in args.runtimes:
@@ -350,10 +300,12 @@ def _show(case: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--robots", type=_ints, default=list(ROBOTS), help="e.g. 1,10,1000")
-    parser.add_argument("--runtimes", type=_names(RUNTIMES), default=list(RUNTIMES))
-    parser.add_argument("--layouts", type=_names(LAYOUTS), default=list(LAYOUTS))
+    parser = cli.base_parser(__doc__)
+    parser.add_argument(
+        "--robots", type=cli.comma_ints, default=list(ROBOTS), help="e.g. 1,10,1000"
+    )
+    parser.add_argument("--runtimes", type=cli.comma_names(RUNTIMES), default=list(RUNTIMES))
+    parser.add_argument("--layouts", type=cli.comma_names(LAYOUTS), default=list(LAYOUTS))
     parser.add_argument("--deliveries", type=int, default=DELIVERIES, help="per throughput case")
     parser.add_argument("--max-quotes", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=2000, help="latency samples, at most")
@@ -365,17 +317,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "or from the host process's main thread over inproc://",
     )
     parser.add_argument("--quick", action="store_true", help="a tenth of the work")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    cli.add_json(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.deliveries //= 10
         args.max_quotes //= 10
         args.samples //= 4
     info = machine()
-    print(f"machine: {info}\nsource: {source_version()}", flush=True)
-    results = run(args)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+    print(f"machine: {info}\nsource: {info['yard']}", flush=True)
+    results = run(args, info)
+    cli.write_json(args.json, results)
     return 0 if all(_ok(case) for case in results["cases"]) else 1
 
 
@@ -383,22 +334,6 @@ def _ok(case: dict[str, Any]) -> bool:
     if case["case"] == "raw":
         return "error" not in case
     return bool(case["throughput"].get("ok")) and "error" not in case["latency"]
-
-
-def _ints(text: str) -> list[int]:
-    return [int(part) for part in text.split(",")]
-
-
-def _names(allowed: Sequence[str]) -> Callable[[str], list[str]]:
-    def parse(text: str) -> list[str]:
-        names = text.split(",")
-        for name in names:
-            if name not in allowed:
-                msg = f"{name!r} is not one of {', '.join(allowed)}"
-                raise argparse.ArgumentTypeError(msg)
-        return names
-
-    return parse
 
 
 if __name__ == "__main__":

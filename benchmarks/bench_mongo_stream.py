@@ -22,10 +22,8 @@ Run: ``python benchmarks/bench_mongo_stream.py [--count N] [--gap-ms G]``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import statistics
 import tempfile
 import threading
 import time
@@ -33,6 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import cli
+from measure import percentiles
 from pymongo import MongoClient, monitoring
 
 from gateways.store.mongo_watch import BUSY_FOR_S, BUSY_PAUSE_S, IDLE_PAUSE_S, FillWatch
@@ -42,14 +42,10 @@ Document = dict[str, Any]
 
 
 def _percentiles(samples_ns: Sequence[int]) -> str:
-    ordered = sorted(samples_ns)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
-
+    p = percentiles(samples_ns)
     return (
-        f"n={len(ordered):5d}  p50 {at(0.5):7.0f}  p90 {at(0.9):7.0f}  "
-        f"p99 {at(0.99):7.0f}  mean {statistics.fmean(ordered) / 1000:7.0f} µs"
+        f"n={p['samples']:5d}  p50 {p['p50_us']:7.0f}  p90 {p['p90_us']:7.0f}  "
+        f"p99 {p['p99_us']:7.0f}  mean {p['mean_us']:7.0f} µs"
     )
 
 
@@ -196,7 +192,7 @@ def _trade(n: int) -> Document:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.base_parser(__doc__)
     parser.add_argument("--count", type=int, default=2000, help="inserts per measurement")
     parser.add_argument("--gap-ms", type=float, default=4.0, help="pause between inserts")
     parser.add_argument(
@@ -205,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="watcher pauses between empty polls, ms, comma-separated",
     )
     parser.add_argument("--idle-s", type=float, default=10.0, help="idle watch time")
-    parser.add_argument("--mongo-url", default=os.environ.get("YARD_MONGO_URL") or None)
+    cli.add_mongo_url(parser, per="per measurement")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         given = contextlib.nullcontext(args.mongo_url)

@@ -1,21 +1,25 @@
-"""Raw limits of the libraries under yard, and the helpers every bench case shares.
+"""Raw limits of the libraries under yard, and the ZeroMQ pieces every bench rig shares.
 
 Plain ZeroMQ inproc and a plain Pykka ``tell``, measured the way yard uses them
 (two-frame ``[topic, payload]`` messages, one receiving thread, one actor), so
 :mod:`bench_core` can print yard's figures beside what the pieces alone can do.
+The rigs (:mod:`bench_host`, :mod:`bench_many`, :mod:`order_rig`, :mod:`order_process`)
+take their socket types, symbol, endpoint names, bound sockets and subscription
+waits from here.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pykka
 import zmq
+from measure import per_op_us, percentiles
 
 Context = zmq.Context[zmq.Socket[bytes]]
 Socket = zmq.Socket[bytes]
@@ -26,14 +30,41 @@ FINISH_TIMEOUT_S = 180.0  # a case that has not finished by then has lost messag
 endpoint_ids = itertools.count(1)
 
 
+# --- sockets ---------------------------------------------------------------------------------
+
+
+def bound(context: Context, kind: int, url: str) -> Socket:
+    """A socket of ``kind`` bound to ``url``, closing at once and never dropping on send."""
+    socket = context.socket(kind)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.SNDHWM, 0)  # unbounded: a PUB drops at its HWM
+    socket.bind(url)
+    return socket
+
+
+def wait_topics(feed: Socket, topics: Iterable[bytes], timeout: float = 30.0) -> None:
+    """Block until ``feed`` (an XPUB) has seen a subscription to each of ``topics``, as
+    TestFeed does. A topic listed twice needs two subscribers (and ``XPUB_VERBOSE``)."""
+    missing = Counter(topics)
+    deadline = time.monotonic() + timeout
+    while missing:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not feed.poll(int(remaining * 1000)):
+            msg = f"no subscription to {sorted(missing.elements())} within {timeout} s"
+            raise TimeoutError(msg)
+        message = feed.recv()
+        if message[:1] == b"\x01" and missing[message[1:]] > 0:
+            missing[message[1:]] -= 1
+            if not missing[message[1:]]:
+                del missing[message[1:]]
+
+
 # --- raw limits --------------------------------------------------------------------------------
 
 
 def pair(context: Context, sender: int, receiver: int, url: str) -> tuple[Socket, Socket]:
-    out = context.socket(sender)
-    out.setsockopt(zmq.LINGER, 0)
-    out.setsockopt(zmq.SNDHWM, 0)
-    out.bind(url)
+    """``sender`` bound to ``url`` and ``receiver`` connected to it (subscribed to TOPIC)."""
+    out = bound(context, sender, url)
     into = context.socket(receiver)
     into.setsockopt(zmq.LINGER, 0)
     into.setsockopt(zmq.RCVHWM, 1_000_000)
@@ -71,23 +102,23 @@ def raw_zmq(count: int, payload: bytes, pattern: str) -> dict[str, Any]:
     return {"messages": count, "seconds": seconds, "per_s": count / seconds}
 
 
-class _Sink(pykka.ThreadingActor):
-    """Sets ``done`` when it receives ``last``."""
+class Sink(pykka.ThreadingActor):
+    """Drops what it is told, and calls ``on_last`` when it receives ``last``."""
 
-    def __init__(self, last: int, done: threading.Event) -> None:
+    def __init__(self, last: int, on_last: Callable[[], None]) -> None:
         super().__init__()
         self._last = last
-        self._done = done
+        self._on_last = on_last
 
     def on_receive(self, message: Any) -> None:
         if message == self._last:
-            self._done.set()
+            self._on_last()
 
 
 def raw_pykka(count: int) -> dict[str, Any]:
     """``tell`` ``count`` ints to one ThreadingActor; time until it handled the last one."""
     done = threading.Event()
-    ref = _Sink.start(count - 1, done)
+    ref = Sink.start(count - 1, done.set)
     try:
         started = time.perf_counter_ns()
         tell = ref.tell
@@ -159,32 +190,7 @@ def pingpong(feed: Socket, pull: Socket, payloads: Sequence[bytes]) -> list[int]
     return samples
 
 
-def percentiles(samples_ns: Sequence[int]) -> dict[str, Any]:
-    ordered = sorted(samples_ns)
-
-    def at(q: float) -> float:
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1000
-
-    return {
-        "samples": len(ordered),
-        "p50_us": at(0.50),
-        "p90_us": at(0.90),
-        "p99_us": at(0.99),
-        "p999_us": at(0.999),
-        "max_us": ordered[-1] / 1000,
-        "mean_us": sum(ordered) / len(ordered) / 1000,
-    }
-
-
 # --- per-event costs, one thread, no contention -------------------------------------------------
-
-
-def per_op_us(count: int, op: Callable[[], object]) -> float:
-    clock = time.perf_counter_ns
-    started = clock()
-    for _ in range(count):
-        op()
-    return (clock() - started) / count / 1000
 
 
 def zmq_costs(count: int, payload: bytes) -> dict[str, float]:

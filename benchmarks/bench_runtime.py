@@ -32,25 +32,22 @@ This is a script, not a test: it prints figures, and exits 1 if a case lost mess
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.metadata
 import itertools
 import json
 import math
 import os
-import platform
 import queue
-import resource
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
+import cli
 import pykka
+from measure import machine, peak_rss_kb, timed
 from pykka._envelope import Envelope
 
 from yard_actors.runtime import DEFAULT_BATCH, Pool, PooledActor
@@ -188,27 +185,12 @@ def run_case(runtime: str, actors: int, messages: int, workers: int, batch: int)
     return actor_case(runtime, actors, rounds, workers, batch)
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """This process's CPU time, and all CPUs' busy time (from /proc/stat; NaN elsewhere)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    busy = math.nan
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        # user nice system idle iowait irq softirq steal: busy is all but idle and iowait
-        busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-    return usage.ru_utime + usage.ru_stime, busy
-
-
 def timed_case(runtime: str, actors: int, args: argparse.Namespace) -> tuple[float, float]:
-    """Deliveries per second, and the share of all CPUs other processes used meanwhile."""
-    own0, busy0 = cpu_seconds()
-    began = time.perf_counter()
-    rate = run_case(runtime, actors, args.messages, args.workers, args.batch)
-    wall = time.perf_counter() - began
-    own1, busy1 = cpu_seconds()
-    others = max(0.0, (busy1 - busy0) - (own1 - own0))
-    # (/proc/stat counts in 10 ms ticks: a case shorter than ~0.1 s reads coarsely)
-    return rate, min(1.0, others / (wall * (os.cpu_count() or 1)))
+    """Deliveries per second, and the share of all CPUs other processes (and the
+    hypervisor, by steal) used meanwhile."""
+    rate, use = timed(lambda: run_case(runtime, actors, args.messages, args.workers, args.batch))
+    others = use.others_s + use.steal_s
+    return rate, min(1.0, others / (use.wall_s * (os.cpu_count() or 1)))
 
 
 # --- per-operation costs, on this thread alone ------------------------------------------------
@@ -217,8 +199,8 @@ def timed_case(runtime: str, actors: int, args: argparse.Namespace) -> tuple[flo
 def costs(repeat: int = 5, count: int = 20_000) -> dict[str, float]:
     """Nanoseconds per operation, best of ``repeat``, with no worker threads running.
 
-    Pooled turns are driven right here through the mailbox's internals (``open`` with a
-    list for a run queue), so the figures hold no thread switch and no GIL hand-over.
+    Pooled turns are driven right here (a stand-in pool whose run queue is a list), so
+    the figures hold no thread switch and no GIL hand-over.
     """
     envelope = Envelope(("tick", 1))
     results: dict[str, float] = {}
@@ -251,7 +233,7 @@ def costs(repeat: int = 5, count: int = 20_000) -> dict[str, float]:
     def delivery(actors: int, per_turn: int, rounds: int) -> Callable[[], Callable[[], None]]:
         def setup() -> Callable[[], None]:
             run_queue: list[Mailbox] = []
-            refs = [actor.actor_ref for actor in _driven(actors, run_queue)]
+            refs = _driven(actors, run_queue)
             message = ("tick", 1)
 
             def run() -> None:
@@ -274,30 +256,37 @@ def costs(repeat: int = 5, count: int = 20_000) -> dict[str, float]:
     return results
 
 
-def _driven(actors: int, run_queue: list[Mailbox]) -> list[PooledActor]:
-    """Started-looking pooled counters whose turns this thread runs from ``run_queue``."""
-    pool = Pool(1, name="bench-unstarted")  # never admits anyone: no threads
+class _HandDriven:
+    """Stands in for a :class:`Pool` with no threads: the turns it is given wait in
+    ``run_queue`` until this thread runs them, so a figure holds no thread switch."""
+
+    def __init__(self, run_queue: list[Mailbox]) -> None:
+        self.batch = DEFAULT_BATCH
+        self.admit = self.schedule = run_queue.append
+        self._run_queue = run_queue
+
+    def queue_is_empty(self) -> bool:
+        return not self._run_queue
+
+    def run_here(self, runnable: Mailbox) -> None:
+        runnable.run_turn(self.batch)
+
+    def forget(self, runnable: Mailbox) -> None:
+        pass
+
+
+def _driven(actors: int, run_queue: list[Mailbox]) -> list[pykka.ActorRef[Any]]:
+    """Started pooled counters whose turns this thread runs from ``run_queue``."""
     counter = counter_class(PooledActor)
-    built = [counter(10**9, lambda: None) for _ in range(actors)]
-    for actor in built:
-        box = actor.actor_inbox
-        assert isinstance(box, Mailbox)
-        box.open(actor, pool, run_queue.append)
+    pool: Any = _HandDriven(run_queue)  # duck-typed: what a Mailbox asks of its Pool
+    refs = [counter.start_in(pool, 10**9, lambda: None) for _ in range(actors)]
     for box in run_queue:
         box.run_turn(DEFAULT_BATCH)  # on_start
     run_queue.clear()
-    return built
+    return refs
 
 
 # --- memory, one child process per case ---------------------------------------------------------
-
-
-def peak_rss_kb() -> int:
-    """This process's peak RSS (VmHWM); ``ru_maxrss`` would include the parent's, across exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: the best there is
 
 
 def rss_child(runtime: str, actors: int, workers: int) -> dict[str, float]:
@@ -329,14 +318,29 @@ def measure_rss(runtime: str, actors: int, workers: int) -> dict[str, float]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser = cli.base_parser(__doc__)
     add = parser.add_argument
-    add("--counts", default="1,10,100,1000,5000", help="actor counts, comma-separated")
-    add("--runtimes", default=",".join(RUNTIMES), help="any of bare,pooled,threading")
+    add(
+        "--counts",
+        type=cli.comma_ints,
+        default="1,10,100,1000,5000",
+        help="actor counts, comma-separated",
+    )
+    add(
+        "--runtimes",
+        type=cli.comma_names(RUNTIMES),
+        default=",".join(RUNTIMES),
+        help="any of bare,pooled,threading",
+    )
     add("--messages", type=int, default=200_000, help="deliveries per case (>= 1 round)")
     add("--workers", type=int, default=2, help="pool workers (bare and pooled)")
     add("--batch", type=int, default=64, help="messages per actor turn (bare and pooled)")
-    add("--rss-counts", default="1000,5000", help="actor counts for the memory table")
+    add(
+        "--rss-counts",
+        type=cli.comma_ints,
+        default="1000,5000",
+        help="actor counts for the memory table",
+    )
     add("--no-rss", action="store_true", help="skip the memory table")
     add("--no-costs", action="store_true", help="skip the per-operation costs")
     add("--rss-child", nargs=2, metavar=("RUNTIME", "ACTORS"), help=argparse.SUPPRESS)
@@ -349,7 +353,7 @@ def print_throughput(args: argparse.Namespace, runtimes: list[str]) -> bool:
     header = f"{'actors':>7}" + "".join(f"{name + ' /s':>15}" for name in runtimes)
     print(header + ("  pooled/threading  pooled/bare" if compare else "") + "  others' CPU")
     complete = True
-    for actors in [int(text) for text in args.counts.split(",") if text]:
+    for actors in args.counts:
         line, others = f"{actors:>7}", 0.0  # the busiest case's share: a row above ~10% is suspect
         rates: dict[str, float] = {}
         for name in runtimes:
@@ -368,7 +372,7 @@ def print_memory(args: argparse.Namespace, runtimes: list[str]) -> None:
     print(
         f"\n{'runtime':>10}{'actors':>8}{'peak RSS before':>17}{'after':>11}{'per idle actor':>16}"
     )
-    for actors in [int(text) for text in args.rss_counts.split(",") if text]:
+    for actors in args.rss_counts:
         for name in (name for name in runtimes if name != "bare"):
             fig = measure_rss(name, actors, args.workers)
             print(
@@ -383,10 +387,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rss_child:
         print(json.dumps(rss_child(args.rss_child[0], int(args.rss_child[1]), args.workers)))
         return 0
-    runtimes = [name for name in args.runtimes.split(",") if name]
+    runtimes = args.runtimes
+    info = machine()
     print(
-        f"python {platform.python_version()}, pykka {importlib.metadata.version('pykka')}, "
-        f"{os.cpu_count()} CPUs; workers={args.workers} batch={args.batch} "
+        f"python {info['python']}, pykka {info['pykka']}, {info['nproc']} CPUs "
+        f"({info['cpu']}), yard {info['yard']}; workers={args.workers} batch={args.batch} "
         f"deliveries/case={args.messages}"
     )
     complete = print_throughput(args, runtimes)
