@@ -14,6 +14,11 @@ the attrs fields in :mod:`yard_actors.wire.events`: cattrs generates one structu
 function per class that calls this module's strict reader for each field, then
 the class itself, whose validators judge the values. A new event class needs no
 change here unless it brings a field type not handled in ``_field_codec``.
+
+:func:`decode` first offers the six most frequent types (Quote, Tick, NewOrder,
+OrderAccepted, CancelReply, Fill) to :mod:`yard_actors.wire.fast_decode`,
+which skips cattrs; what it does not accept comes to the general path here,
+which alone words the errors.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, override
 
 from yard_actors.errors import DecodeError
-from yard_actors.wire import events
+from yard_actors.wire import events, fast_decode
+from yard_actors.wire.schema import DECIMAL_EXPONENT_LIMIT, MAX_PAYLOAD_BYTES, SCHEMA_VERSION
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -45,13 +51,9 @@ __all__ = [
     "event_types",
 ]
 
-SCHEMA_VERSION: Final = 1
-MAX_PAYLOAD_BYTES: Final = 65536
-
-# A decimal's adjusted exponent (the power of ten of its leading digit) must lie
-# within +-28: far beyond any price or fee, and it keeps "1e999999" from reaching
-# arithmetic that would overflow or a str() that would be a megabyte long.
-_EXPONENT_LIMIT: Final = 28
+# Bound by assignment, not imported under this name: CPython 3.11 compiles
+# `name.get(...)` on an imported name without LOAD_METHOD, a bound method per decode.
+_FAST: Final = fast_decode.DECODERS
 _DECIMAL_TEXT: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SHOWN_CHARS: Final = 80
 _ABSENT: Final = object()
@@ -74,7 +76,7 @@ def _bad(where: str, expected: str, value: object) -> DecodeError:
 
 def _decimal_reader(where: str) -> _Reader:
     expected = "a decimal as a JSON string such as '90000.5', or a JSON number"
-    low, high = -_EXPONENT_LIMIT, _EXPONENT_LIMIT
+    low, high = -DECIMAL_EXPONENT_LIMIT, DECIMAL_EXPONENT_LIMIT
 
     def read(value: Any, _: object) -> Decimal:
         kind = type(value)
@@ -96,7 +98,7 @@ def _decimal_reader(where: str) -> _Reader:
         except decimal.InvalidOperation:  # an exponent too large for Decimal itself
             raise _bad(where, expected, value) from None
         if not (number.is_finite() and low <= number.adjusted() <= high):
-            leading = f"a finite decimal with its leading digit within 1e+-{_EXPONENT_LIMIT}"
+            leading = f"a finite decimal with its leading digit within 1e+-{high}"
             raise _bad(where, leading, value)
         return number
 
@@ -137,9 +139,9 @@ def _optional_reader(inner: _Reader) -> _Reader:
 
 def _write_decimal(where: str) -> _Writer:
     def write(number: Decimal) -> str:
-        if not -_EXPONENT_LIMIT <= number.adjusted() <= _EXPONENT_LIMIT:
+        if not -DECIMAL_EXPONENT_LIMIT <= number.adjusted() <= DECIMAL_EXPONENT_LIMIT:
             msg = (
-                f"{where} must have its leading digit within 1e+-{_EXPONENT_LIMIT} to be"
+                f"{where} must have its leading digit within 1e+-{DECIMAL_EXPONENT_LIMIT} to be"
                 f" carried on the wire, was {_show(number)}"
             )
             raise ValueError(msg)
@@ -357,251 +359,3 @@ def _validator_sentence(spec: _Spec, exc: Exception) -> str:
         text = rule + was + value[: _SHOWN_CHARS - 3] + "..."
     owner = spec.cls.__name__
     return f"{owner}.{text}" if text.split(" ", 1)[0] in spec.names else f"{owner}: {text}"
-
-
-# --- the fast path for market data and orders --------------------------------------------
-# Quotes and ticks are most of what a host decodes; NewOrder is what the order
-# gateway decodes, and OrderAccepted, Fill and CancelReply what a host's trades
-# intake decodes, on every order's round trip. For a well-formed one these
-# builders check every rule the general path checks (the same field types, ranges
-# and decimal text), then set the fields directly instead of going through cattrs
-# and the attrs validators: about half the cost. On anything unusual they return
-# None and the general path decides, with its full error message; a test checks
-# that both paths agree on valid and mutated payloads alike.
-
-_MAX_INT: Final = 2**63 - 1
-_MAX_NAME: Final = 128  # as events._name checks
-_new = object.__new__
-_set = object.__setattr__
-_SIDES: Final = {side.value: side for side in events.Side}
-_QUOTE_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "bid", "ask", "bid_size", "ask_size"))
-_TICK_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "price", "qty", "aggressor"))
-_ORDER_KEYS: Final = frozenset(
-    ("type", "v", "ts", "client_order_id", "robot", "symbol", "side", "qty", "price", "tif")
-)
-_TIFS: Final = {tif.value: tif for tif in events.TimeInForce}
-_ACCEPTED_KEYS: Final = frozenset(
-    ("type", "v", "ts", "client_order_id", "robot", "exchange_order_id", "seq")
-)
-_CANCEL_REPLY_KEYS: Final = frozenset(
-    ("type", "v", "ts", "client_order_id", "robot", "cancelled", "reason", "seq")
-)
-_FILL_KEYS: Final = frozenset(
-    (
-        *("type", "v", "ts", "trade_id", "client_order_id", "robot", "symbol"),
-        *("side", "price", "qty", "fee", "seq"),
-    )
-)
-
-
-# Prices repeat: a session's quotes move within a few hundred ticks. Remembering
-# the decimals already checked turns most conversions into one dict lookup.
-# Decimals are immutable, so sharing one between events is safe; the cache is
-# bounded and dropped whole when full, and dict operations are atomic under the
-# GIL, so intake threads may share it.
-_DECIMALS: Final[dict[str, Decimal]] = {}
-_DECIMALS_MAX: Final = 65_536
-
-
-def _fast_decimal(text: Any) -> Decimal | None:
-    if type(text) is not str:
-        return None
-    known = _DECIMALS.get(text)
-    if known is not None:
-        return known
-    try:
-        number = Decimal(text)
-    except decimal.InvalidOperation:
-        return None
-    if str(number) != text or not number.is_finite():
-        return None
-    if not -_EXPONENT_LIMIT <= number.adjusted() <= _EXPONENT_LIMIT:
-        return None
-    if len(_DECIMALS) >= _DECIMALS_MAX:
-        _DECIMALS.clear()
-    _DECIMALS[text] = number
-    return number
-
-
-def _fast_ts(document: dict[str, Any], keys: frozenset[str]) -> int | None:
-    """The ts of a document with exactly ``keys`` and this version, else None."""
-    if len(document) != len(keys) or not keys.issuperset(document):
-        return None
-    ts, version = document["ts"], document["v"]
-    if type(version) is not int or version != SCHEMA_VERSION:
-        return None
-    if type(ts) is not int or not 0 <= ts <= _MAX_INT:
-        return None
-    return ts
-
-
-def _fast_head(document: dict[str, Any], keys: frozenset[str]) -> tuple[int, str] | None:
-    ts = _fast_ts(document, keys)
-    if ts is None:
-        return None
-    symbol = document["symbol"]
-    if type(symbol) is not str or not 0 < len(symbol) <= _MAX_NAME:
-        return None
-    return ts, symbol
-
-
-def _fast_seq(seq: Any) -> bool:
-    return type(seq) is int and 0 <= seq <= _MAX_INT
-
-
-def _fast_quote(document: dict[str, Any]) -> events.Quote | None:
-    head = _fast_head(document, _QUOTE_KEYS)
-    if head is None:
-        return None
-    bid_size, ask_size = document["bid_size"], document["ask_size"]
-    if type(bid_size) is not int or type(ask_size) is not int:
-        return None
-    if not (0 <= bid_size <= _MAX_INT and 0 <= ask_size <= _MAX_INT):
-        return None
-    bid, ask = _fast_decimal(document["bid"]), _fast_decimal(document["ask"])
-    if bid is None or ask is None:
-        return None
-    quote = _new(events.Quote)
-    _set(quote, "ts", head[0])
-    _set(quote, "symbol", head[1])
-    _set(quote, "bid", bid)
-    _set(quote, "ask", ask)
-    _set(quote, "bid_size", bid_size)
-    _set(quote, "ask_size", ask_size)
-    return quote
-
-
-def _fast_tick(document: dict[str, Any]) -> events.Tick | None:
-    head = _fast_head(document, _TICK_KEYS)
-    if head is None:
-        return None
-    qty, side = document["qty"], document["aggressor"]
-    aggressor = _SIDES.get(side) if type(side) is str else None
-    if type(qty) is not int or not 0 < qty <= _MAX_INT or aggressor is None:
-        return None
-    price = _fast_decimal(document["price"])
-    if price is None:
-        return None
-    tick = _new(events.Tick)
-    _set(tick, "ts", head[0])
-    _set(tick, "symbol", head[1])
-    _set(tick, "price", price)
-    _set(tick, "qty", qty)
-    _set(tick, "aggressor", aggressor)
-    return tick
-
-
-def _fast_name(name: Any) -> bool:
-    return type(name) is str and 0 < len(name) <= _MAX_NAME
-
-
-def _fast_new_order(document: dict[str, Any]) -> events.NewOrder | None:
-    # Only the form encode() writes: every field present, a market order's price null.
-    head = _fast_head(document, _ORDER_KEYS)
-    if head is None:
-        return None
-    coid, robot, qty = document["client_order_id"], document["robot"], document["qty"]
-    if not (_fast_name(coid) and _fast_name(robot)):
-        return None
-    if type(qty) is not int or not 0 < qty <= _MAX_INT:
-        return None
-    side, tif = document["side"], document["tif"]
-    side = _SIDES.get(side) if type(side) is str else None
-    tif = _TIFS.get(tif) if type(tif) is str else None
-    if side is None or tif is None:
-        return None
-    text = document["price"]
-    price = None if text is None else _fast_decimal(text)
-    if price is None and text is not None:
-        return None
-    order = _new(events.NewOrder)
-    _set(order, "ts", head[0])
-    _set(order, "client_order_id", coid)
-    _set(order, "robot", robot)
-    _set(order, "symbol", head[1])
-    _set(order, "side", side)
-    _set(order, "qty", qty)
-    _set(order, "price", price)
-    _set(order, "tif", tif)
-    return order
-
-
-def _fast_order_accepted(document: dict[str, Any]) -> events.OrderAccepted | None:
-    ts = _fast_ts(document, _ACCEPTED_KEYS)
-    if ts is None:
-        return None
-    coid, robot, exchange_order_id = (
-        document["client_order_id"],
-        document["robot"],
-        document["exchange_order_id"],
-    )
-    if not (_fast_name(coid) and _fast_name(robot) and type(exchange_order_id) is str):
-        return None
-    seq = document["seq"]
-    if not _fast_seq(seq):
-        return None
-    accepted = _new(events.OrderAccepted)
-    _set(accepted, "ts", ts)
-    _set(accepted, "client_order_id", coid)
-    _set(accepted, "robot", robot)
-    _set(accepted, "exchange_order_id", exchange_order_id)
-    _set(accepted, "seq", seq)
-    return accepted
-
-
-def _fast_cancel_reply(document: dict[str, Any]) -> events.CancelReply | None:
-    ts = _fast_ts(document, _CANCEL_REPLY_KEYS)
-    if ts is None:
-        return None
-    coid, robot, cancelled = document["client_order_id"], document["robot"], document["cancelled"]
-    if not (_fast_name(coid) and _fast_name(robot) and type(cancelled) is bool):
-        return None
-    reason, seq = document["reason"], document["seq"]
-    if type(reason) is not str or not _fast_seq(seq):
-        return None
-    reply = _new(events.CancelReply)
-    _set(reply, "ts", ts)
-    _set(reply, "client_order_id", coid)
-    _set(reply, "robot", robot)
-    _set(reply, "cancelled", cancelled)
-    _set(reply, "reason", reason)
-    _set(reply, "seq", seq)
-    return reply
-
-
-def _fast_fill(document: dict[str, Any]) -> events.Fill | None:
-    head = _fast_head(document, _FILL_KEYS)
-    if head is None:
-        return None
-    trade_id, coid, robot = document["trade_id"], document["client_order_id"], document["robot"]
-    if not (_fast_name(trade_id) and _fast_name(coid) and _fast_name(robot)):
-        return None
-    side, qty, seq = document["side"], document["qty"], document["seq"]
-    side = _SIDES.get(side) if type(side) is str else None
-    if side is None or type(qty) is not int or not 0 < qty <= _MAX_INT or not _fast_seq(seq):
-        return None
-    price, fee = _fast_decimal(document["price"]), _fast_decimal(document["fee"])
-    if price is None or fee is None or fee < 0:
-        return None
-    fill = _new(events.Fill)
-    _set(fill, "ts", head[0])
-    _set(fill, "trade_id", trade_id)
-    _set(fill, "client_order_id", coid)
-    _set(fill, "robot", robot)
-    _set(fill, "symbol", head[1])
-    _set(fill, "side", side)
-    _set(fill, "price", price)
-    _set(fill, "qty", qty)
-    _set(fill, "fee", fee)
-    _set(fill, "seq", seq)
-    return fill
-
-
-_FAST: Final[Mapping[str, Callable[[dict[str, Any]], events.Event | None]]] = {
-    "Quote": _fast_quote,
-    "Tick": _fast_tick,
-    "NewOrder": _fast_new_order,
-    "OrderAccepted": _fast_order_accepted,
-    "CancelReply": _fast_cancel_reply,
-    "Fill": _fast_fill,
-}

@@ -1,4 +1,7 @@
-"""The wire codec: exact round trips, deterministic bytes, and DecodeError for anything else."""
+"""The wire codec: exact round trips, deterministic bytes, and DecodeError for anything else.
+
+The fast path's agreement with the general path is tested in test_fast_decode.py.
+"""
 
 from __future__ import annotations
 
@@ -11,122 +14,13 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.wire.strategies import EVENTS, any_event, json_values
 from yard_actors.errors import DecodeError
 from yard_actors.wire import events as ev
 from yard_actors.wire.codec import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, decode, encode, event_types
-
-# --- strategies: valid values only, as the validators in events.py require --------
-
-_text = st.text(st.characters(codec="utf-8"), max_size=200)
-_names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=128)
-_ts = st.integers(min_value=0, max_value=2**63 - 1)
-_sizes = st.integers(min_value=0, max_value=2**63 - 1)
-_qtys = st.integers(min_value=1, max_value=2**63 - 1)
-
-
-def _decimals(min_coefficient: int = -(10**18)) -> st.SearchStrategy[Decimal]:
-    # Up to 19 digits scaled by 1e-10..1e+10: the leading digit stays within the wire's 1e+-28.
-    return st.builds(
-        lambda coefficient, exponent: Decimal(f"{coefficient}E{exponent}"),
-        st.integers(min_value=min_coefficient, max_value=10**18),
-        st.integers(min_value=-10, max_value=10),
-    )
-
-
-_params = st.dictionaries(
-    st.text(st.characters(codec="utf-8"), max_size=20),
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(st.characters(codec="utf-8"), max_size=20),
-    max_size=5,
-)
-
-EVENTS: dict[type, st.SearchStrategy[Any]] = {
-    ev.Quote: st.builds(
-        ev.Quote,
-        ts=_ts,
-        symbol=_names,
-        bid=_decimals(),
-        ask=_decimals(),
-        bid_size=_sizes,
-        ask_size=_sizes,
-    ),
-    ev.Tick: st.builds(
-        ev.Tick,
-        ts=_ts,
-        symbol=_names,
-        price=_decimals(),
-        qty=_qtys,
-        aggressor=st.sampled_from(ev.Side),
-    ),
-    ev.NewOrder: st.builds(
-        ev.NewOrder,
-        ts=_ts,
-        client_order_id=_names,
-        robot=_names,
-        symbol=_names,
-        side=st.sampled_from(ev.Side),
-        qty=_qtys,
-        price=st.none() | _decimals(),
-        tif=st.sampled_from(ev.TimeInForce),
-    ),
-    ev.CancelOrder: st.builds(ev.CancelOrder, ts=_ts, client_order_id=_names, robot=_names),
-    ev.OrderAccepted: st.builds(
-        ev.OrderAccepted, ts=_ts, client_order_id=_names, robot=_names, exchange_order_id=_text
-    ),
-    ev.OrderRejected: st.builds(
-        ev.OrderRejected, ts=_ts, client_order_id=_names, robot=_names, reason=_text
-    ),
-    ev.CancelReply: st.builds(
-        ev.CancelReply,
-        ts=_ts,
-        client_order_id=_names,
-        robot=_names,
-        cancelled=st.booleans(),
-        reason=_text,
-    ),
-    ev.Fill: st.builds(
-        ev.Fill,
-        ts=_ts,
-        trade_id=_names,
-        client_order_id=_names,
-        robot=_names,
-        symbol=_names,
-        side=st.sampled_from(ev.Side),
-        price=_decimals(),
-        qty=_qtys,
-        fee=_decimals(0),
-    ),
-    ev.Timer: st.builds(ev.Timer, ts=_ts, robot=_names, name=_names),
-    ev.Control: st.builds(
-        ev.Control, ts=_ts, robot=_names, action=st.sampled_from(ev.ControlAction), params=_params
-    ),
-    ev.SessionStatus: st.builds(
-        ev.SessionStatus, ts=_ts, session=_names, state=st.sampled_from(ev.SessionState)
-    ),
-    ev.SystemStatus: st.builds(
-        ev.SystemStatus, ts=_ts, component=_names, status=_names, detail=_text
-    ),
-}
-any_event = st.one_of(*EVENTS.values())
-
-_json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10)
-    | st.sampled_from(["NaN", "-inf", "Infinity", "1e999999", "sNaN", "1_0", " 1", "", "buy"]),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
-    max_leaves=8,
-)
 
 _DROP = object()
 QUOTE = (
@@ -194,7 +88,7 @@ def test_mutated_payloads_decode_or_raise_only_decode_error(event: ev.Event, dat
         if action == "drop":
             document.pop(key, None)
         else:
-            document[key] = data.draw(_json_values)
+            document[key] = data.draw(json_values)
 
     payload = orjson.dumps(document)
 
@@ -513,74 +407,3 @@ def test_a_price_the_wire_cannot_carry_cannot_be_built() -> None:
 def test_encode_refuses_what_is_not_an_event() -> None:
     with pytest.raises(TypeError, match=r"^Only yard events can be encoded, was a dict$"):
         encode({"type": "Quote"})  # type: ignore[arg-type]
-
-
-# --- the fast paths (market data, NewOrder) agree with the general path ---------------------
-
-_FAST_PATH_TYPES = (ev.Quote, ev.Tick, ev.NewOrder, ev.OrderAccepted, ev.CancelReply, ev.Fill)
-_fast_path_events = st.one_of(*(EVENTS[kind] for kind in _FAST_PATH_TYPES))
-_odd_decimals = st.sampled_from(
-    ["90000.5", "1E+5", "1e5", "0.10", "-0", " 1", "1_0", "+1", ".5", "NaN", "1e999999", "", "x"]
-)
-_odd_words = st.sampled_from(
-    ["buy", "sell", "BUY", "day", "ioc", "fok", "gtc", "IOC", "", "x" * 129, "x" * 128, "-0.0"]
-)
-
-
-def _general_path(payload: bytes) -> object:
-    from yard_actors.wire.codec import _decode_document  # noqa: PLC0415 - the private slow path
-
-    try:
-        return _decode_document(orjson.loads(payload))
-    except DecodeError as exc:
-        return exc.reason
-
-
-def _either_path(payload: bytes) -> object:
-    try:
-        return decode(payload)
-    except DecodeError as exc:
-        return exc.reason
-
-
-@settings(max_examples=3000, deadline=None)  # no deadline: the 2 CPUs are shared
-@given(_fast_path_events, st.data())
-def test_the_fast_path_decodes_exactly_what_the_general_path_does(
-    event: ev.Event, data: Any
-) -> None:
-    document = orjson.loads(encode(event))
-    for _ in range(data.draw(st.integers(min_value=0, max_value=2))):
-        key = data.draw(st.sampled_from([*document, "extra"]))
-        value = data.draw(
-            st.one_of(_json_values, _odd_decimals, _odd_words, st.integers(-(2**63), 2**64 - 1))
-        )
-        if data.draw(st.booleans()):
-            document.pop(key, None)
-        else:
-            document[key] = value
-    payload = orjson.dumps(document)
-
-    assert _either_path(payload) == _general_path(payload)
-
-
-@pytest.mark.parametrize("price", [Decimal("90000.5"), None])
-def test_the_new_order_fast_path_builds_the_same_order_as_the_general_path(
-    price: Decimal | None,
-) -> None:
-    order = ev.NewOrder(
-        ts=1,
-        client_order_id="c-1",
-        robot="r",
-        symbol="Si",
-        side=ev.Side.SELL,
-        qty=3,
-        price=price,
-        tif=ev.TimeInForce.IOC,
-    )
-    payload = encode(order)
-
-    from yard_actors.wire.codec import _FAST  # noqa: PLC0415 - the private fast path
-
-    fast = _FAST["NewOrder"](orjson.loads(payload))
-
-    assert fast == order == _general_path(payload) == decode(payload)

@@ -1,0 +1,199 @@
+"""Finam exports: their columns, Moscow dates and times, bars as ticks, tickers as symbols.
+
+Files come with or without their ``<TICKER>;<PER>;...`` header: ticks
+``TICKER,PER,DATE,TIME,LAST,VOL`` (plus ``ID`` and ``OPER``) and bars
+``TICKER,PER,DATE,TIME,OPEN,HIGH,LOW,CLOSE,VOL`` (or ``CLOSE,VOL`` alone); a
+headerless file is told by its column count and its first row. DATE is
+``YYYYMMDD`` or ``DD/MM/YY``; TIME is ``HHMMSS``, ``HHMMSSmmm`` or
+``HH:MM:SS``; both are Moscow time (UTC+3 since 26 October 2014, UTC+4 from
+March 2011, the tz database before), converted to UTC. A tick's aggressor is
+``OPER`` (B or S) where given, else buy.
+
+A bar becomes **one Tick at its close price carrying its volume, stamped at
+the bar's last nanosecond** (start + period - 1 ns; Finam stamps a bar with its
+start): the close is only known when the bar ends, so a robot never sees a
+price before the data had it, and the stamp stays inside the bar, before a
+session boundary at its end. Its other prices are checked against the tick
+grid, though not sent.
+
+Tickers become yard symbols through :data:`FINAM_ROOTS` (``SiZ5`` and
+``SPFB.Si`` give ``Si``, ``RIZ5`` gives ``RTS``; unknown roots stay as they are).
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gateways.readers._rows import (
+    EPOCH_ORDINAL,
+    MAX_TS,
+    SIDES,
+    FeedError,
+    RowError,
+    RowParser,
+    column_indexes,
+    parse_price,
+    parse_side,
+    parse_size,
+    seconds_of_day,
+)
+from yard_actors.wire.events import MarketEvent, Tick
+from yard_actors.wire.instruments import InstrumentTable
+
+__all__ = [
+    "FINAM_ROOTS",
+    "finam_parser",
+    "finam_symbol",
+    "header_columns",
+    "headerless_columns",
+]
+
+FINAM_ROOTS: Mapping[str, str] = {"Si": "Si", "RI": "RTS", "RTS": "RTS"}
+"""Finam ticker roots (the ticker without ``SPFB.`` and contract month) to yard symbols."""
+
+_DAY_NS: Final = 86_400 * 10**9
+_KEYS: Final = ("TICKER", "PER", "DATE", "TIME")
+_BY_WIDTH: Final = {  # the headerless layouts, told apart by their column count
+    6: ("TICKER", "PER", "DATE", "TIME", "LAST", "VOL"),
+    7: ("TICKER", "PER", "DATE", "TIME", "LAST", "VOL", "ID"),
+    8: ("TICKER", "PER", "DATE", "TIME", "LAST", "VOL", "ID", "OPER"),
+    9: ("TICKER", "PER", "DATE", "TIME", "OPEN", "HIGH", "LOW", "CLOSE", "VOL"),
+}
+_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)|(\d\d)[/.](\d\d)[/.](\d\d|\d{4})", re.ASCII)
+_TIME = re.compile(r"(\d\d):?(\d\d)(?::?(\d\d))?(?:[.,]?(\d{3}))?", re.ASCII)
+_CONTRACT = re.compile(r"(?:SPFB\.)?(.+?)(?:[FGHJKMNQUVXZ]\d{1,2}|-\d{1,2}\.\d{2})?")
+
+
+def finam_symbol(ticker: str, roots: Mapping[str, str] = FINAM_ROOTS) -> str:
+    """The yard symbol of a Finam ticker: ``SiZ5`` → ``Si``, ``RIH6`` → ``RTS``, else unchanged."""
+    if ticker in roots:
+        return roots[ticker]
+    match = _CONTRACT.fullmatch(ticker)
+    return roots.get(match[1], ticker) if match else ticker
+
+
+def header_columns(names: list[str]) -> list[str] | None:
+    """The column keys of a Finam header line (``<TICKER>`` → ``TICKER``), or None if it is not."""
+    if not names[0].startswith("<"):
+        return None
+    return [name.strip("<>").upper() for name in names]
+
+
+def headerless_columns(fields: list[str]) -> list[str] | None:
+    """The column keys of a headerless Finam file from its first row, or None if it is not one."""
+    keys = _BY_WIDTH.get(len(fields))
+    if keys is None:
+        return None
+    oper_ok = len(fields) != 8 or fields[7].lower() in SIDES
+    looks_like_finam = _period_ok(fields[1]) and bool(_DATE.fullmatch(fields[2])) and oper_ok
+    return list(keys) if looks_like_finam else None
+
+
+def finam_parser(
+    path: str,
+    names: list[str],
+    roots: Mapping[str, str],
+    instruments: InstrumentTable,
+    comma: bool,
+) -> RowParser:
+    """The row parser for Finam column keys ``names``; raise FeedError if it lacks a price or VOL.
+
+    ``roots`` maps tickers or their roots to symbols; ``instruments`` checks a
+    bar's open, high and low, which the event does not carry.
+    """
+    columns = column_indexes(path, names, _KEYS)
+    close = columns.get("LAST", columns.get("CLOSE"))
+    if close is None or "VOL" not in columns:
+        msg = f"Finam file {path} has no <LAST> or <CLOSE>, or no <VOL> column; export them."
+        raise FeedError(msg)
+    volume, oper = columns["VOL"], columns.get("OPER")
+    ticker, period, day, clock = (columns[n] for n in _KEYS)
+    others = [(columns[n], n.lower()) for n in ("OPEN", "HIGH", "LOW") if n in columns]
+    symbols: dict[str, str] = {}
+
+    def row(fields: list[str]) -> MarketEvent:
+        start, month_days = _moscow_ts(fields[day], fields[clock])
+        end = start + _bar_ns(fields[period], month_days)
+        symbol = symbols.get(fields[ticker]) or symbols.setdefault(
+            fields[ticker], finam_symbol(fields[ticker], roots)
+        )
+        for index, name in others:  # the bar's other prices: checked, though not sent
+            problem = instruments.price_problem(symbol, parse_price(fields[index], name, comma))
+            if problem:
+                raise RowError(problem)
+        return Tick(
+            ts=end - 1 if end > start else start,
+            symbol=symbol,
+            price=parse_price(fields[close], names[close].lower(), comma),
+            qty=parse_size(fields[volume], "volume", 1),
+            aggressor=parse_side(fields[oper] if oper is not None else "", "OPER"),
+        )
+
+    return row
+
+
+def _period_ok(text: str) -> bool:
+    return text.isascii() and (text.isdigit() or text.upper() in ("D", "W", "M"))
+
+
+def _bar_ns(period: str, month_days: int) -> int:
+    """How long a bar of Finam period ``period`` lasts (0 for ticks)."""
+    if period.isascii() and period.isdigit() and len(period) <= 6:
+        return int(period) * 60 * 10**9
+    days = {"D": 1, "W": 7, "M": month_days}.get(period.upper())
+    if days is None:
+        msg = f"period {period!r} is not 0 (ticks), a number of minutes, D, W or M"
+        raise RowError(msg)
+    return days * _DAY_NS
+
+
+def _moscow_ts(day: str, clock: str) -> tuple[int, int]:
+    """Finam DATE and TIME (Moscow time) as UTC ns, and the days in that month (monthly bars)."""
+    midnight, month_days = _moscow_midnight(day)
+    match = _TIME.fullmatch(clock)
+    hour, minute, second, milli = match.groups("0") if match else ("99", "0", "0", "0")
+    seconds = seconds_of_day(hour, minute, second)
+    if seconds < 0:
+        msg = f"TIME {clock!r} is not HHMMSS, HHMMSSmmm or HH:MM:SS"
+        raise RowError(msg)
+    ts = midnight + seconds * 10**9 + int(milli) * 10**6
+    if not 0 <= ts <= MAX_TS:
+        msg = f"DATE {day!r} is before 1970 or after 2262"
+        raise RowError(msg)
+    return ts, month_days
+
+
+@functools.lru_cache(maxsize=4096)  # a file has few dates, each on many rows
+def _moscow_midnight(text: str) -> tuple[int, int]:
+    match = _DATE.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        y, m, d = (match[1], match[2], match[3]) if match[1] else (match[6], match[5], match[4])
+        local = date(int(y) + (2000 if len(y) == 2 else 0), int(m), int(d))
+    except ValueError:
+        msg = f"DATE {text!r} is not a date YYYYMMDD or DD/MM/YY"
+        raise RowError(msg) from None
+    midnight = (local.toordinal() - EPOCH_ORDINAL) * _DAY_NS - _moscow_offset(local) * 10**9
+    return midnight, calendar.monthrange(local.year, local.month)[1]
+
+
+def _moscow_offset(day: date) -> int:
+    """Seconds Moscow time was ahead of UTC on ``day`` (trading hours; switches were at night)."""
+    if day >= date(2014, 10, 26):
+        return 3 * 3600
+    if day >= date(2011, 3, 27):
+        return 4 * 3600
+    try:
+        offset = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo("Europe/Moscow"))
+    except ZoneInfoNotFoundError:
+        msg = f"DATE {day} is before 2011, and Moscow's offset then needs the tz database"
+        raise RowError(msg) from None
+    delta = offset.utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 3 * 3600

@@ -1,0 +1,231 @@
+"""Read one market data file lazily, row by row, whatever its format; merge several in time.
+
+Files of a day of ticks run to gigabytes, so :func:`read_file` is an iterator
+that holds one line at a time, and :func:`merge` interleaves several of them in
+time order without reading any of them whole. The format is told from the
+first line: a ``timestamp`` column means generic CSV
+(:mod:`gateways.readers.generic_csv`), a ``<TICKER>`` header or a row shaped
+like one a Finam export (:mod:`gateways.readers.finam`).
+
+Fields are split on the delimiter (``;``, tab or ``,``, whichever the first line
+has; with ``;`` or tab a decimal comma is accepted); quoting is not supported.
+A bad row (wrong column count, a number that does not parse, a negative size, a
+price off the instrument's tick grid, a time earlier than the row before) is
+logged as a warning naming file, line and problem, counted and skipped; with
+``strict=True`` it raises :class:`FeedError` with the same sentence. Rows that
+go back in time are skipped rather than sorted, because sorting would need the
+whole file in memory and such rows are nearly always a broken export. A file
+whose format cannot be told, or that cannot be opened, raises
+:class:`FeedError` in both modes: it is the wrong file, not a bad row.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple, Protocol, TypeVar
+
+import attrs
+
+from gateways.readers._rows import FeedError, RowError, RowParser
+from gateways.readers.finam import FINAM_ROOTS, finam_parser, header_columns, headerless_columns
+from gateways.readers.generic_csv import generic_parser
+from yard_actors.wire.events import MarketEvent, Quote
+from yard_actors.wire.instruments import InstrumentTable
+
+__all__ = ["MarketFile", "ReadStats", "merge", "read_file"]
+
+log = logging.getLogger(__name__)
+
+_LOGGED_BAD_ROWS = 20  # per file: a file of bad rows must not flood the log
+
+
+@attrs.define
+class ReadStats:
+    """What reading one file came to: ``rows == events + bad_rows`` once it is read."""
+
+    rows: int = 0
+    events: int = 0
+    bad_rows: int = 0
+    out_of_order: int = 0  # counted in bad_rows too
+
+
+class _Layout(NamedTuple):
+    delimiter: str
+    header: bool
+    width: int
+    parse: RowParser
+
+
+class MarketFile(Iterator[MarketEvent]):
+    """The events of one file, read as they are asked for; ``stats`` counts as it goes."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        strict: bool = False,
+        symbol_map: Mapping[str, str] | None = None,
+        instruments: InstrumentTable | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.stats = ReadStats()
+        roots = {**FINAM_ROOTS, **(symbol_map or {})}
+        self._events = _read(self, strict, roots, instruments or InstrumentTable())
+
+    def __next__(self) -> MarketEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        """Close the file before its end (the generator's ``with`` closes it at the end)."""
+        self._events.close()
+
+
+def read_file(
+    path: str | Path,
+    *,
+    strict: bool = False,
+    symbol_map: Mapping[str, str] | None = None,
+    instruments: InstrumentTable | None = None,
+) -> MarketFile:
+    """Read ``path`` lazily: nothing is opened until the first event is asked for.
+
+    ``symbol_map`` adds to or overrides :data:`~gateways.readers.FINAM_ROOTS`
+    (keys are Finam tickers or their roots); ``instruments`` gives the tick grids
+    (the default table knows Si and RTS). Raises :class:`FeedError` while iterating.
+    """
+    return MarketFile(path, strict=strict, symbol_map=symbol_map, instruments=instruments)
+
+
+class _Timed(Protocol):
+    @property
+    def ts(self) -> int: ...
+
+
+_E = TypeVar("_E", bound=_Timed)
+
+
+def _ts(event: _Timed) -> int:
+    return event.ts
+
+
+def merge(*streams: Iterable[_E]) -> Iterator[_E]:
+    """Interleave time-ordered streams by ``ts``; equal times keep stream order, then row order.
+
+    Each stream must already be in time order, as :func:`read_file` guarantees.
+    """
+    return heapq.merge(*streams, key=_ts)
+
+
+# --- the reading loop ----------------------------------------------------------------
+
+
+def _read(
+    file: MarketFile, strict: bool, roots: Mapping[str, str], instruments: InstrumentTable
+) -> Generator[MarketEvent, None, None]:
+    path, stats = file.path, file.stats
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - the with below closes it, inside the generator
+    except OSError as exc:
+        msg = f"Cannot read market data file {path}: {exc.strerror}."
+        raise FeedError(msg) from exc
+    with handle:
+        lines = enumerate((_text(raw) for raw in handle), start=1)
+        rows = ((n, line) for n, line in lines if line.strip())  # blank lines are not rows
+        first = next(rows, None)
+        if first is None:
+            log.warning("Market data file %s is empty: it gives no events.", path)
+            return
+        first = (first[0], first[1].removeprefix("\ufeff"))  # Windows tools start with a BOM
+        layout = _layout(path, first[1], roots, instruments)
+        last_ts = 0
+        for line_no, line in rows if layout.header else itertools.chain([first], rows):
+            stats.rows += 1
+            try:
+                fields = [field.strip() for field in line.split(layout.delimiter)]
+                if len(fields) != layout.width:
+                    msg = f"it has {len(fields)} columns, not the {layout.width} of the format"
+                    raise RowError(msg)
+                event = _check(layout.parse(fields), instruments, last_ts, stats)
+            except (RowError, ValueError, TypeError, ArithmeticError) as exc:
+                stats.bad_rows += 1
+                _report(f"{path} line {line_no}: {exc}.", strict, stats.bad_rows)
+                continue
+            stats.events += 1
+            last_ts = event.ts
+            yield event
+    if stats.rows == 0:
+        log.warning("Market data file %s has a header but no rows: it gives no events.", path)
+    log.log(
+        logging.WARNING if stats.bad_rows else logging.INFO,
+        "Read %s: %d rows, %d events, %d bad rows skipped (%d out of time order).",
+        *(path, stats.rows, stats.events, stats.bad_rows, stats.out_of_order),
+    )
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return "\x00"  # not text: fails every parser, so it is reported as a bad row
+
+
+def _check(
+    event: MarketEvent, instruments: InstrumentTable, last_ts: int, stats: ReadStats
+) -> MarketEvent:
+    for price in (event.bid, event.ask) if isinstance(event, Quote) else (event.price,):
+        problem = instruments.price_problem(event.symbol, price)
+        if problem:
+            raise RowError(problem)
+    if event.ts < last_ts:
+        stats.out_of_order += 1
+        msg = (
+            f"its time {_iso(event.ts)} is earlier than the row before's {_iso(last_ts)}; "
+            "rows must go forward in time"
+        )
+        raise RowError(msg)
+    return event
+
+
+def _report(sentence: str, strict: bool, count: int) -> None:
+    if strict:
+        raise FeedError(sentence)
+    if count <= _LOGGED_BAD_ROWS:
+        log.warning("%s Skipped the row.", sentence)
+    if count == _LOGGED_BAD_ROWS:
+        log.warning("Further bad rows of this file are counted, not logged.")
+
+
+def _iso(ts: int) -> str:
+    return f"{datetime.fromtimestamp(ts // 10**9, UTC):%Y-%m-%dT%H:%M:%S}.{ts % 10**9:09d}Z"
+
+
+# --- telling the format --------------------------------------------------------------
+
+
+def _layout(
+    path: str, first: str, roots: Mapping[str, str], instruments: InstrumentTable
+) -> _Layout:
+    delimiter = next((d for d in (";", "\t", ",") if d in first), ",")
+    comma = delimiter != ","
+    names = [name.strip() for name in first.split(delimiter)]
+    lowered = [name.lower() for name in names]
+    if "timestamp" in lowered:
+        return _Layout(delimiter, True, len(names), generic_parser(path, lowered, comma))
+    keys = header_columns(names)
+    if keys is not None:
+        parse = finam_parser(path, keys, roots, instruments, comma)
+        return _Layout(delimiter, True, len(names), parse)
+    keys = headerless_columns(names)
+    if keys is not None:
+        parse = finam_parser(path, keys, roots, instruments, comma)
+        return _Layout(delimiter, False, len(names), parse)
+    msg = (
+        f"Cannot tell the format of market data file {path} from its first line {first[:80]!r}: "
+        "expected a generic CSV header (timestamp,symbol,...) or a Finam export."
+    )
+    raise FeedError(msg)
