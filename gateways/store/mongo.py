@@ -39,6 +39,13 @@ them: it is inserted before the exchange sees it.
 Errors: every pymongo or bson error is raised as :class:`StoreError` ``from`` it
 (see :mod:`.mongo_errors` for the tree), with a sentence saying what was being
 done and what the error means.
+
+One backend, one module, past the house's ~400 lines on purpose: what stands
+alone is already apart (documents, errors, pending writes, repair and the change
+stream in the ``mongo_*`` modules named above). What is left is the
+:class:`OrderStore` contract's methods over the three collections, which share
+the lock, the seq counters, the pending writes and the batch depth, and this
+docstring, the one place the store's crash story is told whole.
 """
 
 from __future__ import annotations

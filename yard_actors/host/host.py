@@ -8,6 +8,9 @@ kind and one actor per robot. Endpoints are URLs; the same host runs over
 Who binds: the feed binds ``data`` (PUB), the gateway binds ``orders`` (PULL)
 and ``trades`` (PUB); the host connects to those three and binds ``control``
 (PULL), since controllers come and go.
+
+A robot added under a name the journal already holds is first restored from it
+(:mod:`.restore`), then started (:mod:`.runtimes`) and routed (:mod:`.intake`).
 """
 
 from __future__ import annotations
@@ -37,20 +40,13 @@ from yard_actors.host.intake import (
 )
 from yard_actors.host.latency import Histogram
 from yard_actors.host.order_link import OrderLink
+from yard_actors.host.restore import Restorer
 from yard_actors.host.robot_actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
 from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
 from yard_actors.host.stores import fill_source_for, without_credentials
 from yard_actors.host.table import RobotTable
-from yard_actors.host.trades_intake import TradesIntake, TradesRoute, seen_seqs
-from yard_actors.journal import (
-    Journal,
-    JournalConfig,
-    RobotJournal,
-    read_robot,
-    read_robots,
-    robots_in,
-)
-from yard_actors.journal.replay import replay_into
+from yard_actors.host.trades_intake import TradesIntake, TradesRoute
+from yard_actors.journal import Journal, JournalConfig
 from yard_actors.robot.loader import class_path, load_robot_class
 from yard_actors.robot.risk import RiskLimits
 from yard_actors.robot.robot import Robot
@@ -116,15 +112,13 @@ class Host:
         self._robots: dict[str, _Hosted] = {}
         self._intakes: dict[IntakeKind, pykka.ActorRef[Any]] = {}
         self._journal: Journal | None = None
+        self._restorer: Restorer | None = None
         self._link: OrderLink | None = None
         self._stopped = False
-        # Histories from earlier runs, read in one pass on the first restore: reading
-        # the journal once per robot would cost minutes for a 1,000-robot host.
-        self._earlier: dict[str, RobotJournal] | None = None
-        self._removed: set[str] = set()
         try:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
+                self._restorer = Restorer(self._journal)
             self._link = OrderLink(self._context, orders)
             self._intakes[IntakeKind.CONTROL] = IntakeActor.start(
                 IntakeKind.CONTROL,
@@ -219,8 +213,8 @@ class Host:
             "limits": attrs.asdict(self._risk),  # replay must refuse what live refused
         }
         seen: tuple[int, ...] = ()
-        if restore and self._journal is not None:
-            seen = self._restore(robot, spec)
+        if restore and self._restorer is not None:
+            seen = self._restorer.restore(robot, spec["class"])
         if self._journal is not None:
             self._journal.record_robot(name, spec)
         stats = RobotStats(
@@ -232,35 +226,6 @@ class Host:
         )
         self._set_routes(name, ref, Route, seen)
         return ref
-
-    def _restore(self, robot: Robot, spec: Mapping[str, Any]) -> tuple[int, ...]:
-        """Replay the robot's journal into it; return the report seqs it has already seen."""
-        assert self._journal is not None
-        history = self._history(robot.name)
-        if history.spec is None:
-            return ()
-        if history.spec.get("class") != spec["class"]:
-            msg = (
-                f"robot {robot.name!r} was a {history.spec.get('class')} in the journal at "
-                f"{self._journal.path}, not a {spec['class']}; pick another name or restore=False"
-            )
-            raise RobotError(msg)
-        result = replay_into(robot, history)
-        if result.divergence is not None:
-            logger.warning("robot %s replayed differently: %s", robot.name, result.divergence)
-        logger.info("robot %s restored from %d journaled events", robot.name, len(result.events))
-        return seen_seqs(result.events)
-
-    def _history(self, name: str) -> RobotJournal:
-        assert self._journal is not None
-        if name in self._removed:  # it ran in this process too: read the current segment as well
-            self._journal.flush()
-            return read_robot(self._journal.path, name)
-        if self._earlier is None:
-            self._journal.flush()
-            path = self._journal.path
-            self._earlier = read_robots(path, robots_in(path))
-        return self._earlier.get(name) or RobotJournal(robot=name, spec=None, entries=())
 
     def _set_routes(
         self,
@@ -288,7 +253,8 @@ class Host:
         self._set_routes(name, hosted.ref, Unroute)
         hosted.ref.stop(timeout=self._ask_timeout)
         del self._robots[name]
-        self._removed.add(name)
+        if self._restorer is not None:
+            self._restorer.removed(name)
 
     def _hosted(self, name: str) -> _Hosted:
         hosted = self._robots.get(name)

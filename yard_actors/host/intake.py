@@ -17,17 +17,16 @@ Routing changes reach the receive thread over an ``inproc`` PAIR pipe; an
 unroute on the data intake also waits there until the receive thread has
 journaled and told what it took under the old routes (see ``_fence``).
 
-A malformed message is counted by reason, logged, and dropped; the intake and
-the robots keep running.
+A malformed message is counted by reason, logged, and dropped (:mod:`.drops`);
+the intake and the robots keep running. What differs by kind (socket, events
+taken, their topics) is in :mod:`.intake_kinds`.
 """
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -35,25 +34,16 @@ import attrs
 import pykka
 import zmq
 
-from yard_actors.errors import DecodeError, GatewayError
+from yard_actors.errors import DecodeError
+from yard_actors.host.drops import Drops
+from yard_actors.host.intake_kinds import ACCEPTS, IntakeKind, open_socket, topic_of
 from yard_actors.host.robot_actor import Deliver, DeliverBatch
 from yard_actors.host.routing import Fanout, RoutingTable, by_robot
 from yard_actors.journal import Journal
 from yard_actors.runtime import tell_here
 from yard_actors.wire.codec import decode
-from yard_actors.wire.events import (
-    CancelReply,
-    Control,
-    Fill,
-    OrderAccepted,
-    OrderRejected,
-    Quote,
-    SessionStatus,
-    SystemStatus,
-    Tick,
-)
 from yard_actors.wire.frames import holds_more, receive
-from yard_actors.wire.names import RESERVED_PREFIX, SESSION_TOPIC, SYSTEM_TOPIC
+from yard_actors.wire.names import RESERVED_PREFIX
 
 __all__ = ["IntakeActor", "IntakeKind", "IntakeStats"]
 
@@ -65,34 +55,8 @@ logger = logging.getLogger(__name__)
 # robots, and a max-speed `yard run` traded very differently (trend-si: 34-53 orders -> 5-9).
 _BATCH = 1000
 _RESERVED = RESERVED_PREFIX.encode()
-_LOG_FIRST = 10  # per reason, then one log line every _LOG_EVERY drops
-_LOG_EVERY = 1000
 _FENCE_MS = 2000  # how long an unroute waits for the receive thread to finish a burst
 _ids = itertools.count(1)
-
-
-class IntakeKind(enum.Enum):
-    DATA = "data"
-    TRADES = "trades"
-    CONTROL = "control"
-
-
-_ACCEPTS: Mapping[IntakeKind, tuple[type[Any], ...]] = {
-    IntakeKind.DATA: (Quote, Tick, SessionStatus, SystemStatus),
-    IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill),
-    IntakeKind.CONTROL: (Control,),
-}
-
-
-def _topic_of(event: Any) -> str:
-    kind = type(event)
-    if kind is Quote or kind is Tick:
-        return str(event.symbol)
-    if kind is SessionStatus:
-        return SESSION_TOPIC
-    if kind is SystemStatus:
-        return SYSTEM_TOPIC
-    return str(event.robot)
 
 
 @attrs.frozen(kw_only=True)
@@ -151,50 +115,22 @@ class IntakeActor(pykka.ThreadingActor):
     ) -> None:
         super().__init__()
         self.kind = kind
-        self.url = url
         self._journal = journal
-        self._accepts = _ACCEPTS[kind]
+        self._accepts = ACCEPTS[kind]
         self._routes = RoutingTable()
         self._fans_out = kind is IntakeKind.DATA and journal is not None
         self._runs_turns = kind is IntakeKind.DATA  # see _tell_each
         self._received = 0
         self._delivered = 0
         self._unrouted = 0
-        self._dropped: Counter[str] = Counter()
-        pipe_url = f"inproc://yard-intake-{kind.value}-{next(_ids)}"
-        self._socket, self._pipe, self._loop_pipe = self._open(context, url, bind, pipe_url)
+        self._socket, self.url = open_socket(context, kind, url, bind=bind)
+        self._drops = Drops(f"{kind.value} intake on {self.url}")
+        self._pipe, self._loop_pipe = _pipes(
+            context, f"inproc://yard-intake-{kind.value}-{next(_ids)}"
+        )
         self._thread = threading.Thread(
             target=self._receive_loop, name=f"yard-intake-{kind.value}", daemon=True
         )
-
-    def _open(
-        self, context: zmq.Context[zmq.Socket[bytes]], url: str, bind: bool, pipe_url: str
-    ) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes], zmq.Socket[bytes]]:
-        socket_type = zmq.PULL if self.kind is IntakeKind.CONTROL else zmq.SUB
-        socket = context.socket(socket_type)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.RCVHWM, 1_000_000)
-        try:
-            if bind:
-                socket.bind(url)
-                self.url = socket.getsockopt_string(zmq.LAST_ENDPOINT)  # resolves a "*" port
-            else:
-                socket.connect(url)
-        except zmq.ZMQError as exc:
-            socket.close()
-            verb = "bind" if bind else "connect"
-            msg = f"{self.kind.value} intake cannot {verb} {url}: {exc}"
-            raise GatewayError(msg) from exc
-        if self.kind is IntakeKind.DATA:
-            socket.subscribe(SESSION_TOPIC.encode())
-            socket.subscribe(SYSTEM_TOPIC.encode())
-        pipe = context.socket(zmq.PAIR)
-        pipe.setsockopt(zmq.LINGER, 0)
-        pipe.bind(pipe_url)
-        loop_pipe = context.socket(zmq.PAIR)
-        loop_pipe.setsockopt(zmq.LINGER, 0)
-        loop_pipe.connect(pipe_url)
-        return socket, pipe, loop_pipe
 
     # --- the actor's side (its own thread) -------------------------------------------
 
@@ -262,7 +198,7 @@ class IntakeActor(pykka.ThreadingActor):
             received=self._received,
             delivered=self._delivered,
             unrouted=self._unrouted,
-            dropped=dict(self._dropped),
+            dropped=self._drops.by_reason(),
         )
 
     # --- the receive thread ---------------------------------------------------------------
@@ -394,7 +330,7 @@ class IntakeActor(pykka.ThreadingActor):
             try:
                 tell(robot, message)
             except pykka.ActorDeadError:
-                self._drop("robot_stopped", f"robot actor {robot} is no longer running")
+                self._drops.drop("robot_stopped", f"robot actor {robot} is no longer running")
                 continue
             self._delivered += events
 
@@ -402,7 +338,7 @@ class IntakeActor(pykka.ThreadingActor):
         """Check one message; return (payload, event, fanout) or None if it goes no further."""
         self._received += 1
         if len(frames) != 2:
-            self._drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
+            self._drops.drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
             return None
         topic, payload = frames
         if topic[:1] == _RESERVED and self._consumed(topic, payload):
@@ -419,34 +355,34 @@ class IntakeActor(pykka.ThreadingActor):
         try:
             event = decode(payload)
         except DecodeError as exc:
-            self._drop(exc.reason, str(exc))
+            self._drops.drop(exc.reason, str(exc))
             return None
         if not isinstance(event, self._accepts):
-            self._drop("wrong_intake", f"a {type(event).__name__} does not belong here")
+            self._drops.drop("wrong_intake", f"a {type(event).__name__} does not belong here")
             return None
-        if _topic_of(event).encode() != topic:
+        if topic_of(event).encode() != topic:
             name = type(event).__name__
-            self._drop(
-                "topic_mismatch", f"topic {topic!r} is not the {name}'s {_topic_of(event)!r}"
+            self._drops.drop(
+                "topic_mismatch", f"topic {topic!r} is not the {name}'s {topic_of(event)!r}"
             )
             return None
         if not self._fresh(event):
-            self._dropped["duplicate"] += 1  # expected with two paths: counted, not logged
+            self._drops.count("duplicate")  # expected with two paths: counted, not logged
             return None
         return event
 
-    def _drop(self, reason: str, detail: str) -> None:
-        self._dropped[reason] += 1
-        count = self._dropped[reason]
-        if count <= _LOG_FIRST or count % _LOG_EVERY == 0:
-            logger.warning(
-                "%s intake on %s dropped a message (%s, %d so far): %s",
-                self.kind.value,
-                self.url,
-                reason,
-                count,
-                detail,
-            )
+
+def _pipes(
+    context: zmq.Context[zmq.Socket[bytes]], url: str
+) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
+    """The PAIR pipe from the actor's thread (first) to the receive thread (second)."""
+    pipe = context.socket(zmq.PAIR)
+    pipe.setsockopt(zmq.LINGER, 0)
+    pipe.bind(url)
+    loop_pipe = context.socket(zmq.PAIR)
+    loop_pipe.setsockopt(zmq.LINGER, 0)
+    loop_pipe.connect(url)
+    return pipe, loop_pipe
 
 
 def settle(ref: pykka.ActorRef[Any], timeout: float) -> bool:

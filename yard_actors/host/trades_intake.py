@@ -147,7 +147,7 @@ class TradesIntake(IntakeActor):
         try:
             last_seqs = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            self._drop("bad_heartbeat", f"{payload[:80]!r} is not JSON")
+            self._drops.drop("bad_heartbeat", f"{payload[:80]!r} is not JSON")
             return True
         if isinstance(last_seqs, dict):
             for robot, window in list(self._windows.items()):
@@ -176,7 +176,7 @@ class TradesIntake(IntakeActor):
             except zmq.Again:
                 return
             if len(frames) < 2 or frames[0] != RECOVERY_REPORTS:
-                self._drop("bad_replay", f"{len(frames)} frames, first {frames[0][:20]!r}")
+                self._drops.drop("bad_replay", f"{len(frames)} frames, first {frames[0][:20]!r}")
                 continue
             robot = frames[1]
             self._take_frames([[robot, payload] for payload in frames[2:]])

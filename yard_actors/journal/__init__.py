@@ -45,6 +45,7 @@ is skipped with a warning. Damage followed by valid records raises :class:`Journ
 """
 
 from yard_actors.journal.config import FlushPolicy, JournalConfig
+from yard_actors.journal.group import Group
 from yard_actors.journal.reader import (
     JournalEntry,
     Record,
@@ -54,7 +55,7 @@ from yard_actors.journal.reader import (
     read_robots,
     robots_in,
 )
-from yard_actors.journal.writer import Group, Journal
+from yard_actors.journal.writer import Journal
 
 __all__ = [
     "FlushPolicy",

@@ -1,4 +1,12 @@
-"""Writing a journal: one lock, one buffered write per record (or batch), flushed by policy."""
+"""Writing a journal: one lock, one buffered write per record (or batch), flushed by policy.
+
+:class:`Journal` frames every kind of record (the format is in the package docstring and
+:mod:`._format`), declares robot names and fan-out groups (:mod:`.group`) once per segment,
+flushes as its :class:`JournalConfig` says and rolls to a new segment past ``segment_bytes``.
+Those jobs share the lock, the open segment and its name and group ids, so they stay in one
+class; every record a host writes comes through here, and its methods are written for speed
+(locals for bound methods, one ``write`` per batch).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +22,6 @@ from pathlib import Path
 from time import monotonic
 from types import TracebackType
 from typing import Any, BinaryIO, Self
-
-import attrs
 
 from yard_actors.errors import JournalError
 from yard_actors.journal._format import (
@@ -40,42 +46,11 @@ from yard_actors.journal._format import (
     _segment_files,
 )
 from yard_actors.journal.config import FlushPolicy, JournalConfig
+from yard_actors.journal.group import Group
 
-__all__ = ["FlushPolicy", "Group", "Journal", "JournalConfig"]
+__all__ = ["Journal"]
 
 logger = logging.getLogger("yard_actors.journal")
-
-
-@attrs.frozen(eq=False)
-class Group:
-    """The robots that events of one topic fan out to, from one route change to the next.
-
-    Whoever fans events out (the data intake) makes a new Group whenever the set of
-    robots changes and passes it with each event to :meth:`Journal.record_fanned`. A
-    group is compared by identity, not by value: the journal declares it once per
-    segment, the first time it is used there.
-    """
-
-    topic: str
-    robots: tuple[str, ...]
-
-    def __attrs_post_init__(self) -> None:
-        # refused here, not in the journal's write, which must not fail half-way through
-        try:
-            "".join((self.topic, *self.robots)).encode()  # one call: groups of 1,000 robots
-        except UnicodeEncodeError:
-            bad = next(t for t in (self.topic, *self.robots) if not _encodable(t))
-            what = "topic" if bad == self.topic else "robot name"
-            msg = f"A journal group cannot hold {what} {bad!r}: it is not encodable as UTF-8."
-            raise ValueError(msg) from None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class Journal:

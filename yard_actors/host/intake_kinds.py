@@ -1,0 +1,89 @@
+"""What sets the three intakes apart: their socket, the events each takes, the topic of each.
+
+One :class:`~yard_actors.host.intake.IntakeActor` class serves every kind; what
+differs by kind is here, so a new kind of intake is a row in these tables (and a
+subclass where it needs state of its own, like the trades intake). The data and
+trades intakes subscribe (SUB) to a publisher that binds; the control intake
+pulls (PULL), usually bound, since controllers come and go.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, Final
+
+import zmq
+
+from yard_actors.errors import GatewayError
+from yard_actors.wire.events import (
+    CancelReply,
+    Control,
+    Fill,
+    OrderAccepted,
+    OrderRejected,
+    Quote,
+    SessionStatus,
+    SystemStatus,
+    Tick,
+)
+from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
+
+__all__ = ["ACCEPTS", "IntakeKind", "open_socket", "topic_of"]
+
+
+class IntakeKind(enum.Enum):
+    DATA = "data"
+    TRADES = "trades"
+    CONTROL = "control"
+
+
+ACCEPTS: Final[Mapping[IntakeKind, tuple[type[Any], ...]]] = {
+    IntakeKind.DATA: (Quote, Tick, SessionStatus, SystemStatus),
+    IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill),
+    IntakeKind.CONTROL: (Control,),
+}
+
+# Topics every data intake subscribes to whatever its routes: the session and system status.
+_STANDING: Final[Mapping[IntakeKind, tuple[str, ...]]] = {
+    IntakeKind.DATA: (SESSION_TOPIC, SYSTEM_TOPIC),
+}
+
+
+def topic_of(event: Any) -> str:
+    """The topic ``event`` travels under: its symbol, its robot, or a status topic."""
+    kind = type(event)
+    if kind is Quote or kind is Tick:
+        return str(event.symbol)
+    if kind is SessionStatus:
+        return SESSION_TOPIC
+    if kind is SystemStatus:
+        return SYSTEM_TOPIC
+    return str(event.robot)
+
+
+def open_socket(
+    context: zmq.Context[zmq.Socket[bytes]], kind: IntakeKind, url: str, *, bind: bool
+) -> tuple[zmq.Socket[bytes], str]:
+    """Open the intake's socket on ``url``; return it and the URL it ended up on.
+
+    A bound URL with a ``*`` port comes back with the port the system chose.
+    Raises :class:`GatewayError` if the socket cannot bind or connect.
+    """
+    socket = context.socket(zmq.PULL if kind is IntakeKind.CONTROL else zmq.SUB)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.RCVHWM, 1_000_000)
+    try:
+        if bind:
+            socket.bind(url)
+            url = socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        else:
+            socket.connect(url)
+    except zmq.ZMQError as exc:
+        socket.close()
+        verb = "bind" if bind else "connect"
+        msg = f"{kind.value} intake cannot {verb} {url}: {exc}"
+        raise GatewayError(msg) from exc
+    for topic in _STANDING.get(kind, ()):
+        socket.subscribe(topic.encode())
+    return socket, url
