@@ -8,7 +8,7 @@ collection hosts can also follow with a change stream
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from gateways.store.base import (
     FINAL_STATES,
@@ -22,9 +22,11 @@ from gateways.store.base import (
     TradeRecord,
     check_transition,
 )
-from gateways.store.mongo import FillWatch, MongoOrderStore
 from gateways.store.sqlite import SQLiteOrderStore
 from yard_actors.errors import StoreError
+
+if TYPE_CHECKING:
+    from gateways.store.mongo import FillWatch, MongoOrderStore
 
 __all__ = [
     "FINAL_STATES",
@@ -64,6 +66,18 @@ def open_store(url: str) -> OrderStore:
     if url.startswith(_SQLITE) and len(url) > len(_SQLITE):
         return SQLiteOrderStore(url[len(_SQLITE) :])
     if url.startswith(_MONGO):
+        from gateways.store.mongo import MongoOrderStore  # noqa: PLC0415 - see __getattr__
+
         return MongoOrderStore(url)
     msg = f"The order store URL {url!r} is not one yard understands; use {_FORMS}"
     raise StoreError(msg)
+
+
+def __getattr__(name: str) -> Any:
+    # pymongo costs ~0.3 s at start-up; only a MongoDB store (or a caller naming one) pays it.
+    if name in ("FillWatch", "MongoOrderStore"):
+        from gateways.store import mongo  # noqa: PLC0415 - loaded on first use
+
+        return getattr(mongo, name)
+    msg = f"module 'gateways.store' has no attribute {name!r}"
+    raise AttributeError(msg)
