@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "LOST_IN_TRANSIT",
     "RECOVERY_REPLAY",
     "RECOVERY_REPORTS",
+    "RECOVERY_RESOLVE",
     "RESERVED_PREFIX",
     "SEQS_TOPIC",
     "SESSION_TOPIC",
@@ -34,3 +36,12 @@ RECOVERY_REPLAY: Final = b"replay"
 
 RECOVERY_REPORTS: Final = b"reports"
 """On ``recovery``, gateway → host: ``[reports, robot, payload...]``."""
+
+RECOVERY_RESOLVE: Final = b"resolve"
+"""On ``recovery``, host → gateway: ``[resolve, robot, client_order_id...]``: orders the
+host sent and heard nothing of. The gateway answers through the store, on ``trades``: an
+id it never received becomes an ``OrderRejected`` with reason ``lost in transit`` (and a
+late copy of that order is then a duplicate); one it knows gets its reports sent again."""
+
+LOST_IN_TRANSIT: Final = "lost in transit"
+"""The ``OrderRejected.reason`` of an order the gateway never received (``resolve``)."""
