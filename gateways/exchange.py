@@ -2,7 +2,7 @@
 
 The order gateway owns the order store and the robots' report numbers; an
 adapter owns the conversation with one exchange. Keeping that conversation
-behind four calls lets the paper exchange (:mod:`gateways.paper`) and a real
+behind five calls lets the paper exchange (:mod:`gateways.paper`) and a real
 connector be swapped without the gateway noticing.
 
 The contract a connector must keep:
@@ -17,8 +17,14 @@ The contract a connector must keep:
 * **Reports come in the order the exchange produced them**: an order's
   acceptance or rejection before any of its fills, and no fill of an order
   after its final report (filled, cancelled, rejected).
-* **A fill's ``trade_id`` is unique per exchange** and stable: the store drops a
-  trade id it already holds, so replaying fills after a reconnect is harmless.
+* **A fill's ``trade_id`` is unique per exchange, across restarts too,** and
+  stable: the store takes a fill it already holds again as a no-op, so
+  replaying fills after a reconnect is harmless; a different fill under a
+  stored trade id is refused (:class:`~gateways.store.base.TradeClashError`)
+  and lost to the robots, so an adapter that numbers its fills continues after
+  the store's highest number when it restarts (:meth:`ExchangeAdapter.restore`).
+* **A restart loses nothing the store holds**: :meth:`ExchangeAdapter.restore`
+  takes up the orders the store says are working before the gateway serves.
 * **``seq`` is left 0**: the gateway numbers each robot's reports as it stores them.
 * **Timestamps are the exchange's event time** in integer nanoseconds.
 * **One thread**: every call comes from the gateway's thread, so an adapter
@@ -32,7 +38,7 @@ from __future__ import annotations
 
 from typing import Protocol, TypeAlias, runtime_checkable
 
-from gateways.store.base import Report
+from gateways.store.base import OrderStore, Report
 from yard_actors.wire.events import CancelOrder, NewOrder, Quote, SessionStatus, Tick
 
 __all__ = ["ExchangeAdapter", "MarketUpdate"]
@@ -60,6 +66,22 @@ class ExchangeAdapter(Protocol):
         """Tell the adapter the market moved; return the reports it caused (resting fills).
 
         A real connector, whose fills come from the exchange, usually returns [].
+        """
+        ...
+
+    def restore(self, store: OrderStore) -> list[Report]:
+        """Take up the orders ``store`` holds open, once, before the gateway serves.
+
+        Called by the gateway's constructor, on the thread that builds it (its
+        own thread has not started), after the store's crash repair and before
+        any other call. Read the store (``store.open_orders()``: the non-final
+        orders, oldest first; what else the adapter needs, such as the ids it
+        gave out), never write it: return the reports the restart causes (an
+        order the exchange no longer holds, cancelled with the reason), and the
+        gateway stores and publishes them like any others. A real connector asks
+        its broker which orders are working and reports what changed while the
+        gateway was down; the paper exchange, whose book lived in memory,
+        rebuilds it from the store.
         """
         ...
 

@@ -46,7 +46,26 @@ Refusals (:class:`~yard_actors.wire.events.OrderRejected`, checked in this order
     new orders only: cancels and market-data fills go on. A cancel of an order
     that is unknown, another robot's, or already final gets ``cancelled=False``.
 
-Ids: the n-th accepted order is ``PX{n}``, the n-th fill ``P{n}``; each fill pays
+Restart (:meth:`PaperExchange.restore`, called by the gateway once, before it serves)
+    The book lives in memory; ``restore`` rebuilds it from the order store. An
+    order the store has accepted or partly filled rests again with what it has
+    left, in its time priority (the n of its ``PX{n}``), ahead of every order
+    accepted after. A pending one (in flight: no answer of the exchange stored)
+    is sent again as it was, at its own ``ts``. What cannot rest is cancelled
+    with the reason: an open market, IOC or FOK order (due to end at once; the
+    stop came in between), an order whose symbol is no longer listed or whose
+    price is now off the tick grid. A DAY order from an earlier session rests
+    again, as a GTC one does: the paper exchange has no end-of-day expiry, and a
+    restart must not change what the rules do. Not restored: the market and the
+    session (the next quote and status bring them), cancels in flight, and the
+    ids of final orders (the store refuses a repeated ``client_order_id``
+    first). An order still ``new`` was never sent to an exchange: left alone.
+
+Ids: the n-th accepted order is ``PX{n}``, the n-th fill ``P{n}``, from 1 on a
+new exchange and after the highest the store holds once restored
+(:meth:`~gateways.store.base.OrderStore.highest_trade_number`), so that a fill
+after a restart never takes the trade id of one before it (the store would
+refuse it) and the same run on a new store gives the same ids. Each fill pays
 ``fee_per_lot * qty``. Not thread-safe: the gateway's one thread calls it.
 """
 
@@ -56,11 +75,12 @@ import bisect
 import enum
 import heapq
 from decimal import Decimal
+from typing import Final
 
 import attrs
 
 from gateways.exchange import MarketUpdate
-from gateways.store.base import Report
+from gateways.store.base import OrderRecord, OrderState, OrderStore, Report, highest_number
 from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
@@ -77,10 +97,16 @@ from yard_actors.wire.events import (
 )
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["PaperConfig", "PaperExchange"]
+__all__ = ["ORDER_PREFIX", "TRADE_PREFIX", "PaperConfig", "PaperExchange"]
 
 MARKET_ORDER_REST = "market order: no more liquidity"
 IOC_REST = "IOC: no more liquidity at the limit price"
+FOK_RESTART = "FOK: not filled in full when the paper exchange stopped"
+TRADE_PREFIX: Final = "P"
+"""The paper exchange's trade ids: ``P1``, ``P2``..."""
+ORDER_PREFIX: Final = "PX"
+"""The paper exchange's order ids (``exchange_order_id``): ``PX1``, ``PX2``..."""
+_RESTING: Final = frozenset({OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED})
 _NS_PER_MS = 1_000_000
 
 
@@ -160,6 +186,31 @@ def _book_key(working: _Order) -> tuple[Decimal, int]:
     return (-price if working.order.side is Side.BUY else price), working.priority
 
 
+def _order_number(record: OrderRecord) -> int:
+    """The n of the order's ``PX{n}``: its time priority; 0 if no paper exchange numbered it."""
+    return highest_number([record.exchange_order_id], ORDER_PREFIX)
+
+
+def _acceptance(record: OrderRecord) -> tuple[bool, int]:
+    """Order of acceptance: by ``PX{n}``, then the orders not numbered so, as the store lists."""
+    number = _order_number(record)
+    return not number, number
+
+
+def _order_of(record: OrderRecord) -> NewOrder:
+    """The order as the robot sent it."""
+    return NewOrder(
+        ts=record.created_ts,
+        client_order_id=record.client_order_id,
+        robot=record.robot,
+        symbol=record.symbol,
+        side=record.side,
+        qty=record.qty,
+        price=record.price,
+        tif=record.tif,
+    )
+
+
 def _cancel_reply(cid: str, robot: str, ts: int, cancelled: bool, reason: str) -> CancelReply:
     return CancelReply(ts=ts, client_order_id=cid, robot=robot, cancelled=cancelled, reason=reason)
 
@@ -208,6 +259,24 @@ class PaperExchange:
 
     def poll(self, now_ns: int) -> list[Report]:
         return self._advance(now_ns)
+
+    def restore(self, store: OrderStore) -> list[Report]:
+        """Rebuild the book from ``store`` (see Restart in the module docstring).
+
+        Return the cancels of what cannot rest and the answers to the pending
+        orders sent again; raise StoreError if the store cannot be read.
+        """
+        self._trades = max(self._trades, store.highest_trade_number(TRADE_PREFIX))
+        self._accepted = max(self._accepted, store.highest_exchange_order_number(ORDER_PREFIX))
+        held = {*self._orders, *(cmd.client_order_id for _, _, cmd in self._in_flight)}
+        records = [r for r in store.open_orders() if r.client_order_id not in held]
+        reports: list[Report] = []
+        for record in sorted((r for r in records if r.state in _RESTING), key=_acceptance):
+            reports += self._reinstate(record)
+        for record in records:
+            if record.state is OrderState.PENDING:
+                reports += self._send(_order_of(record))
+        return reports
 
     # --- the clock -------------------------------------------------------------------
 
@@ -264,10 +333,42 @@ class PaperExchange:
             reason = MARKET_ORDER_REST if order.price is None else IOC_REST
             reports.append(_cancel_reply(order.client_order_id, order.robot, ts, True, reason))
         else:
-            market = self._markets.setdefault(order.symbol, _Market())
-            book = market.buys if order.side is Side.BUY else market.sells
-            bisect.insort(book, working, key=_book_key)
+            self._rest(working)
         return reports
+
+    def _rest(self, working: _Order) -> None:
+        market = self._markets.setdefault(working.order.symbol, _Market())
+        book = market.buys if working.order.side is Side.BUY else market.sells
+        bisect.insort(book, working, key=_book_key)
+
+    def _reinstate(self, record: OrderRecord) -> list[Report]:
+        """Rest an order the store has accepted again, or cancel it if it cannot rest."""
+        order = _order_of(record)
+        priority = _order_number(record)
+        if not priority:  # not numbered by a paper exchange: behind those that are
+            self._accepted += 1
+            priority = self._accepted
+        working = _Order(order, record.remaining, priority=priority)
+        self._orders[order.client_order_id] = working
+        refusal = self._restore_refusal(order)
+        if refusal is None:
+            self._rest(working)
+            return []
+        working.status = _Status.CANCELLED
+        return [_cancel_reply(order.client_order_id, order.robot, record.updated_ts, True, refusal)]
+
+    def _restore_refusal(self, order: NewOrder) -> str | None:
+        """Say why an order accepted before a restart cannot rest after it, or return None."""
+        if order.price is None:
+            return MARKET_ORDER_REST
+        if order.tif is TimeInForce.IOC:
+            return IOC_REST
+        if order.tif is TimeInForce.FOK:
+            return FOK_RESTART
+        if self._instruments.get(order.symbol) is None:
+            return f"symbol {order.symbol} is no longer listed on this exchange: it cannot rest"
+        problem = self._instruments.price_problem(order.symbol, order.price)
+        return None if problem is None else f"{problem}: it cannot rest any more"
 
     def _fok_refusal(self, order: NewOrder) -> str | None:
         if order.tif is not TimeInForce.FOK:

@@ -19,6 +19,7 @@ from gateways.store.base import (
     Report,
     ReportRecord,
     StateChange,
+    TradeClashError,
     TradeRecord,
     check_transition,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "SQLiteOrderStore",
     "StateChange",
     "StoreError",
+    "TradeClashError",
     "TradeRecord",
     "check_transition",
     "open_store",

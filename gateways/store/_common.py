@@ -19,6 +19,7 @@ from gateways.store.base import (
     OrderState,
     Report,
     StateChange,
+    TradeClashError,
     check_transition,
 )
 from yard_actors.errors import StoreError, TransitionError
@@ -30,6 +31,7 @@ __all__ = [
     "SeqCounters",
     "apply_fill_to",
     "as_report",
+    "check_repeat",
     "encoded",
     "new_record",
     "transition_of",
@@ -130,6 +132,32 @@ def apply_fill_to(record: OrderRecord, fill: Fill) -> OrderRecord:
         filled_value=value,
         updated_ts=fill.ts,
         history=(*record.history, StateChange(ts=fill.ts, state=target)),
+    )
+
+
+def check_repeat(stored: Fill, fill: Fill) -> None:
+    """Pass if ``fill`` is the ``stored`` one again (``seq`` aside); raise TradeClashError if not.
+
+    The same fill twice is a retry, which the store takes as a no-op; another
+    fill under the same trade id would be lost if taken so, and corrupt its order
+    if applied to it.
+    """
+    if attrs.evolve(fill, seq=stored.seq) == stored:
+        return
+    msg = (
+        f"Trade id {fill.trade_id} is already stored for another fill ({_described(stored)}); "
+        f"this fill ({_described(fill)}) was not stored. The exchange gave one trade id to "
+        "two fills: each fill needs its own (an exchange restarted on a store numbers its "
+        "trades after the highest there)"
+    )
+    raise TradeClashError(msg)
+
+
+def _described(fill: Fill) -> str:
+    side = fill.side.value
+    return (
+        f"order {fill.client_order_id} of robot {fill.robot}: {side} {fill.qty} {fill.symbol} "
+        f"at {fill.price}, fee {fill.fee}, ts {fill.ts}"
     )
 
 

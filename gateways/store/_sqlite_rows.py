@@ -23,6 +23,7 @@ __all__ = [
     "ORDER_COLUMNS",
     "SCHEMA",
     "SELECT_ROBOT_TRADES",
+    "SELECT_TRADE",
     "SELECT_TRADES",
     "UPDATE_FILLED",
     "UPDATE_STATE",
@@ -74,11 +75,17 @@ UPDATE_FILLED: Final = (
     "UPDATE orders SET state = ?, filled_qty = ?, filled_value = ?, updated_ts = ? "
     "WHERE client_order_id = ?"
 )
+# OR IGNORE: a taken key is no error inside a batch, which it would undo; the store then
+# reads what holds the key and tells a retry of the same fill from a clash.
 INSERT_TRADE: Final = "INSERT OR IGNORE INTO trades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_REPORT: Final = "INSERT INTO reports VALUES (?, ?, ?)"
 SELECT_TRADES: Final = (
     "SELECT ts, trade_id, client_order_id, robot, symbol, side, price, qty, fee, seq "
     "FROM trades WHERE seq > ? ORDER BY robot, seq"
+)
+SELECT_TRADE: Final = (
+    "SELECT ts, trade_id, client_order_id, robot, symbol, side, price, qty, fee, seq "
+    "FROM trades WHERE trade_id = ?"
 )
 SELECT_ROBOT_TRADES: Final = (
     "SELECT ts, trade_id, client_order_id, robot, symbol, side, price, qty, fee, seq "

@@ -16,6 +16,13 @@ Order lifecycle, as a table (anything else is refused with
 Invariants at every step: ``filled_qty <= qty``; ``filled_value`` is the sum of
 ``price * qty`` over the order's fills (so the average price is exact); no
 fill after a final state (filled, cancelled, rejected).
+
+Trade ids are unique in a store: the same fill stored again (a retry, a replay
+after a reconnect) is a no-op, and a second, different fill under a stored
+trade id is refused with :class:`TradeClashError`, nothing written. An
+exchange that numbers its ids (the paper exchange's ``P{n}`` and ``PX{n}``)
+continues after :meth:`OrderStore.highest_trade_number` and
+:meth:`OrderStore.highest_exchange_order_number` when it restarts on a store.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from __future__ import annotations
 import abc
 import contextlib
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Self
 
 import attrs
 
+from yard_actors.errors import StoreError
 from yard_actors.wire.events import (
     CancelReply,
     Fill,
@@ -48,8 +56,10 @@ __all__ = [
     "Report",
     "ReportRecord",
     "StateChange",
+    "TradeClashError",
     "TradeRecord",
     "check_transition",
+    "highest_number",
 ]
 
 Report = OrderAccepted | OrderRejected | CancelReply | Fill
@@ -91,6 +101,29 @@ def check_transition(client_order_id: str, current: OrderState, target: OrderSta
         f"order {client_order_id} cannot go from {current.value} to {target.value}; "
         f"from {current.value} it may go to {allowed}"
     )
+
+
+class TradeClashError(StoreError):
+    """A fill under a trade id the store holds for a different fill; nothing was written.
+
+    Not a backend failure: the exchange gave one id to two fills. The gateway
+    counts and logs it and goes on; the message names both fills.
+    """
+
+
+def highest_number(identifiers: Iterable[str], prefix: str) -> int:
+    """The highest n of the ``identifiers`` spelled ``prefix`` then n in digits; 0 if none."""
+    start = len(prefix)
+    numbers = (
+        int(identifier[start:])
+        for identifier in identifiers
+        if identifier.startswith(prefix) and _digits(identifier[start:])
+    )
+    return max(numbers, default=0)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 @attrs.frozen(kw_only=True)
@@ -203,9 +236,11 @@ class OrderStore(abc.ABC):
         """Record a fill atomically: the trade, the order's filled qty/value/state, the report.
 
         The report gets the robot's next ``seq``; the returned report's Fill carries
-        it. Returns None (nothing written) if ``fill.trade_id`` is already stored.
-        Raises :class:`TransitionError` for a fill of a final order or one that
-        would take ``filled_qty`` past ``qty``.
+        it. Returns None (nothing written) if this very fill is already stored
+        (every field but ``seq`` equal: a retry, a replay after a reconnect).
+        Raises :class:`TradeClashError` (nothing written) if its ``trade_id`` is
+        stored for a different fill, :class:`TransitionError` for a fill of a
+        final order or one that would take ``filled_qty`` past ``qty``.
         """
 
     @abc.abstractmethod
@@ -242,6 +277,24 @@ class OrderStore(abc.ABC):
     @abc.abstractmethod
     def last_seqs(self) -> dict[str, int]:
         """Each robot's highest report seq (a restarted gateway continues from these)."""
+
+    # --- the ids an exchange gave out ------------------------------------------------------
+
+    def highest_trade_number(self, prefix: str) -> int:
+        """The highest n of the stored trade ids spelled ``prefix`` then n in digits; 0 if none.
+
+        For an exchange that numbers its fills, restarted on this store: it
+        continues after this, so no trade id is given twice. Read once, at
+        start; this default reads every trade, a backend overrides it with a query.
+        """
+        return highest_number((trade.fill.trade_id for trade in self.trades()), prefix)
+
+    def highest_exchange_order_number(self, prefix: str) -> int:
+        """The highest n of the stored exchange order ids spelled ``prefix`` then n; 0 if none.
+
+        As :meth:`highest_trade_number`, for the ids an exchange gives the orders it accepts.
+        """
+        return highest_number((order.exchange_order_id for order in self.orders()), prefix)
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -27,7 +27,10 @@ is journaled, it may be written up to 20 ms after the batch
 (:mod:`.mongo_pending`). A crash before it is leaves a trade whose seq has no
 report; :meth:`MongoOrderStore.repair` (for the gateway to call at start)
 finds each one and writes its journal (:mod:`.mongo_repair`). Calling
-:meth:`MongoOrderStore.apply_fill` again with the same fill completes it too.
+:meth:`MongoOrderStore.apply_fill` again with the same fill completes it too;
+a different fill under a stored trade id is never taken for it (that would
+mark its order filled by a trade it never had): it raises
+:class:`~gateways.store.base.TradeClashError`, nothing written.
 Each robot's last seq is read on its first report from the highest of its
 trades and reports, so a new report never takes a seq a stranded trade holds.
 
@@ -60,7 +63,14 @@ import orjson
 from pymongo import ASCENDING, DESCENDING, MongoClient, errors
 from pymongo.collection import Collection
 
-from gateways.store._common import SeqCounters, apply_fill_to, new_record, transition_of, with_seq
+from gateways.store._common import (
+    SeqCounters,
+    apply_fill_to,
+    check_repeat,
+    new_record,
+    transition_of,
+    with_seq,
+)
 from gateways.store.base import (
     FINAL_STATES,
     OrderRecord,
@@ -69,6 +79,7 @@ from gateways.store.base import (
     Report,
     ReportRecord,
     TradeRecord,
+    highest_number,
 )
 from gateways.store.mongo_documents import (
     Document,
@@ -253,26 +264,37 @@ class MongoOrderStore(OrderStore):
             return self._apply(fill)
 
     def _apply(self, fill: Fill) -> tuple[OrderRecord, ReportRecord] | None:
+        """Apply ``fill``; the same fill again completes what a crash left of it, or is a no-op.
+
+        A different fill under a stored trade id raises TradeClashError, nothing written:
+        neither taken as a repeat (the fill would be lost) nor applied to its order as the
+        stored one (the order would count a fill it never had).
+        """
         entry = self._entry(fill.client_order_id)
         if entry is not None and fill.trade_id in entry.trade_ids:
             # Applied before: at most the report is due, after what the order waits for.
+            earlier = self._trade(fill.trade_id)
+            check_repeat(earlier, fill)
             self._pending.write()
-            return self._report_fill(entry.record, self._trade(fill.trade_id))
+            return self._report_fill(entry.record, earlier)
         try:
             if entry is None:
                 msg = f"Order {fill.client_order_id} is not in the store {self._where}"
                 raise StoreError(msg)
             record = apply_fill_to(entry.record, fill)
         except StoreError:
-            if self._trades.find_one({"trade_id": fill.trade_id}, {"_id": 1}) is not None:
-                return None
-            raise
+            document = self._trades.find_one({"trade_id": fill.trade_id})
+            if document is None:
+                raise
+            check_repeat(fill_of(document), fill)
+            return None
         trade_ids = [*entry.trade_ids, fill.trade_id]
         stored = self._insert_trade(fill, entry, record, trade_ids)
         if stored is not None:
             return record, ReportRecord(robot=fill.robot, seq=stored.seq, report=stored)
-        # Stored before but not applied: complete it as it was stored.
+        # Stored before but not applied: complete it as it was stored, if it is this fill.
         stored = self._trade(fill.trade_id)
+        check_repeat(stored, fill)
         self._pending.change(entry, apply_fill_to(entry.record, stored), trade_ids)
         self._pending.write()
         return self._report_fill(entry.record, stored)
@@ -429,6 +451,23 @@ class MongoOrderStore(OrderStore):
         with self._call("read the last report seqs"):
             self._pending.write()
             return {robot: last for robot, (_, last) in summary(self._reports, "robot").items()}
+
+    def highest_trade_number(self, prefix: str) -> int:
+        with self._call(f"read the highest trade id after {prefix!r}"):
+            return self._highest_number(self._trades, "trade_id", prefix)
+
+    def highest_exchange_order_number(self, prefix: str) -> int:
+        with self._call(f"read the highest exchange order id after {prefix!r}"):
+            self._pending.write()  # a read sees every call that returned
+            return self._highest_number(self._orders, "exchange_order_id", prefix)
+
+    @staticmethod
+    def _highest_number(collection: Collection[Document], field: str, prefix: str) -> int:
+        # From prefix + "0" up to prefix + ":", the character after "9": only the ids
+        # that may be numbered are read, by trade_id's index where there is one.
+        query = {field: {"$gte": f"{prefix}0", "$lt": f"{prefix}:"}}
+        cursor = collection.find(query, {field: 1, "_id": 0})
+        return highest_number((document[field] for document in cursor), prefix)
 
     def _load_seq(self, robot: str) -> int:
         last = 0

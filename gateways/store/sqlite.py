@@ -25,8 +25,9 @@ Reads (``order``, ``orders``, ``reports``...) always go to the file.
 
 Tables: ``orders`` (one row per order; decimals as TEXT, read back exact),
 ``order_history`` (one row per state change), ``trades`` (one row per fill,
-``trade_id`` unique) and ``reports`` (the encoded report with its seq, keyed by
-``(robot, seq)``).
+``trade_id`` unique: the same fill again is a no-op, another fill under its id a
+:class:`~gateways.store.base.TradeClashError`) and ``reports`` (the encoded
+report with its seq, keyed by ``(robot, seq)``).
 
 One backend, one module, past the house's ~400 lines on purpose: what stands
 alone is already apart (the tables and row conversions in :mod:`._sqlite_rows`,
@@ -50,6 +51,7 @@ from gateways.store._common import (
     SeqCounters,
     apply_fill_to,
     as_report,
+    check_repeat,
     encoded,
     new_record,
     transition_of,
@@ -64,6 +66,7 @@ from gateways.store._sqlite_rows import (
     ORDER_COLUMNS,
     SCHEMA,
     SELECT_ROBOT_TRADES,
+    SELECT_TRADE,
     SELECT_TRADES,
     UPDATE_FILLED,
     UPDATE_STATE,
@@ -313,7 +316,7 @@ class SQLiteOrderStore(OrderStore):
             try:
                 record = apply_fill_to(self._record_for_write(fill.client_order_id), fill)
             except StoreError:
-                if self._has_trade(fill.trade_id):  # a duplicate is no error, whatever it says
+                if self._is_repeat(fill):  # the same fill again is no error, whatever it says
                     return None
                 raise
             seq = self._seqs.next(fill.robot)
@@ -329,8 +332,14 @@ class SQLiteOrderStore(OrderStore):
                 (INSERT_HISTORY, (coid, len(record.history) - 1, fill.ts, state, "")),
                 (INSERT_REPORT, (fill.robot, seq, payload)),
             )
-            if not written:
-                return None  # a duplicate trade_id: nothing written
+            if not written:  # its trade_id, or its robot's seq, is taken: nothing written
+                if self._is_repeat(fill):
+                    return None
+                msg = (
+                    f"Fill {fill.trade_id} could not be stored: seq {seq} of robot {fill.robot} "
+                    f"is taken in {self.path}; is another gateway writing to it?"
+                )
+                raise StoreError(msg)
             self._seqs.take(fill.robot, seq)
             self._remember(record)
             return record, ReportRecord(robot=fill.robot, seq=seq, report=stored, payload=payload)
@@ -353,9 +362,13 @@ class SQLiteOrderStore(OrderStore):
             self._open.clear()
         self._open[record.client_order_id] = record
 
-    def _has_trade(self, trade_id: str) -> bool:
-        query = "SELECT 1 FROM trades WHERE trade_id = ?"
-        return self._conn().execute(query, (trade_id,)).fetchone() is not None
+    def _is_repeat(self, fill: Fill) -> bool:
+        """True if ``fill`` is stored already; TradeClashError if its id holds another fill."""
+        row = self._conn().execute(SELECT_TRADE, (fill.trade_id,)).fetchone()
+        if row is None:
+            return False
+        check_repeat(fill_of(row), fill)
+        return True
 
     def order(self, client_order_id: str) -> OrderRecord | None:
         with self._guarded(f"read order {client_order_id}"):
@@ -391,18 +404,27 @@ class SQLiteOrderStore(OrderStore):
     def _select_orders(self, where: str, params: Sequence[Any]) -> list[OrderRecord]:
         # S608: `where` is made of this module's own fixed clauses; the values are bound.
         db = self._conn()
-        query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} ORDER BY created_ts, rowid"  # noqa: S608
-        rows = db.execute(query, params).fetchall()
-        if not rows:
-            return []
-        histories: dict[str, list[StateChange]] = {row[0]: [] for row in rows}
-        query = (
-            "SELECT client_order_id, ts, state, reason FROM order_history "  # noqa: S608
-            f"WHERE client_order_id IN (SELECT client_order_id FROM orders WHERE {where}) "
-            "ORDER BY client_order_id, ordinal"
-        )
-        for coid, ts, state, reason in db.execute(query, params):
-            histories[coid].append(StateChange(ts=ts, state=OrderState(state), reason=reason))
+        # Both SELECTs read one snapshot: a reader beside a writing gateway would otherwise
+        # see an order's history rows without its row, or a newer history than its state.
+        own_snapshot = not db.in_transaction
+        if own_snapshot:
+            db.execute("BEGIN")
+        try:
+            query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} ORDER BY created_ts, rowid"  # noqa: S608
+            rows = db.execute(query, params).fetchall()
+            if not rows:
+                return []
+            histories: dict[str, list[StateChange]] = {row[0]: [] for row in rows}
+            query = (
+                "SELECT client_order_id, ts, state, reason FROM order_history "  # noqa: S608
+                f"WHERE client_order_id IN (SELECT client_order_id FROM orders WHERE {where}) "
+                "ORDER BY client_order_id, ordinal"
+            )
+            for coid, ts, state, reason in db.execute(query, params):
+                histories[coid].append(StateChange(ts=ts, state=OrderState(state), reason=reason))
+        finally:
+            if own_snapshot:
+                db.commit()
         return [order_record(row, histories[row[0]]) for row in rows]
 
     # --- trades and reports --------------------------------------------------------------
@@ -447,6 +469,27 @@ class SQLiteOrderStore(OrderStore):
         with self._guarded("read the last report seqs"):
             query = "SELECT robot, MAX(seq) FROM reports GROUP BY robot"
             return dict(self._conn().execute(query).fetchall())
+
+    def highest_trade_number(self, prefix: str) -> int:
+        return self._highest_number("trades", "trade_id", prefix)
+
+    def highest_exchange_order_number(self, prefix: str) -> int:
+        return self._highest_number("orders", "exchange_order_id", prefix)
+
+    def _highest_number(self, table: str, column: str, prefix: str) -> int:
+        # S608: table and column are this module's own names; the values are bound. The
+        # range (prefix + "0" up to prefix + ":", the character after "9") walks the
+        # trades' primary key instead of the whole table.
+        digits = len(prefix) + 1
+        query = (
+            f"SELECT MAX(CAST(substr({column}, ?) AS INTEGER)) FROM {table} "  # noqa: S608
+            f"WHERE {column} >= ? AND {column} < ? "
+            f"AND substr({column}, ?) NOT GLOB '*[^0-9]*'"
+        )
+        params = (digits, f"{prefix}0", f"{prefix}:", digits)
+        with self._guarded(f"read the highest {column} after {prefix!r}"):
+            (highest,) = self._conn().execute(query, params).fetchone()
+        return int(highest or 0)
 
     def _load_seq(self, robot: str) -> int:
         query = "SELECT MAX(seq) FROM reports WHERE robot = ?"

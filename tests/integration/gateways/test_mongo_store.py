@@ -14,7 +14,7 @@ import pymongo.errors
 import pytest
 from pymongo import MongoClient
 
-from gateways.store import MongoOrderStore
+from gateways.store import MongoOrderStore, TradeClashError
 from gateways.store.mongo import translated
 from tests.integration.gateways.store_orders import (
     ACCEPTED,
@@ -146,6 +146,29 @@ def test_a_retried_fill_completes_the_one_a_crash_interrupted(
     assert again == applied
     assert mongo_store.reports("alpha") == [applied[1]]
     assert mongo_store.apply_fill(fill) is None
+
+
+def test_a_reopened_store_never_marks_an_order_filled_by_another_fills_trade(
+    mongo_store: MongoOrderStore, mongo_url: str
+) -> None:
+    day_1 = working(mongo_store, new_order("o-1", qty=1))
+    mongo_store.apply_fill(filled(day_1, 1, trade_id="P1"))
+    mongo_store.close()
+
+    with MongoOrderStore(mongo_url) as day_2:  # as a gateway restarted on the same store
+        order = working(day_2, new_order("o-2", qty=1, ts=TS + 1))
+        with pytest.raises(TradeClashError, match="Trade id P1 is already stored for another"):
+            day_2.apply_fill(filled(order, 1, trade_id="P1"))
+        retried = day_2.apply_fill(filled(day_1, 1, trade_id="P1"))
+        record = day_2.order("o-2")
+        trades = [trade.fill.trade_id for trade in day_2.trades()]
+        reports = day_2.reports("alpha")
+
+    assert retried is None  # the same fill again: a no-op
+    assert record is not None
+    assert (record.state, record.filled_qty) == (ACCEPTED, 0)
+    assert trades == ["P1"]
+    assert [r.report.client_order_id for r in reports] == ["o-1"]
 
 
 @pytest.fixture

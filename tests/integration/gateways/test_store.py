@@ -20,6 +20,7 @@ from gateways.store import (
     OrderStore,
     SQLiteOrderStore,
     StateChange,
+    TradeClashError,
     open_store,
 )
 from tests.integration.gateways.store_orders import (
@@ -191,7 +192,7 @@ def test_a_second_order_with_the_same_id_is_ignored(store: OrderStore) -> None:
     assert store.orders(robot="beta") == []
 
 
-def test_a_fill_with_a_stored_trade_id_is_ignored(store: OrderStore) -> None:
+def test_the_same_fill_stored_again_is_a_no_op(store: OrderStore) -> None:
     order = working(store, new_order(qty=10))
     fill = filled(order, 4, trade_id="t-1")
     store.apply_fill(fill)
@@ -206,6 +207,79 @@ def test_a_fill_with_a_stored_trade_id_is_ignored(store: OrderStore) -> None:
     assert (record.filled_qty, len(record.history)) == (10, 5)
     assert len(store.trades()) == 2
     assert [report.seq for report in store.reports("alpha")] == [1, 2]
+
+
+_O1_T1 = "order o-1 of robot alpha: buy 4 Si at 100.5, fee 0, ts 1700000000000000000"
+_O3_T3 = "order o-3 of robot alpha: buy 10 Si at 100.5, fee 0, ts 1700000000000000000"
+
+
+@pytest.mark.parametrize(
+    ("clashing", "trade_id", "stored"),
+    [
+        ("o-2", "t-1", _O1_T1),
+        ("o-1", "t-1", _O1_T1),
+        ("o-3", "t-1", _O1_T1),
+        ("o-2", "t-3", _O3_T3),
+    ],
+    ids=["another-order", "the-same-order", "a-filled-order", "a-filled-orders-trade"],
+)
+def test_another_fill_under_a_stored_trade_id_is_refused_as_a_clash(
+    store: OrderStore, clashing: str, trade_id: str, stored: str
+) -> None:
+    orders = {n: working(store, new_order(f"o-{n}", qty=10)) for n in (1, 2, 3)}
+    store.apply_fill(filled(orders[1], 4, trade_id="t-1"))
+    store.apply_fill(filled(orders[3], 10, trade_id="t-3"))
+    before = (store.orders(), store.trades(), store.reports("alpha"))
+    clash = filled(orders[int(clashing[-1])], 2, "100.1", trade_id=trade_id)
+
+    with pytest.raises(TradeClashError) as caught:
+        store.apply_fill(clash)
+
+    assert str(caught.value) == (
+        f"Trade id {trade_id} is already stored for another fill ({stored}); this fill "
+        f"(order {clashing} of robot alpha: buy 2 Si at 100.1, fee 0, ts {TS}) was not "
+        "stored. The exchange gave one trade id to two fills: each fill needs its own (an "
+        "exchange restarted on a store numbers its trades after the highest there)"
+    )
+    assert isinstance(caught.value, StoreError)
+    assert (store.orders(), store.trades(), store.reports("alpha")) == before
+
+
+def test_a_clash_leaves_the_store_writing_on(store: OrderStore) -> None:
+    first = working(store, new_order("o-1", qty=10))
+    second = working(store, new_order("o-2", qty=10))
+    store.apply_fill(filled(first, 4, trade_id="t-1"))
+    with pytest.raises(TradeClashError):
+        store.apply_fill(filled(second, 2, trade_id="t-1"))
+
+    applied = store.apply_fill(filled(second, 2, trade_id="t-2"))
+
+    assert applied is not None
+    assert (applied[0].filled_qty, applied[1].seq) == (2, 2)
+    assert [trade.fill.trade_id for trade in store.trades()] == ["t-1", "t-2"]
+
+
+def test_the_highest_numbered_ids_are_read_from_the_store(store: OrderStore) -> None:
+    assert (store.highest_trade_number("P"), store.highest_exchange_order_number("PX")) == (0, 0)
+    orders = [working(store, new_order(f"o-{n}", qty=10)) for n in range(3)]
+    for n, exchange_order_id in enumerate(["PX9", "PX10", "PX2x"]):
+        store.transition(f"o-{n}", PARTIAL, ts=TS + 5, exchange_order_id=exchange_order_id)
+    trade_ids = ["P9", "P12", "P1", "PX99", "P7a", "Q99", "P", "p50", "P٣"]
+    for trade_id in trade_ids:
+        store.apply_fill(filled(orders[0], 1, trade_id=trade_id))
+
+    highest = (
+        store.highest_trade_number("P"),
+        store.highest_trade_number("Q"),
+        store.highest_trade_number("PX"),
+        store.highest_exchange_order_number("PX"),
+        store.highest_exchange_order_number("P"),
+    )
+
+    assert highest == (12, 99, 99, 10, 0)
+    # The contract's own definition, reading every trade and order, agrees with the backend's.
+    assert OrderStore.highest_trade_number(store, "P") == 12
+    assert OrderStore.highest_exchange_order_number(store, "PX") == 10
 
 
 def test_the_average_price_is_exact(store: OrderStore) -> None:

@@ -1,8 +1,9 @@
-"""The paper exchange: exact reports for each matching rule, refusal and latency, and invariants."""
+"""The paper exchange: exact reports for each rule, refusal, latency and restart; invariants."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from gateways.exchange import ExchangeAdapter
 from gateways.paper import PaperConfig, PaperExchange
+from gateways.store import OrderState, OrderStore, open_store
 from gateways.store.base import Report
 from yard_actors.testing import filled, quote, rejected, tick
 from yard_actors.wire.events import (
@@ -643,3 +645,245 @@ def test_random_sessions_keep_the_invariants(latency_ns: int, steps: list[_Step]
         if type(report) in (OrderRejected, CancelReply) or filled_qty[cid] == sent[cid].qty:
             final.add(cid)
     assert all(answered[cid] == 1 for cid in sent)  # every order answered, once
+
+
+# --- restart: the book rebuilt from the order store ------------------------------------------
+
+
+@pytest.fixture
+def store() -> Iterator[OrderStore]:
+    with open_store("sqlite:///:memory:") as opened:
+        yield opened
+
+
+class Stored:
+    """A paper exchange with its store, written as the order gateway writes it: store first."""
+
+    def __init__(self, exchange: PaperExchange, store: OrderStore) -> None:
+        self.exchange = exchange
+        self.store = store
+
+    def submit(self, new: NewOrder) -> list[Report]:
+        assert self.store.add_pending(new)
+        return self._recorded(self.exchange.submit(new))
+
+    def cancel(self, command: CancelOrder) -> list[Report]:
+        return self._recorded(self.exchange.cancel(command))
+
+    def on_market(self, event: Quote | Tick | SessionStatus) -> list[Report]:
+        return self._recorded(self.exchange.on_market(event))
+
+    def poll(self, now_ns: int) -> list[Report]:
+        return self._recorded(self.exchange.poll(now_ns))
+
+    def _recorded(self, reports: list[Report]) -> list[Report]:
+        for report in reports:
+            cid, ts = report.client_order_id, report.ts
+            if isinstance(report, Fill):
+                assert self.store.apply_fill(report) is not None
+            elif isinstance(report, OrderAccepted):
+                eid = report.exchange_order_id
+                self.store.transition(cid, OrderState.ACCEPTED, ts=ts, exchange_order_id=eid)
+            elif isinstance(report, OrderRejected):
+                self.store.transition(cid, OrderState.REJECTED, ts=ts, reason=report.reason)
+            elif report.cancelled:
+                self.store.transition(cid, OrderState.CANCELLED, ts=ts, reason=report.reason)
+        return reports
+
+
+def stored_as_accepted(store: OrderStore, new: NewOrder, exchange_order_id: str) -> NewOrder:
+    """Write ``new`` to ``store`` as accepted, as a gateway of an earlier run did."""
+    assert store.add_pending(new)
+    cid = new.client_order_id
+    store.transition(cid, OrderState.ACCEPTED, ts=new.ts + 1, exchange_order_id=exchange_order_id)
+    return new
+
+
+def test_a_restored_exchange_rests_what_each_order_has_left_in_its_time_priority(
+    store: OrderStore,
+) -> None:
+    before = Stored(paper(), store)
+    before.on_market(quote("Si", 89990, 90010, ts=T0))
+    first = order("b1", BUY, 5, 89995, ts=T0 + 2)  # accepted first (PX1), though sent later
+    second = order("b2", BUY, 3, 89995, ts=T0 + 1)
+    before.submit(first)
+    before.submit(second)
+    before.on_market(tick("Si", 89995, 2, ts=T0 + 3))  # b1: 2 filled (P1), 3 left
+    after = paper()
+
+    restored = after.restore(store)
+    reports = after.on_market(quote("Si", 89990, 89995, ask_size=4, ts=T0 + 10))
+
+    assert restored == []
+    assert reports == [fill(first, 2, 3, 89995, ts=T0 + 10), fill(second, 3, 1, 89995, ts=T0 + 10)]
+
+
+def test_a_cancel_of_an_order_resting_before_a_restart_is_confirmed_after_it(
+    store: OrderStore,
+) -> None:
+    before = Stored(paper(), store)
+    resting = order("b1", BUY, 1, 89000)
+    before.submit(resting)
+    after = paper()
+    after.restore(store)
+
+    assert after.cancel(cancel("b1", ts=T0 + 5)) == [cancel_reply(resting, ts=T0 + 5)]
+    assert after.on_market(quote("Si", 88000, 88500, ts=T0 + 6)) == []
+
+
+def test_a_restored_exchange_numbers_orders_and_fills_after_the_highest_in_the_store(
+    store: OrderStore,
+) -> None:
+    done = stored_as_accepted(store, order("b1", BUY, 2, 90000), "PX7")
+    store.apply_fill(filled(done, 2, trade_id="P12"))  # final now: not restored, but counted
+    after = paper()
+    after.restore(store)
+    after.on_market(quote("Si", 90000, 90002, ts=T0 + 5))
+    buy = order("b2", BUY, 1, 90002, ts=T0 + 6)
+
+    assert after.submit(buy) == [accepted(buy, 8), fill(buy, 13, 1, 90002, ts=T0 + 6)]
+
+
+def test_a_new_exchange_on_an_empty_store_numbers_from_one_as_before(store: OrderStore) -> None:
+    exchange = paper()
+    exchange.restore(store)
+    exchange.on_market(quote("Si", 90000, 90002, ts=T0 - 5))
+    buy = order("b1", BUY, 1, 90002)
+
+    assert exchange.submit(buy) == [accepted(buy, 1), fill(buy, 1, 1, 90002, ts=T0)]
+
+
+@pytest.mark.parametrize(
+    ("new", "reason"),
+    [
+        (order("m1", BUY, 2), "market order: no more liquidity"),
+        (order("i1", BUY, 2, 90000, tif=IOC), "IOC: no more liquidity at the limit price"),
+        (
+            order("f1", BUY, 2, 90000, tif=FOK),
+            "FOK: not filled in full when the paper exchange stopped",
+        ),
+        (
+            order("u1", BUY, 2, 100, symbol="NOPE"),
+            "symbol NOPE is no longer listed on this exchange: it cannot rest",
+        ),
+        (
+            order("g1", BUY, 2, "90000.5"),
+            "price 90000.5 is off the Si tick grid of 1: it cannot rest any more",
+        ),
+    ],
+    ids=["market", "ioc", "fok", "unlisted", "off-grid"],
+)
+def test_what_cannot_rest_after_a_restart_is_cancelled_with_the_reason(
+    store: OrderStore, new: NewOrder, reason: str
+) -> None:
+    stored_as_accepted(store, new, "PX1")
+    after = paper()
+
+    restored = after.restore(store)
+    cancel_again = after.cancel(cancel(new.client_order_id, ts=T0 + 2))
+
+    assert restored == [cancel_reply(new, ts=T0 + 1, reason=reason)]
+    nothing_left = f"order {new.client_order_id} is already cancelled: there is nothing to cancel"
+    assert cancel_again == [cancel_reply(new, ts=T0 + 2, done=False, reason=nothing_left)]
+
+
+def test_a_day_order_from_an_earlier_session_rests_again(store: OrderStore) -> None:
+    day_order = stored_as_accepted(store, order("d1", SELL, 1, 90010, ts=T0), "PX1")
+    next_day = T0 + 86_400_000_000_000
+    after = paper()
+
+    assert after.restore(store) == []
+    assert after.on_market(quote("Si", 90010, 90012, ts=next_day)) == [
+        fill(day_order, 1, 1, 90010, ts=next_day)
+    ]
+
+
+@pytest.mark.parametrize("latency_ns", [0, 1_000])
+def test_a_pending_order_is_sent_again_at_its_own_time(store: OrderStore, latency_ns: int) -> None:
+    pending = order("b1", BUY, 1, 89000)
+    assert store.add_pending(pending)
+    after = paper(latency_ns=latency_ns)
+
+    restored = after.restore(store)
+    arrived = after.poll(T0 + latency_ns)
+    cancelled = after.cancel(cancel("b1", ts=T0 + latency_ns)) + after.poll(T0 + 2 * latency_ns)
+
+    assert restored + arrived == [accepted(pending, 1, ts=T0 + latency_ns)]
+    assert cancelled == [cancel_reply(pending, ts=T0 + 2 * latency_ns)]
+
+
+def test_a_new_order_is_left_alone_and_a_second_restore_takes_up_nothing_twice(
+    store: OrderStore,
+) -> None:
+    never_sent = order("n1", BUY, 1, 90002)
+    assert store.add_order(never_sent)
+    resting = stored_as_accepted(store, order("b1", BUY, 2, 90000), "PX1")
+    pending = order("b2", BUY, 1, 89000, ts=T0 + 1)
+    assert store.add_pending(pending)
+    after = paper(latency_ns=1_000)
+
+    first, second = after.restore(store), after.restore(store)
+    reports = after.on_market(quote("Si", 89990, 90000, ask_size=5, ts=T0 + 1_001))
+
+    assert first == second == []
+    assert reports == [
+        accepted(pending, 2, ts=T0 + 1_001),
+        fill(resting, 1, 2, 90000, ts=T0 + 1_001),
+    ]
+
+
+def _normalised(reports: list[Report]) -> list[Report]:
+    # A cancel is refused either way; the restored exchange knows no final order, so
+    # it says "not known" where the one that never stopped says "already filled".
+    return [
+        attrs.evolve(report, reason="")
+        if type(report) is CancelReply and not report.cancelled
+        else report
+        for report in reports
+    ]
+
+
+def _play(
+    exchange: Stored | PaperExchange, steps: list[_Step], first_ts: int, sent: list[str]
+) -> list[Report]:
+    """Play ``steps`` ten nanoseconds apart from ``first_ts``; ``sent`` gathers the order ids."""
+    reports: list[Report] = []
+    for n, step in enumerate(steps):
+        ts = first_ts + 10 * n
+        if isinstance(step, NewOrder):
+            sent.append(f"o{len(sent)}")
+            reports += exchange.submit(attrs.evolve(step, ts=ts, client_order_id=sent[-1]))
+        elif isinstance(step, _Cancel):
+            target = sent[-1 - step.pick % len(sent)] if sent and step.pick != GHOST else "ghost"
+            reports += exchange.cancel(cancel(target, ts=ts))
+        elif isinstance(step, _Poll):
+            reports += exchange.poll(ts + step.after_ns)
+        else:
+            reports += exchange.on_market(attrs.evolve(step, ts=ts))
+    return reports
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([0, 5, 25]),
+    st.lists(_steps, min_size=5, max_size=40),
+    _quotes,
+    st.lists(_steps, min_size=5, max_size=40),
+)
+def test_a_restored_exchange_answers_as_one_that_never_stopped(
+    latency_ns: int, before: list[_Step], first_quote: Quote, after: list[_Step]
+) -> None:
+    sent: list[str] = []
+    with open_store("sqlite:///:memory:") as store:
+        going_on = PaperExchange(attrs.evolve(RULES_ONLY, latency_ns=latency_ns))
+        _play(Stored(going_on, store), before, T0, sent)
+        end = T0 + 10 * len(before) + latency_ns
+        _play(Stored(going_on, store), [_Poll(0)], end, sent)  # a cancel in flight is not stored
+        restarted = Stored(paper(latency_ns=latency_ns), store)
+        assert restarted.exchange.restore(store) == []
+        # Not restored: the session and the market, which the feed brings again.
+        market: list[_Step] = [session(SessionState.OPEN), first_quote]
+        expected = _play(going_on, [*market, *after], end + 10, sent[:])
+        got = _play(restarted, [*market, *after], end + 10, sent[:])
+
+    assert _normalised(got) == _normalised(expected)
