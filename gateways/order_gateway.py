@@ -8,7 +8,10 @@ published (trades endpoint, PUB, topic = robot name). So whatever a robot has
 seen is in the store, and whatever is in the store a robot can get again:
 
 * on its recovery endpoint (ROUTER) the gateway answers ``[b"replay", robot,
-  after_seq]`` with the robot's reports after ``after_seq``;
+  after_seq]`` with the robot's reports after ``after_seq``, and settles
+  ``[b"resolve", robot, client_order_id...]`` (orders a host heard nothing
+  of) on ``trades``: an id it never received is stored and published as an
+  ``OrderRejected`` lost in transit, a known one gets its reports again;
 * every ``heartbeat_ms`` it publishes ``$seqs``: each robot's last report seq,
   so a host notices a report it missed (a restart, a slow subscription, a
   dropped message) and asks for it.
@@ -16,8 +19,31 @@ seen is in the store, and whatever is in the store a robot can get again:
 A repeated ``client_order_id`` (a retry, a replay after a crash) never makes a
 second order: the store refuses it and the gateway drops the command.
 
+What goes wrong, and what the gateway does (it keeps serving in every case but the last):
+
+* **Bad input** (:mod:`.incoming`, :mod:`.recovery`): counted as
+  ``dropped_<source>_<reason>`` in :attr:`stats`, logged rate-limited (:mod:`.drops`).
+* **The adapter raises on a command**: the order is rejected (the cancel
+  refused) with the error as the reason; on a market event, the event is
+  dropped; either way counted as ``adapter_errors``.
+* **The store fails** (:class:`StoreError`; :mod:`.outage`): new orders are
+  refused at once, unnumbered and unstored (``OrderRejected(reason="order
+  store unavailable")``), never reaching the exchange; cancels and market
+  data still do. What must be written (the batch the failure undid, the
+  exchange's reports since) is held in order, written when the store answers
+  again (:mod:`.recording`), then published: late, exactly once. A
+  ``SystemStatus`` on ``trades`` (topic ``$system``) tells the outage's start and end.
+* **Anything else** (a socket error, the adapter's ``poll`` raising): the
+  thread ends; :attr:`~OrderGateway.failure` holds the error, :meth:`~OrderGateway.wait` returns.
+
 Everything runs on the gateway's one thread, which owns the sockets, the store
 calls and the exchange adapter; :meth:`OrderGateway.stop` ends it.
+
+Past the house's ~400 lines on purpose: what stands alone is apart (sockets
+in :mod:`.endpoints`, input checks in :mod:`.incoming` and :mod:`.recovery`,
+store writes in :mod:`.recording`, the outage's retries in :mod:`.outage`).
+What is left is the thread's loop and the handlers that share its lists of
+reports to publish, the batch in progress and the outage's state.
 """
 
 from __future__ import annotations
@@ -26,42 +52,41 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, cast
 
 import orjson
 import zmq
 
+from gateways.drops import Drops, should_log
+from gateways.endpoints import GatewaySockets
 from gateways.exchange import ExchangeAdapter
-from gateways.store.base import OrderState, OrderStore, Report, ReportRecord
-from yard_actors.errors import DecodeError, GatewayError, StoreError, TransitionError
-from yard_actors.wire.codec import decode, encode
-from yard_actors.wire.events import (
-    CancelOrder,
-    CancelReply,
-    Fill,
-    NewOrder,
-    OrderAccepted,
-    OrderRejected,
-    Quote,
-    SessionStatus,
-    Tick,
-)
+from gateways.incoming import read_command, read_market
+from gateways.outage import MAX_DELAY_S, Ready, StoreOutage
+from gateways.recording import Held, Recorder, Refusal, Rewritten, rewrite
+from gateways.recovery import Replay, Resolve, parse_request, replay, resolve
+from gateways.store.base import OrderStore, Report, ReportRecord, TradeClashError
+from yard_actors.errors import DecodeError, StoreError, TransitionError
+from yard_actors.wire.codec import encode
+from yard_actors.wire.events import CancelOrder, CancelReply, NewOrder, OrderRejected, SystemStatus
 from yard_actors.wire.frames import receive, send
 from yard_actors.wire.names import (
-    RECOVERY_REPLAY,
-    RECOVERY_REPORTS,
     SEQS_TOPIC,
-    SESSION_TOPIC,
+    STORE_UNAVAILABLE,
+    SYSTEM_TOPIC,
 )
 
-__all__ = ["OrderGateway"]
+__all__ = ["COMPONENT", "OrderGateway"]
 
 logger = logging.getLogger(__name__)
+
+COMPONENT: Final = "order-gateway"
+"""``SystemStatus.component`` of the gateway's own status messages."""
 
 _BATCH = 500
 _EVENTS: Final = int(zmq.EVENTS)  # plain ints: pyzmq converts its enums on every call
 _POLLIN: Final = int(zmq.POLLIN)
+_DETAIL: Final = 300  # characters of an error quoted in a status or a reason
 
 
 class OrderGateway:
@@ -69,6 +94,12 @@ class OrderGateway:
 
     ``data`` (a feed's PUB) feeds the exchange adapter with market data and
     session status; leave it None for an adapter with its own market view.
+    ``reopen_store`` opens the store anew: after an outage the gateway tries a
+    fresh one (closing the one that failed) instead of the same one again, for
+    a store that cannot recover by itself. The store in use is :attr:`store`;
+    the caller closes it after :meth:`stop`. The constructor repairs the store,
+    has the adapter take up its open orders (``restore``) and raises
+    StoreError if the store cannot be read.
     """
 
     def __init__(
@@ -83,130 +114,174 @@ class OrderGateway:
         symbols: Iterable[str] = (),
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
         heartbeat_ms: int = 500,
+        reopen_store: Callable[[], OrderStore] | None = None,
+        store_retry_max_s: float = MAX_DELAY_S,
     ) -> None:
-        self._store = store
         self._exchange = exchange
         self._own_context = context is None
         self._context = context if context is not None else zmq.Context()
         self._heartbeat_ms = heartbeat_ms
-        self._sockets: list[zmq.Socket[bytes]] = []
+        self._reopen = reopen_store
+        self._retry_max_s = store_retry_max_s
         self.stats: Counter[str] = Counter()
+        self._drops = Drops("order gateway", self.stats)
         repair = getattr(store, "repair", None)
         if repair is not None:  # complete fills a crash left half-written (MongoDB)
             repair()
         self._last_seqs = dict(store.last_seqs())
+        self._recorder = Recorder(store, working=len(store.open_orders()), stats=self.stats)
         self._market_ts = 0
         self._outgoing: list[ReportRecord] = []  # written to the store, not yet published
+        self._again: list[ReportRecord] = []  # stored before, to publish again (resolve)
+        self._unnumbered: list[Report] = []  # refusals the store could not take
+        self._batch_ops: list[Held] = []  # written in the batch in progress
+        self._outage: StoreOutage | None = None  # while the store is down: what it holds
+        self._failure: BaseException | None = None
+        self._sockets = GatewaySockets(
+            self._context,
+            orders=orders,
+            trades=trades,
+            recovery=recovery,
+            data=data,
+            symbols=symbols,
+        )
+        self._trades, self._recovery = self._sockets.trades, self._sockets.recovery
+        self.endpoints = self._sockets.endpoints
         try:
-            self._orders = self._open(zmq.PULL, orders, bind=True)
-            self._trades = self._open(zmq.PUB, trades, bind=True)
-            self._recovery = (
-                None if recovery is None else self._open(zmq.ROUTER, recovery, bind=True)
-            )
-            self._data = None if data is None else self._open(zmq.SUB, data, bind=False)
-        except GatewayError:
-            self._close_sockets()
+            self._restore(store)
+        except BaseException:
+            self._sockets.close()
             raise
-        if self._data is not None:
-            self._data.subscribe(SESSION_TOPIC.encode())
-            for symbol in symbols:
-                self._data.subscribe(symbol.encode())
-        self.endpoints = {
-            "orders": self._orders.getsockopt_string(zmq.LAST_ENDPOINT),
-            "trades": self._trades.getsockopt_string(zmq.LAST_ENDPOINT),
-        }
-        if self._recovery is not None:
-            self.endpoints["recovery"] = self._recovery.getsockopt_string(zmq.LAST_ENDPOINT)
-        self._stop_url = f"inproc://yard-gateway-stop-{id(self)}"
-        self._stop_in = self._context.socket(zmq.PAIR)
-        self._stop_in.bind(self._stop_url)
         self._thread = threading.Thread(target=self._run, name="yard-order-gateway", daemon=True)
         self._thread.start()
 
-    def _open(self, kind: int, url: str, *, bind: bool) -> zmq.Socket[bytes]:
-        socket = self._context.socket(kind)
-        socket.setsockopt(zmq.LINGER, 0)
-        if kind in (zmq.PULL, zmq.SUB):
-            socket.setsockopt(zmq.RCVHWM, 1_000_000)
-        if kind == zmq.PUB:
-            socket.setsockopt(zmq.SNDHWM, 1_000_000)
-        try:
-            if bind:
-                socket.bind(url)
-            else:
-                socket.connect(url)
-        except zmq.ZMQError as exc:
-            socket.close()
-            msg = f"order gateway cannot {'bind' if bind else 'connect'} {url}: {exc}"
-            raise GatewayError(msg) from exc
-        self._sockets.append(socket)
-        return socket
+    def _restore(self, store: OrderStore) -> None:
+        # ExchangeAdapter.restore is new: an adapter written before it has none.
+        restore = getattr(self._exchange, "restore", None)
+        if restore is None:
+            return
+        with store.batch():
+            self._publish_all(restore(store))
+        self._batch_ops.clear()
+        self._send_written()
+
+    @property
+    def store(self) -> OrderStore:
+        """The store in use: the one given, or the last one ``reopen_store`` opened."""
+        return self._recorder.store
+
+    @property
+    def failure(self) -> BaseException | None:
+        """What ended the gateway's thread, if an unexpected error did; None otherwise."""
+        return self._failure
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the gateway's thread has ended (or ``timeout`` s); True if it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def health(self) -> dict[str, int]:
+        """The counters, the orders working and whether the store is down; from any thread."""
+        counts = dict.fromkeys(("commands", "reports", "store_retries"), 0)
+        counts.update(dict(self.stats))  # dict() of a Counter is one step under the GIL
+        outage = self._outage
+        if outage is not None:
+            counts["store_retries"] += outage.attempts
+        counts["store_down"] = int(outage is not None)
+        counts["held"] = 0 if outage is None else len(outage.held)
+        counts["working_orders"] = self._recorder.working
+        return counts
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish the command being handled, close every socket; idempotent."""
         if self._thread.is_alive():
-            stopper = self._context.socket(zmq.PAIR)
-            stopper.setsockopt(zmq.LINGER, 0)
-            stopper.connect(self._stop_url)
-            stopper.send(b"stop")
-            self._thread.join(timeout)
-            stopper.close()
-        if not self._stop_in.closed:
-            self._stop_in.close()
+            self._sockets.ask_to_stop(lambda: self._thread.join(timeout))
         if self._own_context:
             self._context.term()
-
-    def _close_sockets(self) -> None:
-        for socket in self._sockets:
-            socket.close()
 
     # --- the gateway's thread --------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:
+            self._failure = exc
+            logger.exception("order gateway stopped on an unexpected error")
+        finally:
+            if self._outage is not None:
+                self._outage.close()
+                if self._outage.held:
+                    logger.error(
+                        "order gateway stopped with its order store down: %d writes it held "
+                        "(reports of the exchange among them) were never stored or published",
+                        len(self._outage.held),
+                    )
+            self._sockets.close()
+
+    def _serve(self) -> None:
+        sockets = self._sockets
+        orders, data, recovery, stop_in = (
+            sockets.orders,
+            sockets.data,
+            sockets.recovery,
+            sockets.stop_in,
+        )
         poller = zmq.Poller()
-        for socket in (self._orders, self._data, self._recovery, self._stop_in):
+        for socket in (orders, data, recovery, stop_in):
             if socket is not None:
                 poller.register(socket, zmq.POLLIN)
         beat = self._heartbeat_ms / 1000
         next_beat = time.monotonic() + beat
-        try:
-            while True:
-                wait_ms = max(0, int((next_beat - time.monotonic()) * 1000))
-                ready = dict(poller.poll(wait_ms))
-                if self._stop_in in ready:
-                    return
-                if self._data is not None and self._data in ready:
-                    self._drain(self._data, self._on_market)
-                if self._orders in ready:
-                    self._drain(self._orders, self._on_command)
-                if self._recovery is not None and self._recovery in ready:
-                    self._drain(self._recovery, self._on_recovery)
-                self._publish_all(self._exchange.poll(self._market_ts))
-                self._send_written()
-                if time.monotonic() >= next_beat:  # the gateway's own pacing, not robot time
-                    self._heartbeat()
-                    next_beat = time.monotonic() + beat
-        except Exception:
-            logger.exception("order gateway stopped on an unexpected error")
-            raise
-        finally:
-            self._close_sockets()
+        while True:
+            wait_ms = max(0, int((next_beat - time.monotonic()) * 1000))
+            ready = dict(poller.poll(wait_ms))
+            if stop_in in ready:
+                return
+            if data is not None and data in ready:
+                self._in_batch(self._take, data, self._on_market)
+            if orders in ready:
+                self._in_batch(self._take, orders, self._on_command)
+            if recovery is not None and recovery in ready:
+                self._in_batch(self._take, recovery, self._on_recovery)
+            reports = self._exchange.poll(self._market_ts)
+            if reports:
+                self._in_batch(self._publish_all, reports)
+            if self._outage is not None and self._outage.ready is not None:
+                self._recover()
+            if time.monotonic() >= next_beat:  # the gateway's own pacing, not robot time
+                self._heartbeat()
+                next_beat = time.monotonic() + beat
 
-    def _drain(self, socket: zmq.Socket[bytes], handle: Any) -> None:
-        """Handle what the socket holds (up to a batch) in one store transaction, then publish.
+    def _in_batch(self, work: Callable[..., None], *args: Any) -> None:
+        """Do ``work`` in one store transaction, then publish what it wrote.
 
         Nothing is published before the transaction that wrote it commits, so a
         robot never sees a report the store could lose. The store begins the
-        transaction at its first write: a drain that wrote nothing commits nothing.
+        transaction at its first write: work that wrote nothing commits nothing.
+        A store failure ends the work where it was and begins (or continues) an
+        outage; the store is not asked while one lasts.
         """
-        with self._store.batch():
-            for _ in range(_BATCH):
-                # Asking costs a fifth of the zmq.Again that receiving from an empty
-                # socket raises, and that raise came between a fill and its commit.
-                if not cast(int, socket.getsockopt(_EVENTS)) & _POLLIN:
-                    break
-                handle(receive(socket))
+        if self._outage is not None:
+            work(*args)
+        else:
+            try:
+                with self._recorder.store.batch():
+                    work(*args)
+            except TransitionError:
+                raise  # refused writes are caught where they happen: this one is a bug
+            except StoreError as exc:
+                self._store_failed(exc)
+            else:
+                self._batch_ops.clear()
         self._send_written()
+
+    def _take(self, socket: zmq.Socket[bytes], handle: Callable[[list[bytes]], None]) -> None:
+        for _ in range(_BATCH):
+            # Asking costs a fifth of the zmq.Again that receiving from an empty
+            # socket raises, and that raise came between a fill and its commit.
+            if not cast(int, socket.getsockopt(_EVENTS)) & _POLLIN:
+                break
+            handle(receive(socket))
 
     def _send_written(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
@@ -214,92 +289,225 @@ class OrderGateway:
             self._last_seqs[record.robot] = record.seq
             send(self._trades, record.robot.encode(), record.payload or encode(record.report))
         self.stats["reports"] += len(outgoing)
+        if self._again or self._unnumbered:
+            self._send_rare()
+
+    def _send_rare(self) -> None:
+        again, self._again = self._again, []
+        for record in again:
+            if record.seq > self._last_seqs.get(record.robot, 0):
+                self._last_seqs[record.robot] = record.seq
+            send(self._trades, record.robot.encode(), encode(record.report))
+        self.stats["resent"] += len(again)
+        unnumbered, self._unnumbered = self._unnumbered, []
+        for report in unnumbered:
+            send(self._trades, report.robot.encode(), encode(report))
+
+    # --- market data and commands ------------------------------------------------------------
 
     def _on_market(self, frames: list[bytes]) -> None:
         try:
-            event = decode(frames[-1])
-        except DecodeError:
-            self.stats["bad_market_data"] += 1
+            event = read_market(frames)
+        except DecodeError as exc:
+            self._drops.drop("market", exc.reason, str(exc))
             return
-        if isinstance(event, Quote | Tick | SessionStatus):
-            self._market_ts = max(self._market_ts, event.ts)
-            self._publish_all(self._exchange.on_market(event))
+        self._market_ts = max(self._market_ts, event.ts)
+        try:
+            reports = self._exchange.on_market(event)
+        except Exception as exc:
+            self._adapter_failed("on_market", repr(event), exc)
+            return
+        self._publish_all(reports)
 
     def _on_command(self, frames: list[bytes]) -> None:
-        if len(frames) != 2:
-            self._refuse_input("bad_frames", f"{len(frames)} frames instead of [robot, command]")
-            return
         try:
-            command = decode(frames[1])
+            command = read_command(frames)
         except DecodeError as exc:
-            self._refuse_input(exc.reason, str(exc))
-            return
-        if not isinstance(command, NewOrder | CancelOrder) or command.robot.encode() != frames[0]:
-            self._refuse_input("not_a_command", f"{type(command).__name__} under {frames[0]!r}")
+            self._drops.drop("command", exc.reason, str(exc))
             return
         self.stats["commands"] += 1
         if isinstance(command, NewOrder):
             self._on_new_order(command)
         else:
-            self._publish_all(self._exchange.cancel(command))
+            self._on_cancel(command)
 
     def _on_new_order(self, order: NewOrder) -> None:
-        if not self._store.add_pending(order):
+        if self._outage is not None:
+            self._refuse(order, maybe_recorded=False)
+            return
+        try:
+            added = self._recorder.add_order(order)
+        except StoreError:
+            self._refuse(order, maybe_recorded=True)
+            raise
+        if not added:
             self.stats["duplicate_orders"] += 1
             logger.info("order gateway ignored a repeated order %s", order.client_order_id)
             return
-        self._publish_all(self._exchange.submit(order))
+        self._batch_ops.append(order)
+        try:
+            reports = self._exchange.submit(order)
+        except Exception as exc:
+            self._adapter_failed("submit", order.client_order_id, exc)
+            reason = f"the exchange adapter failed on this order: {_described(exc)}"
+            reports = [_rejected(order, reason)]
+        self._publish_all(reports)
 
-    def _refuse_input(self, reason: str, detail: str) -> None:
-        self.stats[f"dropped_{reason}"] += 1
-        logger.warning("order gateway dropped a command (%s): %s", reason, detail)
+    def _on_cancel(self, cancel: CancelOrder) -> None:
+        try:
+            reports = self._exchange.cancel(cancel)
+        except Exception as exc:
+            self._adapter_failed("cancel", cancel.client_order_id, exc)
+            reason = f"the exchange adapter failed on this cancel: {_described(exc)}"
+            reports = [
+                CancelReply(
+                    ts=cancel.ts,
+                    client_order_id=cancel.client_order_id,
+                    robot=cancel.robot,
+                    cancelled=False,
+                    reason=reason,
+                )
+            ]
+        self._publish_all(reports)
 
-    def _publish_all(self, reports: Iterable[Report]) -> None:
+    def _adapter_failed(self, call: str, what: str, exc: Exception) -> None:
+        self.stats["adapter_errors"] += 1
+        count = self.stats["adapter_errors"]
+        if should_log(count):
+            logger.error(
+                "order gateway: the exchange adapter's %s failed on %s (%d so far)",
+                *(call, what, count),
+                exc_info=exc,
+            )
+
+    def _publish_all(self, reports: Sequence[Report]) -> None:
+        if self._outage is not None:
+            self._outage.hold(reports)
+            return
+        self._batch_ops.extend(reports)
         for report in reports:
             try:
-                stored = self._record(report)
-            except TransitionError as exc:
+                stored = self._recorder.record(report)
+            except (TransitionError, TradeClashError) as exc:
                 self.stats["store_refused"] += 1
                 logger.error("order gateway: the store refused %r: %s", report, exc)
                 continue
-            except StoreError:
-                logger.exception("order gateway: the store failed; %r not sent", report)
-                raise
             if stored is not None:
                 self._outgoing.append(stored)
 
-    def _record(self, report: Report) -> ReportRecord | None:
-        """Write ``report`` and the order's new state; return its record (None: a repeat)."""
-        store, coid = self._store, report.client_order_id
-        if isinstance(report, Fill):
-            applied = store.apply_fill(report)
-            return None if applied is None else applied[1]
-        if isinstance(report, OrderAccepted):
-            store.transition(
-                coid, OrderState.ACCEPTED, ts=report.ts, exchange_order_id=report.exchange_order_id
-            )
-        elif isinstance(report, OrderRejected):
-            if store.order(coid) is not None:
-                store.transition(coid, OrderState.REJECTED, ts=report.ts, reason=report.reason)
-        elif isinstance(report, CancelReply) and report.cancelled:
-            store.transition(coid, OrderState.CANCELLED, ts=report.ts, reason=report.reason)
-        return store.add_report(report.robot, report)
+    # --- the recovery endpoint ---------------------------------------------------------------
 
     def _on_recovery(self, frames: list[bytes]) -> None:
-        if len(frames) != 4 or frames[1] != RECOVERY_REPLAY:
-            self.stats["dropped_bad_recovery"] += 1
-            return
-        identity, _, robot, after = frames
         try:
-            after_seq = int(after)
-            records = self._store.reports(robot.decode(), after_seq=after_seq)
-        except (ValueError, UnicodeDecodeError):
-            self.stats["dropped_bad_recovery"] += 1
+            request = parse_request(frames)
+        except DecodeError as exc:
+            self._drops.drop("recovery", exc.reason, str(exc))
             return
-        payloads = [encode(record.report) for record in records]
-        self._recovery.send_multipart([identity, RECOVERY_REPORTS, robot, *payloads])  # type: ignore[union-attr]
+        if self._outage is not None:
+            detail = f"a {type(request).__name__.lower()} for robot {request.robot}: ask again"
+            self._drops.drop("recovery", "store_down", detail)
+        elif isinstance(request, Replay):
+            self._replay(request)
+        else:
+            self._resolve(request)
+
+    def _replay(self, request: Replay) -> None:
+        frames = replay(self._recorder.store, request)
+        self._recovery.send_multipart(frames)  # type: ignore[union-attr]
         self.stats["replays"] += 1
+
+    def _resolve(self, request: Resolve) -> None:
+        ts = self._market_ts or time.time_ns()  # the gateway's clock: market time once it has one
+        resolved = resolve(self._recorder.store, request, ts)
+        self._outgoing.extend(resolved.lost)
+        self._again.extend(resolved.again)
+        for coid in resolved.others:
+            detail = f"order {coid} is not robot {request.robot}'s"
+            self._drops.drop("recovery", "other_robot", detail)
+        self.stats["lost_in_transit"] += len(resolved.lost)
+        self.stats["resolves"] += 1
 
     def _heartbeat(self) -> None:
         if self._last_seqs:
             send(self._trades, SEQS_TOPIC.encode(), orjson.dumps(self._last_seqs))
+
+    # --- store outages -----------------------------------------------------------------------
+
+    def _refuse(self, order: NewOrder, *, maybe_recorded: bool) -> None:
+        """Tell the robot its order is refused, the store being down; remember to store that."""
+        outage = self._outage
+        if outage is not None and order.client_order_id in outage.held_ids:
+            self.stats["duplicate_orders"] += 1  # a repeat of an order held: as the store would
+            return
+        refusal = Refusal(order=order, reason=STORE_UNAVAILABLE, maybe_recorded=maybe_recorded)
+        if outage is None:
+            self._batch_ops.append(refusal)  # held by _store_failed, which comes next
+        else:
+            outage.hold([refusal])
+            outage.refused += 1
+        self._unnumbered.append(_rejected(order, STORE_UNAVAILABLE))
+        self.stats["refused_store_down"] += 1
+
+    def _store_failed(self, error: StoreError) -> None:
+        """The batch in progress failed: begin the outage, holding what the batch wrote."""
+        self._outgoing.clear()  # never committed (MongoDB: perhaps written; redo finds those)
+        batch, self._batch_ops = self._batch_ops, []
+        self.stats["store_outages"] += 1
+        self._outage = StoreOutage(
+            error,
+            self._recorder.store,
+            reopen=self._reopen,
+            rewrite=self._rewrite,
+            published=self._last_seqs,
+            max_delay_s=self._retry_max_s,
+        )
+        self._outage.hold(batch)
+        detail = f"{STORE_UNAVAILABLE}: new orders are refused; {error}"
+        self._announce("degraded", detail[:_DETAIL])
+
+    def _rewrite(
+        self, store: OrderStore, held: Sequence[Held], published: Mapping[str, int]
+    ) -> Rewritten:
+        return rewrite(store, held, published, self.stats)
+
+    def _recover(self) -> None:
+        """Publish what a try wrote, write what came since, end the outage."""
+        outage = cast(StoreOutage, self._outage)
+        ready = cast(Ready, outage.ready)
+        store, rest = outage.swap(self._recorder.store)
+        self._recorder.store = store
+        self._take_up(ready.rewritten)
+        if rest:
+            try:
+                self._take_up(rewrite(store, rest, dict(self._last_seqs), self.stats))
+            except TransitionError:
+                raise  # refused writes are caught in rewrite: this one is a bug
+            except StoreError as exc:
+                outage.retry(exc, rest, self._last_seqs)
+                return
+        self._outage = None
+        outage.end(len(rest))
+        self.stats["store_retries"] += outage.attempts
+        self._announce("ok", "order store available again")
+
+    def _take_up(self, rewritten: Rewritten) -> None:
+        """Publish what an outage's writes stored; take the store's counts."""
+        self._outgoing.extend(rewritten.records)
+        self._send_written()
+        for robot, seq in rewritten.last_seqs.items():  # what hosts lack they will ask for
+            self._last_seqs[robot] = max(seq, self._last_seqs.get(robot, 0))
+        self._recorder.working = rewritten.working
+
+    def _announce(self, status: str, detail: str) -> None:
+        event = SystemStatus(ts=time.time_ns(), component=COMPONENT, status=status, detail=detail)
+        send(self._trades, SYSTEM_TOPIC.encode(), encode(event))
+
+
+def _rejected(order: NewOrder, reason: str) -> OrderRejected:
+    return OrderRejected(
+        ts=order.ts, client_order_id=order.client_order_id, robot=order.robot, reason=reason
+    )
+
+
+def _described(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_DETAIL]

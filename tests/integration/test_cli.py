@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 import zmq
 
@@ -163,3 +168,110 @@ def test_yard_gateway_serves_orders_until_sigterm(tmp_path: Path) -> None:
         record = store.order("r-1")
     assert record is not None
     assert record.state is OrderState.FILLED
+
+
+def _yard_gateway(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``yard gateway`` on ipc:// endpoints in ``tmp_path``, the repository importable."""
+    urls = {name: f"ipc://{tmp_path}/{name}" for name in ("orders", "replies", "recovery")}
+    endpoints = [f"--{name}={url}" for name, url in urls.items()]
+    command = [sys.executable, "-m", "yard_actors.app.cli", "gateway", *endpoints]
+    process = subprocess.Popen(
+        [*command, f"--store=sqlite:///{tmp_path}/g.db", *flags],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("yard gateway ready: orders=")
+    return process, urls
+
+
+def _lines(stream: IO[str]) -> queue.Queue[str]:
+    """The lines of ``stream`` as they come, read by a daemon thread."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
+def _line_with(lines: queue.Queue[str], *parts: str, timeout: float = 10.0) -> str | None:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return None
+        if all(part in line for part in parts):
+            return line
+    return None
+
+
+def test_yard_gateway_whose_thread_dies_exits_non_zero_at_once_saying_why(tmp_path: Path) -> None:
+    gateway, urls = _yard_gateway(
+        tmp_path, "--exchange", "tests.integration.gateways.exchanges:Brittle"
+    )
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    push = context.socket(zmq.PUSH)
+    crash = NewOrder(ts=1, client_order_id="c-1", robot="r", symbol="CRASH", side=Side.BUY, qty=1)
+    try:
+        push.connect(urls["orders"])
+        push.send_multipart([b"r", encode(crash)])
+        _, err = gateway.communicate(timeout=20)  # no SIGTERM: it must end by itself
+    finally:
+        gateway.kill()
+        push.close(linger=0)
+        context.term()
+
+    assert gateway.returncode == 2
+    assert "the order gateway stopped on an unexpected error, RuntimeError: " in err
+    assert "the exchange link's thread died" in err
+
+
+def test_yard_gateway_logs_its_health_on_sigusr1(tmp_path: Path) -> None:
+    gateway, urls = _yard_gateway(tmp_path, "--health-every", "0", "--no-require-session")
+    assert gateway.stderr is not None
+    lines = _lines(gateway.stderr)
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    push = context.socket(zmq.PUSH)
+    order = NewOrder(
+        ts=1, client_order_id="h-1", robot="r", symbol="Si", side=Side.BUY, qty=1, price=Decimal(9)
+    )  # rests: no quote reaches this gateway
+    try:
+        push.connect(urls["orders"])
+        push.send_multipart([b"r", b"not json"])
+        push.send_multipart([b"r", encode(order)])
+        health = None
+        for _ in range(20):  # until the gateway has handled both, as its health line says
+            gateway.send_signal(signal.SIGUSR1)
+            health = _line_with(lines, "yard gateway health: commands 1,", timeout=0.5)
+            if health is not None:
+                break
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.communicate(timeout=30)
+        push.close(linger=0)
+        context.term()
+
+    assert health is not None
+    assert "reports 1," in health
+    assert "working_orders 1," in health
+    assert "store_retries 0," in health
+    assert "dropped_command_not_json 1" in health
+    assert gateway.returncode == 0
+
+
+def test_yard_gateway_logs_its_health_every_few_seconds_when_told(tmp_path: Path) -> None:
+    gateway, _ = _yard_gateway(tmp_path, "--health-every", "0.2")
+    assert gateway.stderr is not None
+    lines = _lines(gateway.stderr)
+    try:
+        first = _line_with(lines, "yard gateway health: ")
+        second = _line_with(lines, "yard gateway health: ")
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.communicate(timeout=30)
+
+    assert first is not None
+    assert second is not None
+    assert gateway.returncode == 0

@@ -23,10 +23,17 @@ import attrs
 from gateways.feed import serve_feed
 from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
+from gateways.serve import HEALTH_EVERY_S as GATEWAY_HEALTH_EVERY_S
 from gateways.serve import GatewaySettings, serve
 from yard_actors.app.config_file import load_settings
 from yard_actors.app.templates import write_templates
-from yard_actors.app.yard_run import fresh_run_dir, in_run_dir, run_all, run_host
+from yard_actors.app.yard_run import (
+    HEALTH_EVERY_S,
+    fresh_run_dir,
+    in_run_dir,
+    run_all,
+    run_host,
+)
 from yard_actors.errors import YardError
 from yard_actors.journal.replay import replay
 
@@ -62,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
         "--journal-dir", help="override the config's journal_dir (each host needs its own)"
     )
     run.add_argument("--control", help="override the config's control endpoint (one per host)")
+    run.add_argument(
+        "--health-every",
+        type=_health_every,
+        default=HEALTH_EVERY_S,
+        metavar="S",
+        help="with --role host: log the robots' and intakes' counters every S seconds "
+        "and on SIGUSR1 (0: only on SIGUSR1; default: %(default)s)",
+    )
     feed = commands.add_parser("feed", help="publish CSV/Finam files (or the sample day)")
     feed.add_argument("files", nargs="*", help="CSV or Finam exports; none: the sample day")
     feed.add_argument("--bind", default="tcp://*:5561", help="the data endpoint to bind (PUB)")
@@ -76,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--store", default="sqlite:///yard-data/yard.db", help="order store URL")
     gate.add_argument("--orders", required=True, help="bind: commands from hosts (PULL)")
     gate.add_argument("--replies", required=True, help="bind: reports to hosts (PUB)")
-    gate.add_argument("--recovery", help="bind: replay of missed reports (ROUTER)")
+    gate.add_argument("--recovery", help="bind: replay and resolve requests (ROUTER)")
     gate.add_argument("--data", help="connect: the feed, for prices and session status")
     gate.add_argument("--symbols", default="Si,RTS", help="symbols to watch, comma-separated")
     gate.add_argument(
@@ -96,6 +111,19 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=_PAPER.require_session,
         help="refuse orders until --data brings an open session (default: %(default)s)",
+    )
+    gate.add_argument(
+        "--health-every",
+        type=_health_every,
+        default=GATEWAY_HEALTH_EVERY_S,
+        metavar="S",
+        help="log the gateway's counters every S seconds and on SIGUSR1 "
+        "(0: only on SIGUSR1; default: %(default)s)",
+    )
+    gate.add_argument(
+        "--exchange",
+        metavar="MODULE:FACTORY",
+        help="an exchange adapter to run instead of the paper exchange (called with no arguments)",
     )
     rep = commands.add_parser("replay", help="rebuild a robot from its journal")
     rep.add_argument("journal_dir", help="the host's journal directory")
@@ -154,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = in_run_dir(settings, fresh_run_dir(Path(args.data_dir)))
     if args.role == "host":
         names = [n for n in (args.robots or "").split(",") if n]
-        return run_host(settings, names)
+        return run_host(settings, names, health_every=args.health_every)
     return run_all(
         settings, speed=speed, live=not args.quiet and sys.stdout.isatty(), limit=args.limit
     )
@@ -162,6 +190,18 @@ def _run(args: argparse.Namespace) -> int:
 
 def _speed(given: str | None, configured: float | None) -> float | None:
     return configured if given is None else check_speed(given, source="--speed")
+
+
+def _health_every(text: str) -> float:
+    """``--health-every``: argparse reports the ArgumentTypeError with the flag's name."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        msg = f"must be a number of seconds, 0 (only on SIGUSR1) or more, was {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _milliseconds(text: str) -> float:
@@ -213,6 +253,8 @@ def _gateway(args: argparse.Namespace) -> int:
             data=args.data,
             symbols=tuple(s for s in args.symbols.split(",") if s),
             paper=paper,
+            exchange=args.exchange,
+            health_every_s=args.health_every,
         )
     )
     return 0
@@ -223,10 +265,24 @@ def _replay_command(args: argparse.Namespace) -> int:
 
 
 def _replay(journal_dir: str, robot: str, *, show: bool) -> int:
-    result = replay(journal_dir, robot)
+    """Exit 0 for a faithful replay, 1 for a divergence or a failure, 2 for a YardError."""
+    try:
+        result = replay(journal_dir, robot)
+    except YardError:
+        raise
+    except Exception as exc:  # the robot could not even be built: a line, not a traceback
+        msg = f"yard: cannot replay {robot} from {journal_dir}: {type(exc).__name__}: {exc}"
+        print(msg, file=sys.stderr)
+        return 1
+    if result.failure is not None:
+        verdict = f"FAILED: {result.failure}"
+    elif result.divergence is not None:
+        verdict = f"DIVERGED at {result.divergence}"
+    else:
+        verdict = "faithful"
     print(
         f"{robot}: {len(result.events):,} events, {len(result.commands):,} commands replayed; "
-        + ("faithful" if result.faithful else f"DIVERGED at {result.divergence}")
+        + verdict
     )
     if show:
         print(json.dumps(result.robot.snapshot(), indent=2, sort_keys=True))

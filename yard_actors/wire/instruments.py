@@ -8,11 +8,14 @@ yard refuses it first, as an :class:`~yard_actors.wire.events.OrderRejected`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Context, Decimal, InvalidOperation
 
 import attrs
 
 __all__ = ["DEFAULT_INSTRUMENTS", "Instrument", "InstrumentTable"]
+
+# Wide enough for any price the wire allows against any tick size a market uses.
+_GRID = Context(prec=60)
 
 
 def _positive_decimal(
@@ -34,7 +37,11 @@ class Instrument:
     )
 
     def on_grid(self, price: Decimal) -> bool:
-        return price % self.tick_size == 0
+        """Whether ``price`` is a whole number of ticks; a price too large to tell is not."""
+        try:
+            return _GRID.remainder(price, self.tick_size) == 0
+        except InvalidOperation:  # the quotient needs more digits than the grid context has
+            return False
 
 
 DEFAULT_INSTRUMENTS: Mapping[str, Instrument] = {

@@ -10,12 +10,14 @@ from typing import Final
 
 __all__ = [
     "LOST_IN_TRANSIT",
+    "MAX_RESOLVE_IDS",
     "RECOVERY_REPLAY",
     "RECOVERY_REPORTS",
     "RECOVERY_RESOLVE",
     "RESERVED_PREFIX",
     "SEQS_TOPIC",
     "SESSION_TOPIC",
+    "STORE_UNAVAILABLE",
     "SYSTEM_TOPIC",
 ]
 
@@ -26,7 +28,8 @@ SESSION_TOPIC: Final = "$session"
 """On ``data``: a ``SessionStatus``, delivered to every robot."""
 
 SYSTEM_TOPIC: Final = "$system"
-"""On ``data``: a ``SystemStatus``, delivered to every robot."""
+"""On ``data``: a ``SystemStatus``, delivered to every robot. On ``trades``: the order
+gateway's own ``SystemStatus`` (its order store down, or back)."""
 
 SEQS_TOPIC: Final = "$seqs"
 """On ``trades``: the gateway's heartbeat of the last report seq per robot (wire.md 4a)."""
@@ -45,3 +48,10 @@ late copy of that order is then a duplicate); one it knows gets its reports sent
 
 LOST_IN_TRANSIT: Final = "lost in transit"
 """The ``OrderRejected.reason`` of an order the gateway never received (``resolve``)."""
+
+STORE_UNAVAILABLE: Final = "order store unavailable"
+"""The ``OrderRejected.reason`` of a new order the gateway refused because its order store
+was down; sent unnumbered (``seq`` 0), and the order never reached the exchange."""
+
+MAX_RESOLVE_IDS: Final = 1000
+"""The most ids one ``resolve`` request may name; a host with more sends several."""
