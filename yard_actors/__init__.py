@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     )
     from yard_actors.host.host import Host
     from yard_actors.journal import FlushPolicy, JournalConfig
-    from yard_actors.journal.replay import ReplayResult, replay
+    from yard_actors.journal.replay import ReplayFailure, ReplayResult, replay
     from yard_actors.robot import HandlerResult, Robot, RobotStatus
     from yard_actors.runtime import Pool, PooledActor
     from yard_actors.wire.codec import decode, encode
@@ -90,6 +90,7 @@ _HOME: dict[str, str] = {
     "RobotStatus": "yard_actors.robot",
     "FlushPolicy": "yard_actors.journal",
     "JournalConfig": "yard_actors.journal",
+    "ReplayFailure": "yard_actors.journal.replay",
     "ReplayResult": "yard_actors.journal.replay",
     "replay": "yard_actors.journal.replay",
     "Pool": "yard_actors.runtime",
@@ -121,6 +122,7 @@ __all__ = [
     "Pool",
     "PooledActor",
     "Quote",
+    "ReplayFailure",
     "ReplayResult",
     "Robot",
     "RobotError",

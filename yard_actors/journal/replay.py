@@ -6,6 +6,11 @@ and the same :meth:`~yard_actors.robot.robot.Robot.snapshot`. The commands the r
 emitted live were journaled too, so a replay checks itself: any difference
 means the robot is not deterministic (a wall clock, unseeded randomness, or
 shared state), and the first difference says where.
+
+A journaled event whose replay raises (one that no longer decodes, or a bug that
+escapes :meth:`~yard_actors.robot.robot.Robot.handle`) does not stop the replay:
+the robot is failed there, as the host's actor would fail it, the failure is in
+:attr:`ReplayResult.failure`, and the rest of its events still keep its book.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from yard_actors.wire.codec import decode, encode
 from yard_actors.wire.events import Command, Event
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["Divergence", "ReplayResult", "build_robot", "replay", "replay_into"]
+__all__ = ["Divergence", "ReplayFailure", "ReplayResult", "build_robot", "replay", "replay_into"]
 
 
 @attrs.frozen(kw_only=True)
@@ -44,15 +49,28 @@ class Divergence:
 
 
 @attrs.frozen(kw_only=True)
+class ReplayFailure:
+    """The first journaled event whose replay raised; the robot was failed there."""
+
+    seq: int | None
+    error: str
+
+    def __str__(self) -> str:
+        return f"the event at journal seq {self.seq} raised {self.error}"
+
+
+@attrs.frozen(kw_only=True)
 class ReplayResult:
     robot: Robot
     events: tuple[Event, ...]
     commands: tuple[Command, ...]
     divergence: Divergence | None
+    failure: ReplayFailure | None = None
 
     @property
     def faithful(self) -> bool:
-        return self.divergence is None
+        """The replay gave the journaled commands, and no event raised on the way."""
+        return self.divergence is None and self.failure is None
 
 
 def build_robot(
@@ -74,23 +92,41 @@ def build_robot(
 
 
 def replay_into(robot: Robot, history: RobotJournal) -> ReplayResult:
-    """Feed a journal's events into ``robot`` and compare its commands with the journal's."""
+    """Feed a journal's events into ``robot`` and compare its commands with the journal's.
+
+    Never raises for an event (``KeyboardInterrupt`` and ``SystemExit`` aside): the
+    first one that raises fails the robot and is the result's ``failure``.
+    """
     events: list[Event] = []
     replayed: list[Command] = []
     journaled: list[bytes] = []
+    failure: ReplayFailure | None = None
     for entry in history.entries:
         if entry.kind == "command":
             journaled.append(entry.payload)
             continue
-        event = decode(entry.payload)
-        events.append(event)
-        replayed.extend(robot.handle(event))
+        try:
+            event = decode(entry.payload)
+            events.append(event)
+            replayed.extend(robot.handle(event))
+        except Exception as exc:
+            if failure is None:
+                failure = ReplayFailure(seq=entry.seq, error=f"{type(exc).__name__}: {exc}")
+                replayed.extend(_fail(robot, failure, exc))
     return ReplayResult(
         robot=robot,
         events=tuple(events),
         commands=tuple(replayed),
         divergence=_first_divergence(journaled, [encode(c) for c in replayed]),
+        failure=failure,
     )
+
+
+def _fail(robot: Robot, failure: ReplayFailure, exc: Exception) -> list[Command]:
+    try:
+        return robot.mark_failed(f"replaying the journal: {failure}", exc)
+    except Exception:  # a robot too broken to cancel its orders is failed all the same
+        return []
 
 
 def replay(

@@ -2,12 +2,13 @@
 
 A robot class names a ``params_class`` (a frozen attrs class that validates its
 fields) or leaves it None for a plain dict. Both functions run on the thread that
-owns the robot, outside the per-quote path.
+owns the robot, outside the per-quote path. Whatever a params class raises (a
+validator's ValueError, a converter's ``decimal.InvalidOperation``, a bug) comes
+out as :class:`RobotError` with a sentence naming the robot and the class.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,8 +18,6 @@ from yard_actors.errors import RobotError
 
 __all__ = ["build_params", "changed_params"]
 
-logger = logging.getLogger(__name__)
-
 
 def build_params(params_class: type[Any] | None, params: Any, robot: str) -> Any:
     """The params robot ``robot`` starts with, from what its constructor was given.
@@ -26,7 +25,7 @@ def build_params(params_class: type[Any] | None, params: Any, robot: str) -> Any
     Without a ``params_class``: a copy of ``params`` as a dict (``None`` is ``{}``).
     With one: ``params`` itself if it is already an instance, else
     ``params_class(**params)``. Raises :class:`RobotError` naming the robot and the
-    class if the class refuses them.
+    class if the class refuses them, whatever it raised.
     """
     if params_class is None:
         return dict(params or {})
@@ -34,24 +33,32 @@ def build_params(params_class: type[Any] | None, params: Any, robot: str) -> Any
         return params
     try:
         return params_class(**dict(params or {}))
-    except (TypeError, ValueError) as exc:
-        msg = f"robot {robot}: params for {params_class.__name__} are invalid: {exc}"
+    except Exception as exc:
+        msg = f"robot {robot}: params for {params_class.__name__} are invalid: {_why(exc)}"
         raise RobotError(msg) from exc
 
 
-def changed_params(
-    params_class: type[Any] | None, current: Any, changes: Mapping[str, Any], robot: str
-) -> Any:
-    """``current`` with ``changes`` applied, or ``current`` itself if they are invalid.
+def changed_params(params_class: type[Any] | None, current: Any, changes: Mapping[str, Any]) -> Any:
+    """``current`` with ``changes`` applied; ``current`` itself is never changed.
 
-    A refused change (an unknown field, a value the class's validators reject) is
-    logged as a warning naming the robot, never raised: a control must not fail a
-    running robot.
+    Raises :class:`RobotError` naming the class and the reason if they cannot be
+    applied: an unknown field, a value of the wrong type or shape, anything the
+    class's validators or converters raise. The caller (the robot) refuses the
+    control and keeps its params: a control must not fail a running robot.
     """
     try:
         if params_class is None:
             return {**current, **changes}
         return attrs.evolve(current, **changes)
-    except (TypeError, ValueError, RobotError) as exc:
-        logger.warning("robot %s kept its params: %s", robot, exc)
-        return current
+    except Exception as exc:
+        name = "the params dict" if params_class is None else params_class.__name__
+        msg = f"{name} refused them, the params are unchanged: {_why(exc)}"
+        raise RobotError(msg) from exc
+
+
+def _why(exc: Exception) -> str:
+    # A ValueError or TypeError carries its own sentence; anything else is named, since its
+    # text alone can be cryptic (decimal.InvalidOperation's is "[<class '...ConversionSyntax'>]").
+    if type(exc) in (ValueError, TypeError, RobotError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from yard_actors.errors import RobotError
 from yard_actors.robot.book import Book, Position, WorkingOrder
 from yard_actors.robot.lifecycle import RobotStatus, next_status
 from yard_actors.robot.params import build_params, changed_params
@@ -71,6 +72,9 @@ HandlerResult = Iterable[Command] | Command | None
 # fills, control and status always do, so the robot's view of its orders stays true.
 _RUNNING_ONLY = (Quote, Tick, Timer)
 _MAX_FEEDBACK_ROUNDS = 100
+# What user code may raise that still ends the process, as Python means them to: anything
+# else (an Exception, GeneratorExit, a user's own BaseException) fails or refuses one robot.
+_PROPAGATED = (KeyboardInterrupt, SystemExit)
 
 
 class Robot:
@@ -109,6 +113,7 @@ class Robot:
         self._last_quotes: dict[str, Quote] = {}
         self._error: str | None = None
         self._traceback: str | None = None
+        self._last_refusal: str | None = None
         self._pending: list[Command] = []
         self._feedback: list[Event] = []
         self._timers = TimerSchedule(name)
@@ -124,12 +129,16 @@ class Robot:
             SessionStatus: self.on_session,
             SystemStatus: self.on_system,
         }
-        self.on_start()
+        self._start()
 
     # --- handlers for users to override ----------------------------------------------------------
 
     def on_start(self) -> None:
-        """Set up the robot's own state; runs once, at construction, before any event."""
+        """Set up the robot's own state; runs once, at construction, before any event.
+
+        If it raises, the robot is built failed (:attr:`error`, :attr:`failure_traceback`)
+        rather than the constructor raising, so one robot cannot stop a host's start.
+        """
 
     def on_quote(self, quote: Quote) -> HandlerResult:
         return None
@@ -150,7 +159,10 @@ class Robot:
         return None
 
     def on_control(self, control: Control) -> HandlerResult:
-        """Runs after the framework applied the control (new status or params)."""
+        """Runs after the framework applied the control (new status or params).
+
+        A control the framework refused (see :attr:`last_refusal`) does not reach it.
+        """
         return None
 
     def on_session(self, status: SessionStatus) -> HandlerResult:
@@ -198,6 +210,11 @@ class Robot:
     @property
     def failure_traceback(self) -> str | None:
         return self._traceback
+
+    @property
+    def last_refusal(self) -> str | None:
+        """Why the last control that could not be applied was refused; None if none was."""
+        return self._last_refusal
 
     @property
     def pnl(self) -> Decimal:
@@ -321,8 +338,12 @@ class Robot:
         """Apply one event and return the commands to send, in order.
 
         Never raises for an error in user code: the robot is marked failed, the
-        traceback kept, and its working orders cancelled. A :class:`Timer` first
-        moves the timer schedule past it; one the schedule does not hold is ignored.
+        traceback kept, and its working orders cancelled. Nor for a control that cannot
+        be applied (a transition the lifecycle refuses, params the params class refuses,
+        whatever it raises): it is refused, logged and kept in :attr:`last_refusal`, and
+        the robot carries on as it was. ``KeyboardInterrupt`` and ``SystemExit`` pass
+        through. A :class:`Timer` first moves the timer schedule past it; one the
+        schedule does not hold is ignored.
         """
         self._now = max(self._now, event.ts)
         self._events += 1
@@ -372,13 +393,36 @@ class Robot:
             return None
         return self._timers.horizon(max(self._now, ts))
 
+    def mark_failed(self, reason: str, exc: BaseException | None = None) -> list[Command]:
+        """Fail the robot for an error outside its handlers; return the commands to send.
+
+        For whoever feeds the robot (the host's actor, a replay), when an error escaped
+        :meth:`handle` or the feeding around it: a bug in yard, not in the robot. The
+        robot is failed as for a handler's error (``exc``'s traceback kept) and the
+        cancels of its working orders returned: journal and send them.
+        """
+        if exc is not None:
+            self._traceback = "".join(traceback.format_exception(exc))
+        self._fail(reason)
+        self._feedback.clear()  # what the failed handling left: the robot will not see it
+        return self._accept_pending()
+
+    def _start(self) -> None:
+        try:
+            self.on_start()
+        except _PROPAGATED:
+            raise
+        except BaseException as exc:
+            self._traceback = traceback.format_exc()
+            self._fail(f"{type(exc).__name__} in on_start: {exc}")
+
     def _apply(self, event: Event) -> None:
         if type(event) is Quote:  # the common case first
             self._last_quotes[event.symbol] = event
         else:
             self._keep_book(event)
-        if type(event) is Control:
-            self._apply_control(event)
+        if type(event) is Control and not self._apply_control(event):
+            return
         status = self._status
         if status is not RobotStatus.RUNNING:
             if status in (RobotStatus.FAILED, RobotStatus.STOPPED) and type(event) is not Control:
@@ -392,7 +436,9 @@ class Robot:
     def _run_handler(self, handler: Callable[[Any], HandlerResult], event: Event) -> None:
         try:
             result = handler(event)
-        except Exception as exc:
+        except _PROPAGATED:
+            raise
+        except BaseException as exc:  # whatever a handler raises fails its robot, not the host
             self._traceback = traceback.format_exc()
             self._fail(f"{type(exc).__name__} in {handler.__name__}: {exc}")
             return
@@ -455,23 +501,40 @@ class Robot:
             else:
                 self._book.cancel_refused(event.client_order_id)
 
-    def _apply_control(self, control: Control) -> None:
-        target = next_status(self._status, control.action)
-        if target is None:
-            logger.warning(
-                "robot %s refused %s: it is %s",
-                self._name,
-                control.action.value,
-                self._status.value,
-            )
-            return
-        if control.action is ControlAction.SET_PARAMS:
-            self._params = changed_params(
-                type(self).params_class, self._params, control.params, self._name
-            )
-        self._status = target
+    def _apply_control(self, control: Control) -> bool:
+        """Apply ``control``; False if it was refused (logged, kept in last_refusal)."""
+        try:
+            target, params = self._controlled(control)
+        except _PROPAGATED:
+            raise
+        except RobotError as exc:  # a refusal: the sentence says why
+            return self._refuse(control, str(exc))
+        except BaseException as exc:  # anything else too: no control may fail or kill its robot
+            return self._refuse(control, f"{type(exc).__name__}: {exc}")
+        self._status, self._params = target, params
         if target in (RobotStatus.HALTED, RobotStatus.STOPPED):
             self._pending.extend(self.cancel_all())
+        return True
+
+    def _controlled(self, control: Control) -> tuple[RobotStatus, Any]:
+        """The status and params ``control`` leads to; raises RobotError to refuse it."""
+        target = next_status(self._status, control.action)
+        if target is None:
+            known = isinstance(control.action, ControlAction)
+            msg = f"it is {self._status.value}" if known else "it is no control action yard knows"
+            raise RobotError(msg)
+        if control.action is not ControlAction.SET_PARAMS:
+            return target, self._params
+        return target, changed_params(type(self).params_class, self._params, control.params)
+
+    def _refuse(self, control: Control, reason: str) -> bool:
+        action = control.action
+        what = action.value if isinstance(action, ControlAction) else repr(action)
+        if action is ControlAction.SET_PARAMS:
+            what = f"{what} {control.params!r}"
+        logger.warning("robot %s refused %s: %s", self._name, what, reason)
+        self._last_refusal = f"{what} at {control.ts}: {reason}"
+        return False
 
     def _fail(self, reason: str) -> None:
         logger.error("robot %s failed: %s", self._name, reason)
@@ -498,6 +561,7 @@ class Robot:
             "open_orders": [o.to_json() for o in book.orders.values()],
             "pnl": str(book.realized_pnl),
             "error": self._error,
+            "last_refusal": self._last_refusal,
             "state": self.state(),
             "timers": self._timers.to_json(),
         }

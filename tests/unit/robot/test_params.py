@@ -1,6 +1,8 @@
-"""Params: built once at construction, changed by set_params without ever failing the robot."""
+"""Params: built once at construction, changed by set_params; whatever a class raises is named."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -11,6 +13,19 @@ from yard_actors.robot.params import build_params, changed_params
 
 @attrs.frozen(kw_only=True)
 class Size:
+    qty: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if self.qty <= 0:
+            msg = f"qty must be positive, was {self.qty}"
+            raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Ticked:
+    """A converter that raises neither TypeError nor ValueError for a bad value."""
+
+    tick: Decimal = attrs.field(default=Decimal(1), converter=Decimal)
     qty: int = 1
 
     def __attrs_post_init__(self) -> None:
@@ -42,20 +57,40 @@ def test_params_a_class_refuses_raise_naming_the_robot_and_the_class() -> None:
 
 
 def test_changes_are_merged_into_dict_params_and_class_params() -> None:
-    assert changed_params(None, {"qty": 1, "side": "buy"}, {"qty": 5}, "alpha") == {
+    assert changed_params(None, {"qty": 1, "side": "buy"}, {"qty": 5}) == {
         "qty": 5,
         "side": "buy",
     }
-    assert changed_params(Size, Size(qty=1), {"qty": 5}, "alpha") == Size(qty=5)
+    assert changed_params(Size, Size(qty=1), {"qty": 5}) == Size(qty=5)
 
 
-@pytest.mark.parametrize("changes", [{"qty": -1}, {"no_such_field": 1}])
-def test_a_refused_change_keeps_the_params_and_is_logged(
-    changes: dict[str, int], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"qty": -1}, "qty must be positive, was -1"),
+        ({"no_such_field": 1}, r"Ticked.__init__\(\) got an unexpected keyword argument"),
+        ({"tick": "abc"}, r"InvalidOperation: \[<class 'decimal.ConversionSyntax'>\]"),
+        ({"tick": "1", "qty": "two"}, "'<=' not supported between"),
+    ],
+)
+def test_a_change_the_class_refuses_raises_with_the_class_and_the_reason(
+    changes: dict[str, object], reason: str
 ) -> None:
-    current = Size(qty=2)
+    current = Ticked()
 
-    kept = changed_params(Size, current, changes, "alpha")
+    with pytest.raises(
+        RobotError, match=f"Ticked refused them, the params are unchanged: {reason}"
+    ):
+        changed_params(Ticked, current, changes)
 
-    assert kept is current
-    assert "robot alpha kept its params" in caplog.text
+    assert current == Ticked()
+
+
+def test_a_change_of_the_wrong_shape_is_refused_for_dict_params() -> None:
+    with pytest.raises(RobotError, match="the params dict refused them"):
+        changed_params(None, {"qty": 1}, ["qty", 2])  # type: ignore[arg-type]
+
+
+def test_whatever_a_params_class_raises_at_construction_is_a_robot_error() -> None:
+    with pytest.raises(RobotError, match=r"params for Ticked are invalid: InvalidOperation"):
+        build_params(Ticked, {"tick": "abc"}, "alpha")
