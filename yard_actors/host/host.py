@@ -11,6 +11,11 @@ and ``trades`` (PUB); the host connects to those three and binds ``control``
 
 A robot added under a name the journal already holds is first restored from it
 (:mod:`.restore`), then started (:mod:`.runtimes`) and routed (:mod:`.intake`).
+
+Every order a robot sends is in flight (:mod:`.in_flight`) until a first report about
+it arrives; one unanswered for ``reply_timeout`` seconds, a restored robot's orders
+with no reply in its journal, and those sent before the link to the gateway dropped
+are asked about on the gateway's recovery endpoint (``docs/wire.md`` 4a).
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ import attrs
 import pykka
 import zmq
 
-from yard_actors.errors import RobotError
+from yard_actors.errors import GatewayError, RobotError
 from yard_actors.host.host_config import host_settings
+from yard_actors.host.in_flight import DEFAULT_REPLY_TIMEOUT_S, InFlight
 from yard_actors.host.intake import (
     IntakeActor,
     IntakeKind,
@@ -40,7 +46,7 @@ from yard_actors.host.intake import (
 )
 from yard_actors.host.latency import Histogram
 from yard_actors.host.order_link import OrderLink
-from yard_actors.host.restore import Restorer
+from yard_actors.host.restore import Restored, Restorer
 from yard_actors.host.robot_actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
 from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
 from yard_actors.host.stores import fill_source_for, without_credentials
@@ -76,7 +82,9 @@ class Host:
     talk to the actors with ``ask`` and a timeout of ``ask_timeout`` seconds.
     ``runtime`` is ``"pooled"`` (robots share ``pool_workers`` threads, each handling
     up to ``pool_batch`` messages of one robot per turn) or ``"threads"`` (a thread
-    per robot); see :mod:`yard_actors.host.runtimes`.
+    per robot); see :mod:`yard_actors.host.runtimes`. ``reply_timeout``: seconds an
+    order may go without a report before the gateway is asked about it (on ``recovery``,
+    which a host without one cannot do: it only logs).
     """
 
     def __init__(
@@ -97,7 +105,9 @@ class Host:
         runtime: str | None = None,
         pool_workers: int = HOST_WORKERS,
         pool_batch: int = DEFAULT_BATCH,
+        reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S,
     ) -> None:
+        self._in_flight = InFlight(reply_timeout)
         self.runtime = RobotRuntime(runtime, workers=pool_workers, batch=pool_batch)
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
         if recovery is not None:
@@ -119,7 +129,7 @@ class Host:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
                 self._restorer = Restorer(self._journal)
-            self._link = OrderLink(self._context, orders)
+            self._link = OrderLink(self._context, orders, in_flight=self._in_flight)
             self._intakes[IntakeKind.CONTROL] = IntakeActor.start(
                 IntakeKind.CONTROL,
                 control,
@@ -134,6 +144,8 @@ class Host:
                 recovery=recovery,
                 fills=fill_source_for(store),
                 fills_from=without_credentials(store or ""),
+                in_flight=self._in_flight,
+                link_events=self._link.events_url,
             )
             self._intakes[IntakeKind.DATA] = IntakeActor.start(
                 IntakeKind.DATA, data, context=self._context, journal=self._journal
@@ -212,9 +224,9 @@ class Host:
             "params": robot.snapshot()["params"],
             "limits": attrs.asdict(self._risk),  # replay must refuse what live refused
         }
-        seen: tuple[int, ...] = ()
+        restored = Restored()
         if restore and self._restorer is not None:
-            seen = self._restorer.restore(robot, spec["class"])
+            restored = self._restorer.restore(robot, spec["class"])
         if self._journal is not None:
             self._journal.record_robot(name, spec)
         stats = RobotStats(
@@ -224,18 +236,33 @@ class Host:
         self._robots[name] = _Hosted(
             name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
         )
-        self._set_routes(name, ref, Route, seen)
+        self._send_restored(name, restored.cancels)
+        self._set_routes(name, ref, Route, restored)
         return ref
+
+    def _send_restored(self, name: str, cancels: Sequence[bytes]) -> None:
+        """Send the cancels a restore journaled (ahead of the journal), before anything new."""
+        for cancel in cancels:
+            try:
+                if self._link is not None:
+                    self._link.send(name, cancel)
+            except GatewayError as exc:
+                logger.error("robot %s: a restored cancel was not sent: %s", name, exc)
 
     def _set_routes(
         self,
         name: str,
         ref: pykka.ActorRef[Any],
         how: type[Route | Unroute],
-        seen: tuple[int, ...] = (),
+        restored: Restored | None = None,
     ) -> None:
+        """Route (or unroute) the robot's topics; a route to a robot carries its restore."""
         hosted = self._robots[name]
-        trades = TradesRoute(name, ref, seen) if how is Route else how(name, ref)
+        trades = (
+            how(name, ref)
+            if restored is None
+            else TradesRoute(name, ref, restored.seen, restored.unanswered)
+        )
         asks = [
             self._intakes[IntakeKind.DATA].ask(how(s, ref), block=False) for s in hosted.symbols
         ]
@@ -253,6 +280,7 @@ class Host:
         self._set_routes(name, hosted.ref, Unroute)
         hosted.ref.stop(timeout=self._ask_timeout)
         del self._robots[name]
+        self._in_flight.forget(name)
         if self._restorer is not None:
             self._restorer.removed(name)
 
@@ -267,6 +295,7 @@ class Host:
     def robots(self) -> RobotTable:
         """One row per robot, in the order they were added; ``str()`` of it is a table."""
         rows = []
+        awaiting = self._in_flight.waiting()
         for hosted in self._robots.values():
             stats = hosted.stats
             rows.append(
@@ -277,6 +306,7 @@ class Host:
                     "events_in": stats.events_in,
                     "commands_out": stats.commands_out,
                     "unsent": stats.unsent,
+                    "awaiting": awaiting[hosted.name],
                     "position": dict(stats.position),
                     "pnl": stats.pnl,
                     "mailbox": _mailbox_size(hosted.ref),

@@ -16,6 +16,9 @@ A config is a mapping (parsed TOML or a dict in code)::
     workers = 1
     batch = 64                # messages a worker handles for one robot before moving on
 
+    reply_timeout = 5         # seconds an order may go unanswered before the gateway
+                              # is asked about it (on recovery; docs/wire.md 4a)
+
     journal_dir = "yard-data/journal"
     [journal]
     flush = "every_event"   # or "every_n" / "interval"
@@ -55,6 +58,7 @@ _TOP_KEYS = {
     "risk",
     "runtime",
     "pool",
+    "reply_timeout",
 }
 _ENDPOINTS = ("data", "orders", "trades", "control")
 _OPTIONAL_ENDPOINTS = ("recovery",)
@@ -122,6 +126,13 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
         if timeout <= 0:
             raise _fail(source, "ask_timeout", f"must be positive, was {timeout}")
         kwargs["ask_timeout"] = float(timeout)
+    if "reply_timeout" in config:
+        timeout = _typed(source, "reply_timeout", config["reply_timeout"], (int, float))
+        if not timeout > 0:  # NaN too
+            raise _fail(
+                source, "reply_timeout", f"must be a positive number of seconds, was {timeout}"
+            )
+        kwargs["reply_timeout"] = float(timeout)
     robots = _typed(source, "robots", config.get("robots", []), Sequence)
     return HostSettings(host_kwargs=kwargs, robots=_robots(source, robots))
 

@@ -4,21 +4,33 @@ All robots of a host send through one ZeroMQ PUSH socket, so a host of 1,000
 robots holds one connection, not 1,000. ZeroMQ sockets may move between
 threads only across a full memory barrier; the lock here is that barrier, and
 it also keeps each two-frame message whole.
+
+The link notes every order it sends in its :class:`~yard_actors.host.in_flight.InFlight`
+(until a report about it arrives), and reports its connection to the gateway dropping and
+coming back on :attr:`OrderLink.events_url` (a ZeroMQ socket monitor; ``tcp://`` and
+``ipc://`` only): whatever was sent before a drop may have died in that connection's
+buffers, and the trades intake asks the gateway about it as soon as the link is back.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 
 import zmq
 
 from yard_actors.errors import GatewayError
+from yard_actors.host.in_flight import InFlight
 from yard_actors.wire.frames import send
 
 __all__ = ["OrderLink"]
 
 logger = logging.getLogger(__name__)
+
+LINK_EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED
+"""The socket-monitor events published on :attr:`OrderLink.events_url`."""
+_ids = itertools.count(1)
 
 
 class OrderLink:
@@ -26,7 +38,8 @@ class OrderLink:
 
     ``send`` blocks while the socket's queue is full, at most ``send_timeout_ms``,
     then raises :class:`GatewayError`: a gateway that stopped reading must be
-    noticed, not papered over.
+    noticed, not papered over. ``in_flight`` is where sent orders are noted (a new,
+    default one if not given).
     """
 
     def __init__(
@@ -36,14 +49,18 @@ class OrderLink:
         *,
         send_timeout_ms: int = 5000,
         high_water_mark: int = 100_000,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._url = url
+        self.in_flight = in_flight if in_flight is not None else InFlight()
+        self.events_url = f"inproc://yard-order-link-events-{next(_ids)}"
         try:
             self._socket = context.socket(zmq.PUSH)
             self._socket.setsockopt(zmq.LINGER, 1000)
             self._socket.setsockopt(zmq.SNDHWM, high_water_mark)
             self._socket.setsockopt(zmq.SNDTIMEO, send_timeout_ms)
+            self._socket.monitor(self.events_url, LINK_EVENTS)
             self._socket.connect(url)
         except zmq.ZMQError as exc:
             msg = f"cannot connect the order link to {url}: {exc}"
@@ -54,9 +71,16 @@ class OrderLink:
     def url(self) -> str:
         return self._url
 
-    def send(self, robot: str, payload: bytes) -> None:
-        """Send one encoded command, topic = the robot's name."""
+    def send(self, robot: str, payload: bytes, client_order_id: str | None = None) -> None:
+        """Send one encoded command, topic = the robot's name.
+
+        ``client_order_id``: the command is that order (a ``NewOrder``); it is noted in
+        :attr:`in_flight` first, and stays there if the send fails, so the gateway is asked
+        about it like any order that went missing.
+        """
         topic = robot.encode()
+        if client_order_id is not None:
+            self.in_flight.sent(robot, client_order_id)
         with self._lock:
             try:
                 send(self._socket, topic, payload)

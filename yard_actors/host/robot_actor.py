@@ -12,7 +12,8 @@ for this robot alone may be handled on the data intake's thread, see
 2. journals the delivery (write-ahead: the event is on disk before it is handled);
    for a run of events the data intake fanned out, one watermark covers the run;
 3. hands it to :meth:`Robot.handle`, which never raises for user errors;
-4. journals each command, then sends it on the host's :class:`OrderLink`.
+4. sends each command on the host's :class:`OrderLink` (which notes each order as in
+   flight until its first report, :mod:`.in_flight`), then journals it.
 
 Nothing here touches another robot's state; a failing robot fails alone.
 """
@@ -35,7 +36,7 @@ from yard_actors.journal import Journal
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.robot.timers import fire_due_timers
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import Command, Event, Fill, Timer
+from yard_actors.wire.events import Command, Event, Fill, NewOrder, Timer
 
 __all__ = [
     "Deliver",
@@ -154,13 +155,21 @@ class RobotActor(pykka.ThreadingActor):
         _robot_names[self.actor_ref] = robot.name
 
     def on_receive(self, message: Any) -> Any:
+        # An exception from a delivery fails the robot, not the actor (a try costs nothing
+        # until something raises, in Python 3.11).
         if type(message) is Deliver:
             self._sent_ns = message.sent_ns
-            self._deliver(message)
+            try:
+                self._deliver(message)
+            except Exception as exc:
+                self._crashed(exc)
             return None
         if type(message) is DeliverBatch:
             self._sent_ns = message.sent_ns
-            self._deliver_batch(message)
+            try:
+                self._deliver_batch(message)
+            except Exception as exc:
+                self._crashed(exc)
             return None
         if type(message) is _Snapshot:
             return self.robot.snapshot()
@@ -172,7 +181,34 @@ class RobotActor(pykka.ThreadingActor):
         return None
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """Runs on the actor's thread as it stops for an exception nothing caught.
+
+        A backstop (deliveries are caught in :meth:`on_receive`): the host's table then
+        shows the robot failed, not a dead actor ``running``.
+        """
         logger.error("robot %s actor crashed: %s", self._name, exception_value)
+        self.stats.status = RobotStatus.FAILED.value
+        self.stats.error = f"its actor stopped: {exception_type.__name__}: {exception_value}"
+
+    def _crashed(self, exc: Exception) -> None:
+        """Fail the robot for ``exc``, which escaped the handling of its events (a bug).
+
+        The actor lives on, so ``host.failure`` still answers and the failed robot ignores
+        what follows, as after a handler's error; its working orders are cancelled.
+        """
+        logger.error(
+            "robot %s: %s escaped the handling of its events; the robot is failed",
+            self._name,
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        try:
+            commands = self.robot.mark_failed(f"{type(exc).__name__} in yard: {exc}", exc)
+            if commands:
+                self._emit(commands)
+        except Exception:
+            logger.exception("robot %s: its working orders could not be cancelled", self._name)
+        self._publish_state()
 
     def _deliver(self, message: Deliver) -> None:
         event = message.event
@@ -221,12 +257,15 @@ class RobotActor(pykka.ThreadingActor):
         record_run(stats.wait, stats.handling, self._sent_ns, stamps)
 
     def _emit(self, commands: list[Command]) -> None:
+        # Sent, then journaled: the event that caused a command is on disk already, so a
+        # crash between the two leaves a command that a restore replays, journals and asks
+        # the gateway about (restore.py); the journal's write stays off tick-to-command.
         journal = self._journal
         for command in commands:
             payload = encode(command)
+            self._send(payload, command.client_order_id if type(command) is NewOrder else None)
             if journal is not None:
                 journal.record_command(self._name, payload)
-            self._send(payload)
         self.stats.commands_out += len(commands)
 
     def _deliver_batch(self, batch: DeliverBatch) -> None:
@@ -265,11 +304,11 @@ class RobotActor(pykka.ThreadingActor):
             end += 1
         return end
 
-    def _send(self, payload: bytes) -> None:
+    def _send(self, payload: bytes, client_order_id: str | None) -> None:
         if self._order_link is None:
             return
         try:
-            self._order_link.send(self._name, payload)
+            self._order_link.send(self._name, payload, client_order_id)
         except GatewayError as exc:
             self.stats.unsent += 1
             logger.error("robot %s: command not sent: %s", self._name, exc)

@@ -18,12 +18,24 @@ gateway's ``$seqs`` heartbeat shows a robot is behind, the intake asks the
 gateway's recovery endpoint (or, with MongoDB, the store) for the missing
 reports. Replayed reports go through the same checks and the same journal as
 live ones.
+
+Orders nobody answered are asked about too (``resolve``, ``docs/wire.md`` 4a): the
+intake clears an order from the host's :class:`~yard_actors.host.in_flight.InFlight` at
+the first report about it, and from its receive loop (when idle, and at each heartbeat)
+sends ``[resolve, robot, client_order_id...]`` for the orders unanswered for
+``reply_timeout``, again every ``reply_timeout`` until answered; at once for a restored
+robot's orders its journal holds no reply for; and at once for the orders sent before the
+order link's connection dropped, when it comes back (a gateway restarted). The gateway
+answers through its store: an order it never had becomes an ``OrderRejected`` ``lost in
+transit``, one it has gets its reports again; both come as ordinary reports, journaled
+before the robot handles them, so a replay of the journal stays exact.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,11 +45,18 @@ import orjson
 import zmq
 
 from yard_actors.host.fill_watch import FillWatcher, OpenFillSource
+from yard_actors.host.in_flight import InFlight, by_robot
 from yard_actors.host.intake import IntakeActor, IntakeKind, Route
 from yard_actors.host.seqs import SeqWindow
 from yard_actors.journal import Journal
 from yard_actors.wire.frames import receive
-from yard_actors.wire.names import RECOVERY_REPLAY, RECOVERY_REPORTS, SEQS_TOPIC
+from yard_actors.wire.names import (
+    MAX_RESOLVE_IDS,
+    RECOVERY_REPLAY,
+    RECOVERY_REPORTS,
+    RECOVERY_RESOLVE,
+    SEQS_TOPIC,
+)
 
 __all__ = ["TradesIntake", "TradesRoute", "seen_seqs"]
 
@@ -50,9 +69,14 @@ _ids = itertools.count(1)
 
 @attrs.frozen
 class TradesRoute(Route):
-    """Route a robot's reports, knowing which seqs its journal already holds."""
+    """Route a robot's reports, knowing which seqs its journal already holds.
+
+    ``unanswered``: its orders with no report in its journal (a restored robot), asked
+    about at once.
+    """
 
     seen: tuple[int, ...] = ()
+    unanswered: tuple[str, ...] = ()
 
 
 class TradesIntake(IntakeActor):
@@ -60,7 +84,10 @@ class TradesIntake(IntakeActor):
 
     ``recovery`` is the gateway's recovery endpoint (ROUTER); ``fills`` opens
     the order store whose change stream this intake follows, and ``fills_from``
-    names it in logs (the URL, without credentials).
+    names it in logs (the URL, without credentials). ``in_flight`` holds the orders the
+    host sent that await a first report, and ``link_events`` is the order link's socket
+    monitor (:attr:`OrderLink.events_url`); without ``recovery`` nobody can be asked
+    about an unanswered order, and it is only logged.
     """
 
     _poll_ms = 200
@@ -74,11 +101,20 @@ class TradesIntake(IntakeActor):
         recovery: str | None = None,
         fills: OpenFillSource | None = None,
         fills_from: str = "the order store",
+        in_flight: InFlight | None = None,
+        link_events: str | None = None,
     ) -> None:
         super().__init__(IntakeKind.TRADES, url, context=context, journal=journal)
         self._socket.subscribe(SEQS_TOPIC.encode())
         self._windows: dict[str, SeqWindow] = {}
         self._asked: dict[str, float] = {}
+        self._in_flight = in_flight
+        self._link_lost_at: float | None = None  # when the order link's connection dropped
+        self._link_events: zmq.Socket[bytes] | None = None
+        if link_events is not None:
+            self._link_events = context.socket(zmq.PAIR)
+            self._link_events.setsockopt(zmq.LINGER, 0)
+            self._link_events.connect(link_events)
         self._recovery: zmq.Socket[bytes] | None = None
         if recovery is not None:
             self._recovery = context.socket(zmq.DEALER)
@@ -112,7 +148,11 @@ class TradesIntake(IntakeActor):
             # sees the robot's reports without it.
             self._windows[message.topic] = SeqWindow(message.seen)
             result = super().on_receive(message)
-            self._pipe.send_multipart((b"catch-up", message.topic.encode()))
+            if self._in_flight is not None:
+                for client_order_id in message.unanswered:
+                    self._in_flight.sent(message.topic, client_order_id)
+            unanswered = [c.encode() for c in message.unanswered]
+            self._pipe.send_multipart((b"catch-up", message.topic.encode(), *unanswered))
             if self._watcher is not None:
                 self._watcher.watch(message.topic, self._windows[message.topic].watermark)
             return result
@@ -126,15 +166,25 @@ class TradesIntake(IntakeActor):
             extra.append((self._recovery, self._on_replayed))
         if self._watch_in is not None:
             extra.append((self._watch_in, self._on_watched))
+        if self._link_events is not None:
+            extra.append((self._link_events, self._on_link_event))
         return extra
 
     def _obey(self, order: list[bytes]) -> bool:
         if order[0] == b"catch-up":
-            self._ask_for(order[1].decode(), force=True)
+            robot = order[1].decode()
+            self._ask_for(robot, force=True)
+            if len(order) > 2:  # after the replay it asks for, so the gateway answers in turn
+                self._resolve({robot: [c.decode() for c in order[2:]]}, "restored unanswered")
             return True
         return super()._obey(order)
 
+    def _idle(self) -> None:
+        self._resolve_overdue()
+
     def _fresh(self, event: Any) -> bool:
+        if self._in_flight is not None:
+            self._in_flight.answered(event.client_order_id)
         seq = event.seq
         if not seq:
             return True  # not numbered by a gateway: nothing to compare it with
@@ -154,6 +204,7 @@ class TradesIntake(IntakeActor):
                 last = last_seqs.get(robot)
                 if type(last) is int and window.missing(last):
                     self._ask_for(robot)
+        self._resolve_overdue()  # a busy trades socket leaves the loop no idle moment
         return True
 
     def _ask_for(self, robot: str, *, force: bool = False) -> None:
@@ -167,6 +218,73 @@ class TradesIntake(IntakeActor):
         self._recovery.send_multipart(
             (RECOVERY_REPLAY, robot.encode(), str(window.watermark).encode())
         )
+
+    def _resolve_overdue(self) -> None:
+        if self._in_flight is not None:
+            overdue = self._in_flight.overdue()
+            if overdue:
+                timeout = self._in_flight.reply_timeout
+                self._resolve(by_robot(overdue), f"unanswered for {timeout:g} s")
+
+    def _resolve(self, orders: dict[str, list[str]], why: str) -> None:
+        """Ask the gateway about ``orders`` (client order ids by robot); it answers on trades.
+
+        One log line per call, however many robots: a gateway away for long must not
+        flood the log every ``reply_timeout``.
+        """
+        if not orders:
+            return
+        count = sum(len(ids) for ids in orders.values())
+        shown = ", ".join(ids[0] for ids in list(orders.values())[:5])
+        if self._recovery is None:
+            logger.warning(
+                "trades intake: %d orders of %d robots %s (%s, ...); no recovery endpoint to "
+                "ask the gateway about them",
+                count,
+                len(orders),
+                why,
+                shown,
+            )
+            return
+        unsent = 0
+        for robot, client_order_ids in orders.items():
+            ids = [c.encode() for c in client_order_ids]
+            try:
+                for start in range(0, len(ids), MAX_RESOLVE_IDS):
+                    chunk = ids[start : start + MAX_RESOLVE_IDS]
+                    self._recovery.send_multipart(
+                        [RECOVERY_RESOLVE, robot.encode(), *chunk], zmq.NOBLOCK
+                    )
+            except zmq.Again:  # the gateway is away and the queue full: asked again later
+                unsent += len(ids)
+        logger.warning(
+            "trades intake: asked the gateway about %d orders of %d robots %s (%s, ...)%s",
+            count - unsent,
+            len(orders),
+            why,
+            shown,
+            f"; {unsent} more wait for the recovery queue to drain" if unsent else "",
+        )
+
+    def _on_link_event(self) -> None:
+        """The order link's connection dropped or came back (its socket monitor)."""
+        assert self._link_events is not None
+        while True:
+            try:
+                frames = self._link_events.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            # [u16 event + u32 value, endpoint], native byte order; parsed here because
+            # zmq.utils.monitor imports asyncio: 45 ms and 6 MB for every host
+            event = int.from_bytes(frames[0][:2], sys.byteorder)
+            if event == zmq.EVENT_DISCONNECTED and self._link_lost_at is None:
+                self._link_lost_at = time.monotonic()
+                logger.warning("trades intake: the order link lost its gateway connection")
+            elif event == zmq.EVENT_CONNECTED and self._link_lost_at is not None:
+                lost_at, self._link_lost_at = self._link_lost_at, None
+                if self._in_flight is not None:
+                    maybe_lost = by_robot(self._in_flight.sent_before(lost_at))
+                    self._resolve(maybe_lost, "sent before the gateway connection dropped")
 
     def _on_replayed(self) -> None:
         assert self._recovery is not None

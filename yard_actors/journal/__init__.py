@@ -39,6 +39,22 @@ again, as after a restart) drops the fanned events no ``W`` took before it. That
 robot's handling order, because the one data intake tells each robot its events in seq
 order and the robot writes ``W`` and ``D`` ahead of handling.
 
+What a crash leaves: a robot writes its ``W`` (or the ``D`` records of a run of events
+to it alone) *before* handling the run, and a command's ``C`` *after* sending it. So a
+``W`` says "handed to the robot", not "handled": a host killed mid-run leaves a ``W``
+that covers events the robot never handled, and commands it sent but did not journal.
+Reading the journal hands the robot every event its ``W`` and ``D`` records cover, so a
+restored robot may be ahead of what it sent; the last ``C`` then lies before the end
+of what the replay produces. The host's restore (``yard_actors.host.restore``)
+journals the commands the replay produced past the journal's last, sends none of the
+orders among them, and asks the gateway about every order still awaiting a report
+(``resolve``, ``docs/wire.md`` 4a): the gateway never holds an order the robot does
+not know, nor the robot one the gateway never heard of, and the journal holds exactly
+the commands the robot produced, in order, so a replay is faithful. The order of ``C``
+and send does not matter for that (either window ends the same way); sending first
+keeps the journal's write off tick-to-command. What must precede a send is the ``W`` or
+``D`` of the event that caused it, and it does: a robot writes them before handling.
+
 Version 1 segments (no ``G``, ``F``, ``W``) are still read; a run always writes version 2.
 A record cut short or failing its crc at the end of a segment is the torn tail of a crash: it
 is skipped with a warning. Damage followed by valid records raises :class:`JournalError`.

@@ -184,7 +184,8 @@ class Journal:
 
         A robot actor writes one before each run of fanned events it handles (write-ahead,
         like a delivery), in its handling order; a reader hands the robot every fanned event
-        of its groups with a seq up to ``seq`` that no earlier watermark covered.
+        of its groups with a seq up to ``seq`` that no earlier watermark covered. So a crash
+        mid-run leaves a watermark past what the robot handled (see the package docstring).
         """
         with self._lock:
             self._check_writable("a watermark")
@@ -229,7 +230,7 @@ class Journal:
             self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
 
     def record_command(self, robot: str, payload: bytes) -> None:
-        """Journal a command ``robot`` emitted."""
+        """Journal a command ``robot`` emitted; a host journals it once it has sent it."""
         with self._lock:
             self._check_writable("a command")
             robot_id, name_frame = self._intern(robot)

@@ -39,10 +39,12 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
             journal={"flush": "every_n", "every_n": 10},
             runtime="threads",
             pool={"workers": 3, "batch": 16},
+            reply_timeout=2,
         )
     )
 
     assert settings.host_kwargs["runtime"] == "threads"
+    assert settings.host_kwargs["reply_timeout"] == 2.0
     assert (settings.host_kwargs["pool_workers"], settings.host_kwargs["pool_batch"]) == (3, 16)
     assert settings.host_kwargs["data"] == "inproc://d"
     assert settings.host_kwargs["journal"].flush is FlushPolicy.EVERY_N
@@ -96,6 +98,14 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
         (
             _config(ask_timeout="soon"),
             "yard.toml: ask_timeout: must be of type int or float, was str",
+        ),
+        (
+            _config(reply_timeout=0),
+            "yard.toml: reply_timeout: must be a positive number of seconds, was 0",
+        ),
+        (
+            _config(reply_timeout="5s"),
+            "yard.toml: reply_timeout: must be of type int or float, was str '5s'",
         ),
         (
             _config(robots=[{"class": "robots.nowhere:Ghost", "name": "g"}]),
