@@ -5,8 +5,10 @@ instrument's tick grid: the same seed gives the same session, so demos and
 benchmarks are repeatable. :class:`QuotePublisher` binds the data endpoint
 (XPUB, so it can wait until the host has subscribed instead of losing the first
 quotes to ZeroMQ's slow-joiner window) and publishes in the wire format of
-``docs/wire.md``. :func:`market_stream` is the market both ``yard feed`` and
-``yard run`` publish: files (or the sample day) merged, given their sessions;
+``docs/wire.md``; it keeps the last status of each session and component and
+sends them again to whoever subscribes late, and every few seconds to all.
+:func:`market_stream` is the market both ``yard feed`` and ``yard run``
+publish: files (or the sample day) merged, given their sessions;
 :func:`replay_events` publishes a stream paced by its event time, and
 :func:`serve_feed` is ``yard feed``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import random
 import sys
 import time
@@ -33,7 +36,7 @@ from gateways.sessions import FORTS, with_sessions
 from yard_actors.errors import ConfigError, GatewayError, YardError
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
-from yard_actors.wire.frames import send
+from yard_actors.wire.frames import holds_more, send
 from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS
 from yard_actors.wire.names import RESERVED_PREFIX, SESSION_TOPIC, SYSTEM_TOPIC
 
@@ -56,6 +59,11 @@ _SESSION, _SYSTEM = SESSION_TOPIC.encode(), SYSTEM_TOPIC.encode()
 _RESERVED = RESERVED_PREFIX.encode()
 _SUBSCRIBE, _UNSUBSCRIBE = 1, 0  # the first byte of an XPUB subscription message
 _MIN_PAUSE_S = 0.001  # pacing: less than this ahead of time is published at once
+# How often publish() looks for new subscribers: a monotonic clock read per event, where
+# looking (holds_more) costs a few µs; a late joiner waits at most this for the statuses.
+_LOOK_EVERY_S = 0.01
+REPEAT_EVERY_S = 5.0
+"""How often a :class:`QuotePublisher` sends its last statuses again, to every subscriber."""
 PROGRESS_EVERY = 2_000
 """How many events :func:`replay_events` publishes between two calls of its ``progress``."""
 
@@ -103,9 +111,29 @@ class SyntheticQuotes:
 
 
 class QuotePublisher:
-    """Binds the data endpoint and publishes events; call from one thread only."""
+    """Binds the data endpoint and publishes events; call from one thread only.
 
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], url: str) -> None:
+    A last-value cache for late joiners: it keeps the last ``SessionStatus`` of
+    each session and the last ``SystemStatus`` of each component, and sends
+    them again when a subscription to ``$session`` or ``$system`` (or to a
+    prefix of them) arrives, and to everyone every ``repeat_every`` seconds
+    (None: never). PUB has no way to send to one subscriber, so every
+    subscriber of the topic gets the repeat: byte for byte the message it had,
+    which a host does not deliver twice. Subscriptions are read while
+    publishing (every 10 ms at most) and while :meth:`idle`; ``repeat_every``
+    is wall-clock time.
+    """
+
+    def __init__(
+        self,
+        context: zmq.Context[zmq.Socket[bytes]],
+        url: str,
+        *,
+        repeat_every: float | None = REPEAT_EVERY_S,
+    ) -> None:
+        if repeat_every is not None and not repeat_every > 0:
+            msg = f"repeat_every must be a positive number of seconds or None, was {repeat_every}"
+            raise ConfigError(msg)
         self._socket = context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, 0)  # never drop: the host reads as fast as it can
@@ -118,6 +146,11 @@ class QuotePublisher:
             raise GatewayError(msg) from exc
         self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._subscribed: Counter[bytes] = Counter()
+        # topic and session (or component) -> the payload last published: the statuses
+        self._statuses: dict[tuple[bytes, str], bytes] = {}
+        self._repeat_every = math.inf if repeat_every is None else repeat_every
+        self._next_look = 0.0
+        self._next_repeat = math.inf
 
     def wait_for_subscribers(
         self, topics: Iterable[str], *, count: int = 1, timeout: float = 10.0
@@ -155,12 +188,30 @@ class QuotePublisher:
             pass
 
     def publish(self, event: Published) -> None:
-        """Send ``event`` with its topic: the symbol, ``$session`` or ``$system`` (wire.md)."""
+        """Send ``event`` with its topic: the symbol, ``$session`` or ``$system`` (wire.md).
+
+        Also, at most every 10 ms, answers the subscriptions that came meanwhile and
+        repeats the statuses when they are due.
+        """
         if isinstance(event, Quote | Tick):
-            topic = event.symbol.encode()
+            send(self._socket, event.symbol.encode(), encode(event))
         else:
-            topic = _SESSION if isinstance(event, SessionStatus) else _SYSTEM
-        send(self._socket, topic, encode(event))
+            self._publish_status(event)
+        if (now := time.monotonic()) >= self._next_look:
+            self._look(now)
+
+    def idle(self, seconds: float) -> None:
+        """Let ``seconds`` pass, answering new subscribers and repeating the statuses on time.
+
+        For a feed with nothing to publish for a while: :func:`replay_events`
+        waits here for an event's time to come.
+        """
+        deadline = time.monotonic() + seconds
+        while (now := time.monotonic()) < deadline:
+            wake = min(deadline, self._next_repeat)
+            if wake > now:
+                self._socket.poll(math.ceil((wake - now) * 1000))
+            self._look(time.monotonic())
 
     def close(self, *, linger: float = 0.0) -> None:
         """Close the socket, first giving unsent messages up to ``linger`` seconds to leave.
@@ -170,17 +221,50 @@ class QuotePublisher:
         self._socket.setsockopt(zmq.LINGER, int(linger * 1000))
         self._socket.close()
 
+    def _publish_status(self, status: SessionStatus | SystemStatus) -> None:
+        if isinstance(status, SessionStatus):
+            topic, name = _SESSION, status.session
+        else:
+            topic, name = _SYSTEM, status.component
+        payload = encode(status)
+        send(self._socket, topic, payload)
+        if not self._statuses:
+            self._next_repeat = time.monotonic() + self._repeat_every
+        self._statuses[topic, name] = payload
+
+    def _look(self, now: float) -> None:
+        """Take the subscriptions waiting, answer them, repeat the statuses if due."""
+        wanted: set[bytes] = set()
+        while holds_more(self._socket):
+            wanted |= self._count_subscription(self._socket.recv())
+        if now >= self._next_repeat:
+            wanted = {_SESSION, _SYSTEM}
+            self._next_repeat = now + self._repeat_every
+        self._repeat(wanted)
+        self._next_look = now + _LOOK_EVERY_S
+
+    def _repeat(self, topics: set[bytes]) -> None:
+        for (topic, _), payload in self._statuses.items():
+            if topic in topics:
+                send(self._socket, topic, payload)
+
     def _take_subscription(self, deadline: float) -> bool:
-        """Count one (un)subscription, waiting until ``deadline``; False if none came."""
+        """Count and answer one (un)subscription, waiting until ``deadline``; False if none came."""
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not self._socket.poll(int(remaining * 1000)):
             return False
-        frame = self._socket.recv()
-        if frame[:1] == bytes([_SUBSCRIBE]):
-            self._subscribed[frame[1:]] += 1
-        elif frame[:1] == bytes([_UNSUBSCRIBE]) and self._subscribed[frame[1:]] > 0:
-            self._subscribed[frame[1:]] -= 1
+        self._repeat(self._count_subscription(self._socket.recv()))
         return True
+
+    def _count_subscription(self, frame: bytes) -> set[bytes]:
+        """Count an XPUB (un)subscription; return the status topics a new subscriber wants."""
+        prefix = frame[1:]
+        if frame[:1] == bytes([_SUBSCRIBE]):
+            self._subscribed[prefix] += 1
+            return {topic for topic in (_SESSION, _SYSTEM) if topic.startswith(prefix)}
+        if frame[:1] == bytes([_UNSUBSCRIBE]) and self._subscribed[prefix] > 0:
+            self._subscribed[prefix] -= 1
+        return set()
 
     def _most_on_a_symbol(self) -> int:
         everything = self._subscribed[b""]
@@ -190,6 +274,8 @@ class QuotePublisher:
 
 class _Publisher(Protocol):
     def publish(self, event: Published) -> None: ...
+
+    def idle(self, seconds: float) -> None: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -224,12 +310,13 @@ def replay_events(
     ``speed=None`` publishes as fast as possible, ``1.0`` in real time (the
     gaps between events' times kept), ``N`` N times faster; anything else
     raises ConfigError (see :func:`~gateways.pacing.check_speed`). Pacing
-    sleeps until each event is due by ``time.monotonic`` against the first
-    event, so it does not drift; an event due less than a millisecond ahead
-    goes at once. ``progress``, if given, is called on this thread with the
-    number of events published so far, every :data:`PROGRESS_EVERY` events
-    and once after the last. Raises what the stream raises (a strict reader's
-    FeedError), after publishing the events before it.
+    waits (``publisher.idle``) until each event is due by ``time.monotonic``
+    against the first event, so it does not drift; an event due less than a
+    millisecond ahead goes at once. ``progress``, if given, is called on this
+    thread with the number of events published so far, every
+    :data:`PROGRESS_EVERY` events and once after the last. Raises what the
+    stream raises (a strict reader's FeedError), after publishing the events
+    before it.
     """
     speed = check_speed(speed, source="speed")
     counts: Counter[type] = Counter()
@@ -241,7 +328,7 @@ def replay_events(
             first_ts = event.ts if first_ts is None else first_ts
             ahead = began + (event.ts - first_ts) / 1e9 / speed - time.monotonic()
             if ahead > _MIN_PAUSE_S:
-                time.sleep(ahead)  # pacing to event time, bounded by the event's due time
+                publisher.idle(ahead)  # pacing to event time, bounded by the event's due time
         publisher.publish(event)
         counts[type(event)] += 1
         published += 1

@@ -5,11 +5,14 @@ exchange and its store, and one host with every configured robot, wired over
 the configured endpoints (``inproc://`` by default). ``--role host`` runs only
 a host, with all robots or the ``--robots`` named, for deployments where the
 feed (``yard feed``) and the gateway (``yard gateway``) are processes of their
-own, possibly on other machines.
+own, possibly on other machines; it logs its robots' and intakes' counters
+every ``--health-every`` seconds and on SIGUSR1.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import signal
 import threading
 import time
@@ -19,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 import attrs
+import pykka
 import zmq
 
 from gateways.feed import Published, QuotePublisher, market_stream, replay_events
@@ -34,7 +38,12 @@ from yard_actors.host.host_config import HostSettings, RobotSettings
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.wire.events import Quote
 
-__all__ = ["fresh_run_dir", "run_all", "run_host"]
+__all__ = ["HEALTH_EVERY_S", "fresh_run_dir", "run_all", "run_host"]
+
+log = logging.getLogger(__name__)
+
+HEALTH_EVERY_S = 60.0
+"""How often ``yard run --role host`` logs its health by default (``--health-every``)."""
 
 
 def fresh_run_dir(data_dir: Path) -> Path:
@@ -183,26 +192,90 @@ def _settle(host: Host, quiet_checks: int = 3) -> None:
         time.sleep(0.05)  # the run's own pacing, not a test wait
 
 
-def run_host(settings: SystemSettings, robot_names: Sequence[str] | None) -> int:
-    """Run one host with the named robots until SIGINT or SIGTERM, then print its table."""
+def run_host(
+    settings: SystemSettings,
+    robot_names: Sequence[str] | None,
+    *,
+    health_every: float = HEALTH_EVERY_S,
+) -> int:
+    """Run one host with the named robots until SIGINT or SIGTERM, then print its table.
+
+    Meanwhile log its health (:func:`_log_health`) every ``health_every`` seconds
+    (0: never) and whenever SIGUSR1 comes, at INFO even without ``-v``. Call from the
+    main thread: it installs the signal handlers, which run there.
+    """
     robots = _robots(settings.host, robot_names)
-    stopping = threading.Event()
+    wake = threading.Event()
+    signals: set[int] = set()
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
+        signals.add(signum)
+        wake.set()
 
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(signum, handle)
+    if not log.isEnabledFor(logging.INFO):  # the health lines, not the rest of INFO
+        log.setLevel(logging.INFO)
     with Host(**settings.host.host_kwargs) as host:
         for robot in robots:
             host.add_robot(
                 robot.class_path, name=robot.name, symbols=robot.symbols, params=robot.params
             )
         print(f"yard host ready: {', '.join(r.name for r in robots)}", flush=True)
-        stopping.wait()
+        _watch(host, wake, signals, health_every)
         host.wait_idle()
         print(host.robots(), flush=True)
     return 0
+
+
+def _watch(host: Host, wake: threading.Event, signals: set[int], every: float) -> None:
+    """Log the host's health every ``every`` s (if > 0) and on SIGUSR1; return on SIGINT/TERM."""
+    stop = {signal.SIGINT, signal.SIGTERM}
+    due = time.monotonic() + every if every > 0 else math.inf
+    while True:
+        wake.wait(None if due == math.inf else max(0.0, due - time.monotonic()))
+        wake.clear()
+        if signals & stop:
+            return
+        asked = signal.SIGUSR1 in signals
+        signals.discard(signal.SIGUSR1)
+        if (now := time.monotonic()) >= due:
+            due, asked = now + every, True
+        if asked:
+            _log_health(host)
+
+
+def _log_health(host: Host) -> None:
+    """Log one line per robot and one per intake: the counters a supervisor watches.
+
+    Robots: status, events in, commands out, mailbox. Intakes: received,
+    delivered, unrouted, and what was dropped by reason (``docs/wire.md`` section 2).
+    """
+    for row in host.robots():
+        log.info(
+            "health: robot %s %s: %s events in, %s commands out, mailbox %s",
+            row["name"],
+            row["status"],
+            f"{row['events_in']:,}",
+            f"{row['commands_out']:,}",
+            row["mailbox"],
+        )
+    try:
+        intakes = host.intake_stats()
+    except pykka.Timeout:
+        log.warning("health: the intakes did not answer in time; they may be stuck")
+        return
+    for kind, stats in intakes.items():
+        dropped = ", ".join(f"{why} {n:,}" for why, n in sorted(stats.dropped.items()))
+        log.info(
+            "health: %s intake on %s: %s received, %s delivered, %s unrouted, dropped: %s",
+            kind,
+            stats.url,
+            f"{stats.received:,}",
+            f"{stats.delivered:,}",
+            f"{stats.unrouted:,}",
+            dropped or "none",
+        )
 
 
 def _print(renderable: Any) -> None:

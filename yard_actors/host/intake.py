@@ -39,6 +39,7 @@ from yard_actors.host.drops import Drops
 from yard_actors.host.intake_kinds import ACCEPTS, IntakeKind, open_socket, topic_of
 from yard_actors.host.robot_actor import Deliver, DeliverBatch
 from yard_actors.host.routing import Fanout, RoutingTable, by_robot
+from yard_actors.host.statuses import LastStatuses
 from yard_actors.journal import Journal
 from yard_actors.runtime import tell_here
 from yard_actors.wire.codec import decode
@@ -123,6 +124,7 @@ class IntakeActor(pykka.ThreadingActor):
         self._received = 0
         self._delivered = 0
         self._unrouted = 0
+        self._statuses = LastStatuses()  # a feed's repeated status reaches no robot twice
         self._socket, self.url = open_socket(context, kind, url, bind=bind)
         self._drops = Drops(f"{kind.value} intake on {self.url}")
         self._pipe, self._loop_pipe = _pipes(
@@ -341,14 +343,23 @@ class IntakeActor(pykka.ThreadingActor):
             self._drops.drop("bad_frames", f"{len(frames)} frames instead of [topic, payload]")
             return None
         topic, payload = frames
-        if topic[:1] == _RESERVED and self._consumed(topic, payload):
+        reserved = topic[:1] == _RESERVED
+        if reserved and self._consumed(topic, payload):
             return None
         fanout = self._routes.fanout(topic)
         if fanout is None:
             self._unrouted += 1
             return None
         event = self._event(topic, payload)
-        return None if event is None else (payload, event, fanout)
+        if event is None:
+            return None
+        if reserved:  # a status, which a feed repeats for late joiners
+            untold = self._statuses.not_yet_told(event, fanout)
+            if untold is None:
+                self._drops.count("repeated")  # expected, like a duplicate: counted, not logged
+                return None
+            fanout = untold
+        return payload, event, fanout
 
     def _event(self, topic: bytes, payload: bytes) -> Any:
         """Decode and check a routed message: the event, or None (dropped, counted, logged)."""

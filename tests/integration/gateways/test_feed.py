@@ -15,6 +15,7 @@ import zmq
 
 from gateways.feed import (
     PROGRESS_EVERY,
+    REPEAT_EVERY_S,
     Published,
     QuotePublisher,
     market_stream,
@@ -24,9 +25,10 @@ from gateways.feed import (
 from gateways.readers import merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
+from yard_actors.errors import ConfigError
 from yard_actors.testing import quote, tick
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import Quote, SessionState, SessionStatus, Tick
+from yard_actors.wire.events import Quote, SessionState, SessionStatus, SystemStatus, Tick
 
 T0 = 1_764_241_198_000_000_000  # 2025-11-27T10:59:58Z: 13:59:58 in Moscow, 2 s before clearing
 SECOND = 10**9
@@ -99,8 +101,24 @@ def receive(
 
 
 def wire(event: Published) -> list[bytes]:
-    topic = "$session" if isinstance(event, SessionStatus) else getattr(event, "symbol", "")
+    if isinstance(event, SessionStatus | SystemStatus):
+        topic = "$session" if isinstance(event, SessionStatus) else "$system"
+    else:
+        topic = event.symbol
     return [topic.encode(), encode(event)]
+
+
+def without_repeats(received: list[tuple[float, list[bytes]]]) -> list[list[bytes]]:
+    """The messages, each status only the first time: the feed repeats them every 5 s."""
+    seen: list[list[bytes]] = []
+    kept = []
+    for _, frames in received:
+        if frames[0].startswith(b"$"):
+            if frames in seen:
+                continue
+            seen.append(frames)
+        kept.append(frames)
+    return kept
 
 
 def write_files(tmp_path: Path) -> list[str]:
@@ -216,13 +234,17 @@ def test_the_whole_sample_day_arrives_with_its_sessions(
     expected = len(list(sample_session())) + 6  # open, clearing, open, clearing, open, closed
     close = FORTS.windows_on(SAMPLE_DATE)[-1][1]  # 23:50 in Moscow
     socket = subscribe(url, ("",))
+    closed = wire(SessionStatus(ts=close, session="FORTS", state=CLOSED))
 
     feed = Feed([], url)
     received = receive(socket, expected, timeout=60)
+    while received[-1][1] != closed:  # the statuses were repeated while publishing
+        received += receive(socket, 1)
+    messages = without_repeats(received)
 
     assert feed.join() == 0
-    assert received[0][1][0] == b"$session"
-    assert received[-1][1] == wire(SessionStatus(ts=close, session="FORTS", state=CLOSED))
+    assert messages[0][0] == b"$session"
+    assert len(messages) == expected
     assert f"yard feed: {expected:,} events" in feed.out.getvalue()
 
 
@@ -266,6 +288,9 @@ class _Counting:
     def publish(self, event: Published) -> None:
         self.published.append(event)
 
+    def idle(self, seconds: float) -> None:
+        pass
+
 
 def test_replay_events_reports_progress_every_so_often_and_at_the_end() -> None:
     events = [quote("Si", 1, 2, ts=T0 + n) for n in range(2 * PROGRESS_EVERY + 5)]
@@ -276,3 +301,101 @@ def test_replay_events_reports_progress_every_so_often_and_at_the_end() -> None:
 
     assert seen == [PROGRESS_EVERY, 2 * PROGRESS_EVERY, 2 * PROGRESS_EVERY + 5]
     assert publisher.published == events
+
+
+OPENED = SessionStatus(ts=T0, session="FORTS", state=OPEN)
+FEED_OK = SystemStatus(ts=T0, component="feed-moex", status="ok")
+
+
+class Idling:
+    """``publisher.idle(seconds)`` on a thread of its own: the publisher's only thread meanwhile."""
+
+    def __init__(self, publisher: QuotePublisher, seconds: float) -> None:
+        self.thread = threading.Thread(target=publisher.idle, args=(seconds,), name="feed-idle")
+        self.thread.start()
+
+    def __enter__(self) -> Idling:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "idle did not return"
+
+
+@pytest.mark.parametrize("topics", [("$session", "$system", "Si"), ("",), ("$",)])
+def test_a_late_subscriber_gets_the_last_status_of_each_session_and_component_at_once(
+    tmp_path: Path,
+    context: zmq.Context[zmq.Socket[bytes]],
+    subscribe: Subscribe,
+    topics: tuple[str, ...],
+) -> None:
+    publisher = QuotePublisher(context, f"ipc://{tmp_path}/data", repeat_every=None)
+    clearing = SessionStatus(ts=T0 + SECOND, session="FORTS", state=CLEARING)
+    other = SessionStatus(ts=T0, session="MOEX-FX", state=OPEN)
+    try:
+        for event in (OPENED, FEED_OK, other, clearing, quote("Si", 1, 2, ts=T0 + SECOND)):
+            publisher.publish(event)  # nobody hears these: nobody has subscribed yet
+        connected = time.monotonic()
+        socket = subscribe(publisher.endpoint, topics)
+        with Idling(publisher, 1.0):
+            received = receive(socket, 3, timeout=5)
+        late = socket.poll(100)
+    finally:
+        publisher.close()
+
+    assert sorted(frames for _, frames in received) == sorted(map(wire, [FEED_OK, other, clearing]))
+    assert received[-1][0] - connected < 0.5
+    assert not late, "each status once: one subscriber, one answer"
+
+
+def test_the_feed_repeats_its_statuses_to_every_subscriber_while_idle(
+    tmp_path: Path, context: zmq.Context[zmq.Socket[bytes]], subscribe: Subscribe
+) -> None:
+    publisher = QuotePublisher(context, f"ipc://{tmp_path}/data", repeat_every=0.1)
+    sockets = [subscribe(publisher.endpoint, ("$session",)) for _ in range(2)]
+    try:
+        publisher.wait_for_subscribers(["$session"], count=2)
+        publisher.publish(OPENED)
+        with Idling(publisher, 0.5):
+            received = [receive(socket, 3) for socket in sockets]
+    finally:
+        publisher.close()
+
+    for messages in received:
+        assert [frames for _, frames in messages] == [wire(OPENED)] * 3
+    first = received[0]  # the second socket's were waiting when it was read
+    assert first[2][0] - first[0][0] >= 0.15  # two repeats, 0.1 s apart
+
+
+def test_the_feed_repeats_its_statuses_between_quotes_too(
+    tmp_path: Path, context: zmq.Context[zmq.Socket[bytes]], subscribe: Subscribe
+) -> None:
+    publisher = QuotePublisher(context, f"ipc://{tmp_path}/data", repeat_every=0.05)
+    socket = subscribe(publisher.endpoint, ("$session", "Si"))
+    try:
+        publisher.wait_for_subscribers(["$session", "Si"])
+        publisher.publish(OPENED)
+        began = time.monotonic()
+        published = 0
+        while time.monotonic() - began < 0.3:  # the feed's own pace: no idle between quotes
+            publisher.publish(quote("Si", 1, 2, ts=T0 + published))
+            published += 1
+        received = receive(socket, published + 1)
+        while socket.poll(200):
+            received.append((time.monotonic(), socket.recv_multipart()))
+    finally:
+        publisher.close()
+
+    statuses = [frames for _, frames in received if frames[0] == b"$session"]
+    assert len(received) - len(statuses) == published
+    assert len(statuses) >= 3
+    assert set(map(tuple, statuses)) == {tuple(wire(OPENED))}
+
+
+def test_a_publisher_refuses_a_repeat_interval_that_is_not_positive(
+    tmp_path: Path, context: zmq.Context[zmq.Socket[bytes]]
+) -> None:
+    with pytest.raises(ConfigError, match="repeat_every must be a positive number of seconds"):
+        QuotePublisher(context, f"ipc://{tmp_path}/data", repeat_every=0)
+
+    assert REPEAT_EVERY_S == 5.0
