@@ -192,28 +192,24 @@ def _speed(given: str | None, configured: float | None) -> float | None:
     return configured if given is None else check_speed(given, source="--speed")
 
 
-def _health_every(text: str) -> float:
-    """``--health-every``: argparse reports the ArgumentTypeError with the flag's name."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < math.inf:
-        msg = f"must be a number of seconds, 0 (only on SIGUSR1) or more, was {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+def _non_negative(unit: str, zero: str = "") -> Callable[[str], float]:
+    """An argparse type for a finite number ≥ 0; argparse names the flag in its error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not 0 <= value < math.inf:
+            msg = f"must be a number of {unit}, 0{zero} or more, was {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
 
 
-def _milliseconds(text: str) -> float:
-    """``--latency-ms``: argparse reports the ArgumentTypeError with the flag's name."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < math.inf:
-        msg = f"must be a number of milliseconds, 0 or more, was {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+_health_every = _non_negative("seconds", " (only on SIGUSR1)")
+_milliseconds = _non_negative("milliseconds")
 
 
 def _fee(text: str) -> Decimal:
