@@ -197,20 +197,6 @@ def _acceptance(record: OrderRecord) -> tuple[bool, int]:
     return not number, number
 
 
-def _order_of(record: OrderRecord) -> NewOrder:
-    """The order as the robot sent it."""
-    return NewOrder(
-        ts=record.created_ts,
-        client_order_id=record.client_order_id,
-        robot=record.robot,
-        symbol=record.symbol,
-        side=record.side,
-        qty=record.qty,
-        price=record.price,
-        tif=record.tif,
-    )
-
-
 def _cancel_reply(cid: str, robot: str, ts: int, cancelled: bool, reason: str) -> CancelReply:
     return CancelReply(ts=ts, client_order_id=cid, robot=robot, cancelled=cancelled, reason=reason)
 
@@ -275,7 +261,7 @@ class PaperExchange:
             reports += self._reinstate(record)
         for record in records:
             if record.state is OrderState.PENDING:
-                reports += self._send(_order_of(record))
+                reports += self._send(record.order)
         return reports
 
     # --- the clock -------------------------------------------------------------------
@@ -343,7 +329,7 @@ class PaperExchange:
 
     def _reinstate(self, record: OrderRecord) -> list[Report]:
         """Rest an order the store has accepted again, or cancel it if it cannot rest."""
-        order = _order_of(record)
+        order = record.order
         priority = _order_number(record)
         if not priority:  # not numbered by a paper exchange: behind those that are
             self._accepted += 1

@@ -228,10 +228,4 @@ def _target(report: Report) -> OrderState | None:
 
 def _is_this(record: OrderRecord, order: NewOrder) -> bool:
     """Whether ``record`` is ``order`` as the failed call may have stored it, still untouched."""
-    return (
-        record.state in _UNTOUCHED
-        and record.robot == order.robot
-        and record.created_ts == order.ts
-        and (record.symbol, record.side, record.qty, record.price, record.tif)
-        == (order.symbol, order.side, order.qty, order.price, order.tif)
-    )
+    return record.state in _UNTOUCHED and record.order == order

@@ -165,6 +165,20 @@ class OrderRecord:
     def is_open(self) -> bool:
         return self.state not in FINAL_STATES
 
+    @property
+    def order(self) -> NewOrder:
+        """The order as the robot sent it (what ``new_record`` made this record from)."""
+        return NewOrder(
+            ts=self.created_ts,
+            client_order_id=self.client_order_id,
+            robot=self.robot,
+            symbol=self.symbol,
+            side=self.side,
+            qty=self.qty,
+            price=self.price,
+            tif=self.tif,
+        )
+
 
 @attrs.frozen(kw_only=True)
 class TradeRecord:
