@@ -34,6 +34,8 @@ class MarketMakerParams:
 class MarketMaker(Robot):
     symbols = ("Si",)
     params_class = MarketMakerParams
+    order_qty_params = ("qty",)  # set_params past the risk limits is refused
+    position_params = ("max_position",)
 
     def on_start(self) -> None:
         self.quotes_seen = 0

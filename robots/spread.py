@@ -40,6 +40,9 @@ class SpreadParams:
 class SpreadTrader(Robot):
     symbols = ("Si", "RTS")
     params_class = SpreadParams
+    # Each leg's qty is both an order's size and the position it holds.
+    order_qty_params = ("si_qty", "rts_qty")
+    position_params = ("si_qty", "rts_qty")
 
     def on_start(self) -> None:
         self.spreads: deque[Decimal] = deque(maxlen=self.params.window)

@@ -37,6 +37,9 @@ class TrendParams:
 class TrendFollower(Robot):
     symbols = ("Si",)
     params_class = TrendParams
+    # qty is the position it holds, and a flip sends up to twice it: both limits bound it.
+    order_qty_params = ("qty",)
+    position_params = ("qty",)
 
     def on_start(self) -> None:
         self.mids: deque[Decimal] = deque(maxlen=self.params.slow)

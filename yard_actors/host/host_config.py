@@ -23,11 +23,29 @@ A config is a mapping (parsed TOML or a dict in code)::
     [journal]
     flush = "every_event"   # or "every_n" / "interval"
 
+    [security]                # CURVE keys for tcp:// endpoints; paths relative to the file
+    secret_key = "keys/host-a.key_secret"   # this host's key pair (yard keys keys --name host-a)
+    public_keys = "keys"      # the public keys it trusts: feed.key, gateway.key, controllers'
+    # server_keys = { gateway = "keys/gw-2.key" }   # a server's key by another name
+    # allow_insecure_tcp = false                    # true: plain tcp, with a warning
+    # max_message_size = 524288                     # bytes; a larger frame disconnects its peer
+
+    [risk]                    # each robot's limits; a key left out keeps yard's default
+    max_order_qty = 10        # lots in one order
+    max_position = 10         # lots of one symbol, working orders included
+    max_orders_per_second = 10  # new orders in any second of event time
+
     [[robots]]
     class = "robots.trend:TrendFollower"
     name = "trend-si"
     symbols = ["Si"]
     params = { fast = 5, slow = 20 }
+    risk = { max_order_qty = 2 }  # this robot's own, over [risk]
+
+Without ``[risk]`` every robot gets :data:`~yard_actors.robot.risk.DEFAULT_LIMITS`,
+conservative ones: a config is how yard is deployed, and one silent about risk
+must not trade hundreds of lots. (A :class:`~yard_actors.host.host.Host` built in
+code has the limits it is given, none by default, and says so as it starts.)
 
 Every problem is a :class:`ConfigError` naming the source, the key and what
 is wrong, so an operator fixes it without reading code.
@@ -43,8 +61,9 @@ import attrs
 from yard_actors.errors import ConfigError, RobotError
 from yard_actors.host.runtimes import RUNTIMES
 from yard_actors.journal import FlushPolicy, JournalConfig
+from yard_actors.net import security_from_config
 from yard_actors.robot.loader import load_robot_class
-from yard_actors.robot.risk import RiskLimits
+from yard_actors.robot.risk import DEFAULT_LIMITS, RiskLimits
 
 __all__ = ["HostSettings", "RobotSettings", "host_settings"]
 
@@ -59,12 +78,14 @@ _TOP_KEYS = {
     "runtime",
     "pool",
     "reply_timeout",
+    "security",
 }
 _ENDPOINTS = ("data", "orders", "trades", "control")
 _OPTIONAL_ENDPOINTS = ("recovery",)
 _STORE_SCHEMES = ("sqlite:///", "mongodb://")
 _URL_SCHEMES = ("inproc://", "ipc://", "tcp://")
-_ROBOT_KEYS = {"class", "name", "symbols", "params"}
+_ROBOT_KEYS = {"class", "name", "symbols", "params", "risk"}
+_RISK_KEYS = {field.name: field.metadata["unit"] for field in attrs.fields(RiskLimits)}
 
 
 @attrs.frozen(kw_only=True)
@@ -73,6 +94,7 @@ class RobotSettings:
     name: str
     symbols: tuple[str, ...] | None
     params: Mapping[str, Any]
+    limits: RiskLimits = DEFAULT_LIMITS  # [risk], then the robot's own risk = {...}
 
 
 @attrs.frozen(kw_only=True)
@@ -108,8 +130,8 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
         if not store.startswith(_STORE_SCHEMES):
             raise _fail(source, "store", f"{store!r} is not a sqlite:/// or mongodb:// URL")
         kwargs["store"] = store
-    if "risk" in config:
-        kwargs["risk"] = _risk(source, _typed(source, "risk", config["risk"], Mapping))
+    risk = _risk(source, "risk", _typed(source, "risk", config.get("risk", {}), Mapping))
+    kwargs["risk"] = risk
     if "runtime" in config:
         runtime = _typed(source, "runtime", config["runtime"], str)
         if runtime not in RUNTIMES:
@@ -133,8 +155,11 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
                 source, "reply_timeout", f"must be a positive number of seconds, was {timeout}"
             )
         kwargs["reply_timeout"] = float(timeout)
+    if "security" in config:
+        table = _typed(source, "security", config["security"], Mapping)
+        kwargs["security"] = security_from_config(table, source=source)
     robots = _typed(source, "robots", config.get("robots", []), Sequence)
-    return HostSettings(host_kwargs=kwargs, robots=_robots(source, robots))
+    return HostSettings(host_kwargs=kwargs, robots=_robots(source, robots, risk))
 
 
 def _endpoints(source: str, endpoints: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,12 +178,19 @@ def _endpoints(source: str, endpoints: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _risk(source: str, risk: Mapping[str, Any]) -> RiskLimits:
-    _unknown(source, "risk.", risk, {"max_order_qty", "max_position"})
-    try:
-        return RiskLimits(**risk)
-    except (TypeError, ValueError) as exc:
-        raise _fail(source, "risk", str(exc)) from exc
+def _risk(
+    source: str, key: str, risk: Mapping[str, Any], base: RiskLimits = DEFAULT_LIMITS
+) -> RiskLimits:
+    """``base`` with the limits the table ``key`` sets; a limit it leaves out stays."""
+    _unknown(source, f"{key}.", risk, set(_RISK_KEYS))
+    for name, value in risk.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise _fail(
+                source,
+                f"{key}.{name}",
+                f"must be a positive whole number of {_RISK_KEYS[name]}, was {value!r}",
+            )
+    return attrs.evolve(base, **risk)
 
 
 def _pool(source: str, pool: Mapping[str, Any]) -> dict[str, int]:
@@ -190,7 +222,7 @@ def _journal(source: str, journal: Mapping[str, Any]) -> JournalConfig:
         raise _fail(source, "journal", str(exc)) from exc
 
 
-def _robots(source: str, robots: Sequence[Any]) -> tuple[RobotSettings, ...]:
+def _robots(source: str, robots: Sequence[Any], risk: RiskLimits) -> tuple[RobotSettings, ...]:
     seen: set[str] = set()
     out = []
     for index, robot in enumerate(robots):
@@ -215,8 +247,12 @@ def _robots(source: str, robots: Sequence[Any]) -> tuple[RobotSettings, ...]:
             for symbol in symbols:
                 _typed(source, f"{where}.symbols", symbol, str)
         params = _typed(source, f"{where}.params", robot.get("params", {}), Mapping)
-        try:  # build once now, so bad params stop start-up rather than a running host
-            cls(name, params=params, symbols=symbols)
+        limits = risk
+        if "risk" in robot:
+            own = _typed(source, f"{where}.risk", robot["risk"], Mapping)
+            limits = _risk(source, f"{where}.risk", own, risk)
+        try:  # build once now, so bad params (or params over a limit) stop start-up
+            cls(name, params=params, symbols=symbols, limits=limits)
         except RobotError as exc:
             raise _fail(source, f"{where}.params", str(exc)) from exc
         out.append(
@@ -225,6 +261,7 @@ def _robots(source: str, robots: Sequence[Any]) -> tuple[RobotSettings, ...]:
                 name=name,
                 symbols=None if symbols is None else tuple(symbols),
                 params=dict(params),
+                limits=limits,
             )
         )
     return tuple(out)

@@ -9,14 +9,14 @@ out as :class:`RobotError` with a sentence naming the robot and the class.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from yard_actors.errors import RobotError
 
-__all__ = ["build_params", "changed_params"]
+__all__ = ["build_params", "changed_params", "check_declared", "declared_values"]
 
 
 def build_params(params_class: type[Any] | None, params: Any, robot: str) -> Any:
@@ -54,6 +54,37 @@ def changed_params(params_class: type[Any] | None, current: Any, changes: Mappin
         name = "the params dict" if params_class is None else params_class.__name__
         msg = f"{name} refused them, the params are unchanged: {_why(exc)}"
         raise RobotError(msg) from exc
+
+
+def check_declared(
+    params_class: type[Any] | None, names: Sequence[str], robot: str, declaration: str
+) -> None:
+    """Raise :class:`RobotError` if ``names`` (a robot's ``declaration``) are not all params.
+
+    With an attrs ``params_class`` each name must be one of its fields, so a typo in
+    ``order_qty_params`` cannot quietly leave a param unchecked; plain-dict params
+    may hold any name, or not yet.
+    """
+    if isinstance(names, str):  # ("qty") for ("qty",): a string would be checked letter by letter
+        msg = f"robot {robot}: {declaration} must be a tuple of param names, was {names!r}"
+        raise RobotError(msg)
+    if params_class is None or not attrs.has(params_class):
+        return
+    fields = {field.name for field in attrs.fields(params_class)}
+    for name in names:
+        if name not in fields:
+            msg = (
+                f"robot {robot}: {declaration} names {name!r}, which is not a field of "
+                f"{params_class.__name__} (fields: {', '.join(sorted(fields))})"
+            )
+            raise RobotError(msg)
+
+
+def declared_values(params: Any, names: Sequence[str]) -> dict[str, Any]:
+    """The values of the params ``names`` that ``params`` holds (an attrs instance or a dict)."""
+    if isinstance(params, Mapping):
+        return {name: params[name] for name in names if name in params}
+    return {name: getattr(params, name) for name in names if hasattr(params, name)}
 
 
 def _why(exc: Exception) -> str:

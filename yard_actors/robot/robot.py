@@ -37,7 +37,7 @@ from yard_actors.errors import RobotError
 from yard_actors.robot.book import Book, Position, WorkingOrder
 from yard_actors.robot.lifecycle import RobotStatus, next_status
 from yard_actors.robot.params import build_params, changed_params
-from yard_actors.robot.risk import RiskLimits, refusal_of
+from yard_actors.robot.risk import NO_LIMITS, RiskGuard, RiskLimits
 from yard_actors.robot.snapshot import to_jsonable
 from yard_actors.robot.timers import TimerSchedule
 from yard_actors.wire.events import (
@@ -85,11 +85,19 @@ class Robot:
     state in :meth:`on_start`; public attributes (no leading ``_``) are part of
     :meth:`snapshot` and must be JSON-able (Decimal, enums, attrs classes,
     tuples and sets are converted).
+
+    ``limits`` are the risk limits the robot's commands and params must keep
+    (:mod:`yard_actors.robot.risk`); declare in ``order_qty_params`` and
+    ``position_params`` the params they bound, so a ``set_params`` past one is refused.
     """
 
     symbols: ClassVar[Sequence[str]] = ()
     #: An attrs class for typed params; ``None`` means params are a plain dict.
     params_class: ClassVar[type[Any] | None] = None
+    #: Params that size one order: none may exceed the risk limit ``max_order_qty``.
+    order_qty_params: ClassVar[Sequence[str]] = ()
+    #: Params that bound or target a position: none may exceed ``max_position``.
+    position_params: ClassVar[Sequence[str]] = ()
 
     def __init__(
         self,
@@ -100,11 +108,23 @@ class Robot:
         instruments: InstrumentTable | None = None,
         limits: RiskLimits | None = None,
     ) -> None:
+        cls = type(self)
         self._name = name
-        self._symbols: tuple[str, ...] = tuple(type(self).symbols if symbols is None else symbols)
-        self._params = build_params(type(self).params_class, params, name)
+        self._symbols: tuple[str, ...] = tuple(cls.symbols if symbols is None else symbols)
+        self._params = build_params(cls.params_class, params, name)
         self._instruments = instruments if instruments is not None else InstrumentTable()
-        self._limits = limits if limits is not None else RiskLimits()
+        self._risk = RiskGuard(
+            name,
+            limits if limits is not None else NO_LIMITS,
+            params_class=cls.params_class,
+            order_qty_params=cls.order_qty_params,
+            position_params=cls.position_params,
+        )
+        try:  # params over a limit stop the build, as params the params class refuses do
+            self._risk.check_params(self._params)
+        except RobotError as exc:
+            msg = f"robot {name}: {exc}"
+            raise RobotError(msg) from None
         self._book = Book()
         self._status = RobotStatus.RUNNING
         self._now = 0
@@ -215,6 +235,11 @@ class Robot:
     def last_refusal(self) -> str | None:
         """Why the last control that could not be applied was refused; None if none was."""
         return self._last_refusal
+
+    @property
+    def risk_refusals(self) -> dict[str, int]:
+        """Commands and ``set_params`` refused by each risk limit, by limit name."""
+        return self._risk.refusals
 
     @property
     def pnl(self) -> Decimal:
@@ -467,13 +492,11 @@ class Robot:
         accepted: list[Command] = []
         pending, self._pending = self._pending, []
         for command in pending:
-            refusal = refusal_of(
+            refusal = self._risk.admit(
                 command,
-                robot=self._name,
                 status=self._status,
                 book=self._book,
                 instruments=self._instruments,
-                limits=self._limits,
                 ts=self._now,
             )
             if refusal is not None:
@@ -525,7 +548,9 @@ class Robot:
             raise RobotError(msg)
         if control.action is not ControlAction.SET_PARAMS:
             return target, self._params
-        return target, changed_params(type(self).params_class, self._params, control.params)
+        params = changed_params(type(self).params_class, self._params, control.params)
+        self._risk.check_params(params)  # raises RobotError: refused, counted
+        return target, params
 
     def _refuse(self, control: Control, reason: str) -> bool:
         action = control.action
@@ -562,6 +587,7 @@ class Robot:
             "pnl": str(book.realized_pnl),
             "error": self._error,
             "last_refusal": self._last_refusal,
+            "risk": self._risk.to_json(),
             "state": self.state(),
             "timers": self._timers.to_json(),
         }

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from yard_actors.errors import RobotError
+from yard_actors.robot.risk import RiskLimits
 from yard_actors.robot.robot import Robot
 from yard_actors.robot.timers import fire_due_timers
 from yard_actors.testing.builders import (
@@ -38,7 +39,8 @@ class RobotHarness:
     harness builds, so tests need not invent timestamps. Like the actor, the
     harness first delivers the robot's timers due at or before each event's
     ``ts``; they are in :attr:`events` (so :meth:`replay` stays exact), and their
-    commands come first in what the call returns.
+    commands come first in what the call returns. ``limits``: the risk limits to test
+    the robot under (none by default; a config-built host has yard's defaults).
     """
 
     def __init__(
@@ -51,9 +53,12 @@ class RobotHarness:
         instruments: InstrumentTable | None = None,
         start_ts: int = DEFAULT_START_TS,
         step_ns: int = 1_000_000,
+        limits: RiskLimits | None = None,
     ) -> None:
         def build() -> Robot:
-            return robot_class(name, params=params, symbols=symbols, instruments=instruments)
+            return robot_class(
+                name, params=params, symbols=symbols, instruments=instruments, limits=limits
+            )
 
         self._build = build
         self.robot = self._build()

@@ -62,7 +62,7 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
         (_config(colour="blue"), r"yard\.toml: colour: unknown key \(allowed: ask_timeout"),
         (
             _config(risk={"max_position": -1}),
-            "yard.toml: risk: max_position must be a positive whole number of lots, was -1",
+            "yard.toml: risk.max_position: must be a positive whole number of lots, was -1",
         ),
         (_config(store="postgres://x"), "yard.toml: store: 'postgres://x' is not a sqlite:/// or"),
         (_config(endpoints={"data": "inproc://d"}), "yard.toml: endpoints.orders: missing"),
