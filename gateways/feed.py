@@ -33,7 +33,9 @@ from gateways.pacing import check_speed
 from gateways.readers import MarketFile, merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
+from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError, YardError
+from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
 from yard_actors.wire.frames import holds_more, send
@@ -121,7 +123,8 @@ class QuotePublisher:
     subscriber of the topic gets the repeat: byte for byte the message it had,
     which a host does not deliver twice. Subscriptions are read while
     publishing (every 10 ms at most) and while :meth:`idle`; ``repeat_every``
-    is wall-clock time.
+    is wall-clock time. ``security``: its keys and message size limit; binding
+    ``tcp://`` without keys raises ConfigError (:mod:`yard_actors.net`).
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class QuotePublisher:
         url: str,
         *,
         repeat_every: float | None = REPEAT_EVERY_S,
+        security: Security = LOCAL_ONLY,
     ) -> None:
         if repeat_every is not None and not repeat_every > 0:
             msg = f"repeat_every must be a positive number of seconds or None, was {repeat_every}"
@@ -139,12 +143,14 @@ class QuotePublisher:
         self._socket.setsockopt(zmq.SNDHWM, 0)  # never drop: the host reads as fast as it can
         self._socket.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscriber, not just the first
         try:
-            self._socket.bind(url)
+            self.endpoint = net.bind(self._socket, url, security)
         except zmq.ZMQError as exc:
             self._socket.close()
             msg = f"feed cannot bind {url}: {exc}"
             raise GatewayError(msg) from exc
-        self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        except BaseException:  # keys missing or unreadable: ConfigError says which
+            self._socket.close()
+            raise
         self._subscribed: Counter[bytes] = Counter()
         # topic and session (or component) -> the payload last published: the statuses
         self._statuses: dict[tuple[bytes, str], bytes] = {}
@@ -373,6 +379,7 @@ def serve_feed(
     linger: float = 30.0,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    security: Security = LOCAL_ONLY,
 ) -> int:
     """``yard feed``: publish ``files`` (or the sample day, seeded, if none) on ``bind``.
 
@@ -380,10 +387,12 @@ def serve_feed(
     ``sessions=False``), waits for ``wait_for`` subscribers to some symbol
     (0: does not wait), publishes at ``speed`` (see :func:`replay_events`),
     gives subscribers up to ``linger`` seconds to take what is queued, and
-    prints one summary line to ``out``. Returns 0, or 2 after printing the
-    reason to ``err`` when it cannot go on: a bad argument, a socket that
-    cannot bind, no subscriber in time, a bad row in ``strict`` mode (the
-    events before it are published) or an unreadable file.
+    prints one summary line to ``out``, with the peers its endpoint refused
+    (``security``: its keys, :mod:`yard_actors.net`). Returns 0, or 2 after
+    printing the reason to ``err`` when it cannot go on: a bad argument, a
+    socket that cannot bind (or a ``tcp://`` one without keys), no subscriber
+    in time, a bad row in ``strict`` mode (the events before it are published)
+    or an unreadable file.
     """
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -395,8 +404,8 @@ def serve_feed(
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     drain = 0.0
     try:
-        publisher = QuotePublisher(context, bind)
-    except GatewayError as exc:
+        publisher = QuotePublisher(context, bind, security=security)
+    except YardError as exc:
         context.term()
         print(f"yard feed: {exc}", file=err)
         return 2
@@ -416,6 +425,7 @@ def serve_feed(
         drain = 0.0  # the operator wants out now, not after the queue drains
         raise
     finally:
+        refused = net.refusals(context)  # before term(): it ends the context's authenticator
         publisher.close(linger=drain)
         context.term()
     source = _count(len(files), "file") if files else f"the sample session (seed {seed})"
@@ -423,7 +433,8 @@ def serve_feed(
     print(
         f"yard feed: {counts.events:,} events ({counts.quotes:,} quotes, {counts.ticks:,} ticks, "
         f"{counts.sessions:,} session changes) from {source}, {bad} skipped, "
-        f"in {counts.seconds:.2f} s: {counts.rate:,.0f} events/s",
+        f"in {counts.seconds:.2f} s: {counts.rate:,.0f} events/s"
+        + "".join(f"; refused {n:,} peers ({why})" for why, n in sorted(refused.items())),
         file=out,
     )
     return 0

@@ -9,7 +9,8 @@ defaults, those of ``yard run``: orders are refused until the data endpoint
 brings an open session (``yard feed`` adds FORTS sessions unless told not to).
 ``exchange`` names another adapter to run instead (``module:factory``).
 
-It logs its counters (:meth:`~gateways.order_gateway.OrderGateway.health`)
+It logs its counters (:meth:`~gateways.order_gateway.OrderGateway.health`, and
+the peers its endpoints refused, ``refused_<reason>``: :mod:`yard_actors.net`)
 every ``health_every_s`` seconds and on SIGUSR1. If the gateway's thread ends
 on an unexpected error, :func:`serve` stops at once and raises GatewayError,
 so the process ends with a non-zero status rather than live on serving nothing.
@@ -27,12 +28,15 @@ from types import FrameType
 from typing import Final
 
 import attrs
+import zmq
 
 from gateways.exchange import ExchangeAdapter
 from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperConfig, PaperExchange
-from gateways.store import OrderStore, open_store
+from gateways.store import open_store, reopener
+from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
+from yard_actors.net import LOCAL_ONLY, Security
 
 __all__ = ["HEALTH_EVERY_S", "GatewaySettings", "serve"]
 
@@ -49,7 +53,8 @@ class GatewaySettings:
 
     ``exchange``: ``module:factory`` of an exchange adapter, called with no
     arguments, instead of the paper exchange. ``health_every_s``: seconds
-    between health lines (0: only on SIGUSR1).
+    between health lines (0: only on SIGUSR1). ``security``: its keys and
+    message size limit; ``tcp://`` endpoints need keys (:mod:`yard_actors.net`).
     """
 
     store: str
@@ -61,6 +66,7 @@ class GatewaySettings:
     paper: PaperConfig = attrs.field(factory=PaperConfig)
     exchange: str | None = None
     health_every_s: float = HEALTH_EVERY_S
+    security: Security = LOCAL_ONLY
 
 
 def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> None:
@@ -84,6 +90,7 @@ def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> 
         )
     exchange = _exchange(settings)
     store = open_store(settings.store)
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()  # its refusals are counted in it
     try:
         gateway = OrderGateway(
             store=store,
@@ -93,20 +100,25 @@ def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> 
             recovery=settings.recovery,
             data=settings.data,
             symbols=settings.symbols,
-            reopen_store=_reopener(settings.store),
+            reopen_store=reopener(settings.store),
+            context=context,
+            security=settings.security,
         )
     except BaseException:
         store.close()
+        context.term()
         raise
     _forward(gateway.wait, wake)
     try:
         endpoints = " ".join(f"{k}={v}" for k, v in gateway.endpoints.items())
         print(f"yard gateway ready: {endpoints} store={settings.store}", flush=True)
-        _watch(gateway, settings.health_every_s, stopping, asked, wake)
+        _watch(gateway, context, settings.health_every_s, stopping=stopping, asked=asked, wake=wake)
     finally:
         gateway.stop()
         gateway.store.close()
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(gateway.stats.items())) or "nothing"
+        stats = {**gateway.stats, **_refused(context)}
+        context.term()
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "nothing"
         print(f"yard gateway stopped: {counts}", flush=True)
     if gateway.failure is not None:
         failure = gateway.failure
@@ -119,7 +131,9 @@ def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> 
 
 def _watch(
     gateway: OrderGateway,
+    context: zmq.Context[zmq.Socket[bytes]],
     every_s: float,
+    *,
     stopping: threading.Event,
     asked: threading.Event,
     wake: threading.Event,
@@ -133,14 +147,18 @@ def _watch(
         wake.clear()  # before looking: a wake after this is seen by the next wait
         if asked.is_set():
             asked.clear()
-            _log_health(gateway)
+            _log_health(gateway, context)
         if due is not None and time.monotonic() >= due:
-            _log_health(gateway)
+            _log_health(gateway, context)
             due = time.monotonic() + every_s
 
 
-def _log_health(gateway: OrderGateway) -> None:
-    counts = gateway.health()
+def _refused(context: zmq.Context[zmq.Socket[bytes]]) -> dict[str, int]:
+    return {f"refused_{why}": n for why, n in net.refusals(context).items()}
+
+
+def _log_health(gateway: OrderGateway, context: zmq.Context[zmq.Socket[bytes]]) -> None:
+    counts = {**gateway.health(), **_refused(context)}
     first = ("commands", "reports", "store_retries", "working_orders", "store_down")
     rest = sorted(k for k in counts if k not in first)
     health_log.info(
@@ -168,42 +186,6 @@ def _exchange(settings: GatewaySettings) -> ExchangeAdapter:
 
 
 _CALLS: Final = ("submit", "cancel", "on_market", "poll")  # restore is optional (new)
-
-
-def _reopener(url: str) -> Callable[[], OrderStore] | None:
-    # A private in-memory store cannot be opened again: it would come back empty.
-    if url.endswith(":memory:"):
-        return None
-
-    retry_url = with_retry_timeouts(url)
-
-    def reopen() -> OrderStore:
-        return open_store(retry_url)
-
-    return reopen
-
-
-# pymongo's defaults wait 30 s to select a server and forever on a socket: one retry begun
-# while the server is down would hold the retry loop far past its backoff.
-_RETRY_TIMEOUTS_MS: Final = {
-    "serverSelectionTimeoutMS": 2000,
-    "connectTimeoutMS": 2000,
-    "socketTimeoutMS": 5000,
-}
-
-
-def with_retry_timeouts(url: str) -> str:
-    """``url`` with short MongoDB timeouts for the store's retries; the URL's own win."""
-    if not url.startswith("mongodb"):
-        return url
-    base, _, query = url.partition("?")
-    given = {part.split("=", 1)[0].lower() for part in query.split("&") if part}
-    extra = [f"{k}={v}" for k, v in _RETRY_TIMEOUTS_MS.items() if k.lower() not in given]
-    if not extra:
-        return url
-    if "/" not in base.split("://", 1)[1]:
-        base += "/"  # mongodb://host?x=1 is not a valid URI: the options follow a path
-    return f"{base}?{'&'.join(filter(None, (query, *extra)))}"
 
 
 def _forward(wait: Callable[[], object], wake: threading.Event) -> None:

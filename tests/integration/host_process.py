@@ -2,6 +2,8 @@
 
 Prints ``ready`` once its robot is routed, then, once the robot holds ``--fills``
 fills (or ``--timeout`` passes), one line of JSON with the robot's snapshot, and exits.
+Over tcp it needs ``--keys DIR --key-name NAME`` (CURVE keys made by ``yard keys``), or
+``--allow-insecure-tcp``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import time
 
 from yard_actors import Host
+from yard_actors.net import LOCAL_ONLY, Security
 
 
 def main() -> int:
@@ -22,7 +25,15 @@ def main() -> int:
     parser.add_argument("--robot-class", required=True)
     parser.add_argument("--fills", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--keys", help="the directory of yard keys")
+    parser.add_argument("--key-name", default="host", help="this host's key in --keys")
+    parser.add_argument("--allow-insecure-tcp", action="store_true")
     args = parser.parse_args()
+    security = LOCAL_ONLY
+    if args.keys is not None:
+        security = Security.from_keys(args.keys, args.key_name)
+    elif args.allow_insecure_tcp:
+        security = Security(allow_insecure_tcp=True)
     with Host(
         data=args.data,
         orders=args.orders,
@@ -30,6 +41,7 @@ def main() -> int:
         control=args.control,
         recovery=args.recovery,
         journal_dir=args.journal,
+        security=security,
     ) as host:
         host.add_robot(args.robot_class, name=args.robot)
         print("ready", flush=True)

@@ -1,4 +1,8 @@
-"""One config, four processes: a feed, a gateway and two hosts over tcp on loopback."""
+"""One config, four processes: a feed, a gateway and two hosts over tcp on loopback.
+
+Keyed as README's deployment is: ``yard keys`` makes a key pair for each process, the
+config's ``[security]`` names the hosts' trust, ``--secret-key`` each one's own key.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ trades = "tcp://127.0.0.1:{trades}"
 recovery = "tcp://127.0.0.1:{recovery}"
 control = "tcp://127.0.0.1:*"
 
+[security]
+secret_key = "keys/host-a.key_secret"
+public_keys = "keys"
+
 [[robots]]
 class = "tests.integration.order_robots:Taker"
 name = "alpha"
@@ -64,6 +72,12 @@ def test_feed_gateway_and_two_hosts_in_their_own_processes_trade(tmp_path: Path)
     store = tmp_path / "yard.db"
     (tmp_path / "yard.toml").write_text(CONFIG.format(store=store, **ports), encoding="utf-8")
     url = {name: f"tcp://127.0.0.1:{port}" for name, port in ports.items()}
+    names = ("feed", "gateway", "host-a", "host-b")
+    made = _yard("keys", "keys", *(arg for name in names for arg in ("--name", name)), cwd=tmp_path)
+    assert made.communicate(timeout=60)[1] == ""
+    assert made.returncode == 0
+    keyed = {name: ["--secret-key", f"keys/{name}.key_secret"] for name in names}
+    trusting = ["--public-keys", "keys"]
     processes = {
         "gateway": _yard(
             "gateway",
@@ -79,13 +93,15 @@ def test_feed_gateway_and_two_hosts_in_their_own_processes_trade(tmp_path: Path)
             url["data"],
             "--symbols",
             "Si",
+            *keyed["gateway"],
+            *trusting,
             cwd=tmp_path,
         ),
     }
     try:
         assert processes["gateway"].stdout is not None
         assert processes["gateway"].stdout.readline().startswith("yard gateway ready")
-        for name in ("alpha", "beta"):
+        for name, key in (("alpha", "host-a"), ("beta", "host-b")):
             host = _yard(
                 "run",
                 "yard.toml",
@@ -95,12 +111,22 @@ def test_feed_gateway_and_two_hosts_in_their_own_processes_trade(tmp_path: Path)
                 name,
                 "--journal-dir",
                 str(tmp_path / f"journal-{name}"),
+                *keyed[key],
                 cwd=tmp_path,
             )
             processes[name] = host
             assert host.stdout is not None
             assert host.stdout.readline().strip() == f"yard host ready: {name}"
-        processes["feed"] = _yard("feed", "--bind", url["data"], "--wait-for", "3", cwd=tmp_path)
+        processes["feed"] = _yard(
+            "feed",
+            "--bind",
+            url["data"],
+            "--wait-for",
+            "3",
+            *keyed["feed"],
+            *trusting,
+            cwd=tmp_path,
+        )
         with open_store(f"sqlite:///{store}") as reader:
             wait_until(
                 lambda: all(len(reader.trades(robot=n)) >= 3 for n in ("alpha", "beta")),

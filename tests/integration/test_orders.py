@@ -26,6 +26,7 @@ from gateways.store import OrderState, open_store
 from gateways.store.base import OrderStore
 from tests.integration.order_robots import Ladder, Taker
 from yard_actors import Host, NewOrder, Side, encode, replay
+from yard_actors.net import LOCAL_ONLY, Security, make_keys
 from yard_actors.testing import quote, wait_until
 from yard_actors.wire.frames import send
 
@@ -34,16 +35,25 @@ _hosts = itertools.count(1)
 
 
 class Market:
-    """A feed, a gateway with the paper exchange, and the store, wired over one transport."""
+    """A feed, a gateway with the paper exchange, and the store, wired over one transport.
+
+    Over tcp each part has CURVE keys of its own, in ``tmp_path/keys`` (:attr:`keys`),
+    with keys for hosts named ``alpha`` and ``beta`` beside them.
+    """
 
     def __init__(self, store: OrderStore, transport: str, tmp_path: Path) -> None:
         self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         any_port = "tcp://127.0.0.1:*" if transport == "tcp" else None
+        self.keys = tmp_path / "keys"
+        security = {"feed": LOCAL_ONLY, "gateway": LOCAL_ONLY}
+        if transport == "tcp":
+            make_keys(self.keys, ["feed", "gateway", "alpha", "beta"])
+            security = {name: Security.from_keys(self.keys, name) for name in security}
 
         def url(name: str) -> str:
             return any_port or f"inproc://yard-orders-{id(self)}-{name}"
 
-        self.feed = QuotePublisher(self.context, url("data"))
+        self.feed = QuotePublisher(self.context, url("data"), security=security["feed"])
         self.data = self.feed.endpoint
         self.store = store
         self.gateway = OrderGateway(
@@ -56,6 +66,7 @@ class Market:
             symbols=["Si"],
             context=self.context,
             heartbeat_ms=100,
+            security=security["gateway"],
         )
         self.endpoints = dict(self.gateway.endpoints)
         self.ts = TS
@@ -233,6 +244,7 @@ def test_two_hosts_in_their_own_processes_get_only_their_own_fills(tmp_path: Pat
                 "tests.integration.order_robots:Taker",
                 "--fills",
                 "3",
+                *("--keys", str(market.keys), "--key-name", name),
             ]
             processes.append(
                 subprocess.Popen(

@@ -4,6 +4,8 @@
 Si and RTS quotes, the example robots, and a gateway that accepts every order,
 all over ``inproc://``, with journals under ``./yard-data/``. ``yard replay``
 rebuilds a robot from its journal and says whether the replay was faithful.
+``yard keys`` makes the CURVE key pairs that ``tcp://`` endpoints need
+(:mod:`yard_actors.app.security_flags`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gateways.paper import PaperConfig
 from gateways.serve import HEALTH_EVERY_S as GATEWAY_HEALTH_EVERY_S
 from gateways.serve import GatewaySettings, serve
 from yard_actors.app.config_file import load_settings
+from yard_actors.app.security_flags import add_security_flags, make_key_files, security_from
 from yard_actors.app.templates import write_templates
 from yard_actors.app.yard_run import (
     HEALTH_EVERY_S,
@@ -70,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--control", help="override the config's control endpoint (one per host)")
     run.add_argument(
+        "--secret-key",
+        type=Path,
+        metavar="FILE",
+        help="override [security] secret_key (each host its own key pair)",
+    )
+    run.add_argument(
         "--health-every",
         type=_health_every,
         default=HEALTH_EVERY_S,
@@ -85,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     feed.add_argument("--wait-for", type=int, default=1, help="subscribers to wait for first")
     feed.add_argument("--no-sessions", action="store_true", help="do not add FORTS sessions")
     feed.add_argument("--seed", type=int, default=7, help="the sample day's seed")
+    add_security_flags(feed)
     init = commands.add_parser("init", help="write a commented yard.toml and a robot template")
     init.add_argument("directory", nargs="?", default=".", help="where to write them")
     gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
@@ -125,6 +135,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE:FACTORY",
         help="an exchange adapter to run instead of the paper exchange (called with no arguments)",
     )
+    add_security_flags(gate)
+    keys = commands.add_parser(
+        "keys", help="make CURVE key pairs for tcp:// endpoints: NAME.key and NAME.key_secret"
+    )
+    keys.add_argument("directory", help="where to write them (made, owner-only, if missing)")
+    keys.add_argument(
+        "--name",
+        action="append",
+        dest="names",
+        metavar="NAME",
+        help="a key pair to make (repeatable; default: feed, gateway and host)",
+    )
     rep = commands.add_parser("replay", help="rebuild a robot from its journal")
     rep.add_argument("journal_dir", help="the host's journal directory")
     rep.add_argument("robot", help="the robot's name")
@@ -160,6 +182,7 @@ def _feed(args: argparse.Namespace) -> int:
         wait_for=args.wait_for,
         sessions=not args.no_sessions,
         seed=args.seed,
+        security=security_from(args),
     )
 
 
@@ -174,6 +197,8 @@ def _run(args: argparse.Namespace) -> int:
     overrides = {
         k: v for k, v in (("journal_dir", args.journal_dir), ("control", args.control)) if v
     }
+    if args.secret_key is not None:
+        overrides["security"] = attrs.evolve(settings.security, secret_key=args.secret_key)
     if overrides:
         kwargs = {**settings.host.host_kwargs, **overrides}
         settings = attrs.evolve(settings, host=attrs.evolve(settings.host, host_kwargs=kwargs))
@@ -251,8 +276,15 @@ def _gateway(args: argparse.Namespace) -> int:
             paper=paper,
             exchange=args.exchange,
             health_every_s=args.health_every,
+            security=security_from(args),
         )
     )
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    for line in make_key_files(Path(args.directory), args.names):
+        print(line)
     return 0
 
 
@@ -290,6 +322,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "feed": _feed,
     "gateway": _gateway,
     "init": _init,
+    "keys": _keys,
     "replay": _replay_command,
 }
 

@@ -5,7 +5,8 @@ settings with their defaults (everything in one process over ``inproc://``,
 SQLite store and journals under ``./yard-data/``). The host part is checked by
 :func:`yard_actors.host.host_config.host_settings`; this module adds the sections the
 other roles read, and reads the file, so every problem names the file, the key
-and what is wrong. ``[paper]`` becomes a :class:`gateways.paper.PaperConfig`,
+and what is wrong. ``[security]`` (keys for ``tcp://`` endpoints) is the host's
+and, in one process, every role's. ``[paper]`` becomes a :class:`gateways.paper.PaperConfig`,
 with that class's defaults for what it leaves out: ``yard gateway`` uses them too.
 """
 
@@ -24,6 +25,7 @@ from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
 from yard_actors.errors import ConfigError
 from yard_actors.host.host_config import HostSettings, host_settings
+from yard_actors.net import LOCAL_ONLY, Security
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
@@ -89,6 +91,13 @@ class SystemSettings:
 
     def endpoint(self, name: str) -> str:
         return str(self.host.host_kwargs.get(name, DEFAULT_ENDPOINTS[name]))
+
+    @property
+    def security(self) -> Security:
+        """``[security]``: the keys of this process, whatever roles it plays."""
+        security = self.host.host_kwargs.get("security", LOCAL_ONLY)
+        assert isinstance(security, Security)
+        return security
 
 
 def load_settings(path: str | Path | None) -> SystemSettings:

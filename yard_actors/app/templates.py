@@ -30,6 +30,11 @@ trades = "inproc://yard-trades"            # the gateway binds, hosts connect
 recovery = "inproc://yard-recovery"        # the gateway binds: replay of missed reports
 control = "inproc://yard-control"          # each host binds; `yard ctl` connects
 
+[security]                                 # CURVE keys: every tcp:// endpoint needs them
+# secret_key = "keys/host.key_secret"      # this process's key pair (yard keys keys)
+# public_keys = "keys"                     # the public keys it trusts (NAME.key)
+# max_message_size = 524288                # bytes; a larger frame cuts its sender off
+
 [paper]                                    # the paper exchange inside the gateway
 latency_ms = 0
 fee_per_lot = "0.5"

@@ -4,7 +4,8 @@ One :class:`~yard_actors.host.intake.IntakeActor` class serves every kind; what
 differs by kind is here, so a new kind of intake is a row in these tables (and a
 subclass where it needs state of its own, like the trades intake). The data and
 trades intakes subscribe (SUB) to a publisher that binds; the control intake
-pulls (PULL), usually bound, since controllers come and go.
+pulls (PULL), usually bound, since controllers come and go. Each socket is bound or
+connected by :mod:`yard_actors.net`: CURVE on ``tcp://``, a message size limit on all.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any, Final
 
 import zmq
 
+from yard_actors import net
 from yard_actors.errors import GatewayError
+from yard_actors.net import FEED, GATEWAY, LOCAL_ONLY, Security
 from yard_actors.wire.events import (
     CancelReply,
     Control,
@@ -40,8 +43,16 @@ class IntakeKind(enum.Enum):
 
 ACCEPTS: Final[Mapping[IntakeKind, tuple[type[Any], ...]]] = {
     IntakeKind.DATA: (Quote, Tick, SessionStatus, SystemStatus),
-    IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill),
+    IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill, SystemStatus),
     IntakeKind.CONTROL: (Control,),
+}
+
+# Whose key the server of a connecting intake holds (yard_actors.net.Security.server_key);
+# a control intake that connects does so to a controller that binds.
+_SERVER: Final[Mapping[IntakeKind, str]] = {
+    IntakeKind.DATA: FEED,
+    IntakeKind.TRADES: GATEWAY,
+    IntakeKind.CONTROL: "controller",
 }
 
 # Topics every data intake subscribes to whatever its routes: the session and system status.
@@ -63,27 +74,35 @@ def topic_of(event: Any) -> str:
 
 
 def open_socket(
-    context: zmq.Context[zmq.Socket[bytes]], kind: IntakeKind, url: str, *, bind: bool
+    context: zmq.Context[zmq.Socket[bytes]],
+    kind: IntakeKind,
+    url: str,
+    *,
+    bind: bool,
+    security: Security = LOCAL_ONLY,
 ) -> tuple[zmq.Socket[bytes], str]:
     """Open the intake's socket on ``url``; return it and the URL it ended up on.
 
     A bound URL with a ``*`` port comes back with the port the system chose.
-    Raises :class:`GatewayError` if the socket cannot bind or connect.
+    Raises :class:`GatewayError` if the socket cannot bind or connect, ConfigError
+    if ``security`` has no usable keys for a ``tcp://`` URL.
     """
     socket = context.socket(zmq.PULL if kind is IntakeKind.CONTROL else zmq.SUB)
     socket.setsockopt(zmq.LINGER, 0)
     socket.setsockopt(zmq.RCVHWM, 1_000_000)
     try:
         if bind:
-            socket.bind(url)
-            url = socket.getsockopt_string(zmq.LAST_ENDPOINT)
+            url = net.bind(socket, url, security)
         else:
-            socket.connect(url)
+            net.connect(socket, url, security, server=_SERVER[kind])
     except zmq.ZMQError as exc:
         socket.close()
         verb = "bind" if bind else "connect"
         msg = f"{kind.value} intake cannot {verb} {url}: {exc}"
         raise GatewayError(msg) from exc
+    except BaseException:  # keys missing or unreadable: ConfigError says which
+        socket.close()
+        raise
     for topic in _STANDING.get(kind, ()):
         socket.subscribe(topic.encode())
     return socket, url

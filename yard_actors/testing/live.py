@@ -1,8 +1,13 @@
-"""The live kit: a real host with real actors and sockets, a test feed and a test gateway."""
+"""The live kit: a real host with real actors and sockets, a test feed and a test gateway.
+
+Over ``tcp://`` the kit makes a throwaway set of CURVE keys (``feed``, ``gateway``,
+``host``, ``controller``) and gives each part its own, as a deployment does.
+"""
 
 from __future__ import annotations
 
 import itertools
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,7 +17,9 @@ from typing import Any
 import pykka
 import zmq
 
+from yard_actors import net
 from yard_actors.host.host import Host
+from yard_actors.net import FEED, GATEWAY, LOCAL_ONLY, Security
 from yard_actors.robot.robot import Robot
 from yard_actors.wire.codec import decode, encode
 from yard_actors.wire.events import (
@@ -64,12 +71,17 @@ class TestFeed:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], url: str) -> None:
+    def __init__(
+        self, context: zmq.Context[zmq.Socket[bytes]], url: str, security: Security = LOCAL_ONLY
+    ) -> None:
         self._socket = context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, 1_000_000)
-        self._socket.bind(url)
-        self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        try:
+            self.endpoint = net.bind(self._socket, url, security)
+        except BaseException:
+            self._socket.close()
+            raise
         self._seen: set[bytes] = set()
 
     def wait_for(self, topic: str, timeout: float = 5.0) -> None:
@@ -95,15 +107,23 @@ class TestGateway:
 
     __test__ = False
 
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], orders: str, trades: str) -> None:
+    def __init__(
+        self,
+        context: zmq.Context[zmq.Socket[bytes]],
+        orders: str,
+        trades: str,
+        security: Security = LOCAL_ONLY,
+    ) -> None:
         self._orders = context.socket(zmq.PULL)
         self._orders.setsockopt(zmq.LINGER, 0)
-        self._orders.bind(orders)
         self._trades = context.socket(zmq.XPUB)
         self._trades.setsockopt(zmq.LINGER, 0)
-        self._trades.bind(trades)
-        self.orders_endpoint = self._orders.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.trades_endpoint = self._trades.getsockopt_string(zmq.LAST_ENDPOINT)
+        try:
+            self.orders_endpoint = net.bind(self._orders, orders, security)
+            self.trades_endpoint = net.bind(self._trades, trades, security)
+        except BaseException:
+            self.close()
+            raise
         self._seen: set[bytes] = set()
 
     def wait_for(self, robot: str, timeout: float = 5.0) -> None:
@@ -207,6 +227,20 @@ def _urls(transport: str, bench: int, ipc_dir: Path | None) -> dict[str, str]:
     raise ValueError(msg)
 
 
+_KEY_NAMES = (FEED, GATEWAY, "host", "controller")
+
+
+@contextmanager
+def _keyring(transport: str) -> Iterator[dict[str, Security]]:
+    """Each part's :class:`Security`: over tcp, throwaway keys in a directory removed after."""
+    if transport != "tcp":
+        yield dict.fromkeys(_KEY_NAMES, LOCAL_ONLY)
+        return
+    with tempfile.TemporaryDirectory(prefix="yard-test-keys-") as directory:
+        net.make_keys(Path(directory), _KEY_NAMES)
+        yield {name: Security.from_keys(directory, name) for name in _KEY_NAMES}
+
+
 @contextmanager
 def live_host(
     journal_dir: str | Path | None,
@@ -218,42 +252,41 @@ def live_host(
     """Start a host wired to a test feed and gateway; stop it all on exit.
 
     ``transport`` picks ``inproc`` (default), ``ipc`` (sockets in ``ipc_dir``) or
-    ``tcp`` (free ports on 127.0.0.1): the host code is the same for all three.
+    ``tcp`` (free ports on 127.0.0.1, each part with CURVE keys of its own, made for
+    the occasion): the host code is the same for all three.
     """
     urls = _urls(transport, next(_bench_ids), ipc_dir)
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    sockets: list[Any] = []
-    host: Host | None = None
-    try:
-        feed = TestFeed(context, urls["data"])
-        sockets.append(feed)
-        gateway = TestGateway(context, urls["orders"], urls["trades"])
-        sockets.append(gateway)
-        urls["data"], urls["orders"], urls["trades"] = (
-            feed.endpoint,
-            gateway.orders_endpoint,
-            gateway.trades_endpoint,
-        )
-        host = Host(
-            data=urls["data"],
-            orders=urls["orders"],
-            trades=urls["trades"],
-            control=urls["control"],
-            context=context,
-            journal_dir=journal_dir,
-            **host_kwargs,
-        )
-        controller = context.socket(zmq.PUSH)
-        controller.setsockopt(zmq.LINGER, 0)
-        controller.connect(host.endpoints["control"])
-        sockets.append(controller)
-        yield LiveHost(host, feed, gateway, controller)
-    finally:
-        if host is not None:
-            host.stop()
-        for item in sockets:
-            item.close()
-        context.term()
+    with _keyring(transport) as security:  # removed after the context's end
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        sockets: list[Any] = []
+        host: Host | None = None
+        try:
+            feed = TestFeed(context, urls["data"], security[FEED])
+            sockets.append(feed)
+            gateway = TestGateway(context, urls["orders"], urls["trades"], security[GATEWAY])
+            sockets.append(gateway)
+            host = Host(
+                data=feed.endpoint,
+                orders=gateway.orders_endpoint,
+                trades=gateway.trades_endpoint,
+                control=urls["control"],
+                context=context,
+                journal_dir=journal_dir,
+                security=security["host"],
+                **host_kwargs,
+            )
+            controller = context.socket(zmq.PUSH)
+            controller.setsockopt(zmq.LINGER, 0)
+            sockets.append(controller)
+            control = host.endpoints["control"]
+            net.connect(controller, control, security["controller"], server="host")
+            yield LiveHost(host, feed, gateway, controller)
+        finally:
+            if host is not None:
+                host.stop()
+            for item in sockets:
+                item.close()
+            context.term()
 
 
 @contextmanager

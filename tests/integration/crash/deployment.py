@@ -1,7 +1,8 @@
 """The process rig of the crash tests: a feed, a gateway and two hosts, each a real process.
 
-Everything talks over tcp on 127.0.0.1 (free ports), as README's "Deployment
-across processes" runs it: ``yard feed`` publishes a trading day, ``yard gateway``
+Everything talks over tcp on 127.0.0.1 (free ports), keyed, as README's "Deployment
+across processes" runs it (a key pair per process and one for the controller, every
+process trusting the lot): ``yard feed`` publishes a trading day, ``yard gateway``
 keeps the order store, and two ``yard run --role host`` processes each run two of
 the example robots (``robots/``) with a journal directory of their own. A test
 kills any of them with SIGKILL (:meth:`Deployment.kill`), starts it again on the
@@ -39,6 +40,7 @@ from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS
 from gateways.store import OrderRecord, OrderStore, StoreError, open_store
 from tests.integration.crash.invariant import Consistency
+from yard_actors.net import Security, connect, make_keys
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import (
     Control,
@@ -422,6 +424,8 @@ class Deployment:
         self.journal_dirs = {host: root / f"journal-{host}" for host in HOSTS}
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        self.keys = root / "keys"
+        make_keys(self.keys, ["feed", "gateway", *HOSTS, "controller"])
         config = root / "yard.toml"
         config.write_text(self._config(host_store or store), encoding="utf-8")
         self.gateway = _yard("gateway", self._gateway_args(), self.logs, "yard gateway ready")
@@ -448,8 +452,20 @@ class Deployment:
             "[endpoints]\n"
             + "".join(f'{name} = "{url}"\n' for name, url in self.url.items())
             + 'control = "tcp://127.0.0.1:*"\n'
+            + "[security]\n"
+            + f'secret_key = "{self.keys / "host-a.key_secret"}"  # each host: --secret-key\n'
+            + f'public_keys = "{self.keys}"\n'
             + ROBOTS_TOML
         )
+
+    def _keyed(self, name: str) -> list[str]:
+        """The flags that give the process ``name`` its key pair and the keys it trusts."""
+        return [
+            "--secret-key",
+            str(self.keys / f"{name}.key_secret"),
+            "--public-keys",
+            str(self.keys),
+        ]
 
     def _gateway_args(self) -> list[str]:
         return [
@@ -457,12 +473,14 @@ class Deployment:
             *("--orders", self.url["orders"], "--replies", self.url["trades"]),
             *("--recovery", self.url["recovery"], "--data", self.url["data"]),
             *("--symbols", "Si,RTS"),
+            *self._keyed("gateway"),
         ]
 
     def _host_args(self, config: Path, host: str) -> list[str]:
         return [
             *("run", str(config), "--role", "host", "--robots", ",".join(HOSTS[host])),
             *("--journal-dir", str(self.journal_dirs[host]), "--control", self.control[host]),
+            *("--secret-key", str(self.keys / f"{host}.key_secret")),
         ]
 
     def __enter__(self) -> Self:
@@ -505,6 +523,7 @@ class Deployment:
         args = [
             *("feed", *day.feed_args(), "--bind", self.url["data"]),
             *("--speed", str(self.speed), "--wait-for", "2"),
+            *self._keyed("feed"),
         ]
         self.feed = _yard(f"feed-{len(self.feeds) + 1}", args, self.logs, ready=None)
         self.feeds.append(self.feed)
@@ -565,7 +584,9 @@ class Deployment:
         for host, robots in HOSTS.items():
             push = self._context.socket(zmq.PUSH)
             push.setsockopt(zmq.LINGER, 5000)
-            push.connect(self.control[host])
+            connect(
+                push, self.control[host], Security.from_keys(self.keys, "controller"), server=host
+            )
             for robot in robots:
                 control = Control(ts=0, robot=robot, action=action)
                 push.send_multipart([robot.encode(), encode(control)])

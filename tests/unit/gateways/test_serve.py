@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateways.serve import with_retry_timeouts
+from gateways.store import with_retry_timeouts
 
 
 @pytest.mark.parametrize(
