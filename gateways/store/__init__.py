@@ -8,6 +8,7 @@ collection hosts can also follow with a change stream
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from gateways.store.base import (
@@ -46,6 +47,8 @@ __all__ = [
     "TradeRecord",
     "check_transition",
     "open_store",
+    "reopener",
+    "with_retry_timeouts",
 ]
 
 _SQLITE: Final = "sqlite:///"
@@ -73,6 +76,48 @@ def open_store(url: str) -> OrderStore:
         return MongoOrderStore(url)
     msg = f"The order store URL {url!r} is not one yard understands; use {_FORMS}"
     raise StoreError(msg)
+
+
+def reopener(url: str) -> Callable[[], OrderStore] | None:
+    """How a gateway opens its store at ``url`` anew after an outage; None if it cannot.
+
+    A store that failed may stay unusable (a MongoDB store whose write behind
+    failed refuses every call after), so the gateway's retries open a fresh
+    one, with short timeouts (:func:`with_retry_timeouts`). A private
+    in-memory store cannot be opened again: it would come back empty.
+    ``yard gateway`` and ``yard run`` give their gateway this.
+    """
+    if url.endswith(":memory:"):
+        return None
+    retry_url = with_retry_timeouts(url)
+
+    def reopen() -> OrderStore:
+        return open_store(retry_url)
+
+    return reopen
+
+
+# pymongo's defaults wait 30 s to select a server and forever on a socket: one retry begun
+# while the server is down would hold the retry loop far past its backoff.
+_RETRY_TIMEOUTS_MS: Final = {
+    "serverSelectionTimeoutMS": 2000,
+    "connectTimeoutMS": 2000,
+    "socketTimeoutMS": 5000,
+}
+
+
+def with_retry_timeouts(url: str) -> str:
+    """``url`` with short MongoDB timeouts for the store's retries; the URL's own win."""
+    if not url.startswith("mongodb"):
+        return url
+    base, _, query = url.partition("?")
+    given = {part.split("=", 1)[0].lower() for part in query.split("&") if part}
+    extra = [f"{k}={v}" for k, v in _RETRY_TIMEOUTS_MS.items() if k.lower() not in given]
+    if not extra:
+        return url
+    if "/" not in base.split("://", 1)[1]:
+        base += "/"  # mongodb://host?x=1 is not a valid URI: the options follow a path
+    return f"{base}?{'&'.join(filter(None, (query, *extra)))}"
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,7 @@ from typing import Final, TypeVar
 import attrs
 
 from gateways.store.base import (
+    UNKNOWN_SYMBOL,
     OrderRecord,
     OrderState,
     Report,
@@ -24,7 +25,14 @@ from gateways.store.base import (
 )
 from yard_actors.errors import StoreError, TransitionError
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import CancelReply, Fill, NewOrder, OrderAccepted, OrderRejected
+from yard_actors.wire.events import (
+    CancelReply,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Side,
+)
 
 __all__ = [
     "REPORT_TYPES",
@@ -34,6 +42,8 @@ __all__ = [
     "check_repeat",
     "encoded",
     "new_record",
+    "refused_record",
+    "rejected_record",
     "transition_of",
     "with_seq",
 ]
@@ -67,6 +77,38 @@ def new_record(order: NewOrder) -> OrderRecord:
         exchange_order_id="",
         reason="",
         history=(StateChange(ts=order.ts, state=OrderState.NEW),),
+    )
+
+
+def rejected_record(rejected: OrderRejected, order: NewOrder | None) -> OrderRecord:
+    """The record of ``order`` rejected on arrival by ``rejected`` (see ``add_rejected``).
+
+    Without ``order`` (never received), the order known by its id alone. Raises
+    StoreError if ``order`` names another robot or id than ``rejected``.
+    """
+    if order is None:
+        order = NewOrder(
+            ts=rejected.ts,
+            client_order_id=rejected.client_order_id,
+            robot=rejected.robot,
+            symbol=UNKNOWN_SYMBOL,
+            side=Side.BUY,
+            qty=1,
+        )
+    elif (order.robot, order.client_order_id) != (rejected.robot, rejected.client_order_id):
+        msg = (
+            f"The rejection of order {rejected.client_order_id} of robot {rejected.robot!r} "
+            f"cannot be stored with order {order.client_order_id} of robot {order.robot!r}; "
+            "pass the order it rejects"
+        )
+        raise StoreError(msg)
+    return refused_record(order, rejected.reason, ts=rejected.ts)
+
+
+def refused_record(order: NewOrder, reason: str, *, ts: int) -> OrderRecord:
+    """The record of ``order`` rejected for ``reason`` at ``ts``, never sent on: new, rejected."""
+    return transition_of(
+        new_record(order), OrderState.REJECTED, ts=ts, reason=reason, exchange_order_id=None
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "UPDATE_FILLED",
     "UPDATE_STATE",
     "fill_of",
+    "first_history_rows",
     "order_record",
     "order_row",
     "trade_row",
@@ -109,6 +110,16 @@ def order_row(record: OrderRecord) -> tuple[Any, ...]:
         record.updated_ts,
         record.exchange_order_id,
         record.reason,
+    )
+
+
+def first_history_rows(record: OrderRecord) -> tuple[Any, ...]:
+    """The parameters of :data:`INSERT_HISTORY_2`: the order's first two changes."""
+    coid = record.client_order_id
+    return tuple(
+        value
+        for ordinal, change in enumerate(record.history[:2])
+        for value in (coid, ordinal, change.ts, change.state.value, change.reason)
     )
 
 

@@ -23,9 +23,10 @@ from pymongo import errors
 
 from yard_actors.errors import StoreError
 
-__all__ = ["FOREIGN_ERRORS", "redacted", "translated"]
+__all__ = ["FOREIGN_ERRORS", "duplicates", "redacted", "translated"]
 
 FOREIGN_ERRORS: Final = (errors.PyMongoError, BSONError)
+_DUPLICATE_KEY: Final = 11000  # MongoDB's error code for a unique index's refusal
 
 # What each kind of error means, most specific first; the last two catch the rest.
 _MEANINGS: Final[tuple[tuple[type[Exception], str], ...]] = (
@@ -55,6 +56,21 @@ def translated(where: str, action: str) -> Iterator[None]:
     except FOREIGN_ERRORS as exc:
         msg = f"The MongoDB order store {where} could not {action}: {_meaning(exc)} ({exc})"
         raise StoreError(msg) from exc
+
+
+def duplicates(exc: errors.BulkWriteError) -> list[int]:
+    """The indexes of the documents an unordered bulk insert refused as duplicates.
+
+    Raises ``exc`` again if it refused anything for another reason, or its
+    write concern failed: that is a failure, not a taken key.
+    """
+    details = exc.details or {}
+    refused = details.get("writeErrors", [])
+    if details.get("writeConcernErrors") or any(
+        error.get("code") != _DUPLICATE_KEY for error in refused
+    ):
+        raise exc
+    return sorted(int(error["index"]) for error in refused)
 
 
 def redacted(url: str) -> str:

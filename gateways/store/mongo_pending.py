@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
-from pymongo import UpdateOne
+from pymongo import UpdateOne, errors
 from pymongo.collection import Collection
 
 from gateways.store.base import OrderRecord
-from gateways.store.mongo_documents import Document, order_document
+from gateways.store.mongo_documents import Document, order_document, order_record
 from yard_actors.errors import StoreError
 
 __all__ = ["BEHIND_S", "OpenOrder", "PendingWrites", "without_id"]
@@ -80,7 +80,16 @@ class PendingWrites:
         self._behind_since: float | None = None
         self._writer: threading.Thread | None = None
         self._closed = False
+        self._discarded = False  # given up on (discard): write nothing more
         self.failure: str | None = None  # why a write behind failed: the store is unusable
+
+    def hold(self, document: Document) -> OpenOrder:
+        """The stored order ``document`` as an entry, kept in :attr:`open` if it is open."""
+        version = int(document["version"])
+        entry = OpenOrder(order_record(document), list(document["trade_ids"]), version, version)
+        if entry.record.is_open:
+            self.open[entry.record.client_order_id] = entry
+        return entry
 
     def change(self, entry: OpenOrder, record: OrderRecord, trade_ids: list[str]) -> None:
         """Change an order in memory; it is written with the next :meth:`write`."""
@@ -104,23 +113,46 @@ class PendingWrites:
         It holds ``after`` and each of the robot's writes waiting here that no
         earlier journal holds. Call the function returned once the trade is in.
         """
-        others = [
-            other for other in self._unjournaled.get(robot, {}).values() if other is not entry
-        ]
-        due = self._due.get(robot, [])
-        held = len(due)
-        filled = OpenOrder(after, trade_ids, entry.version + 1, entry.stored).document()
-        journal = {
-            "orders": [other.document() for other in others] + [filled],
-            "reports": due[self._journaled.get(robot, 0) :],
-        }
+        journal, held = self._waiting(robot, leave_out=entry)
+        journal["orders"].append(
+            OpenOrder(after, trade_ids, entry.version + 1, entry.stored).document()
+        )
 
         def written() -> None:
             self.change(entry, after, trade_ids)
-            self._unjournaled.pop(robot, None)
-            self._journaled[robot] = held
+            self._journaled_up_to(robot, held)
 
         return journal, written
+
+    def journal_with(self, robot: str, report: Document) -> tuple[Document, Callable[[], None]]:
+        """The journal of an order of ``robot`` stored rejected with its ``report``.
+
+        It holds the robot's writes waiting here that no earlier journal holds,
+        then ``report``. Call the function returned once the order is in: it
+        adds ``report`` to write, as journaled.
+        """
+        journal, held = self._waiting(robot, leave_out=None)
+        journal["reports"].append(report)
+
+        def written() -> None:
+            self._journaled_up_to(robot, held)
+            self.add_report(robot, report, journaled=True)
+
+        return journal, written
+
+    def _waiting(self, robot: str, *, leave_out: OpenOrder | None) -> tuple[Document, int]:
+        """The robot's writes no journal holds yet (but ``leave_out``'s), and its reports due."""
+        others = [
+            other.document()
+            for other in self._unjournaled.get(robot, {}).values()
+            if other is not leave_out
+        ]
+        due = self._due.get(robot, [])
+        return {"orders": others, "reports": due[self._journaled.get(robot, 0) :]}, len(due)
+
+    def _journaled_up_to(self, robot: str, held: int) -> None:
+        self._unjournaled.pop(robot, None)
+        self._journaled[robot] = held
 
     def _all_journaled(self) -> bool:
         return not self._unjournaled and all(
@@ -210,15 +242,42 @@ class PendingWrites:
                 if delay > 0:
                     self._wake.wait(delay)
                     continue
+                if self._discarded:
+                    return
                 try:
                     self.write()
                 except Exception as exc:
-                    self.failure = (
-                        f"a write behind failed ({exc}); the trades' journals hold it: "
-                        "restart the gateway, whose repair() completes it"
-                    )
-                    logger.exception("the MongoDB order store %s: %s", self._where, self.failure)
+                    self._failed(exc)
                     return
+
+    def _failed(self, exc: Exception) -> None:
+        self.failure = (
+            f"a write behind failed ({exc}); the trades' journals hold it: a store opened "
+            "anew completes it (repair(), which the gateway calls at start and after an outage)"
+        )
+        if self._discarded:
+            return  # the gateway gave up on this store already, and said why
+        # A server or network failure is an outage the gateway rides out, not a bug.
+        expected = isinstance(exc, StoreError | errors.PyMongoError)
+        logger.error(
+            "the MongoDB order store %s: %s",
+            *(self._where, self.failure),
+            exc_info=None if expected else exc,
+        )
+
+    def discard(self) -> None:
+        """Write nothing more, from any thread, at once: the store was given up on.
+
+        The write-behind thread may be in a write now, holding the lock; it
+        ends when that returns. What is held here is dropped: the trades'
+        journals hold what a batch left behind, for the next store's repair.
+        """
+        self._discarded = True
+        if self._wake.acquire(blocking=False):  # else the thread is writing: it sees the flag
+            try:
+                self.close()
+            finally:
+                self._wake.release()
 
     def close(self) -> None:
         """Let the write-behind thread end (callers write what is due first).

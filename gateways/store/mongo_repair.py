@@ -1,4 +1,4 @@
-"""Finding and completing the fills a crash left half written in the MongoDB order store.
+"""Finding and completing the writes a crash left half done in the MongoDB order store.
 
 A half-written fill is a trade whose seq has no report: the gateway stopped
 after writing the trade and before its batch's order changes and reports.
@@ -6,12 +6,16 @@ The trade's *journal* holds them (see :mod:`.mongo_pending`; stored as JSON
 text), so completing it
 needs nothing else: each order in it is written where the stored ``version``
 is lower, then each report and the fill's own, skipping those already there.
+
+An order stored rejected with its report (``add_rejected``) carries a journal
+the same way, its own report last in it, and that report's seq as
+``report_seq``: one whose report is missing is completed alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from pymongo import ASCENDING, errors
@@ -22,7 +26,17 @@ from gateways.store.mongo_documents import Document, fill_of, report_document, r
 from gateways.store.mongo_pending import without_id
 from yard_actors.errors import StoreError
 
-__all__ = ["complete_from_journal", "stranded_trades", "summary"]
+__all__ = [
+    "REPORT_SEQ",
+    "complete_from_journal",
+    "complete_rejection",
+    "stranded_rejections",
+    "stranded_trades",
+    "summary",
+]
+
+REPORT_SEQ: Final = "report_seq"
+"""The field of an order stored rejected with its report: that report's seq."""
 
 
 def summary(collection: Collection[Document], field: str) -> dict[str, tuple[int, int]]:
@@ -40,33 +54,87 @@ def stranded_trades(
     """Every trade whose seq has no report, each robot's in seq order."""
     reported = summary(reports, "robot")
     for robot, (_, top) in summary(trades, "name").items():
-        count, last = reported.get(robot, (0, 0))
-        if count == last and top <= last:
-            continue  # seqs 1..last all have their report, and no trade is beyond
-        query: Document = {"robot": robot}
-        have = {int(report["seq"]) for report in reports.find(query, {"seq": 1})}
-        missing = [seq for seq in range(1, max(top, last) + 1) if seq not in have]
-        yield from trades.find({"name": robot, "seq": {"$in": missing}}).sort("seq", ASCENDING)
+        missing = _missing(reports, reported, robot, top)
+        if missing:
+            query = {"name": robot, "seq": {"$in": missing}}
+            yield from trades.find(query).sort("seq", ASCENDING)
+
+
+def stranded_rejections(
+    orders: Collection[Document], reports: Collection[Document]
+) -> Iterator[Document]:
+    """Every order stored rejected with its report (``add_rejected``) whose report is missing."""
+    carriers = list(orders.find({REPORT_SEQ: {"$gt": 0}}, {"robot": 1, REPORT_SEQ: 1}))
+    if not carriers:
+        return
+    reported = summary(reports, "robot")
+    tops: dict[str, int] = {}
+    for carrier in carriers:
+        robot = carrier["robot"]
+        tops[robot] = max(tops.get(robot, 0), int(carrier[REPORT_SEQ]))
+    for robot, top in tops.items():
+        missing = _missing(reports, reported, robot, top)
+        if missing:
+            query = {"robot": robot, REPORT_SEQ: {"$in": missing}}
+            yield from orders.find(query).sort(REPORT_SEQ, ASCENDING)
+
+
+def _missing(
+    reports: Collection[Document],
+    reported: dict[str, tuple[int, int]],
+    robot: str,
+    top: int,
+) -> list[int]:
+    """The seqs up to ``top`` (or the robot's last report) with no report stored."""
+    count, last = reported.get(robot, (0, 0))
+    if count == last and top <= last:
+        return []  # seqs 1..last all have their report, and nothing is beyond
+    have = {int(report["seq"]) for report in reports.find({"robot": robot}, {"seq": 1})}
+    return [seq for seq in range(1, max(top, last) + 1) if seq not in have]
 
 
 def complete_from_journal(
     orders: Collection[Document], reports: Collection[Document], trade: Document
 ) -> list[ReportRecord]:
     """Write what a stranded trade's journal holds, then its report; the reports added."""
+    journal = _journal(trade, f"trade {trade.get('trade_id')!r}")
+    fill = fill_of(trade)
+    own = ReportRecord(robot=fill.robot, seq=fill.seq, report=fill)
+    return _complete(
+        orders, reports, journal["orders"], [*journal["reports"], report_document(own)]
+    )
+
+
+def complete_rejection(
+    orders: Collection[Document], reports: Collection[Document], order: Document
+) -> list[ReportRecord]:
+    """Write what a stranded rejected order's journal holds (its report last); the reports added."""
+    journal = _journal(order, f"order {order.get('_id')!r}")
+    return _complete(orders, reports, journal["orders"], journal["reports"])
+
+
+def _journal(carrier: Document, what: str) -> dict[str, Any]:
     try:
-        journal: dict[str, Any] = orjson.loads(trade["journal"])
-    except orjson.JSONDecodeError as exc:
-        msg = f"The journal of the stored trade {trade.get('trade_id')!r} is damaged: {exc}"
+        journal: dict[str, Any] = orjson.loads(carrier["journal"])
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        msg = f"The journal of the stored {what} is damaged: {exc!r}"
         raise StoreError(msg) from exc
-    for order in journal["orders"]:
+    return journal
+
+
+def _complete(
+    orders: Collection[Document],
+    reports: Collection[Document],
+    changed: list[Document],
+    due: list[Document],
+) -> list[ReportRecord]:
+    for order in changed:
         changes = without_id(order)
         orders.update_one(
             {"_id": order["_id"], "version": {"$lt": changes["version"]}}, {"$set": changes}
         )
-    fill = fill_of(trade)
-    own = ReportRecord(robot=fill.robot, seq=fill.seq, report=fill)
     added = []
-    for document in [*journal["reports"], report_document(own)]:
+    for document in due:
         try:
             reports.insert_one(document)
         except errors.DuplicateKeyError:

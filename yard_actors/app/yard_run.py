@@ -29,20 +29,22 @@ from gateways.feed import Published, QuotePublisher, market_stream, replay_event
 from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperExchange
 from gateways.readers import read_file
-from gateways.store import open_store
+from gateways.store import open_store, reopener
 from yard_actors.app.config_file import FeedSettings, SystemSettings
 from yard_actors.app.summary import render, summarize
 from yard_actors.errors import ConfigError
 from yard_actors.host.host import Host
 from yard_actors.host.host_config import HostSettings, RobotSettings
+from yard_actors.net import Security
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.wire.events import Quote
 
-__all__ = ["HEALTH_EVERY_S", "fresh_run_dir", "run_all", "run_host"]
+__all__ = ["HEALTH_EVERY_S", "fresh_run_dir", "run_all", "run_host", "start_gateway"]
 
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 60.0
+_STOP_GRACE_S = 2.0  # on SIGTERM, how long the host may take to finish what it has
 """How often ``yard run --role host`` logs its health by default (``--health-every``)."""
 
 
@@ -97,26 +99,25 @@ def run_all(
     symbols = _symbols(robots)
     events = _market(settings.feed)[:limit]
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    store = open_store(settings.store)
     publisher = gateway = None
     started = time.perf_counter()
     try:
-        publisher = QuotePublisher(context, settings.endpoint("data"))
-        gateway = OrderGateway(
-            store=store,
-            exchange=PaperExchange(settings.paper),
-            orders=settings.endpoint("orders"),
-            trades=settings.endpoint("trades"),
-            recovery=settings.endpoint("recovery"),
-            data=settings.endpoint("data"),
-            symbols=symbols,
-            context=context,
-        )
-        kwargs = {**settings.host.host_kwargs, "recovery": settings.endpoint("recovery")}
+        security = settings.security.in_one_process()  # one process, one key for every role
+        publisher = QuotePublisher(context, settings.endpoint("data"), security=security)
+        gateway = start_gateway(settings, context=context, symbols=symbols, security=security)
+        kwargs = {
+            **settings.host.host_kwargs,
+            "recovery": settings.endpoint("recovery"),
+            "security": security,
+        }
         with Host(context=context, **kwargs) as host:
             for robot in robots:
                 host.add_robot(
-                    robot.class_path, name=robot.name, symbols=robot.symbols, params=robot.params
+                    robot.class_path,
+                    name=robot.name,
+                    symbols=robot.symbols,
+                    params=robot.params,
+                    limits=robot.limits,
                 )
             publisher.wait_for_subscribers(symbols, count=2)  # the host and the gateway
             _publish(publisher, events, host, speed=speed, live=live)
@@ -124,14 +125,15 @@ def run_all(
             elapsed = time.perf_counter() - started
             snapshots = [host.snapshot(robot.name) for robot in robots]
             journal = host.journal_dir
+        store = gateway.store  # the one in use: a fresh one if an outage opened it anew
         fills = {r.name: [t.fill for t in store.trades(robot=r.name)] for r in robots}
         orders = {r.name: len(store.orders(robot=r.name)) for r in robots}
     finally:
         if gateway is not None:
             gateway.stop()
+            gateway.store.close()
         if publisher is not None:
             publisher.close()
-        store.close()
         context.term()
     rows = summarize(snapshots, orders, fills, (e for e in events if isinstance(e, Quote)))
     _print(render(rows))
@@ -142,6 +144,39 @@ def run_all(
         else ""
     )
     return 0
+
+
+def start_gateway(
+    settings: SystemSettings,
+    *,
+    context: zmq.Context[zmq.Socket[bytes]],
+    symbols: Sequence[str],
+    security: Security,
+) -> OrderGateway:
+    """``yard run``'s order gateway: the paper exchange over the configured store.
+
+    After a store outage it opens the store anew (:func:`gateways.store.reopener`),
+    as ``yard gateway`` does, so a store left unusable by the outage is replaced.
+    The store in use is then :attr:`OrderGateway.store`: close it after ``stop()``.
+    Raises StoreError if the store cannot be opened or read.
+    """
+    store = open_store(settings.store)
+    try:
+        return OrderGateway(
+            store=store,
+            exchange=PaperExchange(settings.paper),
+            orders=settings.endpoint("orders"),
+            trades=settings.endpoint("trades"),
+            recovery=settings.endpoint("recovery"),
+            data=settings.endpoint("data"),
+            symbols=symbols,
+            context=context,
+            security=security,
+            reopen_store=reopener(settings.store),
+        )
+    except BaseException:
+        store.close()
+        raise
 
 
 def _publish(
@@ -219,11 +254,18 @@ def run_host(
     with Host(**settings.host.host_kwargs) as host:
         for robot in robots:
             host.add_robot(
-                robot.class_path, name=robot.name, symbols=robot.symbols, params=robot.params
+                robot.class_path,
+                name=robot.name,
+                symbols=robot.symbols,
+                params=robot.params,
+                limits=robot.limits,
             )
         print(f"yard host ready: {', '.join(r.name for r in robots)}", flush=True)
         _watch(host, wake, signals, health_every)
-        host.wait_idle()
+        try:  # what has arrived, if it is handled soon; a robot far behind is not waited for
+            host.wait_idle(timeout=_STOP_GRACE_S)
+        except pykka.Timeout:
+            log.warning("robots still had events waiting; the host stops without them")
         print(host.robots(), flush=True)
     return 0
 

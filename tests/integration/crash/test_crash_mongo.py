@@ -90,12 +90,6 @@ class MongoServer(YardProcess):
         return True
 
 
-@pytest.mark.xfail(
-    reason="issue 11, open: after nx-27017 restarts, the gateway stores new orders but no "
-    "report reaches the robots within 10 s (the store-retry path of gateways/outage.py and "
-    "the hosts' change-stream watcher, host/fill_watch.py, which ends on a StoreError)",
-    strict=False,
-)
 def test_a_mongodb_outage_mid_session_is_ridden_out_and_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,11 +7,7 @@ gateway is real, its sockets real; nothing is mocked.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +17,8 @@ import pytest
 from gateways.order_gateway import COMPONENT
 from gateways.store import OrderState, open_store
 from gateways.store.base import OrderStore
-from tests.integration.gateways.gateway_wire import GatewayRig, cancel, order
+from tests.integration.gateways.gateway_wire import TS, GatewayRig, cancel, order
+from tests.integration.nx_restartable import NxServer
 from yard_actors.testing import wait_until
 from yard_actors.wire.events import CancelReply, Fill, OrderAccepted, OrderRejected
 from yard_actors.wire.names import RECOVERY_RESOLVE, STORE_UNAVAILABLE
@@ -101,6 +98,34 @@ def test_a_locked_sqlite_store_refuses_new_orders_then_takes_everything_held(
     assert seqs == [(1, "o-1"), (2, "o-1"), (3, "o-4")]
 
 
+def test_the_outage_is_announced_in_market_time_not_by_the_wall_clock(tmp_path: Path) -> None:
+    # Robots take an event's ts as their clock: a wall-clock status would move theirs
+    # years ahead of the market's, past every risk window (and freeze their trading).
+    path = tmp_path / "orders.db"
+    rig = _rig(open_store(f"sqlite:///{path}"))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        wire = rig.wire
+        wire.send(order("o-1", price="101"))
+        rig.quote(99, 101)  # market time: TS + 1 s
+        accepted, filled = wire.reports(2)  # the gateway has seen the quote
+        blocker.execute("BEGIN IMMEDIATE")
+        wire.send(order("o-2"))
+        [refused] = wire.reports(1, timeout=30)  # after SQLite's 5 s busy wait
+        blocker.execute("ROLLBACK")
+        rig.status("ok")
+    finally:
+        blocker.close()
+        rig.close()
+
+    assert (type(accepted), type(filled)) == (OrderAccepted, Fill)
+    assert _refused(refused, "o-2")
+    assert [(s.status, s.ts) for s in wire.statuses] == [
+        ("degraded", TS + 10**9),
+        ("ok", TS + 10**9),
+    ]
+
+
 def test_a_refused_order_its_robot_never_heard_of_is_answered_once_when_resolved(
     tmp_path: Path,
 ) -> None:
@@ -118,7 +143,7 @@ def test_a_refused_order_its_robot_never_heard_of_is_answered_once_when_resolved
         wire.recovery.send_multipart([RECOVERY_RESOLVE, b"r", b"o-1"])
         [answer] = wire.reports(1)
         wire.recovery.send_multipart([RECOVERY_RESOLVE, b"r", b"o-1"])
-        [again] = wire.reports(1)
+        [again] = wire.replied(1)  # stored now: sent to the asker, as a known order's
     finally:
         blocker.close()
         rig.close()
@@ -131,52 +156,6 @@ def test_a_refused_order_its_robot_never_heard_of_is_answered_once_when_resolved
 # --- MongoDB: the server stops and starts again ---------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class NxServer:
-    """nx-27017 on a fixed port and data directory, so that it can stop and start again."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = _free_port()
-        self.url = f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        start = "import sys; from nx_27017 import main; sys.exit(main())"
-        command = [
-            *(sys.executable, "-c", start),
-            *("--data-dir", str(self.directory / "data")),
-            *("-p", str(self.port)),
-            *("--pid-file", str(self.directory / "nx-27017.pid")),
-            *("--log-file", str(self.directory / "nx-27017.log")),
-        ]
-        with (self.directory / "output.txt").open("ab") as output:
-            self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-        wait_until(self._answers, timeout=30, what=f"nx-27017 on port {self.port}")
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-            self._process = None
-
-    def _answers(self) -> bool:
-        assert self._process is not None
-        assert self._process.poll() is None, "nx-27017 exited"
-        with contextlib.closing(socket.socket()) as probe:
-            return probe.connect_ex(("127.0.0.1", self.port)) == 0
-
-
 @pytest.fixture
 def nx(tmp_path: Path) -> Iterator[NxServer]:
     server = NxServer(tmp_path)
@@ -187,7 +166,7 @@ def nx(tmp_path: Path) -> Iterator[NxServer]:
 
 def test_mongodb_stopped_and_started_again_takes_new_orders_without_a_hand(nx: NxServer) -> None:
     # A short server selection: the first order after the stop waits this long, not 30 s.
-    url = nx.url.replace("/?", "/outage?") + "&serverSelectionTimeoutMS=1000"
+    url = nx.database_url("outage")
     rig = _rig(open_store(url), reopen=lambda: open_store(url))
     try:
         wire = rig.wire
@@ -236,7 +215,7 @@ def test_mongodb_stopped_and_started_again_takes_new_orders_without_a_hand(nx: N
 def test_a_fill_made_while_mongodb_was_down_reaches_its_robot_once_it_is_back(
     nx: NxServer,
 ) -> None:
-    url = nx.url.replace("/?", "/fills?") + "&serverSelectionTimeoutMS=1000"
+    url = nx.database_url("fills")
     rig = _rig(open_store(url), reopen=lambda: open_store(url))
     try:
         wire = rig.wire

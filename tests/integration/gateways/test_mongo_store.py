@@ -27,6 +27,8 @@ from tests.integration.gateways.store_orders import (
 )
 from yard_actors.errors import StoreError
 from yard_actors.testing import accepted, cancelled, filled
+from yard_actors.wire.events import OrderRejected
+from yard_actors.wire.names import LOST_IN_TRANSIT
 
 
 @pytest.fixture
@@ -214,6 +216,50 @@ def test_a_crash_after_a_batchs_trade_is_repaired_from_the_trades_journal(
     assert record is not None
     assert (record.state, record.filled_qty, record.exchange_order_id) == (PARTIAL, 4, "x-1")
     assert again is None
+
+
+def test_a_crash_after_a_rejected_order_is_inserted_is_repaired_from_its_journal(
+    mongo_store: MongoOrderStore, mongo_url: str, raw_client: MongoClient[dict[str, object]]
+) -> None:
+    orders = raw_client.get_default_database()["orders"]
+    order = new_order("o-1")
+    with mongo_store.batch():
+        assert mongo_store.add_pending(order)
+    pending = orders.find_one({"_id": "o-1"})
+    lost = OrderRejected(ts=TS + 5, client_order_id="o-2", robot="alpha", reason=LOST_IN_TRANSIT)
+    with mongo_store.batch():  # a resolve, as the gateway writes it beside an acceptance
+        mongo_store.transition("o-1", ACCEPTED, ts=TS + 2, exchange_order_id="x-1")
+        acceptance = mongo_store.add_report("alpha", accepted(order))
+        rejection = mongo_store.add_rejected(lost)
+    expected = mongo_store.order("o-1")
+    mongo_store.close()
+    # The crash: of that batch, only the rejected order (with its journal) was written.
+    orders.replace_one({"_id": "o-1"}, pending or {})
+    raw_client.get_default_database()["reports"].delete_many({})
+
+    restarted = MongoOrderStore(mongo_url)
+    try:
+        next_report = restarted.add_report("beta", accepted(new_order("b-1", robot="beta")))
+        seq_after = restarted.add_report("alpha", cancelled(order, done=False)).seq
+        repaired = restarted.repair()
+        again = restarted.repair()
+        record = restarted.order("o-1")
+        repeat = restarted.add_rejected(lost)
+        seqs = [r.seq for r in restarted.reports("alpha")]
+    finally:
+        restarted.close()
+
+    assert rejection is not None
+    assert next_report.seq == 1
+    assert seq_after == 3  # not a seq the journal holds
+    assert [(r.seq, r.report) for r in repaired] == [
+        (1, acceptance.report),
+        (2, rejection.report),
+    ]
+    assert again == []
+    assert record == expected
+    assert repeat is None
+    assert seqs == [1, 2, 3]
 
 
 def test_a_batch_writes_the_orders_and_reports_a_trade_journals_soon_after_it(

@@ -1,8 +1,9 @@
 """The order store contract, run against every backend: SQLite on a file, MongoDB on a server.
 
-One suite, parametrised by the ``store`` fixture, then SQLite's batch. What only
-MongoDB has (the change stream, repair after a crash, its errors) is in
-test_mongo_store.py.
+One suite, parametrised by the ``store`` fixture (conftest.py), then SQLite's batch.
+Storing orders rejected on arrival (``add_rejected``, ``add_refused``) is in
+test_store_rejected.py; what only MongoDB has (the change stream, repair after
+a crash, its errors) in test_mongo_store.py.
 """
 
 from __future__ import annotations
@@ -38,21 +39,6 @@ from tests.integration.gateways.store_orders import (
 from yard_actors.errors import StoreError, TransitionError
 from yard_actors.testing import accepted, cancelled, filled, rejected
 from yard_actors.wire.events import NewOrder, OrderAccepted, Side
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'orders.db'}"  # an absolute path: four slashes
-    url: str = request.getfixturevalue("mongo_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[OrderStore]:
-    with open_store(store_url) as opened:
-        yield opened
-
 
 # --- the lifecycle ----------------------------------------------------------------------------
 
