@@ -1,11 +1,13 @@
 """Input the order gateway drops: counted by source and reason, logged without flooding the log.
 
-Bad input (a malformed command, recovery request or market event) is a counted,
-logged, dropped message, never a crash: the gateway keeps serving. A broken
-sender can send thousands of bad frames a second, so each source and reason
-logs its first :data:`LOG_FIRST` drops, then one line every :data:`LOG_EVERY`,
-each with the count so far. The counts go into the gateway's ``stats`` as
-``dropped_<source>_<reason>`` (``dropped_command_not_json``...).
+Bad input (a malformed command, recovery request or market event; a repeated
+order; a recovery peer that does not read) is a counted, logged, dropped
+message, never a crash: the gateway keeps serving. A broken sender can send
+thousands of bad frames a second, so each source and reason logs its first
+:data:`LOG_FIRST` drops, then one line every :data:`LOG_EVERY`, each with the
+count so far: the host's rule, :mod:`yard_actors.wire.log_limit`. The counts go
+into the gateway's ``stats`` as ``dropped_<source>_<reason>``
+(``dropped_command_not_json``...), which its health line shows.
 
 The host has its own (``yard_actors.host.drops``); the gateway may not import
 the host's layer, and the two count into different places.
@@ -15,18 +17,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Final
+
+from yard_actors.wire.log_limit import LOG_EVERY, LOG_FIRST, should_log
 
 __all__ = ["LOG_EVERY", "LOG_FIRST", "Drops", "should_log"]
 
 logger = logging.getLogger(__name__)
 
-LOG_FIRST: Final = 10  # drops logged per source and reason before thinning out
-LOG_EVERY: Final = 1000  # then one log line per this many
-
 
 class Drops:
-    """Count and log what ``where`` (the gateway, in logs) drops; written by one thread only."""
+    """Count and log what ``where`` (the gateway, in logs) drops.
+
+    Each instance is written by one thread only. Two threads may count into
+    the same ``counts`` as long as each uses sources of its own: the gateway's
+    thread counts ``command``, ``market`` and ``resolve``, its recovery thread
+    ``recovery`` (a Counter's update of one key is not atomic; of two keys it is
+    safe under the GIL).
+    """
 
     __slots__ = ("_counts", "where")
 
@@ -43,8 +50,3 @@ class Drops:
             logger.warning(
                 "%s dropped a %s (%s, %d so far): %s", self.where, source, reason, count, detail
             )
-
-
-def should_log(count: int) -> bool:
-    """Whether the ``count``-th occurrence of something repeated gets a log line."""
-    return count <= LOG_FIRST or count % LOG_EVERY == 0

@@ -3,7 +3,8 @@
 Bad input at an intake is a counted, logged, dropped message, never a crash: the
 intake and its robots keep running. A broken sender can send thousands of bad
 messages a second, so each reason logs its first :data:`LOG_FIRST` drops, then
-one line every :data:`LOG_EVERY`, each with the count so far. The counts are
+one line every :data:`LOG_EVERY`, each with the count so far (the rule the
+gateway follows too: :mod:`yard_actors.wire.log_limit`). The counts are
 what :class:`~yard_actors.host.intake.IntakeStats` reports as ``dropped``.
 
 Written by the intake's receive thread only; the actor's thread reads a copy
@@ -14,14 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Final
+
+from yard_actors.wire.log_limit import LOG_EVERY, LOG_FIRST, should_log
 
 __all__ = ["LOG_EVERY", "LOG_FIRST", "Drops"]
 
 logger = logging.getLogger(__name__)
-
-LOG_FIRST: Final = 10  # drops logged per reason before thinning out
-LOG_EVERY: Final = 1000  # then one log line per this many
 
 
 class Drops:
@@ -37,7 +36,7 @@ class Drops:
         """Count a dropped message under ``reason`` and log ``detail`` (rate-limited)."""
         self._counts[reason] += 1
         count = self._counts[reason]
-        if count <= LOG_FIRST or count % LOG_EVERY == 0:
+        if should_log(count):
             logger.warning(
                 "%s dropped a message (%s, %d so far): %s", self.where, reason, count, detail
             )

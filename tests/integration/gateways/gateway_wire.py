@@ -4,7 +4,10 @@
 ``trades`` and a DEALER to ``recovery``, the sockets a host uses, over real
 ZeroMQ. It reads reports, the gateway's ``$system`` statuses and its ``$seqs``
 heartbeats apart, waiting with timeouts. :class:`GatewayRig` is an
-:class:`OrderGateway` on tcp with a feed (XPUB) and a wire, ready to use.
+:class:`OrderGateway` on tcp with a feed (XPUB) and a wire, ready to use. Plain tcp
+(``allow_insecure_tcp``): these tests are about what the gateway does with what it
+gets, and play its peers on raw sockets; tests/integration/test_security.py is about
+who gets in.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from gateways.exchange import ExchangeAdapter
 from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperConfig, PaperExchange
 from gateways.store.base import OrderStore, Report
+from yard_actors.net import Security
 from yard_actors.testing import quote
 from yard_actors.wire.codec import decode, encode
 from yard_actors.wire.events import CancelOrder, NewOrder, Side, SystemStatus
@@ -97,6 +101,16 @@ class GatewayWire:
         answer = self.ask(RECOVERY_REPLAY, robot.encode(), str(after_seq).encode())
         return [decode(payload) for payload in answer[2:]]
 
+    def replied(self, count: int, timeout: float = 10.0) -> list[Any]:
+        """The reports of the next replies on recovery, until there are ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        found: list[Any] = []
+        while len(found) < count:
+            left = max(0.0, deadline - time.monotonic())
+            assert self.recovery.poll(int(left * 1000)), f"{len(found)} of {count} came: {found}"
+            found.extend(decode(payload) for payload in self.recovery.recv_multipart()[2:])
+        return found
+
     def next_report(self, timeout: float = 5.0) -> Report | None:
         """The next report on trades (statuses and heartbeats noted on the way); None if none."""
         deadline = time.monotonic() + timeout
@@ -170,7 +184,7 @@ class GatewayRig:
             symbols=["Si"],
             context=self.context,
             heartbeat_ms=50,
-            **options,
+            **{"security": Security(allow_insecure_tcp=True), **options},
         )
         self.wire = GatewayWire(self.context, self.gateway.endpoints)
         self.wire.subscribed()

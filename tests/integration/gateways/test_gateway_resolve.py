@@ -2,7 +2,8 @@
 
 An id the gateway never received is stored as rejected, lost in transit, and
 that rejection published once, under the robot's next seq; a late copy of the
-order then gets no answer. An id it knows gets its reports sent again.
+order then gets no answer. An id it knows gets its reports sent again, to the asker, on
+recovery.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateways.recovery import UNKNOWN_SYMBOL
 from gateways.store import OrderState, open_store
+from gateways.store.base import UNKNOWN_SYMBOL
 from tests.integration.gateways.gateway_wire import GatewayRig, order
 from yard_actors.testing import wait_until
 from yard_actors.wire.events import Fill, OrderAccepted, OrderRejected
@@ -68,7 +69,7 @@ def test_a_known_order_gets_its_reports_again_with_their_seqs(rig: GatewayRig) -
     [fill] = [r for r in wire.reports(1) if r.robot == "r"]
 
     _resolve(rig, "r", "k-1")
-    again = wire.reports(3)  # from k-1's first report on: its acceptance, k-2's, k-1's fill
+    again = wire.replied(3)  # from k-1's first report on: its acceptance, k-2's, k-1's fill
     more = wire.quiet(0.3)
 
     assert [(type(r).__name__, r.client_order_id, r.seq) for r in again] == [
@@ -87,7 +88,8 @@ def test_one_request_settles_known_and_unknown_orders_alike(rig: GatewayRig) -> 
     [accepted] = wire.reports(1)
 
     _resolve(rig, "r", "m-0", "m-1", "m-0")  # a repeat in the request counts once
-    lost, resent = wire.reports(2)
+    [lost] = wire.reports(1)
+    [resent] = wire.replied(1)
     more = wire.quiet(0.3)
 
     assert isinstance(lost, OrderRejected)
@@ -119,7 +121,7 @@ def test_a_resolve_for_a_filled_order_sends_its_fill_not_a_rejection(rig: Gatewa
     filled = [r for r in wire.reports(1) if isinstance(r, Fill)]
 
     _resolve(rig, "r", "f-1")
-    again = wire.reports(2)
+    again = wire.replied(2)
 
     assert [type(r).__name__ for r in again] == ["OrderAccepted", "Fill"]
     assert again[1:] == filled
