@@ -1,24 +1,45 @@
 """The order gateway's sockets: bound or connected together, closed together.
 
-``orders`` (PULL, bound), ``trades`` (PUB, bound), ``recovery`` (ROUTER,
-bound, optional), ``data`` (SUB, connected to a feed, optional) and an inproc
+``orders`` (PULL, bound), ``trades`` (PUB, bound; an XPUB under CURVE, see below),
+``recovery`` (ROUTER, bound, optional), ``data`` (SUB, connected to a feed, optional) and an inproc
 PAIR by which :meth:`GatewaySockets.ask_to_stop` wakes the gateway's thread.
 Made on the caller's thread, then used by the gateway's thread only (starting
 the thread is the memory barrier ZeroMQ asks for when a socket changes thread).
+Each endpoint is bound or connected by :mod:`yard_actors.net` with the gateway's
+:class:`~yard_actors.net.Security`: CURVE on ``tcp://``, a message size limit on all.
+
+Under CURVE each peer is known by its key, and the gateway lets a key act only for the
+robots it owns (:mod:`.owners`): ``trades`` is then an XPUB with ``XPUB_MANUAL``, whose
+subscriptions the gateway honours one by one (:mod:`.owner_checks`), and ``orders``
+needs a keyed ``recovery``, where hosts register their robots. :attr:`GatewaySockets.keyed`
+says which endpoints are keyed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import attrs
 import zmq
 
-from yard_actors.errors import GatewayError
+from gateways.recovery_limits import SEND_QUEUE as RECOVERY_SEND_QUEUE
+from yard_actors import net
+from yard_actors.errors import ConfigError, GatewayError
+from yard_actors.net import FEED, LOCAL_ONLY, Security, is_keyed, speaks_curve
 from yard_actors.wire.names import SESSION_TOPIC
 
-__all__ = ["GatewaySockets"]
+__all__ = ["GatewaySockets", "Keyed"]
 
 _QUEUE = 1_000_000  # messages a socket queues before it blocks or drops
+
+
+@attrs.frozen(kw_only=True)
+class Keyed:
+    """Which bound endpoints are CURVE servers: their peers are known by their keys."""
+
+    orders: bool
+    trades: bool
+    recovery: bool
 
 
 class GatewaySockets:
@@ -33,12 +54,16 @@ class GatewaySockets:
         recovery: str | None,
         data: str | None,
         symbols: Iterable[str],
+        security: Security = LOCAL_ONLY,
     ) -> None:
         self._context = context
+        self._security = security
         self._sockets: list[zmq.Socket[bytes]] = []
+        _check_registration(orders, recovery, security)
         try:
             self.orders = self._open(zmq.PULL, orders, bind=True)
-            self.trades = self._open(zmq.PUB, trades, bind=True)
+            publisher = zmq.XPUB if speaks_curve(trades, security) else zmq.PUB
+            self.trades = self._open(publisher, trades, bind=True)
             self.recovery = (
                 None if recovery is None else self._open(zmq.ROUTER, recovery, bind=True)
             )
@@ -58,23 +83,37 @@ class GatewaySockets:
         }
         if self.recovery is not None:
             self.endpoints["recovery"] = self.recovery.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.keyed = Keyed(
+            orders=is_keyed(self.orders),
+            trades=is_keyed(self.trades),
+            recovery=self.recovery is not None and is_keyed(self.recovery),
+        )
 
     def _open(self, kind: int, url: str, *, bind: bool) -> zmq.Socket[bytes]:
         socket = self._context.socket(kind)
         socket.setsockopt(zmq.LINGER, 0)
         if kind in (zmq.PULL, zmq.SUB):
             socket.setsockopt(zmq.RCVHWM, _QUEUE)
-        if kind == zmq.PUB:
+        if kind in (zmq.PUB, zmq.XPUB):
             socket.setsockopt(zmq.SNDHWM, _QUEUE)
+        if kind == zmq.XPUB:  # keyed trades: no subscription counts until owner_checks says so
+            socket.setsockopt(zmq.XPUB_MANUAL, 1)
+            socket.setsockopt(zmq.XPUB_VERBOSE, 1)
+        if kind == zmq.ROUTER:  # recovery: a full peer refuses a page at once (recovery_server)
+            socket.setsockopt(zmq.SNDHWM, RECOVERY_SEND_QUEUE)  # before bind: connections take it
+            socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         try:
             if bind:
-                socket.bind(url)
+                net.bind(socket, url, self._security)
             else:
-                socket.connect(url)
+                net.connect(socket, url, self._security, server=FEED)
         except zmq.ZMQError as exc:
             socket.close()
             msg = f"order gateway cannot {'bind' if bind else 'connect'} {url}: {exc}"
             raise GatewayError(msg) from exc
+        except BaseException:  # keys missing or unreadable: ConfigError says which
+            socket.close()
+            raise
         self._sockets.append(socket)
         return socket
 
@@ -92,3 +131,17 @@ class GatewaySockets:
         """Close every socket; idempotent."""
         for socket in self._sockets:
             socket.close()
+
+
+def _check_registration(orders: str, recovery: str | None, security: Security) -> None:
+    """A keyed ``orders`` takes commands only from the robots' owners, who register on a
+    keyed ``recovery``: without one, every keyed host's orders would be refused."""
+    if not speaks_curve(orders, security):
+        return
+    if recovery is None or not speaks_curve(recovery, security):
+        msg = (
+            f"the order gateway's orders endpoint {orders} takes keyed hosts, which register "
+            "their robots on the recovery endpoint: give it a tcp:// recovery endpoint "
+            f"(--recovery, endpoints.recovery), not {recovery}"
+        )
+        raise ConfigError(msg)

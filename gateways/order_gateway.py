@@ -8,10 +8,13 @@ published (trades endpoint, PUB, topic = robot name). So whatever a robot has
 seen is in the store, and whatever is in the store a robot can get again:
 
 * on its recovery endpoint (ROUTER) the gateway answers ``[b"replay", robot,
-  after_seq]`` with the robot's reports after ``after_seq``, and settles
-  ``[b"resolve", robot, client_order_id...]`` (orders a host heard nothing
-  of) on ``trades``: an id it never received is stored and published as an
-  ``OrderRejected`` lost in transit, a known one gets its reports again;
+  after_seq]`` with the robot's reports after ``after_seq``, a page per
+  message, and settles ``[b"resolve", robot, client_order_id...]`` (orders a
+  host heard nothing of): an id it never received is stored and published on
+  ``trades`` as an ``OrderRejected`` lost in transit, a known one gets its
+  reports again, to the asker. Its own thread answers (:mod:`.recovery_server`),
+  paged, bounded per peer, dropping a peer that does not read; what a resolve
+  writes it hands to the gateway's thread;
 * every ``heartbeat_ms`` it publishes ``$seqs``: each robot's last report seq,
   so a host notices a report it missed (a restart, a slow subscription, a
   dropped message) and asks for it.
@@ -21,8 +24,15 @@ second order: the store refuses it and the gateway drops the command.
 
 What goes wrong, and what the gateway does (it keeps serving in every case but the last):
 
+* **A keyed peer acting for a robot its key does not own** (:mod:`.owners`): a
+  command, a recovery request or a trades subscription is refused, counted
+  (``dropped_command_not_owner``, ``dropped_recovery_not_owner``,
+  ``dropped_subscription_not_owner``) and logged rate-limited (:mod:`.owner_checks`);
+  nothing is stored or sent. Hosts register their robots on ``recovery``
+  (:mod:`.registration`); peers without keys are not told apart, nor checked.
 * **Bad input** (:mod:`.incoming`, :mod:`.recovery`): counted as
-  ``dropped_<source>_<reason>`` in :attr:`stats`, logged rate-limited (:mod:`.drops`).
+  ``dropped_<source>_<reason>`` in :attr:`stats`, logged rate-limited
+  (:mod:`.drops`); a repeated order too (``duplicate_orders``).
 * **The adapter raises on a command**: the order is rejected (the cancel
   refused) with the error as the reason; on a market event, the event is
   dropped; either way counted as ``adapter_errors``.
@@ -33,15 +43,18 @@ What goes wrong, and what the gateway does (it keeps serving in every case but t
   exchange's reports since) is held in order, written when the store answers
   again (:mod:`.recording`), then published: late, exactly once. A
   ``SystemStatus`` on ``trades`` (topic ``$system``) tells the outage's start and end.
-* **Anything else** (a socket error, the adapter's ``poll`` raising): the
-  thread ends; :attr:`~OrderGateway.failure` holds the error, :meth:`~OrderGateway.wait` returns.
+* **Anything else** (a socket error, the adapter's ``poll`` raising, the
+  recovery thread failing): the thread ends; :attr:`~OrderGateway.failure`
+  holds the error, :meth:`~OrderGateway.wait` returns.
 
-Everything runs on the gateway's one thread, which owns the sockets, the store
-calls and the exchange adapter; :meth:`OrderGateway.stop` ends it.
+Everything but recovery runs on the gateway's one thread, which owns the
+sockets, the store writes and the exchange adapter; :meth:`OrderGateway.stop`
+ends it, and it ends the recovery thread before closing the sockets.
 
 Past the house's ~400 lines on purpose: what stands alone is apart (sockets
 in :mod:`.endpoints`, input checks in :mod:`.incoming` and :mod:`.recovery`,
-store writes in :mod:`.recording`, the outage's retries in :mod:`.outage`).
+store writes in :mod:`.recording`, the outage's retries in :mod:`.outage`,
+recovery answers in :mod:`.recovery_server`).
 What is left is the thread's loop and the handlers that share its lists of
 reports to publish, the batch in progress and the outage's state.
 """
@@ -63,10 +76,16 @@ from gateways.endpoints import GatewaySockets
 from gateways.exchange import ExchangeAdapter
 from gateways.incoming import read_command, read_market
 from gateways.outage import MAX_DELAY_S, Ready, StoreOutage
+from gateways.owner_checks import CommandGate, TradesSubscriptions
+from gateways.owners import Owners
 from gateways.recording import Held, Recorder, Refusal, Rewritten, rewrite
-from gateways.recovery import Replay, Resolve, parse_request, replay, resolve
+from gateways.recovery import settle_refused, store_lost
+from gateways.recovery_jobs import LOST, SETTLE
+from gateways.recovery_limits import RecoveryLimits
+from gateways.recovery_server import RecoveryServer
 from gateways.store.base import OrderStore, Report, ReportRecord, TradeClashError
-from yard_actors.errors import DecodeError, StoreError, TransitionError
+from yard_actors.errors import DecodeError, GatewayError, StoreError, TransitionError
+from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import CancelOrder, CancelReply, NewOrder, OrderRejected, SystemStatus
 from yard_actors.wire.frames import receive, send
@@ -84,6 +103,7 @@ COMPONENT: Final = "order-gateway"
 """``SystemStatus.component`` of the gateway's own status messages."""
 
 _BATCH = 500
+_RESOLVES = 4  # resolves' writes (each up to 1,000 orders) taken between two looks at orders
 _EVENTS: Final = int(zmq.EVENTS)  # plain ints: pyzmq converts its enums on every call
 _POLLIN: Final = int(zmq.POLLIN)
 _DETAIL: Final = 300  # characters of an error quoted in a status or a reason
@@ -99,7 +119,10 @@ class OrderGateway:
     a store that cannot recover by itself. The store in use is :attr:`store`;
     the caller closes it after :meth:`stop`. The constructor repairs the store,
     has the adapter take up its open orders (``restore``) and raises
-    StoreError if the store cannot be read.
+    StoreError if the store cannot be read. ``recovery_limits`` bounds what the
+    recovery endpoint holds and sends for its peers (:class:`RecoveryLimits`).
+    ``security``: its keys and message size limit (:class:`~yard_actors.net.Security`);
+    binding ``tcp://`` without keys raises ConfigError.
     """
 
     def __init__(
@@ -116,6 +139,8 @@ class OrderGateway:
         heartbeat_ms: int = 500,
         reopen_store: Callable[[], OrderStore] | None = None,
         store_retry_max_s: float = MAX_DELAY_S,
+        recovery_limits: RecoveryLimits | None = None,
+        security: Security = LOCAL_ONLY,
     ) -> None:
         self._exchange = exchange
         self._own_context = context is None
@@ -129,10 +154,10 @@ class OrderGateway:
         if repair is not None:  # complete fills a crash left half-written (MongoDB)
             repair()
         self._last_seqs = dict(store.last_seqs())
+        self._owners = Owners(store.robot_owners())  # which key may act for which robot
         self._recorder = Recorder(store, working=len(store.open_orders()), stats=self.stats)
         self._market_ts = 0
         self._outgoing: list[ReportRecord] = []  # written to the store, not yet published
-        self._again: list[ReportRecord] = []  # stored before, to publish again (resolve)
         self._unnumbered: list[Report] = []  # refusals the store could not take
         self._batch_ops: list[Held] = []  # written in the batch in progress
         self._outage: StoreOutage | None = None  # while the store is down: what it holds
@@ -144,14 +169,34 @@ class OrderGateway:
             recovery=recovery,
             data=data,
             symbols=symbols,
+            security=security,
         )
-        self._trades, self._recovery = self._sockets.trades, self._sockets.recovery
+        self._trades = self._sockets.trades
+        keyed = self._sockets.keyed
+        gate = CommandGate(self._owners, self._drops)
+        self._read_command = gate.read if keyed.orders else receive
+        self._subscriptions = (
+            TradesSubscriptions(self._owners, self._drops) if keyed.trades else None
+        )
         self.endpoints = self._sockets.endpoints
+        self._limits = recovery_limits or RecoveryLimits()
         try:
             self._restore(store)
         except BaseException:
             self._sockets.close()
             raise
+        self._recovery: RecoveryServer | None = None
+        if self._sockets.recovery is not None:
+            self._recovery = RecoveryServer(
+                self._context,
+                self._sockets.recovery,
+                store=lambda: self._recorder.store,
+                store_down=lambda: self._outage is not None,
+                stats=self.stats,
+                limits=self._limits,
+                owners=self._owners,
+            )
+            self._recovery.start()
         self._thread = threading.Thread(target=self._run, name="yard-order-gateway", daemon=True)
         self._thread.start()
 
@@ -181,7 +226,8 @@ class OrderGateway:
         return not self._thread.is_alive()
 
     def health(self) -> dict[str, int]:
-        """The counters, the orders working and whether the store is down; from any thread."""
+        """The counters, the orders working, whether the store is down and the recovery
+        endpoint's peers and requests waiting; from any thread."""
         counts = dict.fromkeys(("commands", "reports", "store_retries"), 0)
         counts.update(dict(self.stats))  # dict() of a Counter is one step under the GIL
         outage = self._outage
@@ -190,6 +236,8 @@ class OrderGateway:
         counts["store_down"] = int(outage is not None)
         counts["held"] = 0 if outage is None else len(outage.held)
         counts["working_orders"] = self._recorder.working
+        if self._recovery is not None:
+            counts.update(self._recovery.gauges())
         return counts
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -208,6 +256,8 @@ class OrderGateway:
             self._failure = exc
             logger.exception("order gateway stopped on an unexpected error")
         finally:
+            if self._recovery is not None and not self._recovery.stop():
+                logger.error("order gateway: its recovery thread did not stop (a store read hangs)")
             if self._outage is not None:
                 self._outage.close()
                 if self._outage.held:
@@ -220,14 +270,11 @@ class OrderGateway:
 
     def _serve(self) -> None:
         sockets = self._sockets
-        orders, data, recovery, stop_in = (
-            sockets.orders,
-            sockets.data,
-            sockets.recovery,
-            sockets.stop_in,
-        )
+        orders, data, stop_in = sockets.orders, sockets.data, sockets.stop_in
+        recovery = None if self._recovery is None else self._recovery.inbox
+        subscriptions = None if self._subscriptions is None else self._trades  # keyed: XPUB
         poller = zmq.Poller()
-        for socket in (orders, data, recovery, stop_in):
+        for socket in (orders, data, recovery, subscriptions, stop_in):
             if socket is not None:
                 poller.register(socket, zmq.POLLIN)
         beat = self._heartbeat_ms / 1000
@@ -240,9 +287,11 @@ class OrderGateway:
             if data is not None and data in ready:
                 self._in_batch(self._take, data, self._on_market)
             if orders in ready:
-                self._in_batch(self._take, orders, self._on_command)
+                self._in_batch(self._take, orders, self._on_command, _BATCH, self._read_command)
+            if subscriptions is not None and subscriptions in ready:
+                cast(TradesSubscriptions, self._subscriptions).take(subscriptions)
             if recovery is not None and recovery in ready:
-                self._in_batch(self._take, recovery, self._on_recovery)
+                self._in_batch(self._take, recovery, self._on_recovery, _RESOLVES)
             reports = self._exchange.poll(self._market_ts)
             if reports:
                 self._in_batch(self._publish_all, reports)
@@ -275,13 +324,21 @@ class OrderGateway:
                 self._batch_ops.clear()
         self._send_written()
 
-    def _take(self, socket: zmq.Socket[bytes], handle: Callable[[list[bytes]], None]) -> None:
-        for _ in range(_BATCH):
+    def _take(
+        self,
+        socket: zmq.Socket[bytes],
+        handle: Callable[[list[bytes]], None],
+        most: int = _BATCH,
+        read: Callable[[zmq.Socket[bytes]], list[bytes] | None] = receive,
+    ) -> None:
+        for _ in range(most):
             # Asking costs a fifth of the zmq.Again that receiving from an empty
             # socket raises, and that raise came between a fill and its commit.
             if not cast(int, socket.getsockopt(_EVENTS)) & _POLLIN:
                 break
-            handle(receive(socket))
+            frames = read(socket)  # None: refused by the reader (a command of another's robot)
+            if frames is not None:
+                handle(frames)
 
     def _send_written(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
@@ -289,16 +346,10 @@ class OrderGateway:
             self._last_seqs[record.robot] = record.seq
             send(self._trades, record.robot.encode(), record.payload or encode(record.report))
         self.stats["reports"] += len(outgoing)
-        if self._again or self._unnumbered:
-            self._send_rare()
+        if self._unnumbered:
+            self._send_unnumbered()
 
-    def _send_rare(self) -> None:
-        again, self._again = self._again, []
-        for record in again:
-            if record.seq > self._last_seqs.get(record.robot, 0):
-                self._last_seqs[record.robot] = record.seq
-            send(self._trades, record.robot.encode(), encode(record.report))
-        self.stats["resent"] += len(again)
+    def _send_unnumbered(self) -> None:
         unnumbered, self._unnumbered = self._unnumbered, []
         for report in unnumbered:
             send(self._trades, report.robot.encode(), encode(report))
@@ -342,7 +393,12 @@ class OrderGateway:
             raise
         if not added:
             self.stats["duplicate_orders"] += 1
-            logger.info("order gateway ignored a repeated order %s", order.client_order_id)
+            count = self.stats["duplicate_orders"]
+            if should_log(count):  # a retry is no fault, but a flood of them must not flood
+                logger.info(
+                    "order gateway ignored a repeated order %s (%d so far)",
+                    *(order.client_order_id, count),
+                )
             return
         self._batch_ops.append(order)
         try:
@@ -390,45 +446,47 @@ class OrderGateway:
                 stored = self._recorder.record(report)
             except (TransitionError, TradeClashError) as exc:
                 self.stats["store_refused"] += 1
-                logger.error("order gateway: the store refused %r: %s", report, exc)
+                if should_log(self.stats["store_refused"]):
+                    logger.error("order gateway: the store refused %r: %s", report, exc)
                 continue
             if stored is not None:
                 self._outgoing.append(stored)
 
-    # --- the recovery endpoint ---------------------------------------------------------------
+    # --- what a resolve writes (from the recovery thread) -------------------------------------
 
     def _on_recovery(self, frames: list[bytes]) -> None:
-        try:
-            request = parse_request(frames)
-        except DecodeError as exc:
-            self._drops.drop("recovery", exc.reason, str(exc))
-            return
+        """Store what a resolve found missing: orders lost in transit, refusals never heard of.
+
+        The recovery thread read the store and sends only what must be written
+        (:mod:`.recovery_jobs`); written here, by the store's one writer, in one batch
+        with everything else, and published on ``trades`` after it.
+        """
+        kind, robot = frames[0], frames[1].decode()
         if self._outage is not None:
-            detail = f"a {type(request).__name__.lower()} for robot {request.robot}: ask again"
-            self._drops.drop("recovery", "store_down", detail)
-        elif isinstance(request, Replay):
-            self._replay(request)
-        else:
-            self._resolve(request)
-
-    def _replay(self, request: Replay) -> None:
-        frames = replay(self._recorder.store, request)
-        self._recovery.send_multipart(frames)  # type: ignore[union-attr]
-        self.stats["replays"] += 1
-
-    def _resolve(self, request: Resolve) -> None:
-        ts = self._market_ts or time.time_ns()  # the gateway's clock: market time once it has one
-        resolved = resolve(self._recorder.store, request, ts)
-        self._outgoing.extend(resolved.lost)
-        self._again.extend(resolved.again)
-        for coid in resolved.others:
-            detail = f"order {coid} is not robot {request.robot}'s"
-            self._drops.drop("recovery", "other_robot", detail)
-        self.stats["lost_in_transit"] += len(resolved.lost)
-        self.stats["resolves"] += 1
+            detail = f"a resolve's writes for robot {robot}: the order store is down; ask again"
+            self._drops.drop("resolve", "store_down", detail)
+        elif kind == LOST:
+            # the gateway's clock: market time once it has one
+            ts = self._market_ts or time.time_ns()
+            lost = store_lost(self._recorder.store, robot, (f.decode() for f in frames[2:]), ts)
+            self._outgoing.extend(lost)
+            self.stats["lost_in_transit"] += len(lost)
+        elif kind == SETTLE:
+            coids = [frame.decode() for frame in frames[3:]]
+            page = self._limits.page_reports
+            settled = settle_refused(self._recorder.store, robot, int(frames[2]), coids, page)
+            self._outgoing.extend(settled)
+            self.stats["refusals_settled"] += len(settled)
 
     def _heartbeat(self) -> None:
-        if self._last_seqs:
+        if self._recovery is not None and self._recovery.failure is not None:
+            failure = self._recovery.failure
+            msg = f"the recovery thread stopped on an unexpected error: {_described(failure)}"
+            raise GatewayError(msg) from failure
+        if self._subscriptions is not None:  # keyed: each key hears its own robots' seqs
+            for topic, seqs in self._owners.heartbeats(self._last_seqs):
+                send(self._trades, topic, orjson.dumps(seqs))
+        elif self._last_seqs:
             send(self._trades, SEQS_TOPIC.encode(), orjson.dumps(self._last_seqs))
 
     # --- store outages -----------------------------------------------------------------------
@@ -499,7 +557,10 @@ class OrderGateway:
         self._recorder.working = rewritten.working
 
     def _announce(self, status: str, detail: str) -> None:
-        event = SystemStatus(ts=time.time_ns(), component=COMPONENT, status=status, detail=detail)
+        # Market time, as a resolve's: robots take an event's ts as their clock, and the
+        # wall clock would move theirs ahead of the market's (past every risk window).
+        ts = self._market_ts or time.time_ns()
+        event = SystemStatus(ts=ts, component=COMPONENT, status=status, detail=detail)
         send(self._trades, SYSTEM_TOPIC.encode(), encode(event))
 
 

@@ -30,13 +30,14 @@ from __future__ import annotations
 import abc
 import contextlib
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Self
+from typing import Final, Self
 
 import attrs
 
 from yard_actors.errors import StoreError
+from yard_actors.wire.codec import encode
 from yard_actors.wire.events import (
     CancelReply,
     Fill,
@@ -46,10 +47,12 @@ from yard_actors.wire.events import (
     Side,
     TimeInForce,
 )
+from yard_actors.wire.names import RESERVED_PREFIX
 
 __all__ = [
     "FINAL_STATES",
     "TRANSITIONS",
+    "UNKNOWN_SYMBOL",
     "OrderRecord",
     "OrderState",
     "OrderStore",
@@ -74,6 +77,10 @@ class OrderState(enum.Enum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
 
+
+UNKNOWN_SYMBOL: Final = f"{RESERVED_PREFIX}unknown"
+"""The symbol of an order the store knows by its id alone (:meth:`OrderStore.add_rejected`
+without the order: one the gateway never received). Buy 1, no price, stand in for the rest."""
 
 FINAL_STATES = frozenset({OrderState.FILLED, OrderState.CANCELLED, OrderState.REJECTED})
 
@@ -230,6 +237,35 @@ class OrderStore(abc.ABC):
         return True
 
     @abc.abstractmethod
+    def add_rejected(
+        self, rejected: OrderRejected, *, order: NewOrder | None = None
+    ) -> ReportRecord | None:
+        """Store an order as rejected and its report ``rejected``, as one write: all or nothing.
+
+        ``rejected`` gives the robot, the client order id, the reason and the ts
+        of the rejection; ``order`` is the order as its robot sent it, or None
+        for one the gateway never received (a resolve found it lost in transit):
+        the store then knows it by its id alone (:data:`UNKNOWN_SYMBOL`). The
+        order's history is ``new`` at its ts, then ``rejected`` at ``rejected.ts``;
+        the report gets the robot's next seq, which the returned record carries.
+        Returns None, having written nothing, if the id is taken: a repeat of the
+        same call is a no-op, and the store keeps one order per id. Raises
+        StoreError if ``order`` is another robot's or another id than ``rejected``.
+        """
+
+    @abc.abstractmethod
+    def add_refused(self, orders: Sequence[NewOrder], *, reason: str) -> list[NewOrder]:
+        """Store ``orders`` as rejected for ``reason``, each with no report, in one write.
+
+        For orders the gateway refused while the store was down: their robots
+        were told with an unnumbered rejection, so nothing is numbered here
+        (a resolve numbers it later if the robot asks). Each order's history is
+        ``new`` then ``rejected``, both at its own ts. Returns the orders whose
+        id the store held already: nothing is written for them, and what that
+        means (a repeat, an id reused) is the caller's to tell.
+        """
+
+    @abc.abstractmethod
     def transition(
         self,
         client_order_id: str,
@@ -288,9 +324,34 @@ class OrderStore(abc.ABC):
     def reports(self, robot: str, *, after_seq: int = 0) -> list[ReportRecord]:
         """The robot's reports with seq > ``after_seq``, in seq order (fills included)."""
 
+    def report_payloads(self, robot: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """At most ``limit`` of the robot's reports with seq > ``after_seq``, in seq order,
+        as ``(seq, payload)``: the bytes the wire carries, not decoded.
+
+        One page of a replay: the gateway streams a long history page by page
+        instead of holding it whole. This default reads every report after
+        ``after_seq``; a backend overrides it with a query that reads ``limit``.
+        """
+        records = self.reports(robot, after_seq=after_seq)[:limit]
+        return [(record.seq, record.payload or encode(record.report)) for record in records]
+
     @abc.abstractmethod
     def last_seqs(self) -> dict[str, int]:
         """Each robot's highest report seq (a restarted gateway continues from these)."""
+
+    # --- robot owners (gateways/owners.py) --------------------------------------------------
+
+    @abc.abstractmethod
+    def claim_robots(self, owner: str, robots: Sequence[str], *, ts: int) -> dict[str, str]:
+        """Make key ``owner`` the owner of each of ``robots`` that has none, as one write.
+
+        Returns each robot's owner after the write: ``owner``, or the key that held it
+        already (which keeps it). ``ts`` is when, kept for whoever reads the table.
+        """
+
+    @abc.abstractmethod
+    def robot_owners(self) -> dict[str, str]:
+        """Every robot that has an owner, with its owner's key name."""
 
     # --- the ids an exchange gave out ------------------------------------------------------
 
@@ -313,6 +374,18 @@ class OrderStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections and files; idempotent."""
+
+    def discard(self) -> None:
+        """Give the store up after it failed: write nothing more, release it; idempotent.
+
+        For a store the gateway replaces with one opened anew (an outage): what
+        it still holds unwritten is the new store's to write (its repair, the
+        gateway's rewrite), and writing it here, late, would race that. Returns
+        soon even while another thread is inside a call. The default closes
+        the store, ignoring its failure to.
+        """
+        with contextlib.suppress(StoreError):
+            self.close()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

@@ -34,6 +34,12 @@ mark its order filled by a trade it never had): it raises
 Each robot's last seq is read on its first report from the highest of its
 trades and reports, so a new report never takes a seq a stranded trade holds.
 
+An order stored rejected with its report (:meth:`MongoOrderStore.add_rejected`,
+a resolve's "lost in transit") is inserted at once as the trade is, carrying
+a journal the same way (its report last, that report's seq as ``report_seq``),
+so a crash between the order and its report is repaired alike. Orders refused
+while the store was down (``add_refused``) go in one unordered insert.
+
 Writes that a crash interrupts before their batch's end and no trade carries
 are lost, as a transaction's would be; the gateway publishes nothing of a
 batch before its end, so no robot has seen them. A new order is never among
@@ -68,6 +74,8 @@ from gateways.store._common import (
     apply_fill_to,
     check_repeat,
     new_record,
+    refused_record,
+    rejected_record,
     transition_of,
     with_seq,
 )
@@ -90,12 +98,20 @@ from gateways.store.mongo_documents import (
     report_record,
     trade_document,
 )
-from gateways.store.mongo_errors import FOREIGN_ERRORS, redacted, translated
+from gateways.store.mongo_errors import FOREIGN_ERRORS, duplicates, redacted, translated
+from gateways.store.mongo_owners import all_owners, claim_owners
 from gateways.store.mongo_pending import OpenOrder, PendingWrites
-from gateways.store.mongo_repair import complete_from_journal, stranded_trades, summary
+from gateways.store.mongo_repair import (
+    REPORT_SEQ,
+    complete_from_journal,
+    complete_rejection,
+    stranded_rejections,
+    stranded_trades,
+    summary,
+)
 from gateways.store.mongo_watch import AWAIT_MS, FillWatch
 from yard_actors.errors import StoreError
-from yard_actors.wire.events import Fill, NewOrder
+from yard_actors.wire.events import Fill, NewOrder, OrderRejected
 
 __all__ = ["FOREIGN_ERRORS", "FillWatch", "MongoOrderStore", "translated"]
 
@@ -129,6 +145,7 @@ class MongoOrderStore(OrderStore):
                 self._orders: Collection[Document] = database["orders"]
                 self._trades: Collection[Document] = database["trades"]
                 self._reports: Collection[Document] = database["reports"]
+                self._owners: Collection[Document] = database["robot_owners"]
                 self._create_indexes()
                 self._pending = PendingWrites(
                     self._orders,
@@ -149,6 +166,9 @@ class MongoOrderStore(OrderStore):
         self._trades.create_index("trade_id", unique=True)
         self._trades.create_index([("name", ASCENDING), ("seq", ASCENDING)], unique=True)
         self._reports.create_index([("robot", ASCENDING), ("seq", ASCENDING)], unique=True)
+        # Sparse: only the few orders add_rejected stored are in it, nothing to keep up on
+        # every other order's insert.
+        self._orders.create_index(REPORT_SEQ, sparse=True)
         last = self._orders.find_one({}, {"ordinal": 1}, sort=[("ordinal", DESCENDING)])
         self._ordinal = 0 if last is None else int(last["ordinal"])
 
@@ -224,6 +244,56 @@ class MongoOrderStore(OrderStore):
             self._pending.open[client_order_id] = OpenOrder(record, [], version, version)
             return True
 
+    def add_rejected(
+        self, rejected: OrderRejected, *, order: NewOrder | None = None
+    ) -> ReportRecord | None:
+        """Insert the order, rejected, carrying a journal that holds its report (last).
+
+        The report is written with the batch, like any; a crash before it
+        leaves the order with its journal, which :meth:`repair` writes.
+        """
+        record = rejected_record(rejected, order)
+        coid, robot = record.client_order_id, record.robot
+        with self._writing(f"add order {coid} as rejected"):
+            if coid in self._pending.open:
+                return None
+            seq = self._seqs.next(robot)
+            report = ReportRecord(robot=robot, seq=seq, report=with_seq(rejected, robot, seq))
+            journal, written = self._pending.journal_with(robot, report_document(report))
+            document = self._order_document(record)
+            document[REPORT_SEQ] = seq
+            document["journal"] = orjson.dumps(journal).decode()
+            try:
+                self._orders.insert_one(document)
+            except errors.DuplicateKeyError:
+                return None
+            except BaseException:
+                self._seqs.forget(robot)  # written or not: read the truth next time
+                raise
+            self._seqs.take(robot, seq)
+            written()
+            return report
+
+    def add_refused(self, orders: Sequence[NewOrder], *, reason: str) -> list[NewOrder]:
+        """One insert of every order, unordered: a taken id does not stop the others."""
+        if not orders:
+            return []
+        records = [refused_record(order, reason, ts=order.ts) for order in orders]
+        with self._writing(f"add {len(orders)} refused orders"):
+            documents = [self._order_document(record) for record in records]
+            try:
+                self._orders.insert_many(documents, ordered=False)
+            except errors.BulkWriteError as exc:
+                return [orders[index] for index in duplicates(exc)]
+        return []
+
+    def _order_document(self, record: OrderRecord) -> Document:
+        """A final order's document, numbered in insertion order."""
+        self._ordinal += 1
+        document = order_document(record, version=len(record.history) - 1, trade_ids=[])
+        document["ordinal"] = self._ordinal
+        return document
+
     def transition(
         self,
         client_order_id: str,
@@ -251,10 +321,7 @@ class MongoOrderStore(OrderStore):
             document = self._orders.find_one({"_id": client_order_id})
             if document is None:
                 return None
-            version = int(document["version"])
-            entry = OpenOrder(order_record(document), list(document["trade_ids"]), version, version)
-            if entry.record.is_open:  # a final order never changes again: not kept
-                self._pending.open[client_order_id] = entry
+            entry = self._pending.hold(document)  # a final order is not kept: it never changes
         return entry
 
     # --- fills ------------------------------------------------------------------------
@@ -352,11 +419,15 @@ class MongoOrderStore(OrderStore):
     def repair(self) -> list[ReportRecord]:
         """Complete every fill a crash left half written; return the reports it added.
 
-        A half-written fill is a trade whose seq has no report. For the gateway to
-        call at start, before taking orders, and only there: a repair running
-        beside the gateway's own writes would race them. A trade without a
-        journal (written by an older yard) that cannot be completed (its order
-        has gone final since) is logged and left as it is.
+        A half-written fill is a trade whose seq has no report (an order stored
+        rejected likewise, see :meth:`add_rejected`). For the gateway to call
+        before it writes (at start, and after an outage), and only there: a
+        repair running beside the gateway's own writes would race them. A trade
+        without a journal (written by an older yard) that cannot be completed
+        (its order has gone final since) is logged and left as it is. Then the
+        store holds every open order in memory, as it does those it writes: one
+        read, not one per order that the gateway then changes (after an
+        outage, the thousands of cancels and fills the exchange made meanwhile).
         """
         repaired: list[ReportRecord] = []
         with self._call("repair half-written fills"):
@@ -366,7 +437,11 @@ class MongoOrderStore(OrderStore):
                     repaired.extend(complete_from_journal(self._orders, self._reports, trade))
                 else:
                     repaired.extend(self._complete_unjournaled(fill_of(trade)))
+            for order in stranded_rejections(self._orders, self._reports):
+                repaired.extend(complete_rejection(self._orders, self._reports, order))
             self._pending.forget()
+            for document in self._orders.find({"state": {"$nin": _FINALS}}):
+                self._pending.hold(document)
         return repaired
 
     def _complete_unjournaled(self, fill: Fill) -> list[ReportRecord]:
@@ -447,6 +522,22 @@ class MongoOrderStore(OrderStore):
             documents = list(self._reports.find(query).sort("seq", ASCENDING))
         return [report_record(document) for document in documents]
 
+    def report_payloads(self, robot: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        with self._call(f"read a page of the reports of robot {robot}"):
+            self._pending.write()
+            query = {"robot": robot, "seq": {"$gt": after_seq}}
+            fields = {"seq": 1, "payload": 1, "_id": 0}
+            cursor = self._reports.find(query, fields).sort("seq", ASCENDING).limit(limit)
+            return [(int(document["seq"]), document["payload"].encode()) for document in cursor]
+
+    def claim_robots(self, owner: str, robots: Sequence[str], *, ts: int) -> dict[str, str]:
+        with self._call(f"register robots under key {owner}"):
+            return claim_owners(self._owners, owner, robots, ts)
+
+    def robot_owners(self) -> dict[str, str]:
+        with self._call("read the robots' owners"):
+            return all_owners(self._owners)
+
     def last_seqs(self) -> dict[str, int]:
         with self._call("read the last report seqs"):
             self._pending.write()
@@ -475,7 +566,9 @@ class MongoOrderStore(OrderStore):
             top = collection.find_one({field: robot}, {"seq": 1}, sort=[("seq", DESCENDING)])
             if top is not None:
                 last = max(last, int(top["seq"]))
-        return last
+        query = {"robot": robot, REPORT_SEQ: {"$gt": 0}}  # orders add_rejected stored
+        top = self._orders.find_one(query, {REPORT_SEQ: 1}, sort=[(REPORT_SEQ, DESCENDING)])
+        return last if top is None else max(last, int(top[REPORT_SEQ]))
 
     # --- the change stream ------------------------------------------------------------
 
@@ -496,6 +589,19 @@ class MongoOrderStore(OrderStore):
                 [{"$match": match}], resume_after=resume_after, max_await_time_ms=AWAIT_MS
             )
         return FillWatch(stream, self._where)
+
+    def discard(self) -> None:
+        """Write nothing more and disconnect, without the lock: a call in flight holds it.
+
+        That call, and the write-behind thread's, fail at once instead of
+        waiting for a server that is down; what they held the next store's
+        repair writes from the journals.
+        """
+        self._pending.discard()
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(*FOREIGN_ERRORS):
+                client.close()
 
     def close(self) -> None:
         """Write what is due (what fails stays in the trades' journals), then disconnect."""

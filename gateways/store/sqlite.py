@@ -54,6 +54,8 @@ from gateways.store._common import (
     check_repeat,
     encoded,
     new_record,
+    refused_record,
+    rejected_record,
     transition_of,
     with_seq,
 )
@@ -71,6 +73,7 @@ from gateways.store._sqlite_rows import (
     UPDATE_FILLED,
     UPDATE_STATE,
     fill_of,
+    first_history_rows,
     order_record,
     order_row,
     trade_row,
@@ -85,9 +88,10 @@ from gateways.store.base import (
     StateChange,
     TradeRecord,
 )
+from gateways.store.sqlite_owners import INSERT_OWNER, OWNERS_SCHEMA, all_owners, owners_of
 from yard_actors.errors import DecodeError, StoreError
 from yard_actors.wire.codec import decode
-from yard_actors.wire.events import Fill, NewOrder
+from yard_actors.wire.events import Fill, NewOrder, OrderRejected
 
 __all__ = ["SQLiteOrderStore"]
 
@@ -163,6 +167,7 @@ class SQLiteOrderStore(OrderStore):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}")
             self._db.executescript(SCHEMA)
+            self._db.executescript(OWNERS_SCHEMA)
             # Not for ":memory:", which keeps its journal in memory.
             if mode == "wal" and checkpoint_interval_s is not None:
                 self._checkpointer = Checkpointer(self.path, interval_s=checkpoint_interval_s)
@@ -279,6 +284,37 @@ class SQLiteOrderStore(OrderStore):
                 return False
             self._remember(record)
             return True
+
+    def add_rejected(
+        self, rejected: OrderRejected, *, order: NewOrder | None = None
+    ) -> ReportRecord | None:
+        record = rejected_record(rejected, order)
+        coid, robot = record.client_order_id, record.robot
+        with self._guarded(f"add order {coid} as rejected"):
+            seq = self._seqs.next(robot)
+            stored = with_seq(rejected, robot, seq)
+            payload = encoded(stored)
+            if not self._write(
+                (INSERT_ORDER, order_row(record)),
+                (INSERT_HISTORY_2, first_history_rows(record)),
+                (INSERT_REPORT, (robot, seq, payload)),
+            ):
+                return None
+            self._seqs.take(robot, seq)
+            return ReportRecord(robot=robot, seq=seq, report=stored, payload=payload)
+
+    def add_refused(self, orders: Sequence[NewOrder], *, reason: str) -> list[NewOrder]:
+        taken = []
+        with self._guarded(f"add {len(orders)} refused orders"), self.batch():
+            for order in orders:
+                record = refused_record(order, reason, ts=order.ts)
+                rows = (
+                    (INSERT_ORDER, order_row(record)),
+                    (INSERT_HISTORY_2, first_history_rows(record)),
+                )
+                if not self._write(*rows):
+                    taken.append(order)
+        return taken
 
     def transition(
         self,
@@ -464,6 +500,22 @@ class SQLiteOrderStore(OrderStore):
                 raise StoreError(msg) from exc
             records.append(ReportRecord(robot=robot, seq=seq, report=as_report(event, robot, seq)))
         return records
+
+    def report_payloads(self, robot: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        query = "SELECT seq, payload FROM reports WHERE robot = ? AND seq > ? ORDER BY seq LIMIT ?"
+        with self._guarded(f"read a page of the reports of robot {robot}"):
+            rows = self._conn().execute(query, (robot, after_seq, limit)).fetchall()
+        return [(int(seq), bytes(payload)) for seq, payload in rows]
+
+    def claim_robots(self, owner: str, robots: Sequence[str], *, ts: int) -> dict[str, str]:
+        with self._guarded(f"register robots under key {owner}"), self.batch():
+            for robot in robots:
+                self._write((INSERT_OWNER, (robot, owner, ts)))
+            return owners_of(self._conn(), robots)
+
+    def robot_owners(self) -> dict[str, str]:
+        with self._guarded("read the robots' owners"):
+            return all_owners(self._conn())
 
     def last_seqs(self) -> dict[str, int]:
         with self._guarded("read the last report seqs"):

@@ -10,7 +10,11 @@ from typing import Final
 
 __all__ = [
     "LOST_IN_TRANSIT",
+    "MAX_REGISTER_ROBOTS",
     "MAX_RESOLVE_IDS",
+    "OWNER_SEQS_PREFIX",
+    "RECOVERY_REGISTER",
+    "RECOVERY_REGISTERED",
     "RECOVERY_REPLAY",
     "RECOVERY_REPORTS",
     "RECOVERY_RESOLVE",
@@ -19,6 +23,7 @@ __all__ = [
     "SESSION_TOPIC",
     "STORE_UNAVAILABLE",
     "SYSTEM_TOPIC",
+    "owner_seqs_topic",
 ]
 
 RESERVED_PREFIX: Final = "$"
@@ -55,3 +60,30 @@ was down; sent unnumbered (``seq`` 0), and the order never reached the exchange.
 
 MAX_RESOLVE_IDS: Final = 1000
 """The most ids one ``resolve`` request may name; a host with more sends several."""
+
+RECOVERY_REGISTER: Final = b"register"
+"""On ``recovery``, host → gateway: ``[register, robot...]``: run these robots under the
+sender's key. Only the owning key may then send their commands, ask for their reports and
+hear them (wire.md 1b)."""
+
+RECOVERY_REGISTERED: Final = b"registered"
+"""On ``recovery``, gateway → host: ``[registered, owner, robot, verdict, robot, verdict...]``,
+the answer to one ``register``: the key name the gateway knows the sender by (empty where
+peers have no keys), then per robot an empty verdict (registered to it) or the sentence
+saying why not."""
+
+MAX_REGISTER_ROBOTS: Final = 1000
+"""The most robots one ``register`` request may name; a host with more sends several."""
+
+OWNER_SEQS_PREFIX: Final = f"{SEQS_TOPIC}/"
+"""On a keyed ``trades``: the start of each key's own heartbeat topic (:func:`owner_seqs_topic`)."""
+
+
+def owner_seqs_topic(owner: str) -> str:
+    """The ``$seqs`` heartbeat of the robots key ``owner`` owns: ``$seqs/host-a/``.
+
+    A keyed subscriber's ``$seqs`` subscription is taken as one to this. The closing ``/``
+    (never in a key's name, a file's stem) keeps one key's topic from being the prefix of
+    another's, which ZeroMQ's prefix matching would deliver to both.
+    """
+    return f"{OWNER_SEQS_PREFIX}{owner}/"
