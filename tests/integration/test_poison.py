@@ -176,11 +176,13 @@ def test_an_error_escaping_a_robots_handling_fails_it_alone_live_and_after_a_res
     with live_host(journal) as live:
         _add(live, *robots)  # buggy's replay raises at the same event: failed, not fatal
         live.publish(quote("Si", 20, 21, ts=TS + 3))
-        [order] = live.gateway.commands(1)
+        # buggy's cancel, never answered, is sent again as it is restored; then steady's order
+        [cancel, order] = live.gateway.commands(2)
         live.wait_idle()
         statuses = _statuses(live)
         failure = live.host.failure("buggy") or ""
 
+    assert (type(cancel), cancel.client_order_id) == (CancelOrder, "buggy-1")
     assert order.client_order_id == "steady-4"
     assert statuses == {"buggy": "failed", "steady": "running"}
     assert "RuntimeError: a bug below the handlers" in failure

@@ -4,7 +4,8 @@ A host asks the gateway's recovery endpoint about an order with no report (``res
 ``docs/wire.md`` 4a) after ``reply_timeout``, at once for a restored robot's unanswered
 orders, and at once when its link to the gateway comes back after a drop. The first
 tests play the gateway on raw sockets to see the host's side alone; the last ones run
-``yard gateway`` and a host as processes and kill them.
+``yard gateway`` and a host as processes and kill them. Plain tcp (``allow_insecure_tcp``):
+these tests are about what is said, not who may say it (tests/integration/test_security.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gateways.store import OrderState, open_store
 from tests.integration.order_robots import Taker
 from tests.integration.reconcile_robots import SlowBidder
 from yard_actors import Host, NewOrder, OrderRejected, decode, encode, replay
+from yard_actors.net import Security, bind
 from yard_actors.testing import quote, wait_until
 from yard_actors.wire.frames import send
 from yard_actors.wire.names import (
@@ -38,6 +40,7 @@ from yard_actors.wire.names import (
 
 TS = 1_700_000_000_000_000_000
 ROOT = Path(__file__).parents[2]
+INSECURE = Security(allow_insecure_tcp=True)
 
 
 def _free_port() -> int:
@@ -50,7 +53,9 @@ class Feed:
     """A quote feed over tcp; ``publish`` sends the next quote of a steady market."""
 
     def __init__(self, context: zmq.Context[zmq.Socket[bytes]]) -> None:
-        self.publisher = QuotePublisher(context, f"tcp://127.0.0.1:{_free_port()}")
+        self.publisher = QuotePublisher(
+            context, f"tcp://127.0.0.1:{_free_port()}", security=INSECURE
+        )
         self.url = self.publisher.endpoint
         self.ts = TS
 
@@ -76,7 +81,7 @@ class FakeGateway:
         sock = self.context.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         try:
-            sock.bind(url)
+            bind(sock, url, INSECURE)
         except zmq.ZMQError:
             sock.close()
             raise
@@ -155,6 +160,7 @@ def _host(
         control="tcp://127.0.0.1:*",
         journal_dir=journal,
         reply_timeout=reply_timeout,
+        security=INSECURE,
         **extra,
     )
 
@@ -276,6 +282,7 @@ class Gateway:
             "--symbols",
             "Si",
             "--no-require-session",
+            "--allow-insecure-tcp",
         )
         assert self.process.stdout is not None
         assert self.process.stdout.readline().startswith("yard gateway ready")
@@ -399,6 +406,7 @@ def test_a_host_killed_mid_burst_restarts_with_no_order_the_gateway_did_not_get(
             *("--robot", "bidder"),
             *("--robot-class", "tests.integration.reconcile_robots:SlowBidder"),
             *("--fills", "1000", "--timeout", "120"),
+            "--allow-insecure-tcp",
         ],
         cwd=ROOT,
         text=True,

@@ -28,7 +28,17 @@ robot's orders its journal holds no reply for; and at once for the orders sent b
 order link's connection dropped, when it comes back (a gateway restarted). The gateway
 answers through its store: an order it never had becomes an ``OrderRejected`` ``lost in
 transit``, one it has gets its reports again; both come as ordinary reports, journaled
-before the robot handles them, so a replay of the journal stays exact.
+before the robot handles them, so a replay of the journal stays exact. Cancels nobody
+answered are sent again instead, on the order link, at the same moments (a cancel is
+idempotent; asking about it would not make it arrive).
+
+A keyed host registers each robot with the gateway under its key (:mod:`.registrations`)
+on the recovery DEALER, before the robot's first replay; the answers come there too.
+Keyed, the gateway answers the ``$seqs`` subscription with the host's own heartbeat
+(topic ``$seqs/<key>/``: its robots' seqs only), taken here as ``$seqs`` is.
+
+The gateway's own ``SystemStatus`` (its order store down, or back: ``docs/wire.md`` 4b)
+comes on ``$system`` and goes to every robot, journaled like any report.
 """
 
 from __future__ import annotations
@@ -44,18 +54,27 @@ import attrs
 import orjson
 import zmq
 
+from yard_actors import net
+from yard_actors.errors import DecodeError
 from yard_actors.host.fill_watch import FillWatcher, OpenFillSource
-from yard_actors.host.in_flight import InFlight, by_robot
+from yard_actors.host.in_flight import InFlight, UnansweredCancel, by_robot
 from yard_actors.host.intake import IntakeActor, IntakeKind, Route
+from yard_actors.host.order_link import OrderLink
+from yard_actors.host.registrations import Registrations, SendRegistrations
 from yard_actors.host.seqs import SeqWindow
 from yard_actors.journal import Journal
+from yard_actors.net import GATEWAY, LOCAL_ONLY, Security
+from yard_actors.wire.events import SystemStatus
 from yard_actors.wire.frames import receive
 from yard_actors.wire.names import (
     MAX_RESOLVE_IDS,
+    OWNER_SEQS_PREFIX,
+    RECOVERY_REGISTERED,
     RECOVERY_REPLAY,
     RECOVERY_REPORTS,
     RECOVERY_RESOLVE,
     SEQS_TOPIC,
+    SYSTEM_TOPIC,
 )
 
 __all__ = ["TradesIntake", "TradesRoute", "seen_seqs"]
@@ -87,7 +106,9 @@ class TradesIntake(IntakeActor):
     names it in logs (the URL, without credentials). ``in_flight`` holds the orders the
     host sent that await a first report, and ``link_events`` is the order link's socket
     monitor (:attr:`OrderLink.events_url`); without ``recovery`` nobody can be asked
-    about an unanswered order, and it is only logged.
+    about an unanswered order, and it is only logged. ``order_link`` sends unanswered
+    cancels again; without it they are only logged. ``security``: the host's keys for
+    ``tcp://`` (:mod:`yard_actors.net`), on the trades and recovery sockets alike.
     """
 
     _poll_ms = 200
@@ -103,9 +124,17 @@ class TradesIntake(IntakeActor):
         fills_from: str = "the order store",
         in_flight: InFlight | None = None,
         link_events: str | None = None,
+        order_link: OrderLink | None = None,
+        security: Security = LOCAL_ONLY,
+        registrations: Registrations | None = None,
     ) -> None:
-        super().__init__(IntakeKind.TRADES, url, context=context, journal=journal)
-        self._socket.subscribe(SEQS_TOPIC.encode())
+        super().__init__(
+            IntakeKind.TRADES, url, context=context, journal=journal, security=security
+        )
+        self._socket.subscribe(SEQS_TOPIC.encode())  # keyed: the gateway sends its own robots'
+        self._registrations = registrations  # keyed: robots registered under the host's key
+        self._socket.subscribe(SYSTEM_TOPIC.encode())  # a route to it subscribes nothing
+        self._order_link = order_link
         self._windows: dict[str, SeqWindow] = {}
         self._asked: dict[str, float] = {}
         self._in_flight = in_flight
@@ -119,7 +148,7 @@ class TradesIntake(IntakeActor):
         if recovery is not None:
             self._recovery = context.socket(zmq.DEALER)
             self._recovery.setsockopt(zmq.LINGER, 0)
-            self._recovery.connect(recovery)
+            net.connect(self._recovery, recovery, security, server=GATEWAY)
         self._watcher: FillWatcher | None = None
         self._watch_in: zmq.Socket[bytes] | None = None
         if fills is not None:
@@ -156,6 +185,9 @@ class TradesIntake(IntakeActor):
             if self._watcher is not None:
                 self._watcher.watch(message.topic, self._windows[message.topic].watermark)
             return result
+        if type(message) is SendRegistrations:
+            self._pipe.send(b"register")
+            return None
         return super().on_receive(message)
 
     # --- the receive thread --------------------------------------------------------------
@@ -177,22 +209,29 @@ class TradesIntake(IntakeActor):
             if len(order) > 2:  # after the replay it asks for, so the gateway answers in turn
                 self._resolve({robot: [c.decode() for c in order[2:]]}, "restored unanswered")
             return True
+        if order[0] == b"register":
+            self._send_registrations()
+            return True
         return super()._obey(order)
 
     def _idle(self) -> None:
         self._resolve_overdue()
+        self._send_registrations()
 
     def _fresh(self, event: Any) -> bool:
-        if self._in_flight is not None:
-            self._in_flight.answered(event.client_order_id)
+        if type(event) is SystemStatus:
+            return True  # the gateway's own status: not numbered, about no order
         seq = event.seq
-        if not seq:
-            return True  # not numbered by a gateway: nothing to compare it with
         window = self._windows.get(event.robot)
-        return window is None or window.add(seq)
+        # seq 0: not numbered by a gateway, nothing to compare it with
+        fresh = not seq or window is None or window.add(seq)
+        if self._in_flight is not None:
+            self._in_flight.reported(event, fresh=fresh)
+        return fresh
 
     def _consumed(self, topic: bytes, payload: bytes) -> bool:
-        if topic != SEQS_TOPIC.encode():
+        # keyed, the gateway answers $seqs with the host's own heartbeat, $seqs/<its key>/
+        if topic != SEQS_TOPIC.encode() and not topic.startswith(OWNER_SEQS_PREFIX.encode()):
             return False
         try:
             last_seqs = orjson.loads(payload)
@@ -205,7 +244,29 @@ class TradesIntake(IntakeActor):
                 if type(last) is int and window.missing(last):
                     self._ask_for(robot)
         self._resolve_overdue()  # a busy trades socket leaves the loop no idle moment
+        self._send_registrations()
         return True
+
+    def _send_registrations(self) -> None:
+        """Send the registrations due (new, or unanswered for a while; :mod:`.registrations`)."""
+        if self._registrations is not None and self._recovery is not None:
+            self._registrations.send_due(self._recovery)
+
+    def _on_registered(self, frames: list[bytes]) -> None:
+        """The gateway's answer to a registration; a robot registered late subscribes again
+        (the gateway refused its subscription until then) and asks for what it missed."""
+        if self._registrations is None:
+            return
+        try:
+            late = self._registrations.take_answer(frames)
+        except DecodeError as exc:
+            self._drops.drop(exc.reason, str(exc))
+            return
+        for robot in late:
+            if robot in self._windows:
+                self._socket.unsubscribe(robot.encode())
+                self._socket.subscribe(robot.encode())
+                self._ask_for(robot, force=True)
 
     def _ask_for(self, robot: str, *, force: bool = False) -> None:
         window = self._windows.get(robot)
@@ -220,11 +281,15 @@ class TradesIntake(IntakeActor):
         )
 
     def _resolve_overdue(self) -> None:
-        if self._in_flight is not None:
-            overdue = self._in_flight.overdue()
+        in_flight = self._in_flight
+        if in_flight is not None:
+            why = f"unanswered for {in_flight.reply_timeout:g} s"
+            overdue = in_flight.overdue()
             if overdue:
-                timeout = self._in_flight.reply_timeout
-                self._resolve(by_robot(overdue), f"unanswered for {timeout:g} s")
+                self._resolve(by_robot(overdue), why)
+            cancels = in_flight.overdue_cancels()
+            if cancels:
+                self._send_again(cancels, why)
 
     def _resolve(self, orders: dict[str, list[str]], why: str) -> None:
         """Ask the gateway about ``orders`` (client order ids by robot); it answers on trades.
@@ -266,6 +331,30 @@ class TradesIntake(IntakeActor):
             f"; {unsent} more wait for the recovery queue to drain" if unsent else "",
         )
 
+    def _send_again(self, cancels: list[UnansweredCancel], why: str) -> None:
+        """Send unanswered cancels again on the order link, as they were first sent.
+
+        One log line per call, as for :meth:`_resolve`. A cancel the link cannot take now
+        (its queue full) is sent again at the next ``reply_timeout``.
+        """
+        shown = ", ".join(cancel.client_order_id for cancel in cancels[:5])
+        if self._order_link is None:
+            logger.warning(
+                "trades intake: %d cancels %s (%s, ...); no order link to send them again",
+                len(cancels),
+                why,
+                shown,
+            )
+            return
+        unsent = sum(not self._order_link.resend(c.robot, c.payload) for c in cancels)
+        logger.warning(
+            "trades intake: sent %d cancels again, %s (%s, ...)%s",
+            len(cancels) - unsent,
+            why,
+            shown,
+            f"; {unsent} more wait for the order link's queue to drain" if unsent else "",
+        )
+
     def _on_link_event(self) -> None:
         """The order link's connection dropped or came back (its socket monitor)."""
         assert self._link_events is not None
@@ -283,8 +372,11 @@ class TradesIntake(IntakeActor):
             elif event == zmq.EVENT_CONNECTED and self._link_lost_at is not None:
                 lost_at, self._link_lost_at = self._link_lost_at, None
                 if self._in_flight is not None:
-                    maybe_lost = by_robot(self._in_flight.sent_before(lost_at))
-                    self._resolve(maybe_lost, "sent before the gateway connection dropped")
+                    why = "sent before the gateway connection dropped"
+                    self._resolve(by_robot(self._in_flight.sent_before(lost_at)), why)
+                    cancels = self._in_flight.cancels_sent_before(lost_at)
+                    if cancels:
+                        self._send_again(cancels, why)
 
     def _on_replayed(self) -> None:
         assert self._recovery is not None
@@ -293,6 +385,9 @@ class TradesIntake(IntakeActor):
                 frames = receive(self._recovery)
             except zmq.Again:
                 return
+            if frames[0] == RECOVERY_REGISTERED:
+                self._on_registered(frames)
+                continue
             if len(frames) < 2 or frames[0] != RECOVERY_REPORTS:
                 self._drops.drop("bad_replay", f"{len(frames)} frames, first {frames[0][:20]!r}")
                 continue
