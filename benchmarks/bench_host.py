@@ -33,6 +33,7 @@ from bench_raw import (
 from measure import leave_host_cpus, peak_rss_kb, per_op_us, percentiles, reset_peak_rss
 
 from yard_actors import FlushPolicy, Host, JournalConfig, NewOrder, Quote, Robot, decode, encode
+from yard_actors.host.backlog import MailboxLimits
 from yard_actors.journal import Journal
 
 # --- a robot that answers every quote, and what each step of that costs ------------------------
@@ -114,7 +115,12 @@ class _Rig:
 
 @contextlib.contextmanager
 def host_rig(journal: str, data: str | None = None, **host_kwargs: Any) -> Iterator[_Rig]:
-    """``journal`` is ``off``, ``every-event`` (the default policy) or ``every-1000``."""
+    """``journal`` is ``off``, ``every-event`` (the default policy) or ``every-1000``.
+
+    The robots must see every quote, so conflation is kept out of reach (its counting
+    and its check per burst still run; ``docs/runtime.md``, *Overload*).
+    """
+    host_kwargs.setdefault("mailbox", MailboxLimits(conflate_at=10**9, overrun_at=10**9 + 1))
     config = None
     if journal == "every-1000":
         config = JournalConfig(flush=FlushPolicy.EVERY_N, every_n=1000)

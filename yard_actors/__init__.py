@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from yard_actors.host.host import Host
     from yard_actors.journal import FlushPolicy, JournalConfig
     from yard_actors.journal.replay import ReplayFailure, ReplayResult, replay
+    from yard_actors.net import Security
     from yard_actors.robot import HandlerResult, Robot, RobotStatus
+    from yard_actors.robot.risk import RiskLimits
     from yard_actors.runtime import Pool, PooledActor
     from yard_actors.wire.codec import decode, encode
     from yard_actors.wire.events import (
@@ -88,6 +90,7 @@ _HOME: dict[str, str] = {
     "HandlerResult": "yard_actors.robot",
     "Robot": "yard_actors.robot",
     "RobotStatus": "yard_actors.robot",
+    "RiskLimits": "yard_actors.robot.risk",
     "FlushPolicy": "yard_actors.journal",
     "JournalConfig": "yard_actors.journal",
     "ReplayFailure": "yard_actors.journal.replay",
@@ -96,6 +99,8 @@ _HOME: dict[str, str] = {
     "Pool": "yard_actors.runtime",
     "PooledActor": "yard_actors.runtime",
     "Host": "yard_actors.host.host",
+    "MailboxLimits": "yard_actors.host.backlog",
+    "Security": "yard_actors.net",
 }
 
 __all__ = [
@@ -116,6 +121,7 @@ __all__ = [
     "InstrumentTable",
     "JournalConfig",
     "JournalError",
+    "MailboxLimits",
     "NewOrder",
     "OrderAccepted",
     "OrderRejected",
@@ -124,9 +130,11 @@ __all__ = [
     "Quote",
     "ReplayFailure",
     "ReplayResult",
+    "RiskLimits",
     "Robot",
     "RobotError",
     "RobotStatus",
+    "Security",
     "SessionState",
     "SessionStatus",
     "Side",

@@ -262,8 +262,9 @@ def test_a_long_burst_reaches_a_robot_in_messages_of_at_most_a_thousand_events(
     events = [r.seq for r in records if r.kind == "event"]
     assert watermarks[-1] == events[-1]
     # the held drain, then the 2,499-odd queued quotes in drains of at most 1,000: each
-    # drain is one mailbox message and one watermark for the robot
-    assert 3 <= len(watermarks) <= 4
+    # drain is one mailbox message and one watermark for the robot; a new robot's first
+    # run is cut at 8 events until it has shown it is quick (robot_actor._SLOW_RUN): +1
+    assert 3 <= len(watermarks) <= 5
     steps = [b - a for a, b in zip([events[0] - 1, *watermarks], watermarks, strict=False)]
     assert max(steps) == 1_000
     assert live["r000"]["state"]["quotes"] == 2_500

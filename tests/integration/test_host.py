@@ -332,9 +332,11 @@ def test_the_robot_table_reads_as_a_table(tmp_path: Path) -> None:
         "status",
         "events_in",
         "commands_out",
+        "awaiting",
         "position",
         "pnl",
         "mailbox",
+        "conflated",
         "wait_us",
         "handle_us",
     ]

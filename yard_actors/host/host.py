@@ -15,7 +15,11 @@ A robot added under a name the journal already holds is first restored from it
 Every order a robot sends is in flight (:mod:`.in_flight`) until a first report about
 it arrives; one unanswered for ``reply_timeout`` seconds, a restored robot's orders
 with no reply in its journal, and those sent before the link to the gateway dropped
-are asked about on the gateway's recovery endpoint (``docs/wire.md`` 4a).
+are asked about on the gateway's recovery endpoint (``docs/wire.md`` 4a). Every cancel
+is in flight until its answer, and sent again at the same moments.
+
+A host whose ``orders`` connection is keyed registers each robot with the gateway under
+its key before starting it (:mod:`.registrations`): a name another key owns is refused.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pykka
 import zmq
 
 from yard_actors.errors import GatewayError, RobotError
+from yard_actors.host.backlog import MailboxLimits
 from yard_actors.host.host_config import host_settings
 from yard_actors.host.in_flight import DEFAULT_REPLY_TIMEOUT_S, InFlight
 from yard_actors.host.intake import (
@@ -46,24 +51,30 @@ from yard_actors.host.intake import (
 )
 from yard_actors.host.latency import Histogram
 from yard_actors.host.order_link import OrderLink
+from yard_actors.host.registrations import register_robot, registrations_for
 from yard_actors.host.restore import Restored, Restorer
 from yard_actors.host.robot_actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
 from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
+from yard_actors.host.stopping import shed_market_data, stop_actors, stop_robots
 from yard_actors.host.stores import fill_source_for, without_credentials
 from yard_actors.host.table import RobotTable
 from yard_actors.host.trades_intake import TradesIntake, TradesRoute
 from yard_actors.journal import Journal, JournalConfig
+from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.robot.loader import class_path, load_robot_class
-from yard_actors.robot.risk import RiskLimits
+from yard_actors.robot.risk import RiskLimits, limits_notice
 from yard_actors.robot.robot import Robot
 from yard_actors.runtime import DEFAULT_BATCH
-from yard_actors.wire.events import Control, ControlAction
+from yard_actors.wire.codec import decode, encode
+from yard_actors.wire.events import CancelOrder, Control, ControlAction
 from yard_actors.wire.instruments import InstrumentTable
 from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
 __all__ = ["Host"]
 
 logger = logging.getLogger(__name__)
+
+_RUNTIME_GRACE_S = 1.0  # for the pool's workers to end once the robots have stopped
 
 
 @attrs.define
@@ -84,7 +95,10 @@ class Host:
     up to ``pool_batch`` messages of one robot per turn) or ``"threads"`` (a thread
     per robot); see :mod:`yard_actors.host.runtimes`. ``reply_timeout``: seconds an
     order may go without a report before the gateway is asked about it (on ``recovery``,
-    which a host without one cannot do: it only logs).
+    which a host without one cannot do: it only logs). ``security``: the host's keys for
+    ``tcp://`` endpoints, and its message size limit (:mod:`yard_actors.net`).
+    ``mailbox``: how much market data may wait for one robot before its quotes are
+    conflated and, past that, it is halted (:class:`~yard_actors.host.backlog.MailboxLimits`).
     """
 
     def __init__(
@@ -106,7 +120,10 @@ class Host:
         pool_workers: int = HOST_WORKERS,
         pool_batch: int = DEFAULT_BATCH,
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S,
+        security: Security = LOCAL_ONLY,
+        mailbox: MailboxLimits | None = None,
     ) -> None:
+        self._registrations = registrations_for(orders, recovery, security, self._halt_late)
         self._in_flight = InFlight(reply_timeout)
         self.runtime = RobotRuntime(runtime, workers=pool_workers, batch=pool_batch)
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
@@ -118,6 +135,7 @@ class Host:
         )
         self._instruments = instruments if instruments is not None else InstrumentTable()
         self._risk = risk if risk is not None else RiskLimits()
+        logger.log(*limits_notice(self._risk))
         self._ask_timeout = ask_timeout
         self._robots: dict[str, _Hosted] = {}
         self._intakes: dict[IntakeKind, pykka.ActorRef[Any]] = {}
@@ -129,13 +147,16 @@ class Host:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
                 self._restorer = Restorer(self._journal)
-            self._link = OrderLink(self._context, orders, in_flight=self._in_flight)
+            self._link = OrderLink(
+                self._context, orders, in_flight=self._in_flight, security=security
+            )
             self._intakes[IntakeKind.CONTROL] = IntakeActor.start(
                 IntakeKind.CONTROL,
                 control,
                 context=self._context,
                 journal=self._journal,
                 bind=True,
+                security=security,
             )
             self._intakes[IntakeKind.TRADES] = TradesIntake.start(
                 trades,
@@ -146,9 +167,17 @@ class Host:
                 fills_from=without_credentials(store or ""),
                 in_flight=self._in_flight,
                 link_events=self._link.events_url,
+                order_link=self._link,
+                security=security,
+                registrations=self._registrations,
             )
             self._intakes[IntakeKind.DATA] = IntakeActor.start(
-                IntakeKind.DATA, data, context=self._context, journal=self._journal
+                IntakeKind.DATA,
+                data,
+                context=self._context,
+                journal=self._journal,
+                security=security,
+                limits=mailbox,
             )
             # A control URL with a "*" port is bound to a free port; publish the real one.
             self.endpoints["control"] = ask_stats(
@@ -166,7 +195,11 @@ class Host:
         try:
             for robot in settings.robots:
                 host.add_robot(
-                    robot.class_path, name=robot.name, symbols=robot.symbols, params=robot.params
+                    robot.class_path,
+                    name=robot.name,
+                    symbols=robot.symbols,
+                    params=robot.params,
+                    limits=robot.limits,
                 )
         except BaseException:
             host.stop()
@@ -197,8 +230,11 @@ class Host:
         symbols: Sequence[str] | None = None,
         params: Any = None,
         restore: bool = True,
+        limits: RiskLimits | None = None,
     ) -> pykka.ActorRef[Any]:
         """Start a robot; with ``restore``, first replay its journal from earlier runs.
+
+        ``limits``: the robot's risk limits, if not the host's ``risk``.
 
         Returns once the robot's routes are in place: every event the intakes
         receive from then on reaches it.
@@ -210,19 +246,21 @@ class Host:
             msg = f"a robot named {name!r} already runs on this host; names must be unique"
             raise RobotError(msg)
         cls = load_robot_class(robot_class) if isinstance(robot_class, str) else robot_class
+        limits = self._risk if limits is None else limits
         robot = cls(
-            name,
-            params=params,
-            symbols=symbols,
-            instruments=self._instruments,
-            limits=self._risk,
+            name, params=params, symbols=symbols, instruments=self._instruments, limits=limits
         )
+        if limits != self._risk:
+            logger.info("robot %s: its own risk limits, %s", name, limits.describe())
+        if self._registrations is not None:  # keyed: the gateway takes it under our key, or not
+            trades = self._intakes[IntakeKind.TRADES]
+            register_robot(trades, self._registrations, name, self._ask_timeout)
         spec = {
             "name": name,
             "class": class_path(cls),
             "symbols": list(robot.subscriptions),
             "params": robot.snapshot()["params"],
-            "limits": attrs.asdict(self._risk),  # replay must refuse what live refused
+            "limits": attrs.asdict(limits),  # replay must refuse what live refused
         }
         restored = Restored()
         if restore and self._restorer is not None:
@@ -230,24 +268,50 @@ class Host:
         if self._journal is not None:
             self._journal.record_robot(name, spec)
         stats = RobotStats(
-            status=robot.status.value, position=robot.positions(), pnl=str(robot.pnl)
+            status=robot.status.value,
+            position=robot.positions(),
+            pnl=str(robot.pnl),
+            error=robot.error,  # a robot restored failed shows why at once
         )
         ref = self.runtime.start(robot, journal=self._journal, order_link=self._link, stats=stats)
         self._robots[name] = _Hosted(
             name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
         )
-        self._send_restored(name, restored.cancels)
+        self._send_restored(robot, restored.cancels)
         self._set_routes(name, ref, Route, restored)
         return ref
 
-    def _send_restored(self, name: str, cancels: Sequence[bytes]) -> None:
-        """Send the cancels a restore journaled (ahead of the journal), before anything new."""
-        for cancel in cancels:
+    def _send_restored(self, robot: Robot, ahead: Sequence[bytes]) -> None:
+        """Send the restored robot's unanswered cancels, before anything new; track them.
+
+        ``ahead``: the cancels its restore journaled past the journal's last, never sent.
+        Every other cancel it awaits an answer to is sent again: a host killed with it in
+        flight cannot know whether it arrived. A cancel is idempotent (``docs/wire.md``
+        4a); one that arrived gets a second answer, ``cancelled=False``.
+        """
+        if self._link is None:
+            return
+        name = robot.name
+        never_sent = {cast(CancelOrder, decode(c)).client_order_id: c for c in ahead}
+        cancels: list[tuple[str, int | None]] = [
+            (o.client_order_id, o.remaining) for o in robot.open_orders() if o.cancel_requested
+        ]
+        known = {coid for coid, _ in cancels}
+        cancels += [(coid, None) for coid in never_sent if coid not in known]
+        for coid, remaining in cancels:
+            payload = never_sent.get(coid) or encode(
+                CancelOrder(ts=robot.now, client_order_id=coid, robot=name)
+            )
             try:
-                if self._link is not None:
-                    self._link.send(name, cancel)
-            except GatewayError as exc:
+                self._link.send_cancel(name, payload, coid, remaining)
+            except GatewayError as exc:  # in flight: sent again after reply_timeout
                 logger.error("robot %s: a restored cancel was not sent: %s", name, exc)
+        if cancels:  # a cancel may have died with the host that sent it: send it again
+            logger.warning(
+                "robot %s: sent the %d cancels it was restored awaiting an answer to (%d "
+                "never sent before)",
+                *(name, len(cancels), len(never_sent)),
+            )
 
     def _set_routes(
         self,
@@ -270,6 +334,7 @@ class Host:
             self._intakes[IntakeKind.DATA].ask(how(SESSION_TOPIC, ref), block=False),
             self._intakes[IntakeKind.DATA].ask(how(SYSTEM_TOPIC, ref), block=False),
             self._intakes[IntakeKind.TRADES].ask(trades, block=False),
+            self._intakes[IntakeKind.TRADES].ask(how(SYSTEM_TOPIC, ref), block=False),
             self._intakes[IntakeKind.CONTROL].ask(how(name, ref), block=False),
         ]
         pykka.get_all(asks, timeout=self._ask_timeout)
@@ -281,8 +346,15 @@ class Host:
         hosted.ref.stop(timeout=self._ask_timeout)
         del self._robots[name]
         self._in_flight.forget(name)
+        if self._registrations is not None:
+            self._registrations.forget(name)
         if self._restorer is not None:
             self._restorer.removed(name)
+
+    def _halt_late(self, name: str) -> None:
+        """Halt a robot the gateway refused to register after it started (the trades intake's
+        thread calls this; :mod:`.registrations`)."""
+        self.control(name, ControlAction.HALT)
 
     def _hosted(self, name: str) -> _Hosted:
         hosted = self._robots.get(name)
@@ -293,9 +365,13 @@ class Host:
         return hosted
 
     def robots(self) -> RobotTable:
-        """One row per robot, in the order they were added; ``str()`` of it is a table."""
+        """One row per robot, in the order they were added; ``str()`` of it is a table.
+
+        ``awaiting``: the robot's orders sent with no report yet; ``cancelling``: its cancels
+        sent with no answer yet (:mod:`.in_flight`).
+        """
         rows = []
-        awaiting = self._in_flight.waiting()
+        awaiting, cancelling = self._in_flight.waiting(), self._in_flight.cancelling()
         for hosted in self._robots.values():
             stats = hosted.stats
             rows.append(
@@ -307,9 +383,11 @@ class Host:
                     "commands_out": stats.commands_out,
                     "unsent": stats.unsent,
                     "awaiting": awaiting[hosted.name],
+                    "cancelling": cancelling[hosted.name],
                     "position": dict(stats.position),
                     "pnl": stats.pnl,
                     "mailbox": _mailbox_size(hosted.ref),
+                    **stats.backlog.figures(),
                     "error": stats.error,
                     **_latencies("wait", stats.wait),
                     **_latencies("handle", stats.handling),
@@ -373,19 +451,27 @@ class Host:
     # --- shutdown --------------------------------------------------------------------------------
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop intakes, then robots (after their queued events), then close link, journal, context.
+        """Stop intakes, then robots, then close link, journal, context; within ``timeout`` s.
 
-        Idempotent. Robots are stopped all at once, not one by one, so a host of
-        100 robots stops in well under a second.
+        Idempotent. Market data still waiting for a robot is dropped, not handled, and
+        not journaled as received (:mod:`.stopping`), so a robot far behind does not
+        hold the stop for as long as it is behind; each robot's count is logged. Fills,
+        replies and controls already queued are handled. Robots are stopped all at once,
+        not one by one, so a host of 100 robots stops in well under a second. A robot
+        whose handler does not return by the deadline is logged and left behind.
         """
         if self._stopped:
             return
         self._stopped = True
-        _stop_all([ref for ref in self._intakes.values()], timeout)
+        deadline = time.monotonic() + timeout
+        hosted = list(self._robots.values())
+        shed_market_data([h.stats.backlog for h in hosted])  # while the intakes stop
+        if stop_actors(list(self._intakes.values()), deadline):
+            logger.error("an intake did not stop within %s s; the host closes without it", timeout)
         self._intakes.clear()
-        _stop_all([hosted.ref for hosted in self._robots.values()], timeout)
+        stop_robots([(h.name, h.ref, h.stats.backlog) for h in hosted], deadline)
         self._robots.clear()
-        self.runtime.shutdown(timeout)
+        self.runtime.shutdown(max(_RUNTIME_GRACE_S, deadline - time.monotonic()))
         if self._link is not None:
             self._link.close()
         if self._journal is not None:
@@ -408,13 +494,3 @@ def _mailbox_size(ref: pykka.ActorRef[Any]) -> int:
     """Messages waiting for the actor; -1 where the inbox cannot tell."""
     qsize = getattr(ref.actor_inbox, "qsize", None)
     return int(qsize()) if qsize is not None else -1
-
-
-def _stop_all(refs: Sequence[pykka.ActorRef[Any]], timeout: float) -> None:
-    futures = []
-    for ref in refs:
-        try:
-            futures.append(ref.stop(block=False))
-        except pykka.ActorDeadError:
-            continue
-    pykka.get_all(futures, timeout=timeout)

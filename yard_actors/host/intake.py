@@ -19,7 +19,9 @@ journaled and told what it took under the old routes (see ``_fence``).
 
 A malformed message is counted by reason, logged, and dropped (:mod:`.drops`);
 the intake and the robots keep running. What differs by kind (socket, events
-taken, their topics) is in :mod:`.intake_kinds`.
+taken, their topics) is in :mod:`.intake_kinds`. The data intake counts what it
+tells each robot (:mod:`.backlog`) and conflates the quotes of a robot that is far
+behind, before journaling them (:mod:`.conflation`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -35,13 +38,16 @@ import pykka
 import zmq
 
 from yard_actors.errors import DecodeError
+from yard_actors.host.backlog import MailboxLimits
+from yard_actors.host.conflation import Admitted, Conflation
+from yard_actors.host.delivery import Delivery
 from yard_actors.host.drops import Drops
 from yard_actors.host.intake_kinds import ACCEPTS, IntakeKind, open_socket, topic_of
-from yard_actors.host.robot_actor import Deliver, DeliverBatch
-from yard_actors.host.routing import Fanout, RoutingTable, by_robot
+from yard_actors.host.robot_actor import backlog_of
+from yard_actors.host.routing import RoutingTable
 from yard_actors.host.statuses import LastStatuses
 from yard_actors.journal import Journal
-from yard_actors.runtime import tell_here
+from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.wire.codec import decode
 from yard_actors.wire.frames import holds_more, receive
 from yard_actors.wire.names import RESERVED_PREFIX
@@ -57,6 +63,11 @@ logger = logging.getLogger(__name__)
 _BATCH = 1000
 _RESERVED = RESERVED_PREFIX.encode()
 _FENCE_MS = 2000  # how long an unroute waits for the receive thread to finish a burst
+_HELD_POLL_MS = 5  # while quotes are held, how soon an idle intake looks for robots caught up
+# Market data ZeroMQ may queue ahead of the data intake: about a quarter second of what it
+# reads. Past it the feed's side holds or drops (a PUB's own high-water mark), where before
+# the host held up to a million messages (~350 MB) of ever staler data, never conflated.
+_DATA_RCVHWM = 10_000
 _ids = itertools.count(1)
 
 
@@ -68,9 +79,6 @@ class IntakeStats:
     delivered: int
     unrouted: int
     dropped: Mapping[str, int]
-
-
-_Admitted = tuple[bytes, Any, Fanout]  # payload, event, where it goes
 
 
 @attrs.frozen
@@ -102,7 +110,9 @@ class IntakeActor(pykka.ThreadingActor):
     """Receives one kind of message from one endpoint and fans it out to robot actors.
 
     ``bind=False`` connects (data and trades: the feed and the gateway bind);
-    the control intake binds, since controllers come and go.
+    the control intake binds, since controllers come and go. ``security``: the
+    host's keys for ``tcp://`` (:mod:`yard_actors.net`). ``limits``: the data intake's
+    per-robot :class:`MailboxLimits` (default: :class:`MailboxLimits()`).
     """
 
     def __init__(
@@ -113,6 +123,8 @@ class IntakeActor(pykka.ThreadingActor):
         context: zmq.Context[zmq.Socket[bytes]],
         journal: Journal | None,
         bind: bool = False,
+        security: Security = LOCAL_ONLY,
+        limits: MailboxLimits | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -120,13 +132,26 @@ class IntakeActor(pykka.ThreadingActor):
         self._accepts = ACCEPTS[kind]
         self._routes = RoutingTable()
         self._fans_out = kind is IntakeKind.DATA and journal is not None
-        self._runs_turns = kind is IntakeKind.DATA  # see _tell_each
         self._received = 0
-        self._delivered = 0
         self._unrouted = 0
         self._statuses = LastStatuses()  # a feed's repeated status reaches no robot twice
-        self._socket, self.url = open_socket(context, kind, url, bind=bind)
+        self._socket, self.url = open_socket(context, kind, url, bind=bind, security=security)
+        if kind is IntakeKind.DATA:  # libzmq applies it to the pipe connect made (>= 4.2)
+            self._socket.setsockopt(zmq.RCVHWM, _DATA_RCVHWM)
         self._drops = Drops(f"{kind.value} intake on {self.url}")
+        self._conflation = (
+            Conflation(limits or MailboxLimits(), f"{kind.value} intake on {self.url}")
+            if kind is IntakeKind.DATA
+            else None
+        )
+        self._delivery = Delivery(
+            journal=journal,
+            fans_out=self._fans_out,
+            runs_turns=kind is IntakeKind.DATA,
+            conflation=self._conflation,
+            drops=self._drops,
+            routes=self._routes,
+        )
         self._pipe, self._loop_pipe = _pipes(
             context, f"inproc://yard-intake-{kind.value}-{next(_ids)}"
         )
@@ -144,6 +169,8 @@ class IntakeActor(pykka.ThreadingActor):
         self._thread.join(timeout=5)
         if self._thread.is_alive():
             logger.error("%s intake on %s: receive thread did not stop", self.kind.value, self.url)
+        elif self._conflation is not None:
+            self._conflation.drop_held()
         self._pipe.close()
 
     def on_receive(self, message: Any) -> Any:
@@ -158,11 +185,15 @@ class IntakeActor(pykka.ThreadingActor):
         return None
 
     def _route(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
+        if self._conflation is not None and (backlog := backlog_of(robot)) is not None:
+            self._conflation.follow(robot, backlog)
         new = self._routes.add(topic, robot)
         if new is not None and self.kind is not IntakeKind.CONTROL:
             self._pipe.send_multipart((b"sub", new))
 
     def _unroute(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
+        if self._conflation is not None:  # the host unroutes all of a robot's topics at once
+            self._conflation.forget(robot)
         gone = self._routes.remove(topic, robot)
         if gone is not None and self.kind is not IntakeKind.CONTROL:
             self._pipe.send_multipart((b"unsub", gone))
@@ -175,13 +206,13 @@ class IntakeActor(pykka.ThreadingActor):
         ``fence``: what it took before an unroute; otherwise an event it took just before
         could be journaled after the robot was removed and added again, its old group
         naming the new robot, which never gets it. ``settle``: also all its socket holds
-        now (:meth:`Host.wait_idle`).
+        now (:meth:`Host.wait_idle`), unless the feed keeps it full for ``timeout_ms``.
         """
         if not self._thread.is_alive():
             return True
         while self._pipe.poll(0):  # the late answer to an earlier fence that timed out
             self._pipe.recv()
-        self._pipe.send(order)
+        self._pipe.send_multipart((order, str(timeout_ms).encode()))
         if not self._pipe.poll(timeout_ms):
             logger.error(
                 "%s intake on %s: the receive thread did not finish its burst within %d ms",
@@ -190,15 +221,14 @@ class IntakeActor(pykka.ThreadingActor):
                 timeout_ms,
             )
             return False
-        self._pipe.recv()
-        return True
+        return self._pipe.recv() == b"fenced"
 
     def _stats(self) -> IntakeStats:
         return IntakeStats(
             kind=self.kind.value,
             url=self.url,
             received=self._received,
-            delivered=self._delivered,
+            delivered=self._delivery.delivered,
             unrouted=self._unrouted,
             dropped=self._drops.by_reason(),
         )
@@ -232,9 +262,11 @@ class IntakeActor(pykka.ThreadingActor):
         extra = self._extra_sockets()
         for other, _ in extra:
             poller.register(other, zmq.POLLIN)
+        conflation = self._conflation
         try:
             while True:
-                ready = dict(poller.poll(self._poll_ms))
+                holding = conflation is not None and conflation.holding
+                ready = dict(poller.poll(_HELD_POLL_MS if holding else self._poll_ms))
                 if pipe in ready and not self._obey(pipe.recv_multipart()):
                     return
                 if socket in ready:
@@ -243,6 +275,8 @@ class IntakeActor(pykka.ThreadingActor):
                     if other in ready:
                         handle()
                 if not ready:
+                    if holding:
+                        self._deliver([])  # releases the quotes of robots that caught up
                     self._idle()
         except zmq.ZMQError as exc:
             logger.error("%s intake on %s stopped: %s", self.kind.value, self.url, exc)
@@ -259,11 +293,21 @@ class IntakeActor(pykka.ThreadingActor):
             self._socket.unsubscribe(order[1])
         elif order[0] == b"fence":  # every burst taken so far is journaled and told
             self._loop_pipe.send(b"fenced")
-        elif order[0] == b"settle":  # and what the socket holds now
-            while holds_more(self._socket):
-                self._drain(self._socket)
-            self._loop_pipe.send(b"fenced")
+        elif order[0] == b"settle":  # and what the socket holds now, and the held quotes
+            self._loop_pipe.send(self._settle(int(order[1]) / 2000))
         return order[0] != b"stop"
+
+    def _settle(self, within_s: float) -> bytes:
+        # Drain the socket until it is empty, or until within_s (half the asker's timeout: a
+        # feed that never pauses keeps it full for ever); then hand on the held quotes.
+        deadline = time.monotonic() + within_s
+        while holds_more(self._socket):
+            if time.monotonic() > deadline:
+                return b"still busy"
+            self._drain(self._socket)
+        if self._conflation is not None and self._conflation.holding:
+            self._deliver(self._conflation.settle(self._routes))
+        return b"fenced"
 
     def _take_frames(self, batch: list[list[bytes]]) -> None:
         """Admit and deliver messages that came from elsewhere than the main socket."""
@@ -276,7 +320,7 @@ class IntakeActor(pykka.ThreadingActor):
         Under load a burst becomes one journal write and one mailbox message per
         robot instead of one per event; a lone message goes out alone, at once.
         """
-        admitted: list[_Admitted] = []
+        admitted: list[Admitted] = []
         for taken in range(_BATCH):
             try:
                 frames = receive(socket)
@@ -289,54 +333,10 @@ class IntakeActor(pykka.ThreadingActor):
                 break  # a lone message: asking is cheaper than the zmq.Again that says so
         self._deliver(admitted)
 
-    def _deliver(self, admitted: list[_Admitted]) -> None:
-        if not admitted:
-            return
-        journal, fanned = self._journal, self._fans_out
-        if journal is None:
-            first = None
-        elif fanned:
-            first = journal.record_fanned([(p, fanout.group) for p, _, fanout in admitted])
-        else:
-            first = journal.record_events([p for p, _, _ in admitted])
-        if len(admitted) == 1:
-            _, event, fanout = admitted[0]
-            self._tell_each(fanout.robots, Deliver(event, first, fanned=fanned))
-            return
-        # sent_ns=0: in a DeliverBatch the batch's own stamp times the wait
-        burst = [
-            (Deliver(event, None if first is None else first + n, fanned=fanned, sent_ns=0), fanout)
-            for n, (_, event, fanout) in enumerate(admitted)
-        ]
-        batches = by_robot(burst)
-        journaled, alone = first is not None, len(batches) == 1
-        for robot, messages in batches.items():
-            batch = DeliverBatch(messages, journaled=journaled)
-            self._tell_each((robot,), batch, len(messages), alone)
+    def _deliver(self, admitted: list[Admitted]) -> None:
+        self._delivery.deliver(admitted)
 
-    def _tell_each(
-        self,
-        robots: tuple[pykka.ActorRef[Any], ...],
-        message: Deliver | DeliverBatch,
-        events: int = 1,
-        alone: bool | None = None,
-    ) -> None:
-        # On the data intake, a message for one robot alone is handled on this thread when
-        # the robot and its pool are idle (tell_here): tick-to-command then wakes no worker.
-        # Not on the trades intake: there it made a max-speed `yard run` trade very
-        # differently (trend-si 7-9 orders against 24-42), the kind of shift seen when the
-        # exchange runs ahead of the robots, and fills are not the latency-bound path.
-        one = len(robots) == 1 if alone is None else alone
-        tell = tell_here if one and self._runs_turns else pykka.ActorRef.tell
-        for robot in robots:
-            try:
-                tell(robot, message)
-            except pykka.ActorDeadError:
-                self._drops.drop("robot_stopped", f"robot actor {robot} is no longer running")
-                continue
-            self._delivered += events
-
-    def _admit(self, frames: list[bytes]) -> _Admitted | None:
+    def _admit(self, frames: list[bytes]) -> Admitted | None:
         """Check one message; return (payload, event, fanout) or None if it goes no further."""
         self._received += 1
         if len(frames) != 2:

@@ -13,9 +13,15 @@ for this robot alone may be handled on the data intake's thread, see
    for a run of events the data intake fanned out, one watermark covers the run;
 3. hands it to :meth:`Robot.handle`, which never raises for user errors;
 4. sends each command on the host's :class:`OrderLink` (which notes each order as in
-   flight until its first report, :mod:`.in_flight`), then journals it.
+   flight until its first report, and each cancel until its answer, :mod:`.in_flight`),
+   then journals it.
 
 Nothing here touches another robot's state; a failing robot fails alone.
+
+What the data intake tells a robot is *counted* (:mod:`.backlog`): the actor adds what
+it takes off its mailbox, so the intake knows how far behind the robot is and conflates
+its quotes when it is far behind (:mod:`.conflation`). When the host stops, counted
+market data not yet handled is shed, not journaled (so not replayed), and counted.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import attrs
 import pykka
 
 from yard_actors.errors import GatewayError
+from yard_actors.host.backlog import Backlog
 from yard_actors.host.latency import Histogram, record_run
 from yard_actors.host.order_link import OrderLink
 from yard_actors.journal import Journal
@@ -46,11 +53,19 @@ __all__ = [
     "RobotStats",
     "ask_snapshot",
     "ask_traceback",
+    "backlog_of",
     "robot_name",
 ]
 
 logger = logging.getLogger(__name__)
 _clock = time.monotonic_ns
+
+# A robot whose last run took this long per event is slow: its runs are cut at _SLOW_RUN
+# events, so a stop (which sheds what is left, see Backlog.shedding) waits for a few of its
+# events, not a whole burst of them. A quick robot's runs stay whole: one watermark each.
+_SLOW_EVENT_NS = 1_000_000
+_SLOW_RUN = 8
+_ANY_RUN = 1 << 62
 
 
 # The robot each RobotActor ref runs, for the data intake's journal groups: a route names a
@@ -63,6 +78,15 @@ def robot_name(ref: pykka.ActorRef[Any]) -> str:
     return _robot_names.get(ref, ref.actor_urn)
 
 
+# The backlog of each RobotActor ref, for the data intake, which knows robots by ref only.
+_backlogs: weakref.WeakKeyDictionary[pykka.ActorRef[Any], Backlog] = weakref.WeakKeyDictionary()
+
+
+def backlog_of(ref: pykka.ActorRef[Any]) -> Backlog | None:
+    """The market data backlog of the robot ``ref`` runs; None for an actor that runs none."""
+    return _backlogs.get(ref)
+
+
 class Deliver:
     """One event for one robot; ``seq`` is its journal number, or None if not yet journaled.
 
@@ -70,10 +94,11 @@ class Deliver:
     intake's fan-out), so the robot journals a watermark for it, not a delivery.
     ``sent_ns`` (``time.monotonic_ns()`` when made, unless given) times its wait in the
     mailbox; one Deliver told to many robots times each one's wait from the start of the
-    fan-out. In a :class:`DeliverBatch` the batch's own ``sent_ns`` counts.
+    fan-out. In a :class:`DeliverBatch` the batch's own ``sent_ns`` counts. ``counted``:
+    the data intake counted it in the robot's :class:`Backlog` (market data).
     """
 
-    __slots__ = ("event", "fanned", "sent_ns", "seq")
+    __slots__ = ("counted", "event", "fanned", "sent_ns", "seq")
 
     def __init__(
         self,
@@ -82,11 +107,13 @@ class Deliver:
         *,
         fanned: bool = False,
         sent_ns: int | None = None,
+        counted: bool = False,
     ) -> None:
         self.event = event
         self.seq = seq
         self.fanned = fanned
         self.sent_ns = time.monotonic_ns() if sent_ns is None else sent_ns
+        self.counted = counted
 
 
 class DeliverBatch:
@@ -96,14 +123,18 @@ class DeliverBatch:
     handling: the mailbox, then the events ahead of it in the batch.
 
     ``journaled``: the sender vouches that every message has its ``seq`` and the same
-    ``fanned`` (an intake's burst), so the robot need not check.
+    ``fanned`` (an intake's burst), so the robot need not check. ``counted``: the data
+    intake counted its events in the robot's :class:`Backlog`.
     """
 
-    __slots__ = ("journaled", "messages", "sent_ns")
+    __slots__ = ("counted", "journaled", "messages", "sent_ns")
 
-    def __init__(self, messages: list[Deliver], *, journaled: bool = False) -> None:
+    def __init__(
+        self, messages: list[Deliver], *, journaled: bool = False, counted: bool = False
+    ) -> None:
         self.messages = messages
         self.journaled = journaled
+        self.counted = counted
         self.sent_ns = time.monotonic_ns()
 
 
@@ -132,6 +163,7 @@ class RobotStats:
     error: str | None = None
     wait: Histogram = attrs.field(factory=Histogram)  # ns from intake to handling, per event
     handling: Histogram = attrs.field(factory=Histogram)  # ns per event: handle, journal, send
+    backlog: Backlog = attrs.field(factory=Backlog)  # market data waiting; see backlog.py
 
 
 class RobotActor(pykka.ThreadingActor):
@@ -152,24 +184,36 @@ class RobotActor(pykka.ThreadingActor):
         self._order_link = order_link
         self._name = robot.name
         self._sent_ns = 0  # when the message being handled was sent: each event's wait
+        self._backlog = self.stats.backlog
+        self._run_cap = _SLOW_RUN  # events per journaled run: few until it has shown it is quick
         _robot_names[self.actor_ref] = robot.name
+        _backlogs[self.actor_ref] = self._backlog
 
     def on_receive(self, message: Any) -> Any:
         # An exception from a delivery fails the robot, not the actor (a try costs nothing
         # until something raises, in Python 3.11).
         if type(message) is Deliver:
-            self._sent_ns = message.sent_ns
-            try:
-                self._deliver(message)
-            except Exception as exc:
-                self._crashed(exc)
+            counted = message.counted
+            if counted and self._backlog.shedding:
+                self._shed(1)
+            else:
+                self._sent_ns = message.sent_ns
+                try:
+                    self._deliver(message)
+                except Exception as exc:
+                    self._crashed(exc)
+                if counted:
+                    self._backlog.taken += 1
             return None
         if type(message) is DeliverBatch:
             self._sent_ns = message.sent_ns
+            taken = self._backlog.taken
             try:
                 self._deliver_batch(message)
             except Exception as exc:
                 self._crashed(exc)
+            if message.counted:  # all of it is off the mailbox, whatever happened inside
+                self._backlog.taken = taken + len(message.messages)
             return None
         if type(message) is _Snapshot:
             return self.robot.snapshot()
@@ -255,35 +299,61 @@ class RobotActor(pykka.ThreadingActor):
                 self._publish_state()
             stamp(_clock())
         record_run(stats.wait, stats.handling, self._sent_ns, stamps)
+        slow = stamps[-1] - stamps[0] >= _SLOW_EVENT_NS * (len(stamps) - 1)
+        self._run_cap = _SLOW_RUN if slow else _ANY_RUN
 
     def _emit(self, commands: list[Command]) -> None:
         # Sent, then journaled: the event that caused a command is on disk already, so a
         # crash between the two leaves a command that a restore replays, journals and asks
         # the gateway about (restore.py); the journal's write stays off tick-to-command.
         journal = self._journal
+        remaining: dict[str, int] | None = None  # what is left of each order, for a cancel
         for command in commands:
             payload = encode(command)
-            self._send(payload, command.client_order_id if type(command) is NewOrder else None)
+            if type(command) is NewOrder:
+                self._send(payload, command.client_order_id)
+            else:
+                if remaining is None:
+                    remaining = {o.client_order_id: o.remaining for o in self.robot.open_orders()}
+                self._send_cancel(payload, command.client_order_id, remaining)
             if journal is not None:
                 journal.record_command(self._name, payload)
         self.stats.commands_out += len(commands)
 
+    def _shed(self, events: int) -> None:
+        """Drop ``events`` counted events unhandled and unjournaled: the host is stopping."""
+        backlog = self._backlog
+        backlog.shed += events
+        backlog.taken += events
+
     def _deliver_batch(self, batch: DeliverBatch) -> None:
         messages = batch.messages
         journal = self._journal
+        backlog = self._backlog if batch.counted else None
         if journal is None or not (batch.journaled or _journaled_alike(messages)):
             for message in messages:
+                if backlog is not None:
+                    if backlog.shedding:
+                        self._shed(len(messages) - messages.index(message))
+                        return
+                    backlog.taken += 1
                 self._deliver(message)
             return
         fanned = messages[0].fanned
         # Runs in which no timer can fall due are journaled in one write (fanned events: one
         # watermark); an event that may have timers due before it goes alone, after them.
+        # Counted market data left when the host starts stopping is shed between runs.
         start = 0
         while start < len(messages):
-            end = self._quiet_run(messages, start)
+            if backlog is not None and backlog.shedding:
+                self._shed(len(messages) - start)
+                return
+            end = min(self._quiet_run(messages, start), start + self._run_cap)
             if end == start:
                 self._deliver(messages[start])
                 start += 1
+                if backlog is not None:
+                    backlog.taken += 1
                 continue
             if fanned:
                 journal.record_watermark(self._name, cast(int, messages[end - 1].seq))
@@ -292,6 +362,8 @@ class RobotActor(pykka.ThreadingActor):
                     self._name, [cast(int, m.seq) for m in messages[start:end]]
                 )
             self._handle_run([message.event for message in messages[start:end]])
+            if backlog is not None:
+                backlog.taken += end - start
             start = end
 
     def _quiet_run(self, messages: list[Deliver], start: int) -> int:
@@ -304,7 +376,7 @@ class RobotActor(pykka.ThreadingActor):
             end += 1
         return end
 
-    def _send(self, payload: bytes, client_order_id: str | None) -> None:
+    def _send(self, payload: bytes, client_order_id: str) -> None:
         if self._order_link is None:
             return
         try:
@@ -312,6 +384,16 @@ class RobotActor(pykka.ThreadingActor):
         except GatewayError as exc:
             self.stats.unsent += 1
             logger.error("robot %s: command not sent: %s", self._name, exc)
+
+    def _send_cancel(self, payload: bytes, client_order_id: str, remaining: dict[str, int]) -> None:
+        if self._order_link is None:
+            return
+        left = remaining.get(client_order_id)
+        try:
+            self._order_link.send_cancel(self._name, payload, client_order_id, left)
+        except GatewayError as exc:  # it stays in flight: sent again after reply_timeout
+            self.stats.unsent += 1
+            logger.error("robot %s: cancel not sent (it is tried again): %s", self._name, exc)
 
     def _publish_state(self) -> None:
         robot = self.robot

@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 RUNTIMES: Final = ("pooled", "threads")
 # One worker: robots never block, and under the GIL a second worker only adds lock and GIL
 # hand-offs (1,000 robots over 50 symbols: 238k deliveries/s with one, 170k with two).
-# Add workers for robots that do block (they should not), so one cannot stall the rest.
+# A robot that does block or compute for long (it should not) cannot stall the rest: the
+# pool's hand-off monitor adds a worker while it holds one (runtime/handoff.py).
 HOST_WORKERS: Final = 1
 DEFAULT_RUNTIME: Final = "pooled"
 _ENVIRONMENT: Final = "YARD_RUNTIME"

@@ -13,9 +13,11 @@ _COLUMNS = (
     "status",
     "events_in",
     "commands_out",
+    "awaiting",
     "position",
     "pnl",
     "mailbox",
+    "conflated",
     "wait_us",
     "handle_us",
 )
@@ -43,6 +45,11 @@ class RobotTable(list[dict[str, Any]]):
 
     ``wait_us`` and ``handle_us`` are p50/p99 in µs of how long the robot's events
     waited in its mailbox and how long it took to handle each (journal and send included).
+    ``conflated``: quotes the robot never saw because it was far behind and a newer
+    quote of the symbol replaced them (``docs/runtime.md``); the rows also hold its
+    ``backlog`` (market data waiting), ``overruns``, ``withheld`` ticks and ``shed``.
+    ``awaiting``: the robot's orders sent with no report yet (the gateway is asked about
+    them after ``reply_timeout``); a number that stays up says its gateway does not answer.
     """
 
     def __str__(self) -> str:

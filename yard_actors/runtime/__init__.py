@@ -9,21 +9,25 @@ Import from here: ``from yard_actors.runtime import PooledActor, Pool``.
 """
 
 from yard_actors.runtime.actor import PooledActor, PooledFuture, tell_here
+from yard_actors.runtime.default_pool import (
+    configure_default_pool,
+    default_pool,
+    shutdown_default_pool,
+)
 from yard_actors.runtime.pool import (
     DEFAULT_BATCH,
     DEFAULT_WORKERS,
+    SPARE_WORKERS,
     Pool,
     PoolDeadlockError,
     PoolError,
-    configure_default_pool,
     current_pool,
-    default_pool,
-    shutdown_default_pool,
 )
 
 __all__ = [
     "DEFAULT_BATCH",
     "DEFAULT_WORKERS",
+    "SPARE_WORKERS",
     "Pool",
     "PoolDeadlockError",
     "PoolError",

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 import pykka
 from pykka._envelope import Envelope
 
+from yard_actors.runtime.default_pool import default_pool
 from yard_actors.runtime.mailbox import Entries, Mailbox
-from yard_actors.runtime.pool import Pool, PoolError, current_pool, default_pool
+from yard_actors.runtime.pool import Pool, PoolError, current_pool
 
 if TYPE_CHECKING:
     from pykka._actor import ActorInbox

@@ -3,50 +3,58 @@
 A :class:`Pool` owns ``workers`` threads and one run queue (a ``queue.SimpleQueue``
 of :class:`Runnable` items, in practice pooled actors' mailboxes). Each worker takes
 one and runs one turn of its actor (see :mod:`yard_actors.runtime.mailbox`): at most
-``batch`` messages, so one flooded actor cannot starve the others. The pool knows
-nothing of mailboxes or actors beyond the :class:`Runnable` protocol: the layers
-run pool <- mailbox <- actor. The threads are not daemons; they start with the
-pool's first actor and end in :meth:`Pool.shutdown`, which first stops the pool's
-actors. Every pool still running when the main thread finishes is shut down then,
-before Python joins non-daemon threads, so a forgotten pooled actor (unlike a
-forgotten ``ThreadingActor``) does not keep the process alive.
+``batch`` messages, so one flooded actor cannot starve the others. When every worker
+has been held in one turn for a few milliseconds while actors wait, the pool's
+hand-off monitor (:mod:`yard_actors.runtime.handoff`) adds a worker, up to
+``max_workers``, so a slow or blocking actor cannot stall the quick ones; an added
+worker ends after :data:`RETIRE_S` without work. The pool knows nothing of mailboxes
+or actors beyond the :class:`Runnable` protocol: the layers run handoff <- pool <-
+mailbox <- actor. The threads are not daemons; they start with the pool's first
+actor and end in :meth:`Pool.shutdown`, which first stops the pool's actors. Every
+pool still running when the main thread finishes is shut down then, before Python
+joins non-daemon threads, so a forgotten pooled actor (unlike a forgotten
+``ThreadingActor``) does not keep the process alive.
 
-The default pool is created on first use with the settings of
-:func:`configure_default_pool` (2 workers, batch 64 unless configured) and shut down
-by :func:`shutdown_default_pool` or at interpreter exit.
+The process-wide default pool is in :mod:`yard_actors.runtime.default_pool`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import pykka
 
 from yard_actors.errors import PoolDeadlockError, PoolError
+from yard_actors.runtime.handoff import Handoff, Turns
 
 __all__ = [
     "DEFAULT_BATCH",
     "DEFAULT_WORKERS",
+    "RETIRE_S",
+    "SPARE_WORKERS",
     "Pool",
     "PoolDeadlockError",
     "PoolError",
     "Runnable",
-    "configure_default_pool",
     "current_pool",
-    "default_pool",
-    "shutdown_default_pool",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
 DEFAULT_BATCH = 64
+#: Workers the hand-off monitor may add above ``workers`` unless ``max_workers`` says: as
+#: many actors as may be slow at one moment without holding up the others.
+SPARE_WORKERS: Final = 8
+#: An added worker that finds nothing to run for this long ends.
+RETIRE_S: Final = 2.0
 
 
 _worker = threading.local()  # .pool: the Pool whose worker this thread is, if any
@@ -95,7 +103,12 @@ class Pool:
     queue_is_empty: Callable[[], bool]
 
     def __init__(
-        self, workers: int = DEFAULT_WORKERS, *, batch: int = DEFAULT_BATCH, name: str = "yard-pool"
+        self,
+        workers: int = DEFAULT_WORKERS,
+        *,
+        batch: int = DEFAULT_BATCH,
+        max_workers: int | None = None,
+        name: str = "yard-pool",
     ) -> None:
         if workers < 1:
             msg = f"a pool needs at least one worker, was given workers={workers}"
@@ -103,14 +116,27 @@ class Pool:
         if batch < 1:
             msg = f"batch is the messages an actor handles per turn and must be >= 1, was {batch}"
             raise ValueError(msg)
+        most = workers + SPARE_WORKERS if max_workers is None else max_workers
+        if most < workers:
+            msg = (
+                f"max_workers is the most workers the pool may grow to and must be >= "
+                f"workers={workers}, was {max_workers}"
+            )
+            raise ValueError(msg)
         self.workers = workers
+        self.max_workers = most
         self.batch = batch
         self.name = name
         self._run_queue: queue.SimpleQueue[Runnable | None] = queue.SimpleQueue()
         self.schedule = self._run_queue.put
         self.queue_is_empty = self._run_queue.empty
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._started = False
+        # The live workers, replaced whole under the lock: the monitor reads it without one.
+        self._live: tuple[tuple[threading.Thread, Turns], ...] = ()
+        self._numbers = itertools.count()
+        self._grown = 0
+        self._handoff: Handoff | None = None
         self._admitted: set[Runnable] = set()
         self._blocked = 0  # workers waiting in a PooledFuture.get
         self._closed = False
@@ -137,7 +163,17 @@ class Pool:
     @property
     def running(self) -> bool:
         """True from the first actor's start until :meth:`shutdown` has joined the workers."""
-        return any(thread.is_alive() for thread in self._threads)
+        return any(thread.is_alive() for thread, _ in self._live)
+
+    @property
+    def live_workers(self) -> int:
+        """Worker threads now: ``workers``, plus those the hand-off monitor added and kept."""
+        return len(self._live)
+
+    @property
+    def grown(self) -> int:
+        """Workers the hand-off monitor has added since the pool started (a counter)."""
+        return self._grown
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop this pool's actors, then its workers; True if all are gone within ``timeout``.
@@ -158,12 +194,15 @@ class Pool:
         if not _stopped(refs, deadline):
             logger.warning("pool %s: actors still running after %s s", self.name, timeout)
             return False
-        threads = list(self._threads)
-        for _ in threads:
+        if self._handoff is not None:
+            self._handoff.stop(_remaining(deadline))
+        with self._lock:  # closed: no worker is added from here on
+            live = self._live
+        for _ in live:  # an added worker that ends meanwhile leaves its sentinel unread
             self._run_queue.put(None)
-        for thread in threads:
+        for thread, _ in live:
             thread.join(_remaining(deadline))
-        alive = [thread.name for thread in threads if thread.is_alive()]
+        alive = [thread.name for thread, _ in live if thread.is_alive()]
         if alive:
             logger.warning("pool %s: workers %s did not end within %s s", self.name, alive, timeout)
             return False
@@ -182,7 +221,7 @@ class Pool:
             if self._closed:
                 msg = f"pool {self.name} is shut down; start {runnable.actor_ref} on another pool"
                 raise PoolError(msg)
-            if not self._threads:
+            if not self._started:
                 self._start_workers()
             self._admitted.add(runnable)  # before its first turn, which may end in forget()
             self._run_queue.put(runnable)
@@ -228,26 +267,71 @@ class Pool:
                 self._blocked -= 1
 
     def _start_workers(self) -> None:
+        # Under the lock, with the first actor.
+        self._started = True
         _watch_exit(self)
-        for number in range(self.workers):
-            name = f"{self.name}-{number}"
-            # daemon=False outright: a thread would otherwise inherit its creator's flag
-            thread = threading.Thread(target=self._work, name=name, daemon=False)
-            thread.start()
-            self._threads.append(thread)
+        for _ in range(self.workers):
+            self._add_worker(spare=False)
+        if self.max_workers > self.workers:
+            self._handoff = Handoff(
+                f"{self.name}-handoff",
+                workers=lambda: [turns for _, turns in self._live],
+                waiting=lambda: not self._run_queue.empty(),
+                grow=self._grow,
+            )
+            self._handoff.start()
 
-    def _work(self) -> None:
-        # Each worker thread's whole life: turns until the shutdown sentinel.
+    def _add_worker(self, *, spare: bool) -> None:
+        # Under the lock. daemon=False outright: a thread would otherwise inherit its creator's.
+        turns = Turns()
+        name = f"{self.name}-{next(self._numbers)}"
+        thread = threading.Thread(target=self._work, args=(turns, spare), name=name, daemon=False)
+        self._live = (*self._live, (thread, turns))
+        thread.start()
+
+    def _grow(self) -> bool:
+        """Add a spare worker (the hand-off monitor's call); False at max_workers or shut down."""
+        with self._lock:
+            if self._closed or len(self._live) >= self.max_workers:
+                return False
+            self._add_worker(spare=True)
+            self._grown += 1
+            return True
+
+    def _retire(self, turns: Turns) -> bool:
+        """Let a spare worker that found no work go, unless the pool is down to ``workers``."""
+        with self._lock:
+            if self._closed or len(self._live) <= self.workers:
+                return False
+            self._live = tuple(live for live in self._live if live[1] is not turns)
+            return True
+
+    def _work(self, turns: Turns, spare: bool) -> None:
+        # Each worker thread's whole life: turns until the shutdown sentinel (a spare one:
+        # or until RETIRE_S without work). The counter is odd while in a turn (handoff.py).
         _worker.pool = self
         get = self._run_queue.get
         batch = self.batch
-        while (runnable := get()) is not None:
+        while True:
+            if spare:
+                try:
+                    runnable = get(timeout=RETIRE_S)
+                except queue.Empty:
+                    if self._retire(turns):
+                        return
+                    continue
+            else:
+                runnable = get()
+            if runnable is None:
+                return
+            turns.count += 1
             try:
                 runnable.run_turn(batch)
             except Exception:
                 # run_turn handles every failure of the actor's own code; reaching this is a
                 # bug here. Keep the worker for the other actors; this one stays claimed.
                 logger.exception("pool %s: a turn of %s failed", self.name, runnable.actor_ref)
+            turns.count += 1
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -264,51 +348,10 @@ def _stopped(refs: list[pykka.ActorRef[Any]], deadline: float | None) -> bool:
     return True
 
 
-# --- the default pool and interpreter exit -------------------------------------------------------
+# --- interpreter exit -------------------------------------------------------------------------
 
-_default_lock = threading.Lock()
-_default: Pool | None = None
-_default_settings = {"workers": DEFAULT_WORKERS, "batch": DEFAULT_BATCH}
 _live_pools: set[Pool] = set()
 _exit_hook_installed = False
-
-
-def configure_default_pool(*, workers: int = DEFAULT_WORKERS, batch: int = DEFAULT_BATCH) -> None:
-    """Set the default pool's size and batch, before it starts (the host calls it from config).
-
-    Raises :class:`PoolError` if the default pool is already running with other
-    settings: call :func:`shutdown_default_pool` first.
-    """
-    Pool(workers, batch=batch)  # validates the values with the pool's own messages
-    with _default_lock:
-        running = _default
-        if running is not None and (running.workers, running.batch) != (workers, batch):
-            msg = (
-                f"the default pool is running with workers={running.workers} "
-                f"batch={running.batch}; shut it down before setting workers={workers} "
-                f"batch={batch}"
-            )
-            raise PoolError(msg)
-        _default_settings.update(workers=workers, batch=batch)
-
-
-def default_pool() -> Pool:
-    """The process-wide pool for pooled actors that name none; created on first use."""
-    global _default  # one process-wide pool is the point
-    with _default_lock:
-        if _default is None:
-            _default = Pool(
-                _default_settings["workers"], batch=_default_settings["batch"], name="yard-pool"
-            )
-        return _default
-
-
-def shutdown_default_pool(timeout: float | None = None) -> bool:
-    """Shut the default pool down (see :meth:`Pool.shutdown`); the next use creates a new one."""
-    global _default
-    with _default_lock:
-        pool, _default = _default, None
-    return pool is None or pool.shutdown(timeout)
 
 
 def _watch_exit(pool: Pool) -> None:
