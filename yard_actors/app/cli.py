@@ -26,7 +26,7 @@ from gateways.feed import serve_feed
 from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
 from gateways.serve import HEALTH_EVERY_S as GATEWAY_HEALTH_EVERY_S
-from gateways.serve import GatewaySettings, serve
+from gateways.serve import GatewaySettings, add_recovery_flags, recovery_limits_from, serve
 from yard_actors.app.config_file import load_settings
 from yard_actors.app.security_flags import add_security_flags, make_key_files, security_from
 from yard_actors.app.templates import write_templates
@@ -135,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE:FACTORY",
         help="an exchange adapter to run instead of the paper exchange (called with no arguments)",
     )
+    add_recovery_flags(gate)
     add_security_flags(gate)
     keys = commands.add_parser(
         "keys", help="make CURVE key pairs for tcp:// endpoints: NAME.key and NAME.key_secret"
@@ -277,6 +278,7 @@ def _gateway(args: argparse.Namespace) -> int:
             exchange=args.exchange,
             health_every_s=args.health_every,
             security=security_from(args),
+            recovery_limits=recovery_limits_from(args),
         )
     )
     return 0

@@ -16,12 +16,23 @@ CONFIG = """\
 # Where orders and fills are kept: the one source of truth.
 store = "sqlite:///yard-data/yard.db"       # or "mongodb://host1,host2/yard?replicaSet=rs0"
 journal_dir = "yard-data/journal"          # every event each robot received, before it handled it
+# runtime = "pooled"                       # or "threads": a thread per robot ([pool] below)
 
 [journal]
 flush = "every_event"                      # every_event | every_n | interval
 # every_n = 100
 # interval_ms = 50
 # fsync = false                            # true: survive power loss, at ~0.3 ms per record
+
+# [pool]                                   # the pooled runtime's worker threads
+# workers = 1
+# batch = 64                               # messages of one robot a worker handles in a turn
+# max_workers = 9                          # most the pool grows to while turns are stuck
+#                                          # (default workers + 8; = workers: never grows)
+
+# [mailbox]                                # market data that may wait for one robot
+# conflate_at = 10000                      # from this many waiting, its quotes are conflated
+# overrun_at = 50000                       # at this many it is halted, its ticks withheld
 
 [endpoints]                                # inproc:// in one process; tcp:// across machines
 data = "inproc://yard-data"                # the feed binds, hosts and the gateway connect

@@ -30,15 +30,16 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import pykka
 import zmq
 
-from yard_actors.errors import GatewayError, RobotError
+from yard_actors.errors import RobotError
 from yard_actors.host.backlog import MailboxLimits
 from yard_actors.host.host_config import host_settings
+from yard_actors.host.hosted import Hosted, robot_table
 from yard_actors.host.in_flight import DEFAULT_REPLY_TIMEOUT_S, InFlight
 from yard_actors.host.intake import (
     IntakeActor,
@@ -49,41 +50,31 @@ from yard_actors.host.intake import (
     ask_stats,
     settle,
 )
-from yard_actors.host.latency import Histogram
 from yard_actors.host.order_link import OrderLink
 from yard_actors.host.registrations import register_robot, registrations_for
 from yard_actors.host.restore import Restored, Restorer
+from yard_actors.host.restored_cancels import send_restored_cancels
 from yard_actors.host.robot_actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
+from yard_actors.host.robot_routes import set_routes
 from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
 from yard_actors.host.stopping import shed_market_data, stop_actors, stop_robots
 from yard_actors.host.stores import fill_source_for, without_credentials
 from yard_actors.host.table import RobotTable
-from yard_actors.host.trades_intake import TradesIntake, TradesRoute
+from yard_actors.host.trades_intake import TradesIntake
 from yard_actors.journal import Journal, JournalConfig
 from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.robot.loader import class_path, load_robot_class
 from yard_actors.robot.risk import RiskLimits, limits_notice
 from yard_actors.robot.robot import Robot
 from yard_actors.runtime import DEFAULT_BATCH
-from yard_actors.wire.codec import decode, encode
-from yard_actors.wire.events import CancelOrder, Control, ControlAction
+from yard_actors.wire.events import Control, ControlAction
 from yard_actors.wire.instruments import InstrumentTable
-from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
 __all__ = ["Host"]
 
 logger = logging.getLogger(__name__)
 
 _RUNTIME_GRACE_S = 1.0  # for the pool's workers to end once the robots have stopped
-
-
-@attrs.define
-class _Hosted:
-    name: str
-    robot_class: str
-    symbols: tuple[str, ...]
-    ref: pykka.ActorRef[Any]
-    stats: RobotStats
 
 
 class Host:
@@ -119,13 +110,16 @@ class Host:
         runtime: str | None = None,
         pool_workers: int = HOST_WORKERS,
         pool_batch: int = DEFAULT_BATCH,
+        pool_max_workers: int | None = None,
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S,
         security: Security = LOCAL_ONLY,
         mailbox: MailboxLimits | None = None,
     ) -> None:
         self._registrations = registrations_for(orders, recovery, security, self._halt_late)
         self._in_flight = InFlight(reply_timeout)
-        self.runtime = RobotRuntime(runtime, workers=pool_workers, batch=pool_batch)
+        self.runtime = RobotRuntime(
+            runtime, workers=pool_workers, batch=pool_batch, max_workers=pool_max_workers
+        )
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
         if recovery is not None:
             self.endpoints["recovery"] = recovery
@@ -137,7 +131,7 @@ class Host:
         self._risk = risk if risk is not None else RiskLimits()
         logger.log(*limits_notice(self._risk))
         self._ask_timeout = ask_timeout
-        self._robots: dict[str, _Hosted] = {}
+        self._robots: dict[str, Hosted] = {}
         self._intakes: dict[IntakeKind, pykka.ActorRef[Any]] = {}
         self._journal: Journal | None = None
         self._restorer: Restorer | None = None
@@ -274,44 +268,13 @@ class Host:
             error=robot.error,  # a robot restored failed shows why at once
         )
         ref = self.runtime.start(robot, journal=self._journal, order_link=self._link, stats=stats)
-        self._robots[name] = _Hosted(
+        self._robots[name] = Hosted(
             name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
         )
-        self._send_restored(robot, restored.cancels)
+        if self._link is not None:
+            send_restored_cancels(self._link, robot, restored.cancels)
         self._set_routes(name, ref, Route, restored)
         return ref
-
-    def _send_restored(self, robot: Robot, ahead: Sequence[bytes]) -> None:
-        """Send the restored robot's unanswered cancels, before anything new; track them.
-
-        ``ahead``: the cancels its restore journaled past the journal's last, never sent.
-        Every other cancel it awaits an answer to is sent again: a host killed with it in
-        flight cannot know whether it arrived. A cancel is idempotent (``docs/wire.md``
-        4a); one that arrived gets a second answer, ``cancelled=False``.
-        """
-        if self._link is None:
-            return
-        name = robot.name
-        never_sent = {cast(CancelOrder, decode(c)).client_order_id: c for c in ahead}
-        cancels: list[tuple[str, int | None]] = [
-            (o.client_order_id, o.remaining) for o in robot.open_orders() if o.cancel_requested
-        ]
-        known = {coid for coid, _ in cancels}
-        cancels += [(coid, None) for coid in never_sent if coid not in known]
-        for coid, remaining in cancels:
-            payload = never_sent.get(coid) or encode(
-                CancelOrder(ts=robot.now, client_order_id=coid, robot=name)
-            )
-            try:
-                self._link.send_cancel(name, payload, coid, remaining)
-            except GatewayError as exc:  # in flight: sent again after reply_timeout
-                logger.error("robot %s: a restored cancel was not sent: %s", name, exc)
-        if cancels:  # a cancel may have died with the host that sent it: send it again
-            logger.warning(
-                "robot %s: sent the %d cancels it was restored awaiting an answer to (%d "
-                "never sent before)",
-                *(name, len(cancels), len(never_sent)),
-            )
 
     def _set_routes(
         self,
@@ -321,23 +284,10 @@ class Host:
         restored: Restored | None = None,
     ) -> None:
         """Route (or unroute) the robot's topics; a route to a robot carries its restore."""
-        hosted = self._robots[name]
-        trades = (
-            how(name, ref)
-            if restored is None
-            else TradesRoute(name, ref, restored.seen, restored.unanswered)
+        symbols = self._robots[name].symbols
+        set_routes(
+            self._intakes, name, symbols, ref, how, restored=restored, timeout=self._ask_timeout
         )
-        asks = [
-            self._intakes[IntakeKind.DATA].ask(how(s, ref), block=False) for s in hosted.symbols
-        ]
-        asks += [
-            self._intakes[IntakeKind.DATA].ask(how(SESSION_TOPIC, ref), block=False),
-            self._intakes[IntakeKind.DATA].ask(how(SYSTEM_TOPIC, ref), block=False),
-            self._intakes[IntakeKind.TRADES].ask(trades, block=False),
-            self._intakes[IntakeKind.TRADES].ask(how(SYSTEM_TOPIC, ref), block=False),
-            self._intakes[IntakeKind.CONTROL].ask(how(name, ref), block=False),
-        ]
-        pykka.get_all(asks, timeout=self._ask_timeout)
 
     def remove_robot(self, name: str) -> None:
         """Stop a robot after the events already in its mailbox; its journal stays."""
@@ -356,7 +306,7 @@ class Host:
         thread calls this; :mod:`.registrations`)."""
         self.control(name, ControlAction.HALT)
 
-    def _hosted(self, name: str) -> _Hosted:
+    def _hosted(self, name: str) -> Hosted:
         hosted = self._robots.get(name)
         if hosted is None:
             known = ", ".join(sorted(self._robots)) or "none"
@@ -370,30 +320,7 @@ class Host:
         ``awaiting``: the robot's orders sent with no report yet; ``cancelling``: its cancels
         sent with no answer yet (:mod:`.in_flight`).
         """
-        rows = []
-        awaiting, cancelling = self._in_flight.waiting(), self._in_flight.cancelling()
-        for hosted in self._robots.values():
-            stats = hosted.stats
-            rows.append(
-                {
-                    "name": hosted.name,
-                    "class": hosted.robot_class,
-                    "status": stats.status,
-                    "events_in": stats.events_in,
-                    "commands_out": stats.commands_out,
-                    "unsent": stats.unsent,
-                    "awaiting": awaiting[hosted.name],
-                    "cancelling": cancelling[hosted.name],
-                    "position": dict(stats.position),
-                    "pnl": stats.pnl,
-                    "mailbox": _mailbox_size(hosted.ref),
-                    **stats.backlog.figures(),
-                    "error": stats.error,
-                    **_latencies("wait", stats.wait),
-                    **_latencies("handle", stats.handling),
-                }
-            )
-        return RobotTable(rows)
+        return robot_table(self._robots.values(), self._in_flight)
 
     def snapshot(self, name: str) -> dict[str, Any]:
         """The robot's full state, taken between two of its events."""
@@ -479,18 +406,3 @@ class Host:
         if self._own_context:
             self._context.term()
         logger.info("host stopped; %d threads remain", threading.active_count())
-
-
-def _latencies(prefix: str, histogram: Histogram) -> dict[str, float | None]:
-    """p50 and p99 in µs (a bucket's upper bound, see :mod:`latency`); None before any event."""
-    figures: dict[str, float | None] = {}
-    for name, fraction in (("p50", 0.5), ("p99", 0.99)):
-        ns = histogram.percentile(fraction)
-        figures[f"{prefix}_{name}_us"] = None if ns is None else ns / 1000
-    return figures
-
-
-def _mailbox_size(ref: pykka.ActorRef[Any]) -> int:
-    """Messages waiting for the actor; -1 where the inbox cannot tell."""
-    qsize = getattr(ref.actor_inbox, "qsize", None)
-    return int(qsize()) if qsize is not None else -1

@@ -15,6 +15,12 @@ A config is a mapping (parsed TOML or a dict in code)::
     [pool]                    # the pooled runtime's worker threads
     workers = 1
     batch = 64                # messages a worker handles for one robot before moving on
+    max_workers = 9           # the most workers the hand-off monitor may grow it to
+                              # (default: workers + 8; = workers turns the monitor off)
+
+    [mailbox]                 # market data that may wait for one robot (docs/runtime.md)
+    conflate_at = 10000       # events waiting from which its quotes are conflated
+    overrun_at = 50000        # events waiting at which it is halted, its ticks withheld
 
     reply_timeout = 5         # seconds an order may go unanswered before the gateway
                               # is asked about it (on recovery; docs/wire.md 4a)
@@ -59,7 +65,8 @@ from typing import Any
 import attrs
 
 from yard_actors.errors import ConfigError, RobotError
-from yard_actors.host.runtimes import RUNTIMES
+from yard_actors.host.backlog import CONFLATE_AT, OVERRUN_AT, MailboxLimits
+from yard_actors.host.runtimes import HOST_WORKERS, RUNTIMES
 from yard_actors.journal import FlushPolicy, JournalConfig
 from yard_actors.net import security_from_config
 from yard_actors.robot.loader import load_robot_class
@@ -77,6 +84,7 @@ _TOP_KEYS = {
     "risk",
     "runtime",
     "pool",
+    "mailbox",
     "reply_timeout",
     "security",
 }
@@ -132,13 +140,7 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
         kwargs["store"] = store
     risk = _risk(source, "risk", _typed(source, "risk", config.get("risk", {}), Mapping))
     kwargs["risk"] = risk
-    if "runtime" in config:
-        runtime = _typed(source, "runtime", config["runtime"], str)
-        if runtime not in RUNTIMES:
-            raise _fail(source, "runtime", f"{runtime!r} is not one of {', '.join(RUNTIMES)}")
-        kwargs["runtime"] = runtime
-    if "pool" in config:
-        kwargs.update(_pool(source, _typed(source, "pool", config["pool"], Mapping)))
+    kwargs.update(_runtime(source, config))
     if "journal_dir" in config:
         kwargs["journal_dir"] = _typed(source, "journal_dir", config["journal_dir"], str)
     if "journal" in config:
@@ -193,16 +195,58 @@ def _risk(
     return attrs.evolve(base, **risk)
 
 
+def _runtime(source: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """``runtime``, ``[pool]`` and ``[mailbox]``: how the host runs its robots."""
+    kwargs: dict[str, Any] = {}
+    if "runtime" in config:
+        runtime = _typed(source, "runtime", config["runtime"], str)
+        if runtime not in RUNTIMES:
+            raise _fail(source, "runtime", f"{runtime!r} is not one of {', '.join(RUNTIMES)}")
+        kwargs["runtime"] = runtime
+    if "pool" in config:
+        kwargs.update(_pool(source, _typed(source, "pool", config["pool"], Mapping)))
+    if "mailbox" in config:
+        mailbox = _typed(source, "mailbox", config["mailbox"], Mapping)
+        kwargs["mailbox"] = _mailbox(source, mailbox)
+    return kwargs
+
+
 def _pool(source: str, pool: Mapping[str, Any]) -> dict[str, int]:
-    _unknown(source, "pool.", pool, {"workers", "batch"})
+    _unknown(source, "pool.", pool, {"workers", "batch", "max_workers"})
     kwargs = {}
-    for key in ("workers", "batch"):
+    for key in ("workers", "batch", "max_workers"):
         if key in pool:
             value = _typed(source, f"pool.{key}", pool[key], int)
             if value <= 0:
                 raise _fail(source, f"pool.{key}", f"must be positive, was {value}")
             kwargs[f"pool_{key}"] = value
+    workers = kwargs.get("pool_workers", HOST_WORKERS)
+    if kwargs.get("pool_max_workers", workers) < workers:
+        problem = (
+            f"is the most workers the pool may grow to and must be at least "
+            f"pool.workers = {workers}, was {kwargs['pool_max_workers']}"
+        )
+        raise _fail(source, "pool.max_workers", problem)
     return kwargs
+
+
+def _mailbox(source: str, mailbox: Mapping[str, Any]) -> MailboxLimits:
+    _unknown(source, "mailbox.", mailbox, {"conflate_at", "overrun_at"})
+    limits = {"conflate_at": CONFLATE_AT, "overrun_at": OVERRUN_AT}
+    for key in limits:
+        if key in mailbox:
+            value = _typed(source, f"mailbox.{key}", mailbox[key], int)
+            if value <= 0:
+                problem = f"must be a positive number of events, was {value}"
+                raise _fail(source, f"mailbox.{key}", problem)
+            limits[key] = value
+    if limits["overrun_at"] <= limits["conflate_at"]:
+        problem = (
+            f"must be above mailbox.conflate_at = {limits['conflate_at']} (a robot is "
+            f"halted only past the point its quotes are conflated), was {limits['overrun_at']}"
+        )
+        raise _fail(source, "mailbox.overrun_at", problem)
+    return MailboxLimits(**limits)
 
 
 def _journal(source: str, journal: Mapping[str, Any]) -> JournalConfig:

@@ -21,7 +21,8 @@ A malformed message is counted by reason, logged, and dropped (:mod:`.drops`);
 the intake and the robots keep running. What differs by kind (socket, events
 taken, their topics) is in :mod:`.intake_kinds`. The data intake counts what it
 tells each robot (:mod:`.backlog`) and conflates the quotes of a robot that is far
-behind, before journaling them (:mod:`.conflation`).
+behind, before journaling them (:mod:`.conflation`). The messages an intake takes from
+the host (routes, stats, settle) are in :mod:`.intake_messages`, re-exported here.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
-import attrs
 import pykka
 import zmq
 
@@ -43,7 +43,16 @@ from yard_actors.host.conflation import Admitted, Conflation
 from yard_actors.host.delivery import Delivery
 from yard_actors.host.drops import Drops
 from yard_actors.host.intake_kinds import ACCEPTS, IntakeKind, open_socket, topic_of
-from yard_actors.host.robot_actor import backlog_of
+from yard_actors.host.intake_messages import (
+    IntakeStats,
+    Route,
+    SettleAsk,
+    StatsAsk,
+    Unroute,
+    ask_stats,
+    settle,
+)
+from yard_actors.host.robot_refs import backlog_of
 from yard_actors.host.routing import RoutingTable
 from yard_actors.host.statuses import LastStatuses
 from yard_actors.journal import Journal
@@ -52,7 +61,7 @@ from yard_actors.wire.codec import decode
 from yard_actors.wire.frames import holds_more, receive
 from yard_actors.wire.names import RESERVED_PREFIX
 
-__all__ = ["IntakeActor", "IntakeKind", "IntakeStats"]
+__all__ = ["IntakeActor", "IntakeKind", "IntakeStats", "Route", "Unroute", "ask_stats", "settle"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,41 +78,6 @@ _HELD_POLL_MS = 5  # while quotes are held, how soon an idle intake looks for ro
 # the host held up to a million messages (~350 MB) of ever staler data, never conflated.
 _DATA_RCVHWM = 10_000
 _ids = itertools.count(1)
-
-
-@attrs.frozen(kw_only=True)
-class IntakeStats:
-    kind: str
-    url: str
-    received: int
-    delivered: int
-    unrouted: int
-    dropped: Mapping[str, int]
-
-
-@attrs.frozen
-class Route:
-    """Deliver events of ``topic`` to ``robot`` (an ActorRef)."""
-
-    topic: str
-    robot: pykka.ActorRef[Any]
-
-
-@attrs.frozen
-class Unroute:
-    topic: str
-    robot: pykka.ActorRef[Any]
-
-
-class _Stats:
-    """Ask for :class:`IntakeStats`."""
-
-
-@attrs.frozen
-class _Settle:
-    """Ask the intake to hand on everything its socket holds now; answers True when done."""
-
-    timeout_ms: int
 
 
 class IntakeActor(pykka.ThreadingActor):
@@ -178,9 +152,9 @@ class IntakeActor(pykka.ThreadingActor):
             self._route(message.topic, message.robot)
         elif type(message) is Unroute:
             self._unroute(message.topic, message.robot)
-        elif type(message) is _Stats:
+        elif type(message) is StatsAsk:
             return self._stats()
-        elif type(message) is _Settle:
+        elif type(message) is SettleAsk:
             return self._fence(b"settle", message.timeout_ms)
         return None
 
@@ -394,12 +368,3 @@ def _pipes(
     loop_pipe.setsockopt(zmq.LINGER, 0)
     loop_pipe.connect(url)
     return pipe, loop_pipe
-
-
-def settle(ref: pykka.ActorRef[Any], timeout: float) -> bool:
-    """Have the intake journal and tell everything its socket holds now; False on timeout."""
-    return cast(bool, ref.ask(_Settle(max(1, int(timeout * 1000))), timeout=timeout + 1))
-
-
-def ask_stats(ref: pykka.ActorRef[Any], timeout: float) -> IntakeStats:
-    return cast(IntakeStats, ref.ask(_Stats(), timeout=timeout))

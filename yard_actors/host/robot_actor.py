@@ -16,7 +16,9 @@ for this robot alone may be handled on the data intake's thread, see
    flight until its first report, and each cancel until its answer, :mod:`.in_flight`),
    then journals it.
 
-Nothing here touches another robot's state; a failing robot fails alone.
+Nothing here touches another robot's state; a failing robot fails alone. The messages
+the actor takes are in :mod:`.robot_messages`, and which robot and backlog each actor
+ref stands for, for the data intake, in :mod:`.robot_refs`; both are re-exported here.
 
 What the data intake tells a robot is *counted* (:mod:`.backlog`): the actor adds what
 it takes off its mailbox, so the intake knows how far behind the robot is and conflates
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -39,6 +40,16 @@ from yard_actors.errors import GatewayError
 from yard_actors.host.backlog import Backlog
 from yard_actors.host.latency import Histogram, record_run
 from yard_actors.host.order_link import OrderLink
+from yard_actors.host.robot_messages import (
+    Deliver,
+    DeliverBatch,
+    Ping,
+    SnapshotAsk,
+    TracebackAsk,
+    ask_snapshot,
+    ask_traceback,
+)
+from yard_actors.host.robot_refs import backlog_of, register_ref, robot_name
 from yard_actors.journal import Journal
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.robot.timers import fire_due_timers
@@ -66,88 +77,6 @@ _clock = time.monotonic_ns
 _SLOW_EVENT_NS = 1_000_000
 _SLOW_RUN = 8
 _ANY_RUN = 1 << 62
-
-
-# The robot each RobotActor ref runs, for the data intake's journal groups: a route names a
-# robot by its ref only. Weak: an entry goes with the last reference to its ref.
-_robot_names: weakref.WeakKeyDictionary[pykka.ActorRef[Any], str] = weakref.WeakKeyDictionary()
-
-
-def robot_name(ref: pykka.ActorRef[Any]) -> str:
-    """The name of the robot that ``ref`` runs; for an actor that runs none, its urn."""
-    return _robot_names.get(ref, ref.actor_urn)
-
-
-# The backlog of each RobotActor ref, for the data intake, which knows robots by ref only.
-_backlogs: weakref.WeakKeyDictionary[pykka.ActorRef[Any], Backlog] = weakref.WeakKeyDictionary()
-
-
-def backlog_of(ref: pykka.ActorRef[Any]) -> Backlog | None:
-    """The market data backlog of the robot ``ref`` runs; None for an actor that runs none."""
-    return _backlogs.get(ref)
-
-
-class Deliver:
-    """One event for one robot; ``seq`` is its journal number, or None if not yet journaled.
-
-    ``fanned``: the event was journaled with :meth:`Journal.record_fanned` (the data
-    intake's fan-out), so the robot journals a watermark for it, not a delivery.
-    ``sent_ns`` (``time.monotonic_ns()`` when made, unless given) times its wait in the
-    mailbox; one Deliver told to many robots times each one's wait from the start of the
-    fan-out. In a :class:`DeliverBatch` the batch's own ``sent_ns`` counts. ``counted``:
-    the data intake counted it in the robot's :class:`Backlog` (market data).
-    """
-
-    __slots__ = ("counted", "event", "fanned", "sent_ns", "seq")
-
-    def __init__(
-        self,
-        event: Event,
-        seq: int | None = None,
-        *,
-        fanned: bool = False,
-        sent_ns: int | None = None,
-        counted: bool = False,
-    ) -> None:
-        self.event = event
-        self.seq = seq
-        self.fanned = fanned
-        self.sent_ns = time.monotonic_ns() if sent_ns is None else sent_ns
-        self.counted = counted
-
-
-class DeliverBatch:
-    """Several events for one robot, in order: what an intake drained from one burst.
-
-    Each event's wait is timed from the batch's ``sent_ns`` to the start of its own
-    handling: the mailbox, then the events ahead of it in the batch.
-
-    ``journaled``: the sender vouches that every message has its ``seq`` and the same
-    ``fanned`` (an intake's burst), so the robot need not check. ``counted``: the data
-    intake counted its events in the robot's :class:`Backlog`.
-    """
-
-    __slots__ = ("counted", "journaled", "messages", "sent_ns")
-
-    def __init__(
-        self, messages: list[Deliver], *, journaled: bool = False, counted: bool = False
-    ) -> None:
-        self.messages = messages
-        self.journaled = journaled
-        self.counted = counted
-        self.sent_ns = time.monotonic_ns()
-
-
-class _Snapshot:
-    """Ask the actor for the robot's snapshot."""
-
-
-class Ping:
-    """A no-op message: its answer means everything sent before it was handled."""
-
-
-class _Traceback:
-    """Ask the actor for the traceback of the robot's failure."""
 
 
 @attrs.define(kw_only=True)
@@ -186,8 +115,7 @@ class RobotActor(pykka.ThreadingActor):
         self._sent_ns = 0  # when the message being handled was sent: each event's wait
         self._backlog = self.stats.backlog
         self._run_cap = _SLOW_RUN  # events per journaled run: few until it has shown it is quick
-        _robot_names[self.actor_ref] = robot.name
-        _backlogs[self.actor_ref] = self._backlog
+        register_ref(self.actor_ref, robot.name, self._backlog)
 
     def on_receive(self, message: Any) -> Any:
         # An exception from a delivery fails the robot, not the actor (a try costs nothing
@@ -215,9 +143,9 @@ class RobotActor(pykka.ThreadingActor):
             if message.counted:  # all of it is off the mailbox, whatever happened inside
                 self._backlog.taken = taken + len(message.messages)
             return None
-        if type(message) is _Snapshot:
+        if type(message) is SnapshotAsk:
             return self.robot.snapshot()
-        if type(message) is _Traceback:
+        if type(message) is TracebackAsk:
             return self.robot.failure_traceback
         if type(message) is Ping:
             return None
@@ -407,12 +335,3 @@ def _journaled_alike(messages: list[Deliver]) -> bool:
     """Every message has its seq and the same ``fanned``: the batch journals as one run."""
     fanned = messages[0].fanned
     return all(m.seq is not None and m.fanned is fanned for m in messages)
-
-
-def ask_snapshot(ref: pykka.ActorRef[Any], timeout: float) -> dict[str, Any]:
-    """Ask a robot actor for its snapshot; at the edges only (host, REPL, tests)."""
-    return cast(dict[str, Any], ref.ask(_Snapshot(), timeout=timeout))
-
-
-def ask_traceback(ref: pykka.ActorRef[Any], timeout: float) -> str | None:
-    return cast(str | None, ref.ask(_Traceback(), timeout=timeout))

@@ -69,10 +69,14 @@ class RobotRuntime:
         *,
         workers: int = HOST_WORKERS,
         batch: int = DEFAULT_BATCH,
+        max_workers: int | None = None,
         name: str = "yard-robots",
     ) -> None:
         self.name = runtime_name(runtime)
-        self._pool = Pool(workers, batch=batch, name=name) if self.name == "pooled" else None
+        pooled = self.name == "pooled"
+        self._pool = (
+            Pool(workers, batch=batch, max_workers=max_workers, name=name) if pooled else None
+        )
 
     def start(self, *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
         """Start a robot actor; the arguments go to :class:`RobotActor`."""

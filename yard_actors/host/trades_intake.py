@@ -30,7 +30,8 @@ answers through its store: an order it never had becomes an ``OrderRejected`` ``
 transit``, one it has gets its reports again; both come as ordinary reports, journaled
 before the robot handles them, so a replay of the journal stays exact. Cancels nobody
 answered are sent again instead, on the order link, at the same moments (a cancel is
-idempotent; asking about it would not make it arrive).
+idempotent; asking about it would not make it arrive). The asking and the sending again
+are :mod:`.unanswered`'s; this intake tells it when.
 
 A keyed host registers each robot with the gateway under its key (:mod:`.registrations`)
 on the recovery DEALER, before the robot's first replay; the answers come there too.
@@ -57,22 +58,22 @@ import zmq
 from yard_actors import net
 from yard_actors.errors import DecodeError
 from yard_actors.host.fill_watch import FillWatcher, OpenFillSource
-from yard_actors.host.in_flight import InFlight, UnansweredCancel, by_robot
-from yard_actors.host.intake import IntakeActor, IntakeKind, Route
+from yard_actors.host.in_flight import InFlight
+from yard_actors.host.intake import IntakeActor, IntakeKind
+from yard_actors.host.intake_messages import Route
 from yard_actors.host.order_link import OrderLink
 from yard_actors.host.registrations import Registrations, SendRegistrations
 from yard_actors.host.seqs import SeqWindow
+from yard_actors.host.unanswered import Unanswered
 from yard_actors.journal import Journal
 from yard_actors.net import GATEWAY, LOCAL_ONLY, Security
 from yard_actors.wire.events import SystemStatus
 from yard_actors.wire.frames import receive
 from yard_actors.wire.names import (
-    MAX_RESOLVE_IDS,
     OWNER_SEQS_PREFIX,
     RECOVERY_REGISTERED,
     RECOVERY_REPLAY,
     RECOVERY_REPORTS,
-    RECOVERY_RESOLVE,
     SEQS_TOPIC,
     SYSTEM_TOPIC,
 )
@@ -134,11 +135,9 @@ class TradesIntake(IntakeActor):
         self._socket.subscribe(SEQS_TOPIC.encode())  # keyed: the gateway sends its own robots'
         self._registrations = registrations  # keyed: robots registered under the host's key
         self._socket.subscribe(SYSTEM_TOPIC.encode())  # a route to it subscribes nothing
-        self._order_link = order_link
         self._windows: dict[str, SeqWindow] = {}
         self._asked: dict[str, float] = {}
         self._in_flight = in_flight
-        self._link_lost_at: float | None = None  # when the order link's connection dropped
         self._link_events: zmq.Socket[bytes] | None = None
         if link_events is not None:
             self._link_events = context.socket(zmq.PAIR)
@@ -149,6 +148,7 @@ class TradesIntake(IntakeActor):
             self._recovery = context.socket(zmq.DEALER)
             self._recovery.setsockopt(zmq.LINGER, 0)
             net.connect(self._recovery, recovery, security, server=GATEWAY)
+        self._unanswered = Unanswered(self._recovery, order_link, in_flight)
         self._watcher: FillWatcher | None = None
         self._watch_in: zmq.Socket[bytes] | None = None
         if fills is not None:
@@ -281,79 +281,10 @@ class TradesIntake(IntakeActor):
         )
 
     def _resolve_overdue(self) -> None:
-        in_flight = self._in_flight
-        if in_flight is not None:
-            why = f"unanswered for {in_flight.reply_timeout:g} s"
-            overdue = in_flight.overdue()
-            if overdue:
-                self._resolve(by_robot(overdue), why)
-            cancels = in_flight.overdue_cancels()
-            if cancels:
-                self._send_again(cancels, why)
+        self._unanswered.resolve_overdue()
 
     def _resolve(self, orders: dict[str, list[str]], why: str) -> None:
-        """Ask the gateway about ``orders`` (client order ids by robot); it answers on trades.
-
-        One log line per call, however many robots: a gateway away for long must not
-        flood the log every ``reply_timeout``.
-        """
-        if not orders:
-            return
-        count = sum(len(ids) for ids in orders.values())
-        shown = ", ".join(ids[0] for ids in list(orders.values())[:5])
-        if self._recovery is None:
-            logger.warning(
-                "trades intake: %d orders of %d robots %s (%s, ...); no recovery endpoint to "
-                "ask the gateway about them",
-                count,
-                len(orders),
-                why,
-                shown,
-            )
-            return
-        unsent = 0
-        for robot, client_order_ids in orders.items():
-            ids = [c.encode() for c in client_order_ids]
-            try:
-                for start in range(0, len(ids), MAX_RESOLVE_IDS):
-                    chunk = ids[start : start + MAX_RESOLVE_IDS]
-                    self._recovery.send_multipart(
-                        [RECOVERY_RESOLVE, robot.encode(), *chunk], zmq.NOBLOCK
-                    )
-            except zmq.Again:  # the gateway is away and the queue full: asked again later
-                unsent += len(ids)
-        logger.warning(
-            "trades intake: asked the gateway about %d orders of %d robots %s (%s, ...)%s",
-            count - unsent,
-            len(orders),
-            why,
-            shown,
-            f"; {unsent} more wait for the recovery queue to drain" if unsent else "",
-        )
-
-    def _send_again(self, cancels: list[UnansweredCancel], why: str) -> None:
-        """Send unanswered cancels again on the order link, as they were first sent.
-
-        One log line per call, as for :meth:`_resolve`. A cancel the link cannot take now
-        (its queue full) is sent again at the next ``reply_timeout``.
-        """
-        shown = ", ".join(cancel.client_order_id for cancel in cancels[:5])
-        if self._order_link is None:
-            logger.warning(
-                "trades intake: %d cancels %s (%s, ...); no order link to send them again",
-                len(cancels),
-                why,
-                shown,
-            )
-            return
-        unsent = sum(not self._order_link.resend(c.robot, c.payload) for c in cancels)
-        logger.warning(
-            "trades intake: sent %d cancels again, %s (%s, ...)%s",
-            len(cancels) - unsent,
-            why,
-            shown,
-            f"; {unsent} more wait for the order link's queue to drain" if unsent else "",
-        )
+        self._unanswered.resolve(orders, why)
 
     def _on_link_event(self) -> None:
         """The order link's connection dropped or came back (its socket monitor)."""
@@ -365,18 +296,7 @@ class TradesIntake(IntakeActor):
                 return
             # [u16 event + u32 value, endpoint], native byte order; parsed here because
             # zmq.utils.monitor imports asyncio: 45 ms and 6 MB for every host
-            event = int.from_bytes(frames[0][:2], sys.byteorder)
-            if event == zmq.EVENT_DISCONNECTED and self._link_lost_at is None:
-                self._link_lost_at = time.monotonic()
-                logger.warning("trades intake: the order link lost its gateway connection")
-            elif event == zmq.EVENT_CONNECTED and self._link_lost_at is not None:
-                lost_at, self._link_lost_at = self._link_lost_at, None
-                if self._in_flight is not None:
-                    why = "sent before the gateway connection dropped"
-                    self._resolve(by_robot(self._in_flight.sent_before(lost_at)), why)
-                    cancels = self._in_flight.cancels_sent_before(lost_at)
-                    if cancels:
-                        self._send_again(cancels, why)
+            self._unanswered.link_event(int.from_bytes(frames[0][:2], sys.byteorder))
 
     def _on_replayed(self) -> None:
         assert self._recovery is not None

@@ -15,48 +15,47 @@ Timers work the same way: the robot keeps its schedule (:mod:`yard_actors.robot.
 but never fires it; whoever feeds it asks :meth:`Robot.due_timers` before each
 event and hands it the due :class:`~yard_actors.wire.events.Timer` events first.
 
-Why this module is past the house's ~400 lines: it is one class with one job, the
-surface a trader subclasses. Most of it is that public API with its docstrings
-(handlers to override, read-only views of the book, command builders, timer
-requests), which has to live on the class users subclass; the rest is
-:meth:`Robot.handle` and its dispatch, kept together because that is the per-event
-hot path. The mechanics live beside it: the book (``book.py``), risk checks
-(``risk.py``), status transitions (``lifecycle.py``), timers (``timers.py``),
-params (``params.py``) and JSON conversion (``snapshot.py``).
+The class holds construction, the per-event hot path (:meth:`Robot.handle` and its
+dispatch) and state; its bases add the rest of the API: the handlers to override
+(``handlers.py``), the views of the book (``views.py``), the command builders
+(``order_commands.py``) and the timer requests (``timer_requests.py``). The mechanics live
+beside it: the book (``book.py``), risk checks (``risk.py``), what a handler's result
+becomes (``commands.py``), controls (``controls.py``), status transitions
+(``lifecycle.py``), timers (``timers.py``), params (``params.py``) and JSON conversion
+(``snapshot.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from yard_actors.errors import RobotError
-from yard_actors.robot.book import Book, Position, WorkingOrder
-from yard_actors.robot.lifecycle import RobotStatus, next_status
-from yard_actors.robot.params import build_params, changed_params
+from yard_actors.robot.book import Book
+from yard_actors.robot.commands import HandlerResult, admit_commands, commands_in
+from yard_actors.robot.controls import controlled, describe_control
+from yard_actors.robot.handlers import Handlers
+from yard_actors.robot.lifecycle import RobotStatus
+from yard_actors.robot.order_commands import OrderCommands
+from yard_actors.robot.params import build_params
 from yard_actors.robot.risk import NO_LIMITS, RiskGuard, RiskLimits
 from yard_actors.robot.snapshot import to_jsonable
+from yard_actors.robot.timer_requests import TimerRequests
 from yard_actors.robot.timers import TimerSchedule
 from yard_actors.wire.events import (
-    CancelOrder,
     CancelReply,
     Command,
     Control,
-    ControlAction,
     Event,
     Fill,
-    NewOrder,
     OrderAccepted,
     OrderRejected,
     Quote,
     SessionStatus,
-    Side,
     SystemStatus,
     Tick,
-    TimeInForce,
     Timer,
 )
 from yard_actors.wire.instruments import InstrumentTable
@@ -64,9 +63,6 @@ from yard_actors.wire.instruments import InstrumentTable
 __all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
 logger = logging.getLogger(__name__)
-
-HandlerResult = Iterable[Command] | Command | None
-
 
 # Market data and timers reach the user's handlers only while running; replies,
 # fills, control and status always do, so the robot's view of its orders stays true.
@@ -77,7 +73,7 @@ _MAX_FEEDBACK_ROUNDS = 100
 _PROPAGATED = (KeyboardInterrupt, SystemExit)
 
 
-class Robot:
+class Robot(Handlers, TimerRequests, OrderCommands):
     """Subclass this, declare ``symbols`` and write the handlers you need.
 
     Each handler may return ``None``, one command or an iterable of commands,
@@ -151,46 +147,6 @@ class Robot:
         }
         self._start()
 
-    # --- handlers for users to override ----------------------------------------------------------
-
-    def on_start(self) -> None:
-        """Set up the robot's own state; runs once, at construction, before any event.
-
-        If it raises, the robot is built failed (:attr:`error`, :attr:`failure_traceback`)
-        rather than the constructor raising, so one robot cannot stop a host's start.
-        """
-
-    def on_quote(self, quote: Quote) -> HandlerResult:
-        return None
-
-    def on_tick(self, tick: Tick) -> HandlerResult:
-        return None
-
-    def on_fill(self, fill: Fill) -> HandlerResult:
-        """Runs after the fill is in ``self.position(...)`` and ``self.pnl``."""
-        return None
-
-    def on_order_update(self, reply: OrderAccepted | OrderRejected | CancelReply) -> HandlerResult:
-        """Runs for every reply to the robot's orders, including yard's own refusals."""
-        return None
-
-    def on_timer(self, timer: Timer) -> HandlerResult:
-        """Runs when a timer set with :meth:`every` or :meth:`at` is due; ``timer.ts`` is when."""
-        return None
-
-    def on_control(self, control: Control) -> HandlerResult:
-        """Runs after the framework applied the control (new status or params).
-
-        A control the framework refused (see :attr:`last_refusal`) does not reach it.
-        """
-        return None
-
-    def on_session(self, status: SessionStatus) -> HandlerResult:
-        return None
-
-    def on_system(self, status: SystemStatus) -> HandlerResult:
-        return None
-
     def state(self) -> dict[str, Any]:
         """The robot's own state for :meth:`snapshot`; by default its public attributes."""
         return {
@@ -240,122 +196,6 @@ class Robot:
     def risk_refusals(self) -> dict[str, int]:
         """Commands and ``set_params`` refused by each risk limit, by limit name."""
         return self._risk.refusals
-
-    @property
-    def pnl(self) -> Decimal:
-        """Realised P&L net of fees, in price points times lots."""
-        return self._book.realized_pnl
-
-    def position(self, symbol: str) -> int:
-        """The signed position in ``symbol`` (lots; negative is short)."""
-        position = self._book.positions.get(symbol)
-        return 0 if position is None else position.qty
-
-    def positions(self) -> dict[str, int]:
-        """Every symbol the robot has traded, with its signed position, sorted by symbol."""
-        return {symbol: p.qty for symbol, p in sorted(self._book.positions.items())}
-
-    def position_detail(self, symbol: str) -> Position:
-        return self._book.position(symbol)
-
-    def open_orders(self, symbol: str | None = None) -> list[WorkingOrder]:
-        """Working orders, oldest first; those with a cancel requested are included."""
-        orders = self._book.orders.values()
-        return [o for o in orders if symbol is None or o.symbol == symbol]
-
-    def last_quote(self, symbol: str) -> Quote | None:
-        return self._last_quotes.get(symbol)
-
-    def unrealized_pnl(self) -> Decimal:
-        """Open positions marked to the last mid of each symbol seen."""
-        total = Decimal(0)
-        for symbol, position in self._book.positions.items():
-            quote = self._last_quotes.get(symbol)
-            if quote is not None:
-                total += position.unrealized(quote.mid)
-        return total
-
-    # --- building commands -----------------------------------------------------------------------
-
-    def buy(
-        self,
-        symbol: str,
-        qty: int,
-        price: Decimal | int | str | None = None,
-        tif: TimeInForce = TimeInForce.DAY,
-    ) -> NewOrder:
-        return self._order(Side.BUY, symbol, qty, price, tif)
-
-    def sell(
-        self,
-        symbol: str,
-        qty: int,
-        price: Decimal | int | str | None = None,
-        tif: TimeInForce = TimeInForce.DAY,
-    ) -> NewOrder:
-        return self._order(Side.SELL, symbol, qty, price, tif)
-
-    def cancel(self, order: str | WorkingOrder | NewOrder) -> CancelOrder:
-        client_order_id = order if isinstance(order, str) else order.client_order_id
-        return CancelOrder(ts=self._now, client_order_id=client_order_id, robot=self._name)
-
-    def cancel_all(self, symbol: str | None = None) -> list[CancelOrder]:
-        return [
-            self.cancel(order) for order in self.open_orders(symbol) if not order.cancel_requested
-        ]
-
-    # --- timers: the rules are in yard_actors.robot.timers -----------------------------
-
-    def every(self, name: str, interval_ms: int) -> None:
-        """Have :meth:`on_timer` run every ``interval_ms`` of event time, first that long from now.
-
-        Asked before the first event (in :meth:`on_start`), it counts from the first
-        event. Asking again for ``name`` replaces that timer. Raises :class:`RobotError`
-        for a bad name or interval.
-        """
-        self._timers.every(name, interval_ms, self._asked_at())
-
-    def at(self, name: str, time_of_day: str, tz: str = "Europe/Moscow") -> None:
-        """Have :meth:`on_timer` run each day at ``time_of_day`` local time in ``tz``.
-
-        ``time_of_day`` is ``"HH:MM"`` or ``"HH:MM:SS"``; the first time is the first
-        one strictly after now (after the first event, if asked before it). Asking
-        again for ``name`` replaces that timer. Raises :class:`RobotError` for a bad
-        name, time or zone.
-        """
-        self._timers.at(name, time_of_day, tz, self._asked_at())
-
-    def cancel_timer(self, name: str) -> bool:
-        """Remove timer ``name``; False if there was none. Its due events are then ignored."""
-        return self._timers.cancel(name)
-
-    @property
-    def timer_schedule(self) -> dict[str, int | None]:
-        """Each timer's next due event time, by name; None until the first event anchors it."""
-        return self._timers.next_dues()
-
-    def _asked_at(self) -> int | None:
-        return None if self._events == 0 else self._now
-
-    def _order(
-        self,
-        side: Side,
-        symbol: str,
-        qty: int,
-        price: Decimal | int | str | None,
-        tif: TimeInForce,
-    ) -> NewOrder:
-        self._order_seq += 1
-        return NewOrder(
-            ts=self._now,
-            client_order_id=f"{self._name}-{self._order_seq}",
-            robot=self._name,
-            symbol=symbol,
-            side=side,
-            qty=qty,
-            price=None if price is None else Decimal(price),
-            tif=tif,
-        )
 
     # --- the framework's entry point -------------------------------------------------------------
 
@@ -471,42 +311,24 @@ class Robot:
             self._collect(result, handler.__name__)
 
     def _collect(self, result: HandlerResult, where: str) -> None:
-        if result is None:
-            return
-        if isinstance(result, NewOrder | CancelOrder):
-            self._pending.append(result)
-            return
-        try:
-            items = list(result)
-        except TypeError:
-            self._fail(f"{where} returned {type(result).__name__}, not commands")
-            return
-        for item in items:
-            if not isinstance(item, NewOrder | CancelOrder):
-                self._fail(f"{where} returned {type(item).__name__}, not a command")
-                return
-            self._pending.append(item)
+        commands, failure = commands_in(result, where)
+        if failure is not None:
+            self._fail(failure)
+        else:
+            self._pending.extend(commands)
 
     def _accept_pending(self) -> list[Command]:
         """Check each command; refusals go back to the robot as replies, in this same call."""
-        accepted: list[Command] = []
         pending, self._pending = self._pending, []
-        for command in pending:
-            refusal = self._risk.admit(
-                command,
-                status=self._status,
-                book=self._book,
-                instruments=self._instruments,
-                ts=self._now,
-            )
-            if refusal is not None:
-                self._feedback.append(refusal)
-                continue
-            if type(command) is NewOrder:
-                self._book.order_sent(command)
-            else:
-                self._book.cancel_sent(command.client_order_id)
-            accepted.append(command)
+        accepted, refusals = admit_commands(
+            pending,
+            risk=self._risk,
+            status=self._status,
+            book=self._book,
+            instruments=self._instruments,
+            ts=self._now,
+        )
+        self._feedback.extend(refusals)
         return accepted
 
     def _keep_book(self, event: Event) -> None:
@@ -527,7 +349,13 @@ class Robot:
     def _apply_control(self, control: Control) -> bool:
         """Apply ``control``; False if it was refused (logged, kept in last_refusal)."""
         try:
-            target, params = self._controlled(control)
+            target, params = controlled(
+                control,
+                status=self._status,
+                params=self._params,
+                params_class=type(self).params_class,
+                risk=self._risk,
+            )
         except _PROPAGATED:
             raise
         except RobotError as exc:  # a refusal: the sentence says why
@@ -539,24 +367,8 @@ class Robot:
             self._pending.extend(self.cancel_all())
         return True
 
-    def _controlled(self, control: Control) -> tuple[RobotStatus, Any]:
-        """The status and params ``control`` leads to; raises RobotError to refuse it."""
-        target = next_status(self._status, control.action)
-        if target is None:
-            known = isinstance(control.action, ControlAction)
-            msg = f"it is {self._status.value}" if known else "it is no control action yard knows"
-            raise RobotError(msg)
-        if control.action is not ControlAction.SET_PARAMS:
-            return target, self._params
-        params = changed_params(type(self).params_class, self._params, control.params)
-        self._risk.check_params(params)  # raises RobotError: refused, counted
-        return target, params
-
     def _refuse(self, control: Control, reason: str) -> bool:
-        action = control.action
-        what = action.value if isinstance(action, ControlAction) else repr(action)
-        if action is ControlAction.SET_PARAMS:
-            what = f"{what} {control.params!r}"
+        what = describe_control(control)
         logger.warning("robot %s refused %s: %s", self._name, what, reason)
         self._last_refusal = f"{what} at {control.ts}: {reason}"
         return False

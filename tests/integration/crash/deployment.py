@@ -14,32 +14,37 @@ What goes wrong on the way is not raised but returned as sentences (*findings*),
 a test collects them all and reports every one. Every wait has a timeout; leaving
 the ``with`` block kills whatever still runs. The random moments come from a
 ``random.Random`` seeded by :class:`Scenario` (``YARD_CRASH_SEED`` replays a run).
+
+The rig's parts live beside it: the processes (:mod:`.processes`), the trading days
+(:mod:`.market`) and a scenario's seed and verdict (:mod:`.scenario`); the names the tests
+import from here are re-exported.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import attrs
 import pytest
 import zmq
 
-from gateways.sample import SAMPLE_DATE, sample_session
-from gateways.sessions import FORTS
 from gateways.store import OrderRecord, OrderStore, StoreError, open_store
-from tests.integration.crash.invariant import Consistency
+from tests.integration.crash.market import Day, csv_day, next_trading_day, sample_day
+from tests.integration.crash.processes import (
+    START_S,
+    YardProcess,
+    free_port,
+    note,
+    poll,
+    start_together,
+    yard_process,
+)
+from tests.integration.crash.scenario import Scenario
 from yard_actors.net import Security, connect, make_keys
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import (
@@ -48,7 +53,6 @@ from yard_actors.wire.events import (
     Fill,
     OrderAccepted,
     OrderRejected,
-    Quote,
 )
 
 __all__ = [
@@ -70,8 +74,6 @@ __all__ = [
     "start_together",
     "store_for",
 ]
-
-REPO = Path(__file__).resolve().parents[3]
 
 HOSTS: Mapping[str, tuple[str, ...]] = {
     "host-a": ("trend-si", "mm-si"),
@@ -114,13 +116,10 @@ SPEED = 500
 ROUNDS = 5
 """Host kills per CI run unless ``YARD_CRASH_ROUNDS`` asks for more."""
 
-START_S = 30.0  # a process must print its ready line within this
-STOP_S = 20.0  # a process told to stop (SIGTERM) must be gone within this
 TRADING_S = 10.0  # after a restart, each host must have a new order accepted within this
 AFTER_REPORTS = 600  # reports a scenario lets the robots trade after its last restart
 SETTLE_S = 15.0  # after the halt, every order must be final within this
 QUIET_S = 1.5  # the store is settled when no report came for this long (three heartbeats)
-POLL_S = 0.05
 
 
 LONG = bool(os.environ.get("YARD_CRASH_ROUNDS"))
@@ -146,251 +145,6 @@ def store_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'yard.db'}"
     return str(request.getfixturevalue("mongo_url"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def note(logs: Path, text: str) -> None:
-    """Append a timestamped line to ``logs/rig.log``: what the rig did, and when."""
-    now = time.time()
-    stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
-    with (logs / "rig.log").open("a", encoding="utf-8") as log:
-        log.write(f"{stamp} {text}\n")
-
-
-def poll(condition: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL_S)
-    return True
-
-
-# --- the market ---------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class Day:
-    """A trading day for ``yard feed``: the bundled sample day (no files) or CSV files."""
-
-    day: date
-    seed: int
-    files: tuple[Path, ...] = ()
-
-    def feed_args(self) -> list[str]:
-        return [*(str(f) for f in self.files), "--seed", str(self.seed)]
-
-
-def sample_day(seed: int = 7) -> Day:
-    """The bundled sample day, as ``yard feed`` makes it with no files."""
-    return Day(day=SAMPLE_DATE, seed=seed)
-
-
-def next_trading_day(after: date) -> date:
-    """The first day after ``after`` with an open FORTS session."""
-    day = after + timedelta(days=1)
-    while not FORTS.windows_on(day):
-        day += timedelta(days=1)
-    return day
-
-
-def csv_day(directory: Path, *, seed: int, day: date, hours: float = 6.0) -> Day:
-    """The first ``hours`` of a sample day on ``day`` (seeded), written as two CSV files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    quotes_path, ticks_path = directory / f"{day}-quotes.csv", directory / f"{day}-ticks.csv"
-    with quotes_path.open("w", newline="") as q_file, ticks_path.open("w", newline="") as t_file:
-        quotes, ticks = csv.writer(q_file), csv.writer(t_file)
-        quotes.writerow(("timestamp", "symbol", "bid", "ask", "bid_size", "ask_size"))
-        ticks.writerow(("timestamp", "symbol", "last", "volume", "side"))
-        first: int | None = None
-        for event in sample_session(seed=seed, date=day):
-            first = event.ts if first is None else first
-            if event.ts - first > hours * 3600 * 10**9:
-                break
-            if isinstance(event, Quote):
-                quotes.writerow(
-                    (event.ts, event.symbol, event.bid, event.ask, event.bid_size, event.ask_size)
-                )
-            else:
-                ticks.writerow(
-                    (event.ts, event.symbol, event.price, event.qty, event.aggressor.value)
-                )
-    files = (quotes_path, ticks_path)
-    return Day(day=day, seed=seed, files=files)
-
-
-# --- processes ----------------------------------------------------------------------------
-
-
-class YardProcess:
-    """One command as a process of its own, started again at will; output in numbered logs.
-
-    ``ready`` is the start of the line it prints once it serves (None: it is ready
-    at once). Run ``n`` writes ``{name}.{n}.out`` and ``{name}.{n}.err`` in ``logs``.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        command: Sequence[str],
-        logs: Path,
-        *,
-        ready: str | None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.name = name
-        self.env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-        self.command = list(command)
-        self.logs = logs
-        self.ready = ready
-        self.runs = 0
-        self.kills = 0
-        self._process: subprocess.Popen[bytes] | None = None
-        self._killed = False  # SIGKILL sent by signal_kill, not yet reaped
-        self._launched = 0.0
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    def output(self, run: int | None = None) -> str:
-        return self._log(run, "out")
-
-    def errors(self, run: int | None = None) -> str:
-        return self._log(run, "err")
-
-    def _log(self, run: int | None, kind: str) -> str:
-        path = self.logs / f"{self.name}.{run or self.runs}.{kind}"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def start(self, timeout: float = START_S) -> None:
-        """Start it and wait for its ready line; raise RuntimeError with its logs if none comes."""
-        self.launch()
-        self.wait_ready(timeout)
-
-    def launch(self) -> None:
-        """Start it and return at once: :meth:`wait_ready` waits for it to serve."""
-        if self.running:
-            msg = f"{self.name} is already running (pid {self.pid}); stop or kill it first"
-            raise RuntimeError(msg)
-        self.runs += 1
-        with (
-            (self.logs / f"{self.name}.{self.runs}.out").open("wb") as out,
-            (self.logs / f"{self.name}.{self.runs}.err").open("wb") as err,
-        ):
-            self._process = subprocess.Popen(
-                self.command, cwd=self.logs, env=self.env, stdout=out, stderr=err
-            )
-        self._launched = time.monotonic()
-
-    def wait_ready(self, timeout: float = START_S) -> None:
-        """Wait for the ready line; raise RuntimeError with its stderr if it exits or none comes."""
-        assert self._process is not None
-        process = self._process
-        poll(lambda: self._is_ready() or process.poll() is not None, timeout)
-        ready = self._is_ready()
-        waited = time.monotonic() - self._launched
-        note(
-            self.logs,
-            f"{self.name} run {self.runs} (pid {self.pid}) ready: {ready}, {waited:.2f} s",
-        )
-        if not ready:
-            code = process.poll()
-            self.kill(count=False)
-            msg = (
-                f"{self.name} (run {self.runs}) printed no {self.ready!r} line within "
-                f"{timeout} s (exit code {code}); its stderr:\n{self.errors()[-3000:]}"
-            )
-            raise RuntimeError(msg)
-
-    def _is_ready(self) -> bool:
-        if self.ready is None:
-            return True
-        return any(line.startswith(self.ready) for line in self.output().splitlines())
-
-    def signal_kill(self) -> None:
-        """Send SIGKILL without waiting: :meth:`kill` then counts and reaps it."""
-        if self.running:
-            assert self._process is not None
-            self._process.send_signal(signal.SIGKILL)
-            self._killed = True
-
-    def kill(self, *, count: bool = True) -> None:
-        """SIGKILL it (a crash: nothing runs after it) and reap it."""
-        process = self._process
-        if process is None:
-            return
-        if process.poll() is None or self._killed:
-            process.send_signal(signal.SIGKILL)
-            self.kills += count
-        self._killed = False
-        process.wait(timeout=STOP_S)
-        note(self.logs, f"{self.name} run {self.runs} killed (exit {process.returncode})")
-        self._process = None
-
-    def stop(self, timeout: float = STOP_S) -> str | None:
-        """SIGTERM it and wait; a sentence if it had died, would not stop or exited non-zero."""
-        process = self._process
-        if process is None:
-            return None
-        if process.poll() is not None:
-            self._process = None
-            return (
-                f"{self.name} (run {self.runs}) had exited by itself with code {process.returncode}"
-            )
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill(count=False)
-            return f"{self.name} (run {self.runs}) did not stop within {timeout} s of SIGTERM"
-        self._process = None
-        note(self.logs, f"{self.name} run {self.runs} stopped (exit {process.returncode})")
-        if process.returncode != 0:
-            tail = self.errors().strip().splitlines()[-1:] or ["(no stderr)"]
-            return f"{self.name} (run {self.runs}) exited with code {process.returncode}: {tail[0]}"
-        return None
-
-    def tracebacks(self) -> list[str]:
-        """A sentence for each run whose stderr holds a Python traceback."""
-        found = []
-        for run in range(1, self.runs + 1):
-            err = self.errors(run)
-            if "Traceback (most recent call last)" in err:
-                last = [line for line in err.splitlines() if line and not line[0].isspace()]
-                found.append(
-                    f"{self.name} (run {run}) logged a traceback; its last line: {last[-1]!r}"
-                )
-        return found
-
-
-def start_together(processes: Sequence[YardProcess], timeout: float = START_S) -> None:
-    """Launch them all at once (in the order given), then wait until each serves."""
-    for process in processes:
-        process.launch()
-    for process in processes:
-        process.wait_ready(timeout)
-
-
-def _yard(
-    name: str,
-    args: Sequence[str],
-    logs: Path,
-    ready: str | None,
-    env: Mapping[str, str] | None = None,
-) -> YardProcess:
-    command = [sys.executable, "-m", "yard_actors.app.cli", *args]
-    return YardProcess(name, command, logs, ready=ready, env=env)
 
 
 # --- the deployment -----------------------------------------------------------------------
@@ -428,9 +182,11 @@ class Deployment:
         make_keys(self.keys, ["feed", "gateway", *HOSTS, "controller"])
         config = root / "yard.toml"
         config.write_text(self._config(host_store or store), encoding="utf-8")
-        self.gateway = _yard("gateway", self._gateway_args(), self.logs, "yard gateway ready")
+        self.gateway = yard_process(
+            "gateway", self._gateway_args(), self.logs, "yard gateway ready"
+        )
         self.hosts = {
-            host: _yard(
+            host: yard_process(
                 host,
                 self._host_args(config, host),
                 self.logs,
@@ -525,7 +281,7 @@ class Deployment:
             *("--speed", str(self.speed), "--wait-for", "2"),
             *self._keyed("feed"),
         ]
-        self.feed = _yard(f"feed-{len(self.feeds) + 1}", args, self.logs, ready=None)
+        self.feed = yard_process(f"feed-{len(self.feeds) + 1}", args, self.logs, ready=None)
         self.feeds.append(self.feed)
         self.feed.start()
         self._market_open = True
@@ -745,65 +501,3 @@ class Deployment:
 
     def kills(self) -> int:
         return sum(process.kills for process in self.processes())
-
-
-# --- what a scenario reports ----------------------------------------------------------------
-
-MIN_ORDERS = 200
-"""A scenario whose store holds fewer orders than this did not trade enough to prove anything."""
-MIN_FILLS = 50
-
-
-@attrs.define
-class Scenario:
-    """One scenario's name, seed, seeded Random and start time; it prints and judges the end.
-
-    The seed is ``YARD_CRASH_SEED`` or a fresh one, printed at once, so a failing CI run
-    can be replayed with the same random moments.
-    """
-
-    name: str
-    seed: int
-    rng: random.Random
-    started: float
-
-    @classmethod
-    def begin(cls, name: str) -> Scenario:
-        given = os.environ.get("YARD_CRASH_SEED", "")
-        seed = int(given) if given else random.SystemRandom().randrange(10**9)
-        print(f"{name}: YARD_CRASH_SEED={seed}", flush=True)
-        return cls(name, seed, random.Random(f"{seed}:{name}"), time.monotonic())
-
-    def conclude(
-        self,
-        rig: Deployment,
-        findings: Sequence[str],
-        consistency: Consistency,
-        capsys: pytest.CaptureFixture[str],
-        *,
-        also: str = "",
-    ) -> None:
-        """Print the counts and every violation to the CI log; fail on any of them.
-
-        ``also`` adds to the counts (``"2 MongoDB outages, "``). Fails too when too little
-        traded (:data:`MIN_ORDERS`, :data:`MIN_FILLS`): a run in which nothing happened
-        must not pass.
-        """
-        violations = [*findings, *consistency.violations]
-        seconds = time.monotonic() - self.started
-        with capsys.disabled():  # the CI log shows the work done, passing or not
-            print(
-                f"\n[crash] {self.name}: seed {self.seed}, {rig.kills()} kills, {also}"
-                f"{len(rig.days)} days, {consistency.counts()}, {seconds:.1f} s, "
-                f"{len(violations)} violations",
-                *(f"  - {v}" for v in violations),
-                sep="\n",
-                flush=True,
-            )
-        assert not violations, (
-            f"{self.name} (YARD_CRASH_SEED={self.seed}) broke consistency "
-            f"{len(violations)} times:\n" + "\n".join(f"- {v}" for v in violations)
-        )
-        too_little = f"{self.name} traded too little to prove anything: {consistency.counts()}"
-        assert consistency.orders >= MIN_ORDERS, too_little
-        assert consistency.fills >= MIN_FILLS, too_little

@@ -93,7 +93,7 @@ def test_a_valid_config_gives_host_arguments_and_robots() -> None:
         ),
         (
             _config(pool={"size": 2}),
-            r"yard\.toml: pool\.size: unknown key \(allowed: batch, workers\)",
+            r"yard\.toml: pool\.size: unknown key \(allowed: batch, max_workers, workers\)",
         ),
         (
             _config(ask_timeout="soon"),
