@@ -40,10 +40,17 @@ a journal the same way (its report last, that report's seq as ``report_seq``),
 so a crash between the order and its report is repaired alike. Orders refused
 while the store was down (``add_refused``) go in one unordered insert.
 
-Writes that a crash interrupts before their batch's end and no trade carries
-are lost, as a transaction's would be; the gateway publishes nothing of a
-batch before its end, so no robot has seen them. A new order is never among
-them: it is inserted before the exchange sees it.
+At a batch's end the changed orders are written before the reports. So that a
+crash in between cannot leave an order changed (cancelled, say) with no
+report of the change for its robot, the first changed order of each robot
+carries a journal of the robot's other changes and its reports that no trade
+holds, and their highest seq as ``report_seq`` (:mod:`.mongo_pending`);
+:meth:`MongoOrderStore.repair` writes the reports from it.
+
+Writes that a crash interrupts before their batch's end and no trade or order
+carries are lost, as a transaction's would be; the gateway publishes nothing
+of a batch before its end, so no robot has seen them. A new order is never
+among them: it is inserted before the exchange sees it.
 
 Errors: every pymongo or bson error is raised as :class:`StoreError` ``from`` it
 (see :mod:`.mongo_errors` for the tree), with a sentence saying what was being
@@ -90,6 +97,7 @@ from gateways.store.base import (
     highest_number,
 )
 from gateways.store.mongo_documents import (
+    REPORT_SEQ,
     Document,
     fill_of,
     order_document,
@@ -102,10 +110,9 @@ from gateways.store.mongo_errors import FOREIGN_ERRORS, duplicates, redacted, tr
 from gateways.store.mongo_owners import all_owners, claim_owners
 from gateways.store.mongo_pending import OpenOrder, PendingWrites
 from gateways.store.mongo_repair import (
-    REPORT_SEQ,
     complete_from_journal,
-    complete_rejection,
-    stranded_rejections,
+    complete_order,
+    stranded_orders,
     stranded_trades,
     summary,
 )
@@ -166,9 +173,8 @@ class MongoOrderStore(OrderStore):
         self._trades.create_index("trade_id", unique=True)
         self._trades.create_index([("name", ASCENDING), ("seq", ASCENDING)], unique=True)
         self._reports.create_index([("robot", ASCENDING), ("seq", ASCENDING)], unique=True)
-        # Sparse: only the few orders add_rejected stored are in it, nothing to keep up on
-        # every other order's insert.
-        self._orders.create_index(REPORT_SEQ, sparse=True)
+        # Each robot's orders carrying a journal, highest seq first: _load_seq and repair.
+        self._orders.create_index([("robot", ASCENDING), (REPORT_SEQ, ASCENDING)])
         last = self._orders.find_one({}, {"ordinal": 1}, sort=[("ordinal", DESCENDING)])
         self._ordinal = 0 if last is None else int(last["ordinal"])
 
@@ -419,8 +425,9 @@ class MongoOrderStore(OrderStore):
     def repair(self) -> list[ReportRecord]:
         """Complete every fill a crash left half written; return the reports it added.
 
-        A half-written fill is a trade whose seq has no report (an order stored
-        rejected likewise, see :meth:`add_rejected`). For the gateway to call
+        A half-written fill is a trade whose seq has no report (an order carrying
+        a journal likewise: one stored rejected, see :meth:`add_rejected`, or
+        changed by a batch cut short between its orders and its reports). For the gateway to call
         before it writes (at start, and after an outage), and only there: a
         repair running beside the gateway's own writes would race them. A trade
         without a journal (written by an older yard) that cannot be completed
@@ -437,8 +444,8 @@ class MongoOrderStore(OrderStore):
                     repaired.extend(complete_from_journal(self._orders, self._reports, trade))
                 else:
                     repaired.extend(self._complete_unjournaled(fill_of(trade)))
-            for order in stranded_rejections(self._orders, self._reports):
-                repaired.extend(complete_rejection(self._orders, self._reports, order))
+            for order in stranded_orders(self._orders, self._reports):
+                repaired.extend(complete_order(self._orders, self._reports, order))
             self._pending.forget()
             for document in self._orders.find({"state": {"$nin": _FINALS}}):
                 self._pending.hold(document)
@@ -566,7 +573,7 @@ class MongoOrderStore(OrderStore):
             top = collection.find_one({field: robot}, {"seq": 1}, sort=[("seq", DESCENDING)])
             if top is not None:
                 last = max(last, int(top["seq"]))
-        query = {"robot": robot, REPORT_SEQ: {"$gt": 0}}  # orders add_rejected stored
+        query = {"robot": robot, REPORT_SEQ: {"$gt": 0}}  # orders carrying a journal
         top = self._orders.find_one(query, {REPORT_SEQ: 1}, sort=[(REPORT_SEQ, DESCENDING)])
         return last if top is None else max(last, int(top[REPORT_SEQ]))
 

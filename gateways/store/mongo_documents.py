@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from gateways.store._common import as_report, encoded
 from gateways.store.base import OrderRecord, OrderState, ReportRecord, StateChange
@@ -17,6 +17,7 @@ from yard_actors.wire.codec import decode
 from yard_actors.wire.events import Fill, Side, TimeInForce
 
 __all__ = [
+    "REPORT_SEQ",
     "Document",
     "fill_of",
     "order_document",
@@ -27,6 +28,9 @@ __all__ = [
 ]
 
 Document = dict[str, Any]
+
+REPORT_SEQ: Final = "report_seq"
+"""The field of an order that carries a journal holding reports: the highest of their seqs."""
 
 
 def order_document(record: OrderRecord, *, version: int, trade_ids: list[str]) -> Document:

@@ -21,11 +21,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
+import orjson
 from pymongo import UpdateOne, errors
 from pymongo.collection import Collection
 
 from gateways.store.base import OrderRecord
-from gateways.store.mongo_documents import Document, order_document, order_record
+from gateways.store.mongo_documents import REPORT_SEQ, Document, order_document, order_record
 from yard_actors.errors import StoreError
 
 __all__ = ["BEHIND_S", "OpenOrder", "PendingWrites", "without_id"]
@@ -185,10 +186,17 @@ class PendingWrites:
             raise
 
     def _write_orders(self, changed: list[OpenOrder]) -> None:
+        journals = self._order_journals()
+        # The orders carrying a journal first: the writes are ordered, so an order of a
+        # robot written without the carrier of its robot's journal cannot be.
+        changed.sort(key=lambda entry: entry.record.client_order_id not in journals)
         updates = [
             (
                 {"_id": entry.record.client_order_id, "version": entry.stored},
-                {"$set": without_id(entry.document())},
+                {
+                    "$set": without_id(entry.document())
+                    | journals.get(entry.record.client_order_id, {})
+                },
             )
             for entry in changed
         ]
@@ -208,6 +216,29 @@ class PendingWrites:
             entry.stored = entry.version
             if not entry.record.is_open:
                 self.open.pop(entry.record.client_order_id, None)
+
+    def _order_journals(self) -> dict[str, Document]:
+        """The journal fields of one changed order per robot whose reports no trade journals.
+
+        The orders are written before the reports: a crash in between would leave
+        an order changed (cancelled, say) with no report of it for its robot to
+        hear. So the first of a robot's changes that no trade journals carries a
+        journal of the others and of the robot's reports that no trade holds,
+        and the highest of their seqs as ``report_seq``, as an order
+        ``add_rejected`` stored does; ``repair`` completes it alike.
+        """
+        journals: dict[str, Document] = {}
+        for robot, entries in self._unjournaled.items():
+            due = self._due.get(robot, [])[self._journaled.get(robot, 0) :]
+            if not entries or not due:
+                continue  # no order change without its report, or no report of a change
+            carrier, *others = entries.values()
+            journal = {"orders": [other.document() for other in others], "reports": due}
+            journals[carrier.record.client_order_id] = {
+                "journal": orjson.dumps(journal).decode(),
+                REPORT_SEQ: max(int(report["seq"]) for report in due),
+            }
+        return journals
 
     def forget(self) -> None:
         """Drop every order and write held here: the truth is read again next time."""

@@ -7,36 +7,40 @@ text), so completing it
 needs nothing else: each order in it is written where the stored ``version``
 is lower, then each report and the fill's own, skipping those already there.
 
-An order stored rejected with its report (``add_rejected``) carries a journal
-the same way, its own report last in it, and that report's seq as
-``report_seq``: one whose report is missing is completed alike.
+An order carries a journal the same way, with the highest seq of the reports
+in it as ``report_seq``: one stored rejected with its report (``add_rejected``,
+its own report last), and the first order of each robot that a batch changes
+with reports no trade holds (the orders are written before the reports, see
+:mod:`.mongo_pending`). One whose last report is missing is completed alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any
 
 import orjson
-from pymongo import ASCENDING, errors
+from pymongo import ASCENDING, DESCENDING, errors
 from pymongo.collection import Collection
 
 from gateways.store.base import ReportRecord
-from gateways.store.mongo_documents import Document, fill_of, report_document, report_record
+from gateways.store.mongo_documents import (
+    REPORT_SEQ,
+    Document,
+    fill_of,
+    report_document,
+    report_record,
+)
 from gateways.store.mongo_pending import without_id
 from yard_actors.errors import StoreError
 
 __all__ = [
-    "REPORT_SEQ",
     "complete_from_journal",
-    "complete_rejection",
-    "stranded_rejections",
+    "complete_order",
+    "stranded_orders",
     "stranded_trades",
     "summary",
 ]
-
-REPORT_SEQ: Final = "report_seq"
-"""The field of an order stored rejected with its report: that report's seq."""
 
 
 def summary(collection: Collection[Document], field: str) -> dict[str, tuple[int, int]]:
@@ -60,20 +64,21 @@ def stranded_trades(
             yield from trades.find(query).sort("seq", ASCENDING)
 
 
-def stranded_rejections(
+def stranded_orders(
     orders: Collection[Document], reports: Collection[Document]
 ) -> Iterator[Document]:
-    """Every order stored rejected with its report (``add_rejected``) whose report is missing."""
-    carriers = list(orders.find({REPORT_SEQ: {"$gt": 0}}, {"robot": 1, REPORT_SEQ: 1}))
-    if not carriers:
-        return
+    """Every order carrying a journal (``report_seq``) whose last report is missing.
+
+    Reports are inserted in seq order, so a journal whose reports are not all
+    written lacks its last: one read per robot finds the carriers to look at.
+    """
     reported = summary(reports, "robot")
-    tops: dict[str, int] = {}
-    for carrier in carriers:
-        robot = carrier["robot"]
-        tops[robot] = max(tops.get(robot, 0), int(carrier[REPORT_SEQ]))
-    for robot, top in tops.items():
-        missing = _missing(reports, reported, robot, top)
+    for robot in orders.distinct("robot"):
+        query = {"robot": robot, REPORT_SEQ: {"$gt": 0}}
+        top = orders.find_one(query, {REPORT_SEQ: 1}, sort=[(REPORT_SEQ, DESCENDING)])
+        if top is None:
+            continue
+        missing = _missing(reports, reported, robot, int(top[REPORT_SEQ]))
         if missing:
             query = {"robot": robot, REPORT_SEQ: {"$in": missing}}
             yield from orders.find(query).sort(REPORT_SEQ, ASCENDING)
@@ -105,10 +110,10 @@ def complete_from_journal(
     )
 
 
-def complete_rejection(
+def complete_order(
     orders: Collection[Document], reports: Collection[Document], order: Document
 ) -> list[ReportRecord]:
-    """Write what a stranded rejected order's journal holds (its report last); the reports added."""
+    """Write what a stranded order's journal holds; the reports added."""
     journal = _journal(order, f"order {order.get('_id')!r}")
     return _complete(orders, reports, journal["orders"], journal["reports"])
 

@@ -70,7 +70,8 @@ class GatewayWire:
         self.trades.connect(endpoints["trades"])
         if "recovery" in endpoints:
             self.recovery.connect(endpoints["recovery"])
-        self.statuses: list[SystemStatus] = []
+        self.statuses: list[SystemStatus] = []  # each change; the gateway repeats the last
+        self.repeated_statuses = 0
         self.last_seqs: dict[str, int] = {}
 
     def close(self) -> None:
@@ -124,7 +125,10 @@ class GatewayWire:
             event = decode(payload)
             if topic == SYSTEM_TOPIC.encode():
                 assert isinstance(event, SystemStatus)
-                self.statuses.append(event)
+                if self.statuses[-1:] == [event]:
+                    self.repeated_statuses += 1  # as a host drops it
+                else:
+                    self.statuses.append(event)
                 continue
             if getattr(event, "robot", None) == "warm-up":
                 continue
