@@ -28,9 +28,15 @@ from yard_actors.errors import ConfigError, GatewayError
 from yard_actors.net import FEED, LOCAL_ONLY, Security, is_keyed, speaks_curve
 from yard_actors.wire.names import SESSION_TOPIC
 
-__all__ = ["GatewaySockets", "Keyed"]
+__all__ = ["TRADES_QUEUE", "GatewaySockets", "Keyed"]
 
 _QUEUE = 1_000_000  # messages a socket queues before it blocks or drops
+# Reports queued for one trades subscriber; past it the PUB drops that subscriber's
+# reports (never blocks). A host that reads is far below it; one that fell this far
+# behind gets what it lost back by the $seqs heartbeat and a replay (docs/wire.md 4a).
+# A subscriber that never reads costs the gateway at most this many reports, ~10 MB,
+# where a million cost hundreds of MB.
+TRADES_QUEUE = 20_000
 
 
 @attrs.frozen(kw_only=True)
@@ -94,8 +100,8 @@ class GatewaySockets:
         socket.setsockopt(zmq.LINGER, 0)
         if kind in (zmq.PULL, zmq.SUB):
             socket.setsockopt(zmq.RCVHWM, _QUEUE)
-        if kind in (zmq.PUB, zmq.XPUB):
-            socket.setsockopt(zmq.SNDHWM, _QUEUE)
+        if kind in (zmq.PUB, zmq.XPUB):  # trades: before bind, as connections take it
+            socket.setsockopt(zmq.SNDHWM, TRADES_QUEUE)
         if kind == zmq.XPUB:  # keyed trades: no subscription counts until owner_checks says so
             socket.setsockopt(zmq.XPUB_MANUAL, 1)
             socket.setsockopt(zmq.XPUB_VERBOSE, 1)

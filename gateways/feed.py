@@ -2,47 +2,42 @@
 
 :class:`SyntheticQuotes` makes a seeded random walk of quotes on each
 instrument's tick grid: the same seed gives the same session, so demos and
-benchmarks are repeatable. :class:`QuotePublisher` binds the data endpoint
-(XPUB, so it can wait until the host has subscribed instead of losing the first
-quotes to ZeroMQ's slow-joiner window) and publishes in the wire format of
-``docs/wire.md``; it keeps the last status of each session and component and
-sends them again to whoever subscribes late, and every few seconds to all.
-:func:`market_stream` is the market both ``yard feed`` and ``yard run``
-publish: files (or the sample day) merged, given their sessions;
-:func:`replay_events` publishes a stream paced by its event time, and
-:func:`serve_feed` is ``yard feed``.
+benchmarks are repeatable. :func:`market_stream` is the market both ``yard
+feed`` and ``yard run`` publish: files (or the sample day) merged, given their
+sessions; :func:`replay_events` publishes a stream paced by its event time, and
+:func:`serve_feed` is ``yard feed``. The endpoint itself (XPUB, and the last
+statuses sent again to late joiners) is :class:`~gateways.publisher.QuotePublisher`,
+re-exported here with :data:`Published` for the code that imports them from this module.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import math
 import random
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Protocol, TextIO, TypeAlias
+from typing import Protocol, TextIO
 
 import attrs
 import zmq
 
 from gateways.pacing import check_speed
+from gateways.publisher import REPEAT_EVERY_S, Published, QuotePublisher
 from gateways.readers import MarketFile, merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
 from yard_actors import net
-from yard_actors.errors import ConfigError, GatewayError, YardError
+from yard_actors.errors import ConfigError, YardError
 from yard_actors.net import LOCAL_ONLY, Security
-from yard_actors.wire.codec import encode
 from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
-from yard_actors.wire.frames import holds_more, send
 from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS
-from yard_actors.wire.names import RESERVED_PREFIX, SESSION_TOPIC, SYSTEM_TOPIC
 
 __all__ = [
+    "REPEAT_EVERY_S",
     "Published",
     "QuotePublisher",
     "ReplayCounts",
@@ -54,18 +49,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Published: TypeAlias = Quote | Tick | SessionStatus | SystemStatus
-"""What a feed publishes on the data endpoint."""
-
-_SESSION, _SYSTEM = SESSION_TOPIC.encode(), SYSTEM_TOPIC.encode()
-_RESERVED = RESERVED_PREFIX.encode()
-_SUBSCRIBE, _UNSUBSCRIBE = 1, 0  # the first byte of an XPUB subscription message
 _MIN_PAUSE_S = 0.001  # pacing: less than this ahead of time is published at once
-# How often publish() looks for new subscribers: a monotonic clock read per event, where
-# looking (holds_more) costs a few µs; a late joiner waits at most this for the statuses.
-_LOOK_EVERY_S = 0.01
-REPEAT_EVERY_S = 5.0
-"""How often a :class:`QuotePublisher` sends its last statuses again, to every subscriber."""
 PROGRESS_EVERY = 2_000
 """How many events :func:`replay_events` publishes between two calls of its ``progress``."""
 
@@ -110,172 +94,6 @@ class SyntheticQuotes:
                 bid_size=rng.randint(1, 50),
                 ask_size=rng.randint(1, 50),
             )
-
-
-class QuotePublisher:
-    """Binds the data endpoint and publishes events; call from one thread only.
-
-    A last-value cache for late joiners: it keeps the last ``SessionStatus`` of
-    each session and the last ``SystemStatus`` of each component, and sends
-    them again when a subscription to ``$session`` or ``$system`` (or to a
-    prefix of them) arrives, and to everyone every ``repeat_every`` seconds
-    (None: never). PUB has no way to send to one subscriber, so every
-    subscriber of the topic gets the repeat: byte for byte the message it had,
-    which a host does not deliver twice. Subscriptions are read while
-    publishing (every 10 ms at most) and while :meth:`idle`; ``repeat_every``
-    is wall-clock time. ``security``: its keys and message size limit; binding
-    ``tcp://`` without keys raises ConfigError (:mod:`yard_actors.net`).
-    """
-
-    def __init__(
-        self,
-        context: zmq.Context[zmq.Socket[bytes]],
-        url: str,
-        *,
-        repeat_every: float | None = REPEAT_EVERY_S,
-        security: Security = LOCAL_ONLY,
-    ) -> None:
-        if repeat_every is not None and not repeat_every > 0:
-            msg = f"repeat_every must be a positive number of seconds or None, was {repeat_every}"
-            raise ConfigError(msg)
-        self._socket = context.socket(zmq.XPUB)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.SNDHWM, 0)  # never drop: the host reads as fast as it can
-        self._socket.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscriber, not just the first
-        try:
-            self.endpoint = net.bind(self._socket, url, security)
-        except zmq.ZMQError as exc:
-            self._socket.close()
-            msg = f"feed cannot bind {url}: {exc}"
-            raise GatewayError(msg) from exc
-        except BaseException:  # keys missing or unreadable: ConfigError says which
-            self._socket.close()
-            raise
-        self._subscribed: Counter[bytes] = Counter()
-        # topic and session (or component) -> the payload last published: the statuses
-        self._statuses: dict[tuple[bytes, str], bytes] = {}
-        self._repeat_every = math.inf if repeat_every is None else repeat_every
-        self._next_look = 0.0
-        self._next_repeat = math.inf
-
-    def wait_for_subscribers(
-        self, topics: Iterable[str], *, count: int = 1, timeout: float = 10.0
-    ) -> None:
-        """Block until every topic has ``count`` subscribers, or raise GatewayError."""
-        wanted = {t.encode() for t in topics}
-        deadline = time.monotonic() + timeout
-        while any(self._subscribed[t] < count for t in wanted):
-            if not self._take_subscription(deadline):
-                missing = sorted(t.decode() for t in wanted if self._subscribed[t] < count)
-                msg = f"fewer than {count} subscribers to {', '.join(missing)} after {timeout} s"
-                raise GatewayError(msg)
-
-    def wait_for_market_subscribers(
-        self, *, count: int = 1, timeout: float = 10.0, settle: float = 0.2
-    ) -> None:
-        """Block until some symbol has ``count`` subscribers, or raise GatewayError.
-
-        For a feed that does not know its symbols in advance: any topic not
-        starting with ``$`` counts, and so does the empty prefix (everything).
-        A host subscribes to its symbols one after another, so once one has
-        enough, this goes on taking subscriptions until none has come for
-        ``settle`` seconds: the first symbol's messages are not the only ones
-        that arrive.
-        """
-        deadline = time.monotonic() + timeout
-        while self._most_on_a_symbol() < count:
-            if not self._take_subscription(deadline):
-                msg = (
-                    f"fewer than {count} subscribers to any symbol on {self.endpoint} "
-                    f"after {timeout} s; is the host running and connected to it?"
-                )
-                raise GatewayError(msg)
-        while self._take_subscription(time.monotonic() + settle):
-            pass
-
-    def publish(self, event: Published) -> None:
-        """Send ``event`` with its topic: the symbol, ``$session`` or ``$system`` (wire.md).
-
-        Also, at most every 10 ms, answers the subscriptions that came meanwhile and
-        repeats the statuses when they are due.
-        """
-        if isinstance(event, Quote | Tick):
-            send(self._socket, event.symbol.encode(), encode(event))
-        else:
-            self._publish_status(event)
-        if (now := time.monotonic()) >= self._next_look:
-            self._look(now)
-
-    def idle(self, seconds: float) -> None:
-        """Let ``seconds`` pass, answering new subscribers and repeating the statuses on time.
-
-        For a feed with nothing to publish for a while: :func:`replay_events`
-        waits here for an event's time to come.
-        """
-        deadline = time.monotonic() + seconds
-        while (now := time.monotonic()) < deadline:
-            wake = min(deadline, self._next_repeat)
-            if wake > now:
-                self._socket.poll(math.ceil((wake - now) * 1000))
-            self._look(time.monotonic())
-
-    def close(self, *, linger: float = 0.0) -> None:
-        """Close the socket, first giving unsent messages up to ``linger`` seconds to leave.
-
-        The linger is spent in ``context.term()``, not here.
-        """
-        self._socket.setsockopt(zmq.LINGER, int(linger * 1000))
-        self._socket.close()
-
-    def _publish_status(self, status: SessionStatus | SystemStatus) -> None:
-        if isinstance(status, SessionStatus):
-            topic, name = _SESSION, status.session
-        else:
-            topic, name = _SYSTEM, status.component
-        payload = encode(status)
-        send(self._socket, topic, payload)
-        if not self._statuses:
-            self._next_repeat = time.monotonic() + self._repeat_every
-        self._statuses[topic, name] = payload
-
-    def _look(self, now: float) -> None:
-        """Take the subscriptions waiting, answer them, repeat the statuses if due."""
-        wanted: set[bytes] = set()
-        while holds_more(self._socket):
-            wanted |= self._count_subscription(self._socket.recv())
-        if now >= self._next_repeat:
-            wanted = {_SESSION, _SYSTEM}
-            self._next_repeat = now + self._repeat_every
-        self._repeat(wanted)
-        self._next_look = now + _LOOK_EVERY_S
-
-    def _repeat(self, topics: set[bytes]) -> None:
-        for (topic, _), payload in self._statuses.items():
-            if topic in topics:
-                send(self._socket, topic, payload)
-
-    def _take_subscription(self, deadline: float) -> bool:
-        """Count and answer one (un)subscription, waiting until ``deadline``; False if none came."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not self._socket.poll(int(remaining * 1000)):
-            return False
-        self._repeat(self._count_subscription(self._socket.recv()))
-        return True
-
-    def _count_subscription(self, frame: bytes) -> set[bytes]:
-        """Count an XPUB (un)subscription; return the status topics a new subscriber wants."""
-        prefix = frame[1:]
-        if frame[:1] == bytes([_SUBSCRIBE]):
-            self._subscribed[prefix] += 1
-            return {topic for topic in (_SESSION, _SYSTEM) if topic.startswith(prefix)}
-        if frame[:1] == bytes([_UNSUBSCRIBE]) and self._subscribed[prefix] > 0:
-            self._subscribed[prefix] -= 1
-        return set()
-
-    def _most_on_a_symbol(self) -> int:
-        everything = self._subscribed[b""]
-        symbols = [n for topic, n in self._subscribed.items() if topic and topic[:1] != _RESERVED]
-        return everything + max(symbols, default=0)
 
 
 class _Publisher(Protocol):

@@ -3,7 +3,9 @@
 :class:`PaperExchange` is an :class:`~gateways.exchange.ExchangeAdapter` with no
 outside world: it keeps the latest quote of each symbol and the robots' own
 resting orders, and fills them by these rules, so that the same calls with the
-same :class:`PaperConfig` give the same reports, every time.
+same :class:`PaperConfig` give the same reports, every time. Its settings are
+:mod:`gateways.paper_config` (re-exported here), its book of each symbol
+:mod:`gateways.paper_book`.
 
 Clock
     Market time is the largest ``ts`` seen in :meth:`~PaperExchange.on_market`
@@ -72,14 +74,13 @@ refuse it) and the same run on a new store gives the same ids. Each fill pays
 from __future__ import annotations
 
 import bisect
-import enum
 import heapq
 from decimal import Decimal
 from typing import Final
 
-import attrs
-
 from gateways.exchange import MarketUpdate
+from gateways.paper_book import Market, Status, WorkingOrder, book_key, reaches
+from gateways.paper_config import PaperConfig
 from gateways.store.base import OrderRecord, OrderState, OrderStore, Report, highest_number
 from yard_actors.wire.events import (
     CancelOrder,
@@ -107,83 +108,6 @@ TRADE_PREFIX: Final = "P"
 ORDER_PREFIX: Final = "PX"
 """The paper exchange's order ids (``exchange_order_id``): ``PX1``, ``PX2``..."""
 _RESTING: Final = frozenset({OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED})
-_NS_PER_MS = 1_000_000
-
-
-def _non_negative_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or value < 0:
-        msg = f"{attribute.name} must be a non-negative integer, was {value!r}"
-        raise ValueError(msg)
-
-
-def _non_negative_decimal(
-    instance: object, attribute: attrs.Attribute[Decimal], value: Decimal
-) -> None:
-    if type(value) is not Decimal or not value.is_finite() or value < 0:
-        msg = f"{attribute.name} must be a non-negative finite Decimal, was {value!r}"
-        raise ValueError(msg)
-
-
-def _bool(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
-    if type(value) is not bool:
-        msg = f"{attribute.name} must be True or False, was {value!r}"
-        raise ValueError(msg)
-
-
-@attrs.frozen(kw_only=True)
-class PaperConfig:
-    """How the paper exchange behaves; see the module docstring for the rules these tune.
-
-    The one source of these settings and their defaults: ``yard run`` (the
-    ``[paper]`` table of yard.toml) and ``yard gateway`` (its flags) both build
-    one, so both trade alike out of the box: a fee of 0.5 per lot, no orders
-    until the feed says a session is open, no latency. Raises ValueError naming
-    the field and its value when one is out of range.
-    """
-
-    latency_ns: int = attrs.field(default=0, validator=_non_negative_int)
-    fee_per_lot: Decimal = attrs.field(default=Decimal("0.5"), validator=_non_negative_decimal)
-    require_session: bool = attrs.field(default=True, validator=_bool)
-
-    @property
-    def latency_ms(self) -> float:
-        """``latency_ns`` in milliseconds, the unit of yard.toml and ``yard gateway``."""
-        return self.latency_ns / _NS_PER_MS
-
-    @staticmethod
-    def ns_from_ms(latency_ms: float) -> int:
-        """A latency given in milliseconds (yard.toml, ``--latency-ms``) as ``latency_ns``."""
-        return round(latency_ms * _NS_PER_MS)
-
-
-class _Status(enum.Enum):
-    WORKING = "working"
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-
-
-@attrs.define
-class _Order:
-    order: NewOrder
-    remaining: int
-    status: _Status = _Status.WORKING
-    priority: int = 0  # the n-th order accepted: time priority among resting orders
-
-
-@attrs.define
-class _Market:
-    quote: Quote | None = None
-    bid_left: int = 0  # displayed size of the current quote not yet taken by fills
-    ask_left: int = 0
-    buys: list[_Order] = attrs.field(factory=list)  # resting, best price first, then oldest
-    sells: list[_Order] = attrs.field(factory=list)
-
-
-def _book_key(working: _Order) -> tuple[Decimal, int]:
-    price = working.order.price
-    assert price is not None  # only limit orders rest
-    return (-price if working.order.side is Side.BUY else price), working.priority
 
 
 def _order_number(record: OrderRecord) -> int:
@@ -201,13 +125,6 @@ def _cancel_reply(cid: str, robot: str, ts: int, cancelled: bool, reason: str) -
     return CancelReply(ts=ts, client_order_id=cid, robot=robot, cancelled=cancelled, reason=reason)
 
 
-def _reaches(side: Side, limit: Decimal | None, price: Decimal) -> bool:
-    """Whether an order of ``side`` priced ``limit`` (None: market) trades at ``price``."""
-    if limit is None:
-        return True
-    return price <= limit if side is Side.BUY else price >= limit
-
-
 class PaperExchange:
     """Matches robots' orders against market data by the rules in the module docstring."""
 
@@ -218,8 +135,8 @@ class PaperExchange:
         self._instruments = InstrumentTable() if instruments is None else instruments
         self._clock = 0
         self._session: SessionStatus | None = None
-        self._markets: dict[str, _Market] = {}
-        self._orders: dict[str, _Order] = {}
+        self._markets: dict[str, Market] = {}
+        self._orders: dict[str, WorkingOrder] = {}
         self._in_flight: list[tuple[int, int, NewOrder | CancelOrder]] = []  # a heap
         self._arrivals = 0
         self._accepted = 0  # also the time priority of the order it accepted
@@ -293,7 +210,7 @@ class PaperExchange:
         refusal = self._refusal(order) or self._fok_refusal(order)
         if refusal is not None:
             self._orders.setdefault(
-                order.client_order_id, _Order(order, order.qty, _Status.REJECTED)
+                order.client_order_id, WorkingOrder(order, order.qty, Status.REJECTED)
             )
             return [
                 OrderRejected(
@@ -301,7 +218,7 @@ class PaperExchange:
                 )
             ]
         self._accepted += 1
-        working = _Order(order, order.qty, priority=self._accepted)
+        working = WorkingOrder(order, order.qty, priority=self._accepted)
         self._orders[order.client_order_id] = working
         reports: list[Report] = [
             OrderAccepted(
@@ -312,20 +229,20 @@ class PaperExchange:
             )
         ]
         reports += self._fill_on_arrival(working, ts)
-        if working.status is not _Status.WORKING:
+        if working.status is not Status.WORKING:
             return reports
         if order.price is None or order.tif is TimeInForce.IOC:
-            working.status = _Status.CANCELLED
+            working.status = Status.CANCELLED
             reason = MARKET_ORDER_REST if order.price is None else IOC_REST
             reports.append(_cancel_reply(order.client_order_id, order.robot, ts, True, reason))
         else:
             self._rest(working)
         return reports
 
-    def _rest(self, working: _Order) -> None:
-        market = self._markets.setdefault(working.order.symbol, _Market())
+    def _rest(self, working: WorkingOrder) -> None:
+        market = self._markets.setdefault(working.order.symbol, Market())
         book = market.buys if working.order.side is Side.BUY else market.sells
-        bisect.insort(book, working, key=_book_key)
+        bisect.insort(book, working, key=book_key)
 
     def _reinstate(self, record: OrderRecord) -> list[Report]:
         """Rest an order the store has accepted again, or cancel it if it cannot rest."""
@@ -334,13 +251,13 @@ class PaperExchange:
         if not priority:  # not numbered by a paper exchange: behind those that are
             self._accepted += 1
             priority = self._accepted
-        working = _Order(order, record.remaining, priority=priority)
+        working = WorkingOrder(order, record.remaining, priority=priority)
         self._orders[order.client_order_id] = working
         refusal = self._restore_refusal(order)
         if refusal is None:
             self._rest(working)
             return []
-        working.status = _Status.CANCELLED
+        working.status = Status.CANCELLED
         return [_cancel_reply(order.client_order_id, order.robot, record.updated_ts, True, refusal)]
 
     def _restore_refusal(self, order: NewOrder) -> str | None:
@@ -364,7 +281,7 @@ class PaperExchange:
             return f"FOK: only {available} of {order.qty} available"
         return None
 
-    def _fill_on_arrival(self, working: _Order, ts: int) -> list[Report]:
+    def _fill_on_arrival(self, working: WorkingOrder, ts: int) -> list[Report]:
         """Fill what the current quote's displayed size left lets ``working`` take now."""
         order = working.order
         price, available = self._available(order)
@@ -382,7 +299,7 @@ class PaperExchange:
         """Say why the exchange refuses ``order`` as it stands now, or return None."""
         cid = order.client_order_id
         if (known := self._orders.get(cid)) is not None:
-            when = "is already working" if known.status is _Status.WORKING else "was already used"
+            when = "is already working" if known.status is Status.WORKING else "was already used"
             return f"client_order_id {cid} {when}: give each order a new id"
         if self._instruments.get(order.symbol) is None:
             return f"symbol {order.symbol} is not listed on this exchange"
@@ -413,7 +330,7 @@ class PaperExchange:
             price, left = market.quote.ask, market.ask_left
         else:
             price, left = market.quote.bid, market.bid_left
-        return price, (left if _reaches(order.side, order.price, price) else 0)
+        return price, (left if reaches(order.side, order.price, price) else 0)
 
     def _cancel(self, cancel: CancelOrder, ts: int) -> list[Report]:
         cid = cancel.client_order_id
@@ -422,10 +339,10 @@ class PaperExchange:
             refusal = f"order {cid} is not known to this exchange"
         elif working.order.robot != cancel.robot:
             refusal = f"order {cid} belongs to another robot: only its own robot may cancel it"
-        elif working.status is not _Status.WORKING:
+        elif working.status is not Status.WORKING:
             refusal = f"order {cid} is already {working.status.value}: there is nothing to cancel"
         else:
-            working.status = _Status.CANCELLED
+            working.status = Status.CANCELLED
             market = self._markets[working.order.symbol]
             book = market.buys if working.order.side is Side.BUY else market.sells
             book.remove(working)
@@ -435,7 +352,7 @@ class PaperExchange:
     # --- the market reaching resting orders ------------------------------------------
 
     def _on_quote(self, quote: Quote) -> list[Report]:
-        market = self._markets.setdefault(quote.symbol, _Market())
+        market = self._markets.setdefault(quote.symbol, Market())
         market.quote = quote
         fills, market.ask_left = self._cross(market.buys, quote.ask, quote.ask_size, quote.ts)
         sells, market.bid_left = self._cross(market.sells, quote.bid, quote.bid_size, quote.ts)
@@ -449,7 +366,7 @@ class PaperExchange:
         return fills + self._cross(market.sells, tick.price, tick.qty, tick.ts)[0]
 
     def _cross(
-        self, book: list[_Order], price: Decimal, size: int, ts: int
+        self, book: list[WorkingOrder], price: Decimal, size: int, ts: int
     ) -> tuple[list[Report], int]:
         """Fill the resting orders of ``book`` that ``price`` reaches, at their limits.
 
@@ -458,22 +375,22 @@ class PaperExchange:
         fills: list[Report] = []
         for working in book:
             limit = working.order.price
-            if not size or not _reaches(working.order.side, limit, price):
+            if not size or not reaches(working.order.side, limit, price):
                 break  # the book is best first: nothing after this one is reached either
             assert limit is not None  # only limit orders rest
             qty = min(size, working.remaining)
             fills.append(self._fill(working, limit, qty, ts))
             size -= qty
-        book[:] = [working for working in book if working.status is _Status.WORKING]
+        book[:] = [working for working in book if working.status is Status.WORKING]
         return fills, size
 
     # --- reports ---------------------------------------------------------------------
 
-    def _fill(self, working: _Order, price: Decimal, qty: int, ts: int) -> Fill:
+    def _fill(self, working: WorkingOrder, price: Decimal, qty: int, ts: int) -> Fill:
         self._trades += 1
         working.remaining -= qty
         if not working.remaining:
-            working.status = _Status.FILLED
+            working.status = Status.FILLED
         order = working.order
         return Fill(
             ts=ts,

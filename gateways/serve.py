@@ -14,12 +14,16 @@ the peers its endpoints refused, ``refused_<reason>``: :mod:`yard_actors.net`)
 every ``health_every_s`` seconds and on SIGUSR1. If the gateway's thread ends
 on an unexpected error, :func:`serve` stops at once and raises GatewayError,
 so the process ends with a non-zero status rather than live on serving nothing.
+Its ``--recovery-*`` flags (:func:`add_recovery_flags`) set the
+:class:`~gateways.recovery_limits.RecoveryLimits` of its recovery endpoint.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import logging
+import math
 import signal
 import threading
 import time
@@ -33,12 +37,19 @@ import zmq
 from gateways.exchange import ExchangeAdapter
 from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperConfig, PaperExchange
+from gateways.recovery_limits import RecoveryLimits
 from gateways.store import open_store, reopener
 from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
 from yard_actors.net import LOCAL_ONLY, Security
 
-__all__ = ["HEALTH_EVERY_S", "GatewaySettings", "serve"]
+__all__ = [
+    "HEALTH_EVERY_S",
+    "GatewaySettings",
+    "add_recovery_flags",
+    "recovery_limits_from",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 health_log = logging.getLogger(f"{__name__}.health")
@@ -55,6 +66,7 @@ class GatewaySettings:
     arguments, instead of the paper exchange. ``health_every_s``: seconds
     between health lines (0: only on SIGUSR1). ``security``: its keys and
     message size limit; ``tcp://`` endpoints need keys (:mod:`yard_actors.net`).
+    ``recovery_limits``: what its recovery endpoint holds and sends for its peers.
     """
 
     store: str
@@ -67,6 +79,7 @@ class GatewaySettings:
     exchange: str | None = None
     health_every_s: float = HEALTH_EVERY_S
     security: Security = LOCAL_ONLY
+    recovery_limits: RecoveryLimits = attrs.field(factory=RecoveryLimits)
 
 
 def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> None:
@@ -103,6 +116,7 @@ def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> 
             reopen_store=reopener(settings.store),
             context=context,
             security=settings.security,
+            recovery_limits=settings.recovery_limits,
         )
     except BaseException:
         store.close()
@@ -127,6 +141,56 @@ def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> 
             f"{failure}; it served nothing after it (the log above has the traceback)"
         )
         raise GatewayError(msg) from failure
+
+
+_RECOVERY_FLAGS: Final = {  # RecoveryLimits field: flag, what it counts, what it bounds
+    "page_reports": ("--recovery-page-reports", "reports", "per reply, and per store read"),
+    "peer_requests": (
+        "--recovery-peer-requests",
+        "requests",
+        "one peer may have waiting or in progress",
+    ),
+    "queued_bytes": ("--recovery-queued-bytes", "bytes", "of all peers' requests waiting"),
+    "active_peers": ("--recovery-active-peers", "peers", "whose requests are answered at once"),
+    "stall_s": ("--recovery-stall-s", "seconds", "a peer may leave its replies unread"),
+}
+
+
+def add_recovery_flags(parser: argparse.ArgumentParser) -> None:
+    """Add ``--recovery-*`` flags, one per :class:`RecoveryLimits` field, defaulting to it."""
+    group = parser.add_argument_group("recovery limits (a peer that asks more is refused)")
+    for field in attrs.fields(RecoveryLimits):
+        flag, unit, what = _RECOVERY_FLAGS[field.name]
+        group.add_argument(
+            flag,
+            dest=f"recovery_{field.name}",
+            type=_positive(unit, whole=isinstance(field.default, int)),
+            default=field.default,
+            metavar="S" if unit == "seconds" else "N",
+            help=f"{unit} {what} (default: %(default)s)",
+        )
+
+
+def recovery_limits_from(args: argparse.Namespace) -> RecoveryLimits:
+    """The :class:`RecoveryLimits` the flags of :func:`add_recovery_flags` give."""
+    return RecoveryLimits(**{name: getattr(args, f"recovery_{name}") for name in _RECOVERY_FLAGS})
+
+
+def _positive(unit: str, *, whole: bool) -> Callable[[str], float]:
+    """An argparse type for a positive number; argparse names the flag in its error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            value = 0
+        if not 0 < value < math.inf:  # NaN fails this too
+            kind = "whole number" if whole else "number"
+            msg = f"must be a positive {kind} of {unit}, was {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
 
 
 def _watch(

@@ -29,19 +29,18 @@ Tables: ``orders`` (one row per order; decimals as TEXT, read back exact),
 :class:`~gateways.store.base.TradeClashError`) and ``reports`` (the encoded
 report with its seq, keyed by ``(robot, seq)``).
 
-One backend, one module, past the house's ~400 lines on purpose: what stands
-alone is already apart (the tables and row conversions in :mod:`._sqlite_rows`,
+One backend, its parts beside it: the connection, its lock and its transactions
+in :mod:`.sqlite_connection`, the reads in :mod:`.sqlite_reads`, the tables and
+row conversions in :mod:`._sqlite_rows`, the owners' table in :mod:`.sqlite_owners`,
 the checkpointer in :mod:`._checkpoint`, the rules both backends share in
-:mod:`._common`). What is left is the :class:`OrderStore` contract's methods,
-which share the connection, its lock, the batch in progress and the open-order
-cache; split in two, each half would reach into the other's state.
+:mod:`._common`. What is left here is what each call of the :class:`OrderStore`
+contract writes, and the memory of open orders and seqs those writes keep.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -50,7 +49,6 @@ from gateways.store._checkpoint import Checkpointer
 from gateways.store._common import (
     SeqCounters,
     apply_fill_to,
-    as_report,
     check_repeat,
     encoded,
     new_record,
@@ -65,7 +63,6 @@ from gateways.store._sqlite_rows import (
     INSERT_ORDER,
     INSERT_REPORT,
     INSERT_TRADE,
-    ORDER_COLUMNS,
     SCHEMA,
     SELECT_ROBOT_TRADES,
     SELECT_TRADE,
@@ -74,7 +71,6 @@ from gateways.store._sqlite_rows import (
     UPDATE_STATE,
     fill_of,
     first_history_rows,
-    order_record,
     order_row,
     trade_row,
 )
@@ -85,57 +81,28 @@ from gateways.store.base import (
     OrderStore,
     Report,
     ReportRecord,
-    StateChange,
     TradeRecord,
 )
+from gateways.store.sqlite_connection import SQLiteConnection
 from gateways.store.sqlite_owners import INSERT_OWNER, OWNERS_SCHEMA, all_owners, owners_of
-from yard_actors.errors import DecodeError, StoreError
-from yard_actors.wire.codec import decode
+from gateways.store.sqlite_reads import (
+    highest_numbered,
+    last_seq,
+    last_seqs,
+    open_orders_where,
+    orders_where,
+    report_records,
+    select_orders,
+)
+from yard_actors.errors import StoreError
 from yard_actors.wire.events import Fill, NewOrder, OrderRejected
 
 __all__ = ["SQLiteOrderStore"]
 
-_OPEN_STATES: Final = tuple(state.value for state in OrderState if state not in FINAL_STATES)
 # The writer's own checkpoint, in pages: 10,000 (40 MB), not 1,000, so that a page
 # written by many commits is copied once, and the rare stall is short.
 _WAL_AUTOCHECKPOINT: Final = 10_000
 _CACHE_MAX: Final = 100_000  # open orders remembered for writing; past it, start again
-
-
-_Statement = tuple[str, Sequence[Any]]
-
-
-class _Batch:
-    """The batch in progress: ``begun`` once its transaction is open, ``failed`` once a
-    call in it failed."""
-
-    def __init__(self) -> None:
-        self.begun = False
-        self.failed = False
-
-
-class _Guarded:
-    """Hold the store's lock and raise sqlite3 errors as StoreError, for one call.
-
-    A class rather than a generator-based context manager: it is entered on
-    every call, and this costs a third as much.
-    """
-
-    __slots__ = ("_action", "_lock", "_path")
-
-    def __init__(self, lock: threading.RLock, path: str, action: str) -> None:
-        self._lock = lock
-        self._path = path
-        self._action = action
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
-        self._lock.release()
-        if isinstance(exc, sqlite3.Error):
-            msg = f"The SQLite order store at {self._path} failed to {self._action}: {exc}"
-            raise StoreError(msg) from exc
 
 
 class SQLiteOrderStore(OrderStore):
@@ -153,29 +120,33 @@ class SQLiteOrderStore(OrderStore):
 
     def __init__(self, path: str | Path, *, checkpoint_interval_s: float | None = 0.02) -> None:
         self.path = str(path)
-        self._lock = threading.RLock()
-        self._batch: _Batch | None = None
         self._open: dict[str, OrderRecord] = {}
         self._seqs = SeqCounters(self._load_seq)
-        self._db: sqlite3.Connection | None = None
+        db: sqlite3.Connection | None = None
         self._checkpointer: Checkpointer | None = None
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            (mode,) = self._db.execute("PRAGMA journal_mode=WAL").fetchone()
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}")
-            self._db.executescript(SCHEMA)
-            self._db.executescript(OWNERS_SCHEMA)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}")
+            db.executescript(SCHEMA)
+            db.executescript(OWNERS_SCHEMA)
             # Not for ":memory:", which keeps its journal in memory.
             if mode == "wal" and checkpoint_interval_s is not None:
                 self._checkpointer = Checkpointer(self.path, interval_s=checkpoint_interval_s)
         except (OSError, sqlite3.Error) as exc:
-            if self._db is not None:
-                self._db.close()
+            if db is not None:
+                db.close()
             msg = f"The SQLite order store at {self.path} cannot be opened: {exc}"
             raise StoreError(msg) from exc
+        self._connection = SQLiteConnection(db, self.path, on_undo=self._forget)
+        self._lock = self._connection.lock
+        # Bound once: these run on every call, and a method of the store's own would add one.
+        self._write = self._connection.write
+        self._guarded = self._connection.guarded
+        self._conn = self._connection.conn
 
     # --- transactions -------------------------------------------------------------
 
@@ -194,72 +165,13 @@ class SQLiteOrderStore(OrderStore):
         write, so reads before it see what other connections committed meanwhile
         (with one writer, nothing that matters).
         """
-        with self._lock:
-            if self._batch is not None:
-                yield
-                return
-            self._conn()  # a closed store raises here, as on any call
-            self._batch = batch = _Batch()
-            try:
-                yield
-                if batch.failed:
-                    msg = f"The batch on {self.path} was undone after a failure inside it"
-                    raise StoreError(msg)
-                if batch.begun:
-                    with self._guarded("commit a batch"):
-                        self._conn().execute("COMMIT")
-            except BaseException:
-                self._abandon()
-                raise
-            finally:
-                self._batch = None
+        with self._connection.batch():
+            yield
 
-    def _write(self, first: _Statement, *rest: _Statement) -> bool:
-        """Run the statements as one transaction, or as part of the batch in progress.
-
-        Returns False, having run nothing more, if ``first`` changed no row (an
-        ``INSERT OR IGNORE`` that found its key taken).
-        """
-        db, batch = self._conn(), self._batch
-        if batch is not None and batch.failed:
-            msg = f"The batch on {self.path} was undone after a failure; end it and start anew"
-            raise StoreError(msg)
-        try:
-            if batch is None:
-                db.execute("BEGIN")
-            elif not batch.begun:
-                db.execute("BEGIN")
-                batch.begun = True
-            written = db.execute(*first).rowcount > 0
-            if written:
-                for statement in rest:
-                    db.execute(*statement)
-            if batch is None:
-                db.execute("COMMIT")
-        except BaseException:
-            # A call half done inside a batch cannot be undone alone: undo the batch.
-            self._abandon()
-            if batch is not None:
-                batch.failed = True
-            raise
-        return written
-
-    def _abandon(self) -> None:
-        # Roll back, and forget what memory holds: it may include the undone writes.
+    def _forget(self) -> None:
+        # A transaction was undone: forget what memory holds, it may include the undone writes.
         self._open.clear()
         self._seqs.forget()
-        with contextlib.suppress(sqlite3.Error):
-            if self._db is not None and self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-
-    def _guarded(self, action: str) -> _Guarded:
-        return _Guarded(self._lock, self.path, action)
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            msg = f"The SQLite order store at {self.path} is closed; open a new one"
-            raise StoreError(msg)
-        return self._db
 
     # --- orders -----------------------------------------------------------------------
 
@@ -418,50 +330,17 @@ class SQLiteOrderStore(OrderStore):
         state: OrderState | None = None,
         symbol: str | None = None,
     ) -> list[OrderRecord]:
-        clauses, params = ["1"], []
-        for column, value in (("robot", robot), ("symbol", symbol)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if state is not None:
-            clauses.append("state = ?")
-            params.append(state.value)
+        where, params = orders_where(robot, state, symbol)
         with self._guarded("read orders"):
-            return self._select_orders(" AND ".join(clauses), params)
+            return self._select_orders(where, params)
 
     def open_orders(self, robot: str | None = None) -> list[OrderRecord]:
-        where = f"state IN ({', '.join('?' * len(_OPEN_STATES))})"
-        params: tuple[str, ...] = _OPEN_STATES
-        if robot is not None:
-            where, params = f"{where} AND robot = ?", (*_OPEN_STATES, robot)
+        where, params = open_orders_where(robot)
         with self._guarded("read open orders"):
             return self._select_orders(where, params)
 
     def _select_orders(self, where: str, params: Sequence[Any]) -> list[OrderRecord]:
-        # S608: `where` is made of this module's own fixed clauses; the values are bound.
-        db = self._conn()
-        # Both SELECTs read one snapshot: a reader beside a writing gateway would otherwise
-        # see an order's history rows without its row, or a newer history than its state.
-        own_snapshot = not db.in_transaction
-        if own_snapshot:
-            db.execute("BEGIN")
-        try:
-            query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} ORDER BY created_ts, rowid"  # noqa: S608
-            rows = db.execute(query, params).fetchall()
-            if not rows:
-                return []
-            histories: dict[str, list[StateChange]] = {row[0]: [] for row in rows}
-            query = (
-                "SELECT client_order_id, ts, state, reason FROM order_history "  # noqa: S608
-                f"WHERE client_order_id IN (SELECT client_order_id FROM orders WHERE {where}) "
-                "ORDER BY client_order_id, ordinal"
-            )
-            for coid, ts, state, reason in db.execute(query, params):
-                histories[coid].append(StateChange(ts=ts, state=OrderState(state), reason=reason))
-        finally:
-            if own_snapshot:
-                db.commit()
-        return [order_record(row, histories[row[0]]) for row in rows]
+        return select_orders(self._conn(), where, params)
 
     # --- trades and reports --------------------------------------------------------------
 
@@ -491,15 +370,7 @@ class SQLiteOrderStore(OrderStore):
         query = "SELECT seq, payload FROM reports WHERE robot = ? AND seq > ? ORDER BY seq"
         with self._guarded(f"read the reports of robot {robot}"):
             rows = self._conn().execute(query, (robot, after_seq)).fetchall()
-        records = []
-        for seq, payload in rows:
-            try:
-                event = decode(payload)
-            except DecodeError as exc:
-                msg = f"The stored report {seq} of robot {robot!r} cannot be decoded: {exc}"
-                raise StoreError(msg) from exc
-            records.append(ReportRecord(robot=robot, seq=seq, report=as_report(event, robot, seq)))
-        return records
+        return report_records(robot, rows)
 
     def report_payloads(self, robot: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
         query = "SELECT seq, payload FROM reports WHERE robot = ? AND seq > ? ORDER BY seq LIMIT ?"
@@ -519,8 +390,7 @@ class SQLiteOrderStore(OrderStore):
 
     def last_seqs(self) -> dict[str, int]:
         with self._guarded("read the last report seqs"):
-            query = "SELECT robot, MAX(seq) FROM reports GROUP BY robot"
-            return dict(self._conn().execute(query).fetchall())
+            return last_seqs(self._conn())
 
     def highest_trade_number(self, prefix: str) -> int:
         return self._highest_number("trades", "trade_id", prefix)
@@ -529,24 +399,11 @@ class SQLiteOrderStore(OrderStore):
         return self._highest_number("orders", "exchange_order_id", prefix)
 
     def _highest_number(self, table: str, column: str, prefix: str) -> int:
-        # S608: table and column are this module's own names; the values are bound. The
-        # range (prefix + "0" up to prefix + ":", the character after "9") walks the
-        # trades' primary key instead of the whole table.
-        digits = len(prefix) + 1
-        query = (
-            f"SELECT MAX(CAST(substr({column}, ?) AS INTEGER)) FROM {table} "  # noqa: S608
-            f"WHERE {column} >= ? AND {column} < ? "
-            f"AND substr({column}, ?) NOT GLOB '*[^0-9]*'"
-        )
-        params = (digits, f"{prefix}0", f"{prefix}:", digits)
         with self._guarded(f"read the highest {column} after {prefix!r}"):
-            (highest,) = self._conn().execute(query, params).fetchone()
-        return int(highest or 0)
+            return highest_numbered(self._conn(), table, column, prefix)
 
     def _load_seq(self, robot: str) -> int:
-        query = "SELECT MAX(seq) FROM reports WHERE robot = ?"
-        (last,) = self._conn().execute(query, (robot,)).fetchone()
-        return int(last or 0)
+        return last_seq(self._conn(), robot)
 
     def close(self) -> None:
         """Stop the checkpointer, then close the connection: being the last one, it
@@ -555,7 +412,7 @@ class SQLiteOrderStore(OrderStore):
         if checkpointer is not None:
             checkpointer.stop()
         with self._lock:
-            db, self._db = self._db, None
+            db = self._connection.detach()
             self._open.clear()
             if db is not None:
                 with self._guarded("close"):
