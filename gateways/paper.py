@@ -41,12 +41,15 @@ Matching (own book only: robots' orders never trade with each other)
       the rest working.
 
 Refusals (:class:`~yard_actors.wire.events.OrderRejected`, checked in this order)
-    a ``client_order_id`` already used on this exchange (working or final), a
+    a ``client_order_id`` already used on this exchange (working, or among the last
+    :data:`~gateways.paper_book.FINAL_ORDERS_KEPT` final ones: the gateway's order
+    store refuses any repeat before the exchange sees it), a
     symbol not in the instrument table, a qty that is not positive, a price off
     the tick grid, a session that is not open (the last SessionStatus seen is not
     OPEN, or none was seen and ``require_session`` is set). Session state gates
     new orders only: cancels and market-data fills go on. A cancel of an order
-    that is unknown, another robot's, or already final gets ``cancelled=False``.
+    that is unknown, another robot's, or already final gets ``cancelled=False`` (a
+    final order no longer remembered is unknown, as after a restart).
 
 Restart (:meth:`PaperExchange.restore`, called by the gateway once, before it serves)
     The book lives in memory; ``restore`` rebuilds it from the order store. An
@@ -79,7 +82,7 @@ from decimal import Decimal
 from typing import Final
 
 from gateways.exchange import MarketUpdate
-from gateways.paper_book import Market, Status, WorkingOrder, book_key, reaches
+from gateways.paper_book import FinalOrders, Market, Status, WorkingOrder, book_key, reaches
 from gateways.paper_config import PaperConfig
 from gateways.store.base import OrderRecord, OrderState, OrderStore, Report, highest_number
 from yard_actors.wire.events import (
@@ -136,7 +139,8 @@ class PaperExchange:
         self._clock = 0
         self._session: SessionStatus | None = None
         self._markets: dict[str, Market] = {}
-        self._orders: dict[str, WorkingOrder] = {}
+        self._orders: dict[str, WorkingOrder] = {}  # working: taken, not yet final
+        self._final = FinalOrders()
         self._in_flight: list[tuple[int, int, NewOrder | CancelOrder]] = []  # a heap
         self._arrivals = 0
         self._accepted = 0  # also the time priority of the order it accepted
@@ -209,9 +213,9 @@ class PaperExchange:
     def _activate(self, order: NewOrder, ts: int) -> list[Report]:
         refusal = self._refusal(order) or self._fok_refusal(order)
         if refusal is not None:
-            self._orders.setdefault(
-                order.client_order_id, WorkingOrder(order, order.qty, Status.REJECTED)
-            )
+            cid = order.client_order_id
+            if cid not in self._orders and self._final.get(cid) is None:
+                self._final.add(cid, order.robot, Status.REJECTED)
             return [
                 OrderRejected(
                     ts=ts, client_order_id=order.client_order_id, robot=order.robot, reason=refusal
@@ -232,7 +236,7 @@ class PaperExchange:
         if working.status is not Status.WORKING:
             return reports
         if order.price is None or order.tif is TimeInForce.IOC:
-            working.status = Status.CANCELLED
+            self._end(working, Status.CANCELLED)
             reason = MARKET_ORDER_REST if order.price is None else IOC_REST
             reports.append(_cancel_reply(order.client_order_id, order.robot, ts, True, reason))
         else:
@@ -257,7 +261,7 @@ class PaperExchange:
         if refusal is None:
             self._rest(working)
             return []
-        working.status = Status.CANCELLED
+        self._end(working, Status.CANCELLED)
         return [_cancel_reply(order.client_order_id, order.robot, record.updated_ts, True, refusal)]
 
     def _restore_refusal(self, order: NewOrder) -> str | None:
@@ -298,8 +302,8 @@ class PaperExchange:
     def _refusal(self, order: NewOrder) -> str | None:
         """Say why the exchange refuses ``order`` as it stands now, or return None."""
         cid = order.client_order_id
-        if (known := self._orders.get(cid)) is not None:
-            when = "is already working" if known.status is Status.WORKING else "was already used"
+        if cid in self._orders or self._final.get(cid) is not None:
+            when = "is already working" if cid in self._orders else "was already used"
             return f"client_order_id {cid} {when}: give each order a new id"
         if self._instruments.get(order.symbol) is None:
             return f"symbol {order.symbol} is not listed on this exchange"
@@ -335,14 +339,17 @@ class PaperExchange:
     def _cancel(self, cancel: CancelOrder, ts: int) -> list[Report]:
         cid = cancel.client_order_id
         working = self._orders.get(cid)
-        if working is None:
+        robot, status = (
+            (working.order.robot, working.status) if working else self._final.get(cid) or ("", None)
+        )
+        if status is None:
             refusal = f"order {cid} is not known to this exchange"
-        elif working.order.robot != cancel.robot:
+        elif robot != cancel.robot:
             refusal = f"order {cid} belongs to another robot: only its own robot may cancel it"
-        elif working.status is not Status.WORKING:
-            refusal = f"order {cid} is already {working.status.value}: there is nothing to cancel"
+        elif working is None:
+            refusal = f"order {cid} is already {status.value}: there is nothing to cancel"
         else:
-            working.status = Status.CANCELLED
+            self._end(working, Status.CANCELLED)
             market = self._markets[working.order.symbol]
             book = market.buys if working.order.side is Side.BUY else market.sells
             book.remove(working)
@@ -384,13 +391,20 @@ class PaperExchange:
         book[:] = [working for working in book if working.status is Status.WORKING]
         return fills, size
 
+    def _end(self, working: WorkingOrder, status: Status) -> None:
+        """``working`` is final: only its robot and how it ended are kept, and not for ever."""
+        working.status = status
+        cid = working.order.client_order_id
+        del self._orders[cid]
+        self._final.add(cid, working.order.robot, status)
+
     # --- reports ---------------------------------------------------------------------
 
     def _fill(self, working: WorkingOrder, price: Decimal, qty: int, ts: int) -> Fill:
         self._trades += 1
         working.remaining -= qty
         if not working.remaining:
-            working.status = Status.FILLED
+            self._end(working, Status.FILLED)
         order = working.order
         return Fill(
             ts=ts,

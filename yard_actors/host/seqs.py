@@ -4,8 +4,10 @@ A gateway numbers each robot's reports 1, 2, 3... They may reach a host twice
 (the fast path and the change stream both bring fills; a replay overlaps what
 arrived live) or not at all (a restart, a slow subscription). A window per
 robot remembers what was delivered, compactly: every seq up to a watermark,
-plus the few seen above a gap. What it says is new is delivered once; what it
-says is missing is asked for again.
+plus the few seen above a gap (a journal written before reports were kept in
+order). What it says is new is delivered once, and only in seq order: a report
+with a gap before it is left for the replay that fills the gap (:meth:`SeqWindow.ahead`);
+what it says is missing is asked for again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ class SeqWindow:
         else:
             self._above.add(seq)
         return True
+
+    def ahead(self, seq: int) -> bool:
+        """True if ``seq`` is new but an earlier seq is not delivered yet (a gap before it).
+
+        Such a report is not delivered, nor held: delivered, it would reach the robot
+        before the reports of the gap; the replay that fills the gap brings it in its turn.
+        """
+        return seq > self.watermark + 1 and seq not in self._above
 
     def missing(self, last: int) -> bool:
         """True if some seq up to ``last`` (the gateway's latest) has not been delivered."""

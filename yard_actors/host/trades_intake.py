@@ -12,12 +12,15 @@ Reports (acceptances, rejections, cancel replies, fills) reach a host by
 
 Each report carries its robot's report ``seq``; a :class:`SeqWindow` per robot
 drops what was already delivered, so a fill that comes both ways is handled
-once. What did not come is asked for: when a robot is added (a restarted
-host's robot asks for everything after what its journal holds), and when the
-gateway's ``$seqs`` heartbeat shows a robot is behind, the intake asks the
-gateway's recovery endpoint (or, with MongoDB, the store) for the missing
-reports. Replayed reports go through the same checks and the same journal as
-live ones.
+once, and delivers in seq order: a report with a gap before it (the gateway's
+``trades`` queue, or this socket's, overflowed while the host was behind) is
+dropped and the gap asked for at once; the replay brings both in order (with
+no recovery endpoint to ask, reports are delivered as they come). What
+did not come is asked for: when a robot is added (a restarted host's robot asks
+for everything after what its journal holds), and when the gateway's ``$seqs``
+heartbeat shows a robot is behind, the intake asks the gateway's recovery
+endpoint (or, with MongoDB, the store) for the missing reports. Replayed reports
+go through the same checks and the same journal as live ones.
 
 Orders nobody answered are asked about too (``resolve``, ``docs/wire.md`` 4a): the
 intake clears an order from the host's :class:`~yard_actors.host.in_flight.InFlight` at
@@ -85,6 +88,10 @@ logger = logging.getLogger(__name__)
 _ASK_AGAIN_S = 0.5  # a robot behind the heartbeat is asked for at most this often
 _RESUME_FILE = "trades-resume-token.json"
 _ids = itertools.count(1)
+#: Reports ZeroMQ may queue ahead of the trades intake's thread. A host that falls further
+#: behind loses the rest at its socket (and the gateway's queue, ``TRADES_QUEUE``) and
+#: gets them back by the ``$seqs`` heartbeat and a replay.
+TRADES_RCVHWM = 1_000_000
 
 
 @attrs.frozen
@@ -132,6 +139,7 @@ class TradesIntake(IntakeActor):
         super().__init__(
             IntakeKind.TRADES, url, context=context, journal=journal, security=security
         )
+        self._socket.setsockopt(zmq.RCVHWM, TRADES_RCVHWM)  # libzmq >= 4.2: the pipe too
         self._socket.subscribe(SEQS_TOPIC.encode())  # keyed: the gateway sends its own robots'
         self._registrations = registrations  # keyed: robots registered under the host's key
         self._socket.subscribe(SYSTEM_TOPIC.encode())  # a route to it subscribes nothing
@@ -223,8 +231,15 @@ class TradesIntake(IntakeActor):
             return True  # the gateway's own status: not numbered, about no order
         seq = event.seq
         window = self._windows.get(event.robot)
-        # seq 0: not numbered by a gateway, nothing to compare it with
-        fresh = not seq or window is None or window.add(seq)
+        if seq and window is not None and self._recovery is not None and window.ahead(seq):
+            # A gap before it (the gateway's queue or ours overflowed): the replay asked for
+            # now brings the gap and this report after it, in order; counted as a duplicate.
+            # With no recovery endpoint nobody can fill a gap (the change stream alone brings
+            # fills, not replies): then a report is delivered as it comes.
+            self._ask_for(event.robot)
+            fresh = False
+        else:  # seq 0: not numbered by a gateway, nothing to compare it with
+            fresh = not seq or window is None or window.add(seq)
         if self._in_flight is not None:
             self._in_flight.reported(event, fresh=fresh)
         return fresh

@@ -48,3 +48,20 @@ def test_each_seq_is_accepted_exactly_once_in_any_order(seqs: list[int]) -> None
     while expected_watermark + 1 in set(seqs):
         expected_watermark += 1
     assert window.watermark == expected_watermark
+
+
+def test_a_seq_with_a_gap_before_it_is_ahead_until_the_gap_is_filled() -> None:
+    window = SeqWindow([1, 2])
+
+    assert window.ahead(4)
+    assert not window.ahead(3)
+    assert window.add(3) is True
+    assert not window.ahead(4)
+
+
+def test_a_seq_a_restored_journal_holds_above_its_gap_is_not_ahead_but_a_repeat() -> None:
+    window = SeqWindow([1, 5])
+
+    assert not window.ahead(5)
+    assert window.add(5) is False
+    assert window.ahead(6)
