@@ -60,6 +60,9 @@ _EVENTS: Final = int(zmq.EVENTS)  # plain ints: pyzmq converts its enums on ever
 _POLLIN: Final = int(zmq.POLLIN)
 _DETAIL: Final = 300  # characters of an error quoted in a status or a reason
 _STATUS_EVERY_BEATS: Final = 10  # heartbeats between repeats of the gateway's status (5 s)
+# How long the gateway's thread, ending, waits for the recovery thread: well inside
+# OrderGateway.stop's own wait, so a stop that returns finds both threads ended.
+RECOVERY_STOP_S: Final = 2.0
 
 
 class GatewayLoop:
@@ -136,7 +139,7 @@ class GatewayLoop:
             self.failure = exc
             logger.exception("order gateway stopped on an unexpected error")
         finally:
-            if self._recovery is not None and not self._recovery.stop():
+            if self._recovery is not None and not self._recovery.stop(RECOVERY_STOP_S):
                 logger.error("order gateway: its recovery thread did not stop (a store read hangs)")
             if self.outage is not None:
                 self.outage.close()

@@ -60,6 +60,7 @@ answers in :mod:`.recovery_server`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -81,6 +82,8 @@ from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.wire.frames import receive
 
 __all__ = ["COMPONENT", "OrderGateway"]
+
+logger = logging.getLogger(__name__)
 
 
 class OrderGateway:
@@ -210,5 +213,7 @@ class OrderGateway:
         """Finish the command being handled, close every socket; idempotent."""
         if self._thread.is_alive():
             self._sockets.ask_to_stop(lambda: self._thread.join(timeout))
+            if self._thread.is_alive():
+                logger.error("order gateway: its thread did not end within %.1f s of stop", timeout)
         if self._own_context:
             self._context.term()
