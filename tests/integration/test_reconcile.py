@@ -391,7 +391,20 @@ def test_an_order_a_killed_gateway_never_read_comes_back_lost_in_transit_once_it
 def test_a_host_killed_mid_burst_restarts_with_no_order_the_gateway_did_not_get(
     feed: Feed, real_gateway: Gateway, tmp_path: Path
 ) -> None:
-    journal = tmp_path / "journal"
+    # Where the kill lands is up to the machine: it may find every journaled quote handled
+    # (or the journal's tail not yet written), and then no order is left unsent. Each
+    # attempt must keep every invariant; up to three attempts for one that lands mid-burst.
+    lost: set[str] = set()
+    for attempt, name in enumerate(("bidder", "bidder-b", "bidder-c")):
+        lost = _kill_mid_burst(feed, real_gateway, tmp_path / f"attempt-{attempt}", name)
+        if lost:
+            break
+    assert lost, "in three attempts the kill never left an order unsent: it did not land mid-burst"
+
+
+def _kill_mid_burst(feed: Feed, real_gateway: Gateway, directory: Path, name: str) -> set[str]:
+    """Kill a host mid-burst, restart it, check the invariants; the orders lost in transit."""
+    journal = directory / "journal"
     host = subprocess.Popen(
         [
             sys.executable,
@@ -403,7 +416,7 @@ def test_a_host_killed_mid_burst_restarts_with_no_order_the_gateway_did_not_get(
             *("--recovery", real_gateway.urls["recovery"]),
             *("--control", "tcp://127.0.0.1:*"),
             *("--journal", str(journal)),
-            *("--robot", "bidder"),
+            *("--robot", name),
             *("--robot-class", "tests.integration.reconcile_robots:SlowBidder"),
             *("--fills", "1000", "--timeout", "120"),
             "--allow-insecure-tcp",
@@ -419,7 +432,7 @@ def test_a_host_killed_mid_burst_restarts_with_no_order_the_gateway_did_not_get(
         for _ in range(500):  # one burst: the robot takes 1 ms a quote, an order every 5th
             feed.publish()
         with open_store(real_gateway.store) as store:
-            wait_until(lambda: len(store.orders(robot="bidder")) >= 10, timeout=30)
+            wait_until(lambda: len(store.orders(robot=name)) >= 10, timeout=30)
         host.kill()  # mid-burst: journaled quotes unhandled, sent orders unjournaled
         host.communicate(timeout=30)
     finally:
@@ -428,30 +441,31 @@ def test_a_host_killed_mid_burst_restarts_with_no_order_the_gateway_did_not_get(
             host.communicate(timeout=30)
 
     with _host(feed, real_gateway.urls, journal, reply_timeout=2.0) as restarted:
-        restarted.add_robot(SlowBidder, name="bidder")
+        restarted.add_robot(SlowBidder, name=name)
 
         def settled() -> bool:
-            orders = restarted.snapshot("bidder")["open_orders"]
+            orders = restarted.snapshot(name)["open_orders"]
             return all(o["state"] == "accepted" for o in orders)
 
         wait_until(settled, timeout=30, what="every restored order answered")
-        snapshot = restarted.snapshot("bidder")
-        awaiting = restarted.robots().by_name("bidder")["awaiting"]
+        snapshot = restarted.snapshot(name)
+        awaiting = restarted.robots().by_name(name)["awaiting"]
     with open_store(real_gateway.store) as store:
-        stored = {o.client_order_id: o for o in store.orders(robot="bidder")}
+        stored = {o.client_order_id: o for o in store.orders(robot=name)}
         lost = {
             r.report.client_order_id
-            for r in store.reports("bidder")
+            for r in store.reports(name)
             if isinstance(r.report, OrderRejected) and r.report.reason == LOST_IN_TRANSIT
         }
 
     robot_open = {o["client_order_id"] for o in snapshot["open_orders"]}
     store_open = {c for c, o in stored.items() if o.state is OrderState.ACCEPTED}
-    made = {f"bidder-{n}" for n in range(1, snapshot["order_seq"] + 1)}
+    made = {f"{name}-{n}" for n in range(1, snapshot["order_seq"] + 1)}
     assert awaiting == 0
     assert robot_open == store_open  # the robot and the store agree on what works
-    assert lost, "the kill left no order unsent: it did not land mid-burst"
     assert lost.isdisjoint(robot_open)
     assert made == set(stored) | lost  # every order the robot made is known to the gateway
-    verdict = _yard_replay(journal, "bidder")
+    verdict = _yard_replay(journal, name)
     assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    assert "faithful" in verdict.stdout
+    return lost
