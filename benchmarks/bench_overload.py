@@ -22,19 +22,16 @@ p99 alone (the pool's hand-off monitor gives it a worker while ``slow`` holds on
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import tempfile
 import time
-from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
 import cli
-import zmq
 from measure import machine, rss_kb
 
-from gateways.sample import sample_session
-from yard_actors import Host, MailboxLimits, Quote, Robot, Tick, encode
+from gateways.looping_feed import LoopingFeed
+from yard_actors import Host, MailboxLimits, Quote, Robot, Tick
 
 LOOP_EVENTS = 50_000  # the first events of the sample day, published in a loop
 
@@ -79,27 +76,6 @@ class Slow(Robot):
             time.sleep(seconds)
 
 
-def feed(url: str, stop: EventType, ready: EventType) -> None:
-    """The feed process: publish the first LOOP_EVENTS of the sample day, round and round."""
-    frames = [
-        (event.symbol.encode(), encode(event))
-        for event, _ in zip(sample_session(), range(LOOP_EVENTS), strict=False)
-    ]
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    socket = context.socket(zmq.PUB)
-    socket.setsockopt(zmq.SNDHWM, 0)  # as yard's feed: never drop, the host reads what it can
-    socket.setsockopt(zmq.LINGER, 0)
-    socket.bind(url)
-    ready.set()
-    try:
-        while not stop.is_set():
-            for frame in frames:
-                socket.send_multipart(frame)
-    finally:
-        socket.close()
-        context.term()
-
-
 def row(host: Host, name: str) -> dict[str, Any]:
     return host.robots().by_name(name)
 
@@ -121,39 +97,32 @@ def run_phase(
 ) -> dict[str, Any]:
     """Run the feed and a host with ``names`` for ``seconds``; return the fast robot's last row."""
     url = f"ipc://{tmp}/data-{'-'.join(names)}"
-    spawn = multiprocessing.get_context("spawn")
-    stop, ready = spawn.Event(), spawn.Event()
-    child = spawn.Process(target=feed, args=(url, stop, ready), daemon=True)
-    child.start()
-    assert ready.wait(60), "the feed process did not start"
     limits = MailboxLimits(conflate_at=args.conflate_at, overrun_at=args.overrun_at)
-    host = Host(
-        data=url,
-        orders=f"ipc://{tmp}/orders",
-        trades=f"ipc://{tmp}/trades",
-        control=f"ipc://{tmp}/control-{'-'.join(names)}",
-        journal_dir=tmp / f"journal-{'-'.join(names)}",
-        runtime=args.runtime,
-        mailbox=limits,
-    )
-    try:
-        if "fast" in names:
-            host.add_robot(Fast, name="fast")
-        if "slow" in names:
-            host.add_robot(Slow, name="slow", params={"ms": args.slow_ms, "how": args.how})
-        started = time.monotonic()
-        for second in range(1, int(seconds) + 1):
-            time.sleep(max(0.0, started + second - time.monotonic()))  # the report's pacing
-            report(second, host, names)
-        return row(host, "fast")
-    finally:
-        stop.set()
-        began = time.monotonic()
-        host.stop()
-        print(f"Host.stop took {time.monotonic() - began:.2f} s", flush=True)
-        child.join(10)
-        if child.is_alive():
-            child.kill()
+    with LoopingFeed(url, events=LOOP_EVENTS, symbols=("Si", "RTS")) as feed:
+        host = Host(
+            data=url,
+            orders=f"ipc://{tmp}/orders",
+            trades=f"ipc://{tmp}/trades",
+            control=f"ipc://{tmp}/control-{'-'.join(names)}",
+            journal_dir=tmp / f"journal-{'-'.join(names)}",
+            runtime=args.runtime,
+            mailbox=limits,
+        )
+        try:
+            if "fast" in names:
+                host.add_robot(Fast, name="fast")
+            if "slow" in names:
+                host.add_robot(Slow, name="slow", params={"ms": args.slow_ms, "how": args.how})
+            started = time.monotonic()
+            for second in range(1, int(seconds) + 1):
+                time.sleep(max(0.0, started + second - time.monotonic()))  # the report's pacing
+                report(second, host, names)
+            return row(host, "fast")
+        finally:
+            feed.stop()  # before timing the host's stop, as a feed that ended would be
+            began = time.monotonic()
+            host.stop()
+            print(f"Host.stop took {time.monotonic() - began:.2f} s", flush=True)
 
 
 def main() -> None:

@@ -17,11 +17,13 @@ says which endpoints are keyed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 
 import attrs
 import zmq
 
+from gateways.recovery_limits import CLOSE_LINGER_MS as RECOVERY_LINGER_MS
 from gateways.recovery_limits import SEND_QUEUE as RECOVERY_SEND_QUEUE
 from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
@@ -108,6 +110,7 @@ class GatewaySockets:
         if kind == zmq.ROUTER:  # recovery: a full peer refuses a page at once (recovery_server)
             socket.setsockopt(zmq.SNDHWM, RECOVERY_SEND_QUEUE)  # before bind: connections take it
             socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            socket.setsockopt(zmq.LINGER, RECOVERY_LINGER_MS)  # closing mid-page: see there
         try:
             if bind:
                 net.bind(socket, url, self._security)
@@ -129,7 +132,10 @@ class GatewaySockets:
         stopper = self._context.socket(zmq.PAIR)
         stopper.setsockopt(zmq.LINGER, 0)
         stopper.connect(self._stop_url)
-        stopper.send(b"stop")
+        # Never blocking: a thread that ended by itself (on a failure) closed the other
+        # end, and a blocking send to a closed PAIR would wait forever.
+        with contextlib.suppress(zmq.Again):
+            stopper.send(b"stop", zmq.NOBLOCK)
         then()
         stopper.close()
 

@@ -16,12 +16,27 @@ from typing import Any, Final
 
 import attrs
 
-__all__ = ["SEND_QUEUE", "RecoveryLimits"]
+__all__ = ["CLOSE_LINGER_MS", "SEND_QUEUE", "RecoveryLimits"]
 
 SEND_QUEUE: Final = 4
 """Reply messages queued for one peer (the recovery ROUTER's ``SNDHWM``). Set on the
 socket before it binds (a connection takes the options of the moment it binds), so it
 is fixed, not a setting."""
+
+CLOSE_LINGER_MS: Final = 1000
+"""How long the recovery ROUTER's connections outlive its close (its ``LINGER``), in ms.
+
+Not for the pages queued (a peer that reads gets them meanwhile, one that does not
+is no loss) but for libzmq 4.3.5: a reply is many frames, and a connection whose
+peer stopped reading holds one half-written. Closed with ``LINGER`` 0, the
+connection lets go of the rest of that reply at once; if the peer disconnects
+before the connection has ended, libzmq goes to discard the rest, finds it gone
+and aborts the process (``Resource temporarily unavailable
+(src/session_base.cpp:233)``; libzmq issue 3442). A peer closing as the gateway
+stops did that in one stop in two or three. With a linger the rest stays readable
+for that long, and a peer that disconnects meanwhile is taken off cleanly; so a
+gateway's ``context.term()`` waits at most this long for a peer that neither reads
+nor disconnects. (The race is left only in the instant the linger ends.)"""
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:

@@ -50,15 +50,18 @@ whose read fails: the host asks again.
 
 Threads: :meth:`RecoveryServer.start` starts the recovery thread, which owns
 the ROUTER (made and bound by :class:`~.endpoints.GatewaySockets`, which closes
-it) and the pipe's sending end. The gateway's thread owns :attr:`inbox` and
-calls :meth:`RecoveryServer.stop`. The recovery thread counts into the
-gateway's ``stats`` under keys no other thread writes (``replays``,
-``resolves``, ``registrations``, ``recovery_*``, ``dropped_recovery_*``). An unexpected error ends
-it; :attr:`~RecoveryServer.failure` holds it and the gateway stops on it.
+it once this thread has ended, with a linger: :data:`~.recovery_limits.CLOSE_LINGER_MS`)
+and the pipe's sending end. The gateway's thread owns :attr:`inbox` and
+calls :meth:`RecoveryServer.stop`, which never blocks on the thread's stop pipe.
+The recovery thread counts into the gateway's ``stats`` under keys no other
+thread writes (``replays``, ``resolves``, ``registrations``, ``recovery_*``,
+``dropped_recovery_*``). An unexpected error ends it;
+:attr:`~RecoveryServer.failure` holds it and the gateway stops on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
@@ -197,7 +200,10 @@ class RecoveryServer:
             stopper = self._context.socket(zmq.PAIR)
             stopper.setsockopt(zmq.LINGER, 0)
             stopper.connect(self._stop_url)
-            stopper.send(b"stop")
+            # Never blocking: the thread may see _stopping and close its end first, and a
+            # send to a closed PAIR waits forever (then libzmq aborted as stop's caller closed it)
+            with contextlib.suppress(zmq.Again):
+                stopper.send(b"stop", _NOBLOCK)
             self._thread.join(timeout)
             stopper.close()
         self.inbox.close()

@@ -11,57 +11,31 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-import zmq
 
 from gateways.store import OrderState, open_store
 from tests.integration.cancel_robots import RestThenCancel
-from tests.integration.test_reconcile import INSECURE, FakeGateway, Feed, Gateway, _unread_bytes
-from yard_actors import CancelOrder, CancelReply, Host, NewOrder, decode, encode, replay
+from tests.integration.order_rig import (  # noqa: F401 - the *_fixture: pytest finds them
+    FakeGateway,
+    Feed,
+    Gateway,
+    context_fixture,
+    fake_gateway_fixture,
+    feed_fixture,
+    real_gateway_fixture,
+    rig_host,
+    unread_bytes,
+)
+from yard_actors import CancelOrder, CancelReply, Host, NewOrder, decode, replay
 from yard_actors.journal import read_robot
 from yard_actors.testing import accepted, cancelled, wait_until
-from yard_actors.wire.frames import send
 
 ROBOT = "canceller"
-
-
-@pytest.fixture
-def context() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
-    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    yield ctx
-    ctx.term()
-
-
-@pytest.fixture
-def feed(context: zmq.Context[zmq.Socket[bytes]]) -> Iterator[Feed]:
-    made = Feed(context)
-    yield made
-    made.publisher.close()
-
-
-@pytest.fixture
-def gateway(context: zmq.Context[zmq.Socket[bytes]]) -> Iterator[FakeGateway]:
-    made = FakeGateway(context)
-    yield made
-    made.close()
-
-
-def _host(feed: Feed, urls: dict[str, str], journal: Path, reply_timeout: float) -> Host:
-    return Host(
-        data=feed.url,
-        orders=urls["orders"],
-        trades=urls["trades"],
-        recovery=urls["recovery"],
-        control="tcp://127.0.0.1:*",
-        journal_dir=journal,
-        reply_timeout=reply_timeout,
-        security=INSECURE,
-    )
 
 
 def _next_payload(gateway: FakeGateway, timeout: float) -> bytes | None:
@@ -72,17 +46,13 @@ def _next_payload(gateway: FakeGateway, timeout: float) -> bytes | None:
     return payload
 
 
-def _report(gateway: FakeGateway, report: Any) -> None:
-    send(gateway.trades, report.robot.encode(), encode(report))
-
-
 def _working_order(host: Host, feed: Feed, gateway: FakeGateway) -> NewOrder:
     """Add the robot, have it rest an order, accept it (seq 1) and wait until it works."""
     host.add_robot(RestThenCancel, name=ROBOT)
     feed.publisher.wait_for_subscribers(["Si"])
     feed.publish()
     order = gateway.next_order()
-    _report(gateway, attrs.evolve(accepted(order), seq=1))
+    gateway.report(attrs.evolve(accepted(order), seq=1))
     wait_until(
         lambda: [o["state"] for o in host.snapshot(ROBOT)["open_orders"]] == ["accepted"],
         what="the order working",
@@ -94,7 +64,7 @@ def _report_until(gateway: FakeGateway, report: Any, condition: Callable[[], boo
     """Publish ``report`` every 0.1 s until ``condition`` holds (10 s at most)."""
     deadline = time.monotonic() + 10
     while True:
-        _report(gateway, report)
+        gateway.report(report)
         try:
             wait_until(condition, timeout=0.1)
         except AssertionError:
@@ -132,14 +102,14 @@ def test_an_unanswered_cancel_is_sent_again_as_it_was_every_reply_timeout_until_
     feed: Feed, gateway: FakeGateway, tmp_path: Path
 ) -> None:
     journal = tmp_path / "journal"
-    with _host(feed, gateway.urls, journal, reply_timeout=1.0) as host:
+    with rig_host(feed, gateway.urls, journal, reply_timeout=1.0) as host:
         order = _working_order(host, feed, gateway)
         feed.publish()
         first = _next_payload(gateway, timeout=5)
         again = _next_payload(gateway, timeout=5)
         cancelling = host.robots().by_name(ROBOT).get("cancelling")
 
-        _report(gateway, _cancel_reply(order, seq=2))
+        gateway.report(_cancel_reply(order, seq=2))
         wait_until(lambda: host.snapshot(ROBOT)["open_orders"] == [], what="the cancel answered")
         late = _drained(gateway, quiet=3.0)  # copies sent before the answer came; then none
         row = host.robots().by_name(ROBOT)
@@ -157,7 +127,7 @@ def test_an_unanswered_cancel_is_sent_again_as_it_was_every_reply_timeout_until_
 def test_a_cancel_sent_before_the_link_to_the_gateway_dropped_is_sent_again_when_it_is_back(
     feed: Feed, gateway: FakeGateway, tmp_path: Path
 ) -> None:
-    with _host(feed, gateway.urls, tmp_path / "journal", reply_timeout=60) as host:
+    with rig_host(feed, gateway.urls, tmp_path / "journal", reply_timeout=60) as host:
         _working_order(host, feed, gateway)
         feed.publish()
         first = _next_payload(gateway, timeout=5)
@@ -174,12 +144,12 @@ def test_a_robot_restored_awaiting_the_answer_to_a_cancel_sends_it_again_at_once
     feed: Feed, gateway: FakeGateway, tmp_path: Path
 ) -> None:
     journal = tmp_path / "journal"
-    with _host(feed, gateway.urls, journal, reply_timeout=60) as host:
+    with rig_host(feed, gateway.urls, journal, reply_timeout=60) as host:
         order = _working_order(host, feed, gateway)
         feed.publish()
         first = _next_payload(gateway, timeout=5)
 
-    with _host(feed, gateway.urls, journal, reply_timeout=60) as host:
+    with rig_host(feed, gateway.urls, journal, reply_timeout=60) as host:
         host.add_robot(RestThenCancel, name=ROBOT)
         again = _next_payload(gateway, timeout=5)
         cancelling = host.robots().by_name(ROBOT).get("cancelling")
@@ -202,20 +172,12 @@ def test_a_robot_restored_awaiting_the_answer_to_a_cancel_sends_it_again_at_once
 # --- with `yard gateway` as a process ------------------------------------------------------------
 
 
-@pytest.fixture
-def real_gateway(feed: Feed, tmp_path: Path) -> Iterator[Gateway]:
-    made = Gateway(tmp_path / "orders.db", feed.url)
-    made.start()
-    yield made
-    made.stop()
-
-
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp (Linux)")
 def test_a_cancel_a_killed_gateway_never_read_is_answered_by_the_gateway_restarted_on_its_store(
     feed: Feed, real_gateway: Gateway, tmp_path: Path
 ) -> None:
     journal = tmp_path / "journal"
-    with _host(feed, real_gateway.urls, journal, reply_timeout=60) as host:
+    with rig_host(feed, real_gateway.urls, journal, reply_timeout=60) as host:
         host.add_robot(RestThenCancel, name=ROBOT)
         feed.publisher.wait_for_subscribers(["Si"], count=2)  # the host and the gateway
         feed.publish()
@@ -227,9 +189,7 @@ def test_a_cancel_a_killed_gateway_never_read_is_answered_by_the_gateway_restart
         real_gateway.signal(signal.SIGSTOP)  # it reads nothing more...
         feed.publish()
         orders_port = int(real_gateway.urls["orders"].rsplit(":", 1)[1])
-        wait_until(
-            lambda: _unread_bytes(orders_port) > 0, what="the cancel in the gateway's kernel"
-        )
+        wait_until(lambda: unread_bytes(orders_port) > 0, what="the cancel in the gateway's kernel")
         real_gateway.kill()  # ...and dies with the cancel unread
 
         real_gateway.start()

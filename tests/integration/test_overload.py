@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.overload_feed import LoopingFeed
+from gateways.looping_feed import LoopingFeed
 from tests.integration.overload_robots import Counting, Fast, Slow
 from yard_actors import Host, MailboxLimits, Tick
 from yard_actors.journal.replay import replay

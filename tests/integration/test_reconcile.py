@@ -12,157 +12,32 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import zmq
 
-from gateways.feed import QuotePublisher
 from gateways.store import OrderState, open_store
+from tests.integration.order_rig import (  # noqa: F401 - the *_fixture: pytest finds them
+    ROOT,
+    FakeGateway,
+    Feed,
+    Gateway,
+    context_fixture,
+    fake_gateway_fixture,
+    feed_fixture,
+    real_gateway_fixture,
+    rig_host,
+    unread_bytes,
+)
 from tests.integration.order_robots import Taker
 from tests.integration.reconcile_robots import SlowBidder
-from yard_actors import Host, NewOrder, OrderRejected, decode, encode, replay
-from yard_actors.net import Security, bind
-from yard_actors.testing import quote, wait_until
-from yard_actors.wire.frames import send
-from yard_actors.wire.names import (
-    LOST_IN_TRANSIT,
-    RECOVERY_REPLAY,
-    RECOVERY_REPORTS,
-    RECOVERY_RESOLVE,
-)
-
-TS = 1_700_000_000_000_000_000
-ROOT = Path(__file__).parents[2]
-INSECURE = Security(allow_insecure_tcp=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Feed:
-    """A quote feed over tcp; ``publish`` sends the next quote of a steady market."""
-
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]]) -> None:
-        self.publisher = QuotePublisher(
-            context, f"tcp://127.0.0.1:{_free_port()}", security=INSECURE
-        )
-        self.url = self.publisher.endpoint
-        self.ts = TS
-
-    def publish(self, bid: int = 90_000, ask: int = 90_001) -> None:
-        self.ts += 1_000_000
-        self.publisher.publish(quote("Si", bid, ask, ts=self.ts))
-
-
-class FakeGateway:
-    """The gateway's three sockets on tcp, played by the test: it reads, it never answers.
-
-    Replays asked for are answered with no reports; ``resolve`` requests are kept.
-    """
-
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]]) -> None:
-        self.context = context
-        self.urls = {n: f"tcp://127.0.0.1:{_free_port()}" for n in ("orders", "trades", "recovery")}
-        self.orders = self._bound(zmq.PULL, self.urls["orders"])
-        self.trades = self._bound(zmq.PUB, self.urls["trades"])
-        self.recovery = self._bound(zmq.ROUTER, self.urls["recovery"])
-
-    def _bound(self, kind: int, url: str) -> zmq.Socket[bytes]:
-        sock = self.context.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        try:
-            bind(sock, url, INSECURE)
-        except zmq.ZMQError:
-            sock.close()
-            raise
-        return sock
-
-    def next_order(self, timeout: float = 5.0) -> NewOrder:
-        assert self.orders.poll(int(timeout * 1000)), f"no command within {timeout} s"
-        _, payload = self.orders.recv_multipart()
-        order = decode(payload)
-        assert isinstance(order, NewOrder)
-        return order
-
-    def next_resolve(self, timeout: float) -> list[bytes] | None:
-        """The next ``resolve`` request within ``timeout`` s (without the identity), or None."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            if not self.recovery.poll(max(1, int(left * 1000))):
-                return None
-            identity, *frames = self.recovery.recv_multipart()
-            if frames[0] == RECOVERY_REPLAY:
-                self.recovery.send_multipart([identity, RECOVERY_REPORTS, frames[1]])
-                continue
-            return frames
-        return None
-
-    def report(self, report: OrderRejected) -> None:
-        send(self.trades, report.robot.encode(), encode(report))
-
-    def restart_orders(self) -> None:
-        """Close the orders socket (the host's link drops) and bind it again (it comes back)."""
-        self.orders.close()
-
-        def bound_again() -> bool:
-            try:
-                self.orders = self._bound(zmq.PULL, self.urls["orders"])
-            except zmq.ZMQError:
-                return False
-            return True
-
-        wait_until(bound_again, what="the orders endpoint bound again")
-
-    def close(self) -> None:
-        for sock in (self.orders, self.trades, self.recovery):
-            sock.close()
-
-
-@pytest.fixture
-def context() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
-    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    yield ctx
-    ctx.term()
-
-
-@pytest.fixture
-def feed(context: zmq.Context[zmq.Socket[bytes]]) -> Iterator[Feed]:
-    made = Feed(context)
-    yield made
-    made.publisher.close()
-
-
-@pytest.fixture
-def gateway(context: zmq.Context[zmq.Socket[bytes]]) -> Iterator[FakeGateway]:
-    made = FakeGateway(context)
-    yield made
-    made.close()
-
-
-def _host(
-    feed: Feed, urls: dict[str, str], journal: Path, reply_timeout: float, **extra: Any
-) -> Host:
-    return Host(
-        data=feed.url,
-        orders=urls["orders"],
-        trades=urls["trades"],
-        recovery=urls["recovery"],
-        control="tcp://127.0.0.1:*",
-        journal_dir=journal,
-        reply_timeout=reply_timeout,
-        security=INSECURE,
-        **extra,
-    )
+from yard_actors import Host, NewOrder, OrderRejected, replay
+from yard_actors.testing import wait_until
+from yard_actors.wire.names import LOST_IN_TRANSIT, RECOVERY_RESOLVE
 
 
 def _lost(order: NewOrder, seq: int) -> OrderRejected:
@@ -188,7 +63,7 @@ def _send_one_order(host: Host, feed: Feed, gateway: FakeGateway) -> NewOrder:
 def test_an_unanswered_order_is_asked_about_every_reply_timeout_until_a_report_comes(
     feed: Feed, gateway: FakeGateway, tmp_path: Path
 ) -> None:
-    with _host(feed, gateway.urls, tmp_path / "journal", reply_timeout=0.5) as host:
+    with rig_host(feed, gateway.urls, tmp_path / "journal", reply_timeout=0.5) as host:
         order = _send_one_order(host, feed, gateway)
         first = gateway.next_resolve(timeout=5)
         asked_at = time.monotonic()
@@ -213,10 +88,10 @@ def test_a_restored_robot_asks_at_once_about_the_orders_its_journal_has_no_reply
     feed: Feed, gateway: FakeGateway, tmp_path: Path
 ) -> None:
     journal = tmp_path / "journal"
-    with _host(feed, gateway.urls, journal, reply_timeout=60) as host:
+    with rig_host(feed, gateway.urls, journal, reply_timeout=60) as host:
         order = _send_one_order(host, feed, gateway)
 
-    with _host(feed, gateway.urls, journal, reply_timeout=60) as host:
+    with rig_host(feed, gateway.urls, journal, reply_timeout=60) as host:
         started = time.monotonic()
         host.add_robot(Taker, name="taker", params={"target": 1})
         asked = gateway.next_resolve(timeout=5)
@@ -234,7 +109,7 @@ def test_a_restored_robot_asks_at_once_about_the_orders_its_journal_has_no_reply
 def test_orders_sent_before_the_link_to_the_gateway_dropped_are_asked_about_when_it_is_back(
     feed: Feed, gateway: FakeGateway, tmp_path: Path
 ) -> None:
-    with _host(feed, gateway.urls, tmp_path / "journal", reply_timeout=60) as host:
+    with rig_host(feed, gateway.urls, tmp_path / "journal", reply_timeout=60) as host:
         _send_one_order(host, feed, gateway)
 
         gateway.restart_orders()
@@ -244,82 +119,6 @@ def test_orders_sent_before_the_link_to_the_gateway_dropped_are_asked_about_when
 
 
 # --- with `yard gateway` and hosts as processes ---------------------------------------------------
-
-
-def _yard(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "yard_actors.app.cli", *args],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-    )
-
-
-class Gateway:
-    """``yard gateway`` as a process on fixed tcp ports, with its SQLite store."""
-
-    def __init__(self, store: Path, data: str) -> None:
-        self.store = f"sqlite:///{store}"
-        self.data = data
-        self.urls = {n: f"tcp://127.0.0.1:{_free_port()}" for n in ("orders", "trades", "recovery")}
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.process = _yard(
-            "gateway",
-            "--store",
-            self.store,
-            "--orders",
-            self.urls["orders"],
-            "--replies",
-            self.urls["trades"],
-            "--recovery",
-            self.urls["recovery"],
-            "--data",
-            self.data,
-            "--symbols",
-            "Si",
-            "--no-require-session",
-            "--allow-insecure-tcp",
-        )
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().startswith("yard gateway ready")
-
-    def signal(self, number: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(number)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.communicate(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.send_signal(signal.SIGTERM)
-            self.process.communicate(timeout=30)
-
-
-@pytest.fixture
-def real_gateway(feed: Feed, tmp_path: Path) -> Iterator[Gateway]:
-    made = Gateway(tmp_path / "orders.db", feed.url)
-    made.start()
-    yield made
-    made.stop()
-
-
-def _unread_bytes(port: int) -> int:
-    """Bytes the kernel holds unread on established tcp connections to local ``port``."""
-    unread = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, state, queues = fields[1], fields[3], fields[4]
-        if int(local.split(":")[1], 16) == port and state == "01":
-            unread += int(queues.split(":")[1], 16)
-    return unread
 
 
 def _quote_until(feed: Feed, condition: Any, timeout: float = 10.0) -> None:
@@ -354,13 +153,13 @@ def test_an_order_a_killed_gateway_never_read_comes_back_lost_in_transit_once_it
 ) -> None:
     journal = tmp_path / "journal"
     reply_timeout = 2.0
-    with _host(feed, real_gateway.urls, journal, reply_timeout=reply_timeout) as host:
+    with rig_host(feed, real_gateway.urls, journal, reply_timeout=reply_timeout) as host:
         host.add_robot(Taker, name="taker", params={"target": 1})
         feed.publisher.wait_for_subscribers(["Si"], count=2)  # the host and the gateway
         real_gateway.signal(signal.SIGSTOP)  # it reads nothing more...
         feed.publish()
         orders_port = int(real_gateway.urls["orders"].rsplit(":", 1)[1])
-        wait_until(lambda: _unread_bytes(orders_port) > 0, what="taker-1 in the gateway's kernel")
+        wait_until(lambda: unread_bytes(orders_port) > 0, what="taker-1 in the gateway's kernel")
         real_gateway.kill()  # ...and dies with taker-1 unread
 
         real_gateway.start()
@@ -440,7 +239,7 @@ def _kill_mid_burst(feed: Feed, real_gateway: Gateway, directory: Path, name: st
             host.kill()
             host.communicate(timeout=30)
 
-    with _host(feed, real_gateway.urls, journal, reply_timeout=2.0) as restarted:
+    with rig_host(feed, real_gateway.urls, journal, reply_timeout=2.0) as restarted:
         restarted.add_robot(SlowBidder, name=name)
 
         def settled() -> bool:

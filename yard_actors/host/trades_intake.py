@@ -88,10 +88,14 @@ logger = logging.getLogger(__name__)
 _ASK_AGAIN_S = 0.5  # a robot behind the heartbeat is asked for at most this often
 _RESUME_FILE = "trades-resume-token.json"
 _ids = itertools.count(1)
-#: Reports ZeroMQ may queue ahead of the trades intake's thread. A host that falls further
-#: behind loses the rest at its socket (and the gateway's queue, ``TRADES_QUEUE``) and
-#: gets them back by the ``$seqs`` heartbeat and a replay.
-TRADES_RCVHWM = 1_000_000
+#: Reports ZeroMQ may queue ahead of the trades intake's thread: the gateway's own queue
+#: per subscriber (``gateways.endpoints.TRADES_QUEUE``). A host that falls further behind
+#: loses the rest at its socket (and at the gateway's queue) and gets them back, in seq
+#: order and once each, by the ``$seqs`` heartbeat and a paged replay
+#: (tests/integration/test_trades_catch_up.py). So a host's trades backlog costs it at most
+#: about 12 MB (some 600 B a queued report of 170 B, ZeroMQ's own share included, measured
+#: with 20,000 queued); a million would hold 600-900 MB, for nothing a replay cannot bring.
+TRADES_RCVHWM = 20_000
 
 
 @attrs.frozen

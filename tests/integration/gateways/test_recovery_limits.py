@@ -3,11 +3,15 @@
 A peer that does not read is dropped and a reading one is answered meanwhile;
 a peer's requests past its limit are refused; replays for one robot merge; a
 peer dropped once is dropped at once the next time; the recovery thread failing
-stops the gateway. Every count is in the gateway's stats.
+stops the gateway; a gateway stopping as a silent peer mid-reply disconnects
+does not take its process down. Every count is in the gateway's stats.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import zmq
 from gateways.recovery_limits import RecoveryLimits
 from gateways.store import SQLiteOrderStore
 from tests.integration.gateways.flood_rig import (
+    REPO,
     LocalGateway,
     fill_history,
     read_replies,
@@ -145,3 +150,32 @@ def test_the_recovery_thread_failing_stops_the_gateway_with_its_error(
     assert "recovery thread stopped on an unexpected error: RuntimeError: page of big after 0" in (
         str(rig.gateway.failure)
     )
+
+
+STOP_ROUNDS = 24  # half with the peer closing first; before the fix 2 runs in 3 aborted
+
+
+def test_a_gateway_stopping_as_a_silent_peer_mid_reply_disconnects_lives_on(
+    tmp_path: Path,
+) -> None:
+    """In a child process (libzmq asserting aborts it): see :mod:`.stop_race`.
+
+    With ``LINGER`` 0 the recovery ROUTER let go of a half-written reply as it
+    closed, and the peer's disconnect made libzmq abort (``session_base.cpp:233``);
+    and the gateway's thread could hang for good in sending its recovery thread a
+    stop the thread had stopped listening for.
+    """
+    store = tmp_path / "orders.db"
+    fill_history(store, "big", 2_000)
+    command = [sys.executable, "-m", "tests.integration.gateways.stop_race", str(store)]
+    child = subprocess.run(
+        [*command, str(STOP_ROUNDS)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+
+    assert (child.returncode, child.stdout.count("round")) == (0, STOP_ROUNDS), child.stderr[-2000:]
+    assert "did not end" not in child.stderr

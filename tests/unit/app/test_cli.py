@@ -9,18 +9,9 @@ import pytest
 
 from gateways.paper import PaperConfig
 from gateways.serve import GatewaySettings
+from tests.unit.app.cli_rig import ENDPOINTS, refusal, served_fixture  # noqa: F401 - a fixture
 from yard_actors.app import cli
 from yard_actors.app.config_file import load_settings
-
-ENDPOINTS = ["--orders", "inproc://orders", "--replies", "inproc://replies"]
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> list[GatewaySettings]:
-    """What ``yard gateway`` would serve, caught instead of served."""
-    caught: list[GatewaySettings] = []
-    monkeypatch.setattr(cli, "serve", caught.append)
-    return caught
 
 
 def test_yard_run_and_yard_gateway_default_to_the_same_paper_exchange(
@@ -56,11 +47,7 @@ def test_a_bad_paper_flag_stops_yard_gateway_naming_the_flag(
     served: list[GatewaySettings],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        cli.main(["gateway", *ENDPOINTS, *flags])
-
-    assert stopped.value.code == 2
-    assert message in capsys.readouterr().err
+    assert message in refusal(["gateway", *ENDPOINTS, *flags], capsys)
     assert served == []
 
 

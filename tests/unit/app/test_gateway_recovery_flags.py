@@ -12,17 +12,8 @@ from gateways import serve as serving
 from gateways.paper import PaperConfig
 from gateways.recovery_limits import RecoveryLimits
 from gateways.serve import GatewaySettings, serve
+from tests.unit.app.cli_rig import ENDPOINTS, refusal, served_fixture  # noqa: F401 - a fixture
 from yard_actors.app import cli
-
-ENDPOINTS = ["--orders", "inproc://orders", "--replies", "inproc://replies"]
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> list[GatewaySettings]:
-    """What ``yard gateway`` would serve, caught instead of served."""
-    caught: list[GatewaySettings] = []
-    monkeypatch.setattr(cli, "serve", caught.append)
-    return caught
 
 
 def test_without_recovery_flags_the_gateway_has_the_default_limits(
@@ -68,11 +59,7 @@ def test_a_bad_recovery_flag_stops_yard_gateway_naming_the_flag(
     served: list[GatewaySettings],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        cli.main(["gateway", *ENDPOINTS, flag, value])
-
-    assert stopped.value.code == 2
-    assert f"argument {flag}: {message}" in capsys.readouterr().err
+    assert f"argument {flag}: {message}" in refusal(["gateway", *ENDPOINTS, flag, value], capsys)
     assert served == []
 
 

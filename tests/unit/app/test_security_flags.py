@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 
 from gateways.serve import GatewaySettings
+from tests.unit.app.cli_rig import ENDPOINTS, refusal, served_fixture  # noqa: F401 - a fixture
 from yard_actors.app import cli
 from yard_actors.app.config_file import SystemSettings
 from yard_actors.net import DEFAULT_MAX_MESSAGE_SIZE, LOCAL_ONLY, Security, load_key_pair
-
-ENDPOINTS = ["--orders", "inproc://orders", "--replies", "inproc://replies"]
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> list[GatewaySettings]:
-    """What ``yard gateway`` would serve, caught instead of served."""
-    caught: list[GatewaySettings] = []
-    monkeypatch.setattr(cli, "serve", caught.append)
-    return caught
 
 
 def test_yard_keys_makes_a_deployments_key_pairs_by_default(
@@ -96,11 +87,7 @@ def test_a_bad_security_flag_stops_the_command_naming_the_flag(
     served: list[GatewaySettings],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        cli.main(["gateway", *ENDPOINTS, *flags])
-
-    assert stopped.value.code == 2
-    assert message in capsys.readouterr().err
+    assert message in refusal(["gateway", *ENDPOINTS, *flags], capsys)
 
 
 def test_a_secret_key_without_public_keys_stops_yard_gateway(
