@@ -100,6 +100,7 @@ _HOME: dict[str, str] = {
     "PooledActor": "yard_actors.runtime",
     "Host": "yard_actors.host.host",
     "MailboxLimits": "yard_actors.host.backlog",
+    "SupervisionConfig": "yard_actors.host.supervision_config",
     "Security": "yard_actors.net",
 }
 
@@ -138,6 +139,7 @@ __all__ = [
     "SessionState",
     "SessionStatus",
     "Side",
+    "SupervisionConfig",
     "SystemStatus",
     "Tick",
     "TimeInForce",

@@ -18,12 +18,17 @@ import pytest
 from robots.market_maker import MarketMaker
 from yard_actors import CancelOrder, Command, Control, ControlAction, Event, NewOrder, Quote, Robot
 from yard_actors.host.robot_actor import RobotActor
+from yard_actors.host.supervision_config import SupervisionConfig
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import LiveHost, cancelled, live_host, quote, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")
 
 TS = 1_700_000_000_000_000_000
+
+# Failures stay failed here: these tests are about a failure staying alone; a failed
+# robot's restart from its journal is test_restart.py's.
+NO_RESTARTS = SupervisionConfig(max_restarts=0)
 
 
 class Buyer(Robot):
@@ -149,7 +154,7 @@ def test_an_error_escaping_a_robots_handling_fails_it_alone_live_and_after_a_res
 ) -> None:
     journal = tmp_path / "journal"
     robots = ((Buggy, "buggy"), (Buyer, "steady"))
-    with live_host(journal) as live:
+    with live_host(journal, supervision=NO_RESTARTS) as live:
         _add(live, *robots)
         live.publish(quote("Si", 10, 11, ts=TS))
         live.gateway.commands(2)
@@ -173,7 +178,7 @@ def test_an_error_escaping_a_robots_handling_fails_it_alone_live_and_after_a_res
     assert "RuntimeError: a bug below the handlers" in failure
 
     caplog.clear()
-    with live_host(journal) as live:
+    with live_host(journal, supervision=NO_RESTARTS) as live:
         _add(live, *robots)  # buggy's replay raises at the same event: failed, not fatal
         live.publish(quote("Si", 20, 21, ts=TS + 3))
         # buggy's cancel, never answered, is sent again as it is restored; then steady's order
@@ -225,7 +230,7 @@ def test_a_robot_that_no_longer_starts_is_restored_failed_and_the_others_run(
 def test_a_handler_raising_a_base_exception_of_its_own_fails_its_robot_not_the_host(
     tmp_path: Path,
 ) -> None:
-    with live_host(tmp_path) as live:
+    with live_host(tmp_path, supervision=NO_RESTARTS) as live:
         _add(live, (Aborting, "aborting"), (Buyer, "steady"))
         live.publish(quote("Si", 10, 11, ts=TS))
         live.gateway.commands(2)

@@ -3,7 +3,7 @@
 The attack of issue 12: a peer on the host's control endpoint told a robot to trade
 500 lots, and with no limits by default it did. Here the host is built from a
 config without ``[risk]``, as ``yard run`` builds it; the gateway, the paper exchange
-and the SQLite store are real, and so is the attacker's plain ZeroMQ socket.
+and the SQLite store are real, and so is the attacker's client on the control endpoint.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperConfig, PaperExchange
 from gateways.store import open_store
 from gateways.store.base import OrderRecord
-from yard_actors import Control, ControlAction, Host, encode
+from yard_actors import Host, RobotError
+from yard_actors.ctl import Client, connect
 from yard_actors.robot.risk import DEFAULT_LIMITS
 from yard_actors.testing import quote, tick, wait_until
 
@@ -109,13 +110,10 @@ def market(tmp_path: Path) -> Iterator[Market]:
 
 
 @pytest.fixture
-def attacker(market: Market) -> Iterator[zmq.Socket[bytes]]:
-    """A plain PUSH socket on the host's control endpoint, as anyone could open one."""
-    socket = market.context.socket(zmq.PUSH)
-    socket.setsockopt(zmq.LINGER, 0)
-    socket.connect(f"ipc://{market.directory}/control")
-    yield socket
-    socket.close()
+def attacker(market: Market) -> Iterator[Client]:
+    """A client of the host's control endpoint, as any process of its user could open one."""
+    with connect(f"ipc://{market.directory}/control", context=market.context) as client:
+        yield client
 
 
 def _handled_control(host: Host, robot: str) -> bool:
@@ -123,9 +121,14 @@ def _handled_control(host: Host, robot: str) -> bool:
     return bool(snapshot["last_refusal"] or snapshot["params"]["qty"] == 500)
 
 
-def _set_params(socket: zmq.Socket[bytes], robot: str, **params: Any) -> None:
-    control = Control(ts=TS, robot=robot, action=ControlAction.SET_PARAMS, params=params)
-    socket.send_multipart((robot.encode(), encode(control)), flags=zmq.NOBLOCK)
+def _set_params(client: Client, host: Host, robot: str, **params: Any) -> str | None:
+    """Send the control; once the robot handled it, None; the host's refusal if it refused."""
+    try:
+        client.set_params(robot, **params)
+    except RobotError as exc:  # checked against the robot's params and limits: nothing sent
+        return str(exc)
+    wait_until(lambda: _handled_control(host, robot), what=f"{robot}'s control")
+    return None
 
 
 TREND = {
@@ -138,7 +141,7 @@ BLIND = {"class": "tests.integration.risk_robots:Blind", "name": "blind", "param
 
 def test_a_forged_set_params_qty_500_is_refused_and_no_order_past_the_limit_is_stored(
     market: Market,
-    attacker: zmq.Socket[bytes],
+    attacker: Client,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -146,10 +149,8 @@ def test_a_forged_set_params_qty_500_is_refused_and_no_order_past_the_limit_is_s
     with Host.from_config(config, source="yard.toml") as host:
         market.feed.wait_for_subscribers(["Si"], count=2)  # the host and the gateway
 
-        _set_params(attacker, "trend-si", qty=500)  # declared: refused outright
-        _set_params(attacker, "blind", qty=500)  # undeclared: taken, its orders refused
-        wait_until(lambda: _handled_control(host, "trend-si"), what="trend-si's control")
-        wait_until(lambda: _handled_control(host, "blind"), what="blind's control")
+        refused = _set_params(attacker, host, "trend-si", qty=500)  # declared: refused outright
+        taken = _set_params(attacker, host, "blind", qty=500)  # undeclared: its orders refused
 
         for n in range(3):  # a rising market: the trend follower buys at the ask, 90,003
             market.quote(90_000 + n, 90_001 + n)
@@ -161,12 +162,12 @@ def test_a_forged_set_params_qty_500_is_refused_and_no_order_past_the_limit_is_s
     assert stored, "the trend follower traded within its limits"
     assert max(order.qty for order in stored) <= 10 == DEFAULT_LIMITS.max_order_qty
     assert {order.robot for order in stored} == {"trend-si"}
+    assert refused is not None
+    assert "risk limit max_order_qty: param qty would be 500, over 10 lots per order" in refused
+    assert taken is None
     assert trend["params"]["qty"] == 1
     assert trend["status"] == "running"
-    assert trend["last_refusal"].endswith(
-        "risk limit max_order_qty: param qty would be 500, over 10 lots per order"
-    )
-    assert trend["risk"]["refusals"] == {"max_order_qty": 1}
+    assert trend["last_refusal"] is None  # refused on the host: nothing reached the robot
     assert trend["risk"]["limits"] == {
         "max_order_qty": 10,
         "max_position": 10,

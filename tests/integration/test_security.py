@@ -21,9 +21,10 @@ from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperConfig, PaperExchange
 from gateways.store import OrderStore, open_store
 from tests.integration.order_robots import Taker
-from yard_actors import ConfigError, Control, ControlAction, Host, NewOrder, Side, encode
+from yard_actors import ConfigError, Host, NewOrder, Side, encode
 from yard_actors.net import GATEWAY, LOCAL_ONLY, Security, connect, make_keys, refusals
 from yard_actors.testing import quote, wait_until
+from yard_actors.wire.control_protocol import encode_request
 from yard_actors.wire.frames import send
 
 Context = zmq.Context[zmq.Socket[bytes]]
@@ -213,10 +214,11 @@ def test_a_control_from_a_peer_without_keys_never_reaches_the_robot(
 ) -> None:
     with deployment.host(tmp_path / "journal") as host:
         host.add_robot(Taker, name="taker", params={"target": 1})
-        plain = _push(outsider, host.endpoints["control"], None)
+        plain = outsider.socket(zmq.DEALER)  # a controller without keys
+        plain.setsockopt(zmq.LINGER, 0)
+        plain.connect(host.endpoints["control"])
         try:
-            halt = Control(ts=TS, robot="taker", action=ControlAction.HALT)
-            send(plain, b"taker", encode(halt))
+            plain.send(encode_request(1, "halt", {}))
             wait_until(
                 lambda: _refused(host.context) >= 1,
                 what="the host refusing a controller without keys",
@@ -224,11 +226,13 @@ def test_a_control_from_a_peer_without_keys_never_reaches_the_robot(
             host.wait_idle()
             status = host.snapshot("taker")["status"]
             received = host.intake_stats()["control"].received
+            answered = plain.poll(0)
         finally:
             plain.close()
 
     assert status == "running"
     assert received == 0
+    assert not answered
 
 
 def test_a_component_told_to_bind_tcp_without_keys_refuses_to_start_naming_the_fix(

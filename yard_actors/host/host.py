@@ -7,7 +7,7 @@ kind and one actor per robot. Endpoints are URLs; the same host runs over
 
 Who binds: the feed binds ``data`` (PUB), the gateway binds ``orders`` (PULL)
 and ``trades`` (PUB); the host connects to those three and binds ``control``
-(PULL), since controllers come and go.
+(ROUTER: the supervision API as request/reply, :mod:`.control_server`).
 
 A robot added under a name the journal already holds is first restored from it
 (:mod:`.restore`), then started (:mod:`.runtimes`) and routed (:mod:`.intake`).
@@ -38,8 +38,9 @@ import zmq
 
 from yard_actors.errors import RobotError
 from yard_actors.host.backlog import MailboxLimits
+from yard_actors.host.control_server import ControlServer
 from yard_actors.host.host_config import host_settings
-from yard_actors.host.hosted import Hosted, robot_table
+from yard_actors.host.hosted import Hosted
 from yard_actors.host.in_flight import DEFAULT_REPLY_TIMEOUT_S, InFlight
 from yard_actors.host.intake import (
     IntakeActor,
@@ -52,14 +53,21 @@ from yard_actors.host.intake import (
 )
 from yard_actors.host.order_link import OrderLink
 from yard_actors.host.registrations import register_robot, registrations_for
+from yard_actors.host.restart import Supervisor
+from yard_actors.host.restart_gate import ask_restart
 from yard_actors.host.restore import Restored, Restorer
 from yard_actors.host.restored_cancels import send_restored_cancels
-from yard_actors.host.robot_actor import Deliver, Ping, RobotStats, ask_snapshot, ask_traceback
+from yard_actors.host.robot_actor import (
+    Ping,
+    RobotStats,
+    publish_state,
+)
 from yard_actors.host.robot_routes import set_routes
 from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
 from yard_actors.host.stopping import shed_market_data, stop_actors, stop_robots
 from yard_actors.host.stores import fill_source_for, without_credentials
-from yard_actors.host.table import RobotTable
+from yard_actors.host.supervision import LOCAL, Supervision, supervised
+from yard_actors.host.supervision_config import SupervisionConfig
 from yard_actors.host.trades_intake import TradesIntake
 from yard_actors.journal import Journal, JournalConfig
 from yard_actors.net import LOCAL_ONLY, Security
@@ -67,7 +75,7 @@ from yard_actors.robot.loader import class_path, load_robot_class
 from yard_actors.robot.risk import RiskLimits, limits_notice
 from yard_actors.robot.robot import Robot
 from yard_actors.runtime import DEFAULT_BATCH
-from yard_actors.wire.events import Control, ControlAction
+from yard_actors.wire.events import ControlAction
 from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["Host"]
@@ -77,11 +85,12 @@ logger = logging.getLogger(__name__)
 _RUNTIME_GRACE_S = 1.0  # for the pool's workers to end once the robots have stopped
 
 
-class Host:
+class Host(Supervision):
     """Hosts robots; use as a context manager or call :meth:`stop`.
 
-    Methods are for one controlling thread (a script, the CLI, a test); they
-    talk to the actors with ``ask`` and a timeout of ``ask_timeout`` seconds.
+    Methods talk to the actors with ``ask`` and a timeout of ``ask_timeout`` seconds. The
+    supervision calls (:mod:`.supervision`) may come from two threads (the console's and
+    the control server's): one lock serialises them; the rest are for one thread.
     ``runtime`` is ``"pooled"`` (robots share ``pool_workers`` threads, each handling
     up to ``pool_batch`` messages of one robot per turn) or ``"threads"`` (a thread
     per robot); see :mod:`yard_actors.host.runtimes`. ``reply_timeout``: seconds an
@@ -90,6 +99,8 @@ class Host:
     ``tcp://`` endpoints, and its message size limit (:mod:`yard_actors.net`).
     ``mailbox``: how much market data may wait for one robot before its quotes are
     conflated and, past that, it is halted (:class:`~yard_actors.host.backlog.MailboxLimits`).
+    ``supervision``: how often a failed robot is restarted from its journal
+    (:class:`~yard_actors.host.supervision_config.SupervisionConfig`, docs/supervision.md).
     """
 
     def __init__(
@@ -114,7 +125,9 @@ class Host:
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S,
         security: Security = LOCAL_ONLY,
         mailbox: MailboxLimits | None = None,
+        supervision: SupervisionConfig | None = None,
     ) -> None:
+        self._supervising = threading.RLock()  # one supervision call at a time (supervision.py)
         self._registrations = registrations_for(orders, recovery, security, self._halt_late)
         self._in_flight = InFlight(reply_timeout)
         self.runtime = RobotRuntime(
@@ -136,21 +149,20 @@ class Host:
         self._journal: Journal | None = None
         self._restorer: Restorer | None = None
         self._link: OrderLink | None = None
+        self._control: ControlServer | None = None
         self._stopped = False
         try:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
                 self._restorer = Restorer(self._journal)
+            self._supervisor = Supervisor(  # restarts failed robots from the journal (restart.py)
+                journal=self._journal,
+                instruments=self._instruments,
+                config=supervision if supervision is not None else SupervisionConfig(),
+                in_flight=self._in_flight,
+            )
             self._link = OrderLink(
                 self._context, orders, in_flight=self._in_flight, security=security
-            )
-            self._intakes[IntakeKind.CONTROL] = IntakeActor.start(
-                IntakeKind.CONTROL,
-                control,
-                context=self._context,
-                journal=self._journal,
-                bind=True,
-                security=security,
             )
             self._intakes[IntakeKind.TRADES] = TradesIntake.start(
                 trades,
@@ -173,10 +185,8 @@ class Host:
                 security=security,
                 limits=mailbox,
             )
-            # A control URL with a "*" port is bound to a free port; publish the real one.
-            self.endpoints["control"] = ask_stats(
-                self._intakes[IntakeKind.CONTROL], ask_timeout
-            ).url
+            self._control = ControlServer(self, control, context=self._context, security=security)
+            self.endpoints["control"] = self._control.url  # a "*" port: the one bound
         except BaseException:
             self.stop()
             raise
@@ -214,8 +224,19 @@ class Host:
     def journal_dir(self) -> Path | None:
         return None if self._journal is None else self._journal.path
 
+    @property
+    def hosted(self) -> tuple[Hosted, ...]:
+        """The robots, with the counters their actors and intakes write (read-only; any thread)."""
+        return tuple(self._robots.values())
+
+    @property
+    def commands_sent(self) -> int:
+        """Commands the order link has sent to the gateway (any thread; one update old at most)."""
+        return 0 if self._link is None else self._link.sent
+
     # --- robots ---------------------------------------------------------------------------
 
+    @supervised
     def add_robot(
         self,
         robot_class: type[Robot] | str,
@@ -225,10 +246,12 @@ class Host:
         params: Any = None,
         restore: bool = True,
         limits: RiskLimits | None = None,
+        sender: str = LOCAL,
     ) -> pykka.ActorRef[Any]:
         """Start a robot; with ``restore``, first replay its journal from earlier runs.
 
-        ``limits``: the robot's risk limits, if not the host's ``risk``.
+        ``limits``: the robot's risk limits, if not the host's ``risk``. ``sender``: who
+        asked (logged).
 
         Returns once the robot's routes are in place: every event the intakes
         receive from then on reaches it.
@@ -261,20 +284,42 @@ class Host:
             restored = self._restorer.restore(robot, spec["class"])
         if self._journal is not None:
             self._journal.record_robot(name, spec)
-        stats = RobotStats(
-            status=robot.status.value,
-            position=robot.positions(),
-            pnl=str(robot.pnl),
-            error=robot.error,  # a robot restored failed shows why at once
+        stats = RobotStats()
+        publish_state(stats, robot)  # a robot restored failed shows why at once
+        ref = self.runtime.start(
+            robot,
+            journal=self._journal,
+            order_link=self._link,
+            stats=stats,
+            supervisor=self._supervisor,
         )
-        ref = self.runtime.start(robot, journal=self._journal, order_link=self._link, stats=stats)
         self._robots[name] = Hosted(
-            name=name, robot_class=spec["class"], symbols=robot.subscriptions, ref=ref, stats=stats
+            name=name,
+            robot_class=spec["class"],
+            symbols=robot.subscriptions,
+            ref=ref,
+            stats=stats,
+            robot_type=cls,
+            limits=limits,
         )
+        logger.info("robot %s added by %s", name, sender)
         if self._link is not None:
             send_restored_cancels(self._link, robot, restored.cancels)
         self._set_routes(name, ref, Route, restored)
         return ref
+
+    @supervised
+    def restart(self, name: str, *, sender: str = LOCAL) -> str:
+        """Restart a robot (running or failed) as a failure would: a fresh instance rebuilt
+        from its journal, then live events again; returns a sentence saying how it went.
+
+        Its working orders stay (the rebuilt robot knows them from the journal); it is not
+        counted against its restart intensity (``docs/supervision.md``). Returns within
+        ``ask_timeout`` seconds: a longer replay goes on, and the sentence says so.
+        """
+        hosted = self._hosted(name)
+        logger.info("robot %s: restart asked by %s", name, sender)
+        return ask_restart(hosted.ref, name, sender=sender, timeout=self._ask_timeout)
 
     def _set_routes(
         self,
@@ -289,8 +334,11 @@ class Host:
             self._intakes, name, symbols, ref, how, restored=restored, timeout=self._ask_timeout
         )
 
-    def remove_robot(self, name: str) -> None:
-        """Stop a robot after the events already in its mailbox; its journal stays."""
+    def _remove(self, name: str) -> None:
+        """Stop a robot after the events already in its mailbox and forget it; its journal stays.
+
+        :meth:`remove_robot` (:mod:`.supervision`) cancels its working orders first.
+        """
         hosted = self._hosted(name)
         self._set_routes(name, hosted.ref, Unroute)
         hosted.ref.stop(timeout=self._ask_timeout)
@@ -304,58 +352,15 @@ class Host:
     def _halt_late(self, name: str) -> None:
         """Halt a robot the gateway refused to register after it started (the trades intake's
         thread calls this; :mod:`.registrations`)."""
-        self.control(name, ControlAction.HALT)
-
-    def _hosted(self, name: str) -> Hosted:
-        hosted = self._robots.get(name)
-        if hosted is None:
-            known = ", ".join(sorted(self._robots)) or "none"
-            msg = f"no robot named {name!r} on this host (robots: {known})"
-            raise RobotError(msg)
-        return hosted
-
-    def robots(self) -> RobotTable:
-        """One row per robot, in the order they were added; ``str()`` of it is a table.
-
-        ``awaiting``: the robot's orders sent with no report yet; ``cancelling``: its cancels
-        sent with no answer yet (:mod:`.in_flight`).
-        """
-        return robot_table(self._robots.values(), self._in_flight)
-
-    def snapshot(self, name: str) -> dict[str, Any]:
-        """The robot's full state, taken between two of its events."""
-        return ask_snapshot(self._hosted(name).ref, self._ask_timeout)
-
-    def failure(self, name: str) -> str | None:
-        """The traceback of the robot's failure, or None if it has not failed."""
-        return ask_traceback(self._hosted(name).ref, self._ask_timeout)
-
-    def control(
-        self,
-        name: str,
-        action: ControlAction | str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        ts: int | None = None,
-    ) -> None:
-        """Send a control command to one robot; it is journaled like any event.
-
-        ``ts`` defaults to the wall clock here, at the edge: the robot only ever
-        sees the journaled value, so replay stays exact.
-        """
-        hosted = self._hosted(name)
-        event = Control(
-            ts=time.time_ns() if ts is None else ts,
-            robot=name,
-            action=ControlAction(action),
-            params=dict(params or {}),
-        )
-        hosted.ref.tell(Deliver(event))
+        self.control(name, ControlAction.HALT, sender="host")
 
     def intake_stats(self) -> dict[str, IntakeStats]:
-        return {
+        stats = {
             kind.value: ask_stats(ref, self._ask_timeout) for kind, ref in self._intakes.items()
         }
+        if self._control is not None:  # the control endpoint's, refused peers included
+            stats["control"] = self._control.intake_stats()
+        return stats
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Block until what has reached the host is handled (tests, CLI).
@@ -367,7 +372,7 @@ class Host:
         what the robots' own commands cause afterwards. Raises ``pykka.Timeout``.
         """
         deadline = time.monotonic() + timeout
-        for kind in (IntakeKind.CONTROL, IntakeKind.DATA, IntakeKind.TRADES):
+        for kind in (IntakeKind.DATA, IntakeKind.TRADES):
             ref = self._intakes.get(kind)
             if ref is not None and not settle(ref, max(0.0, deadline - time.monotonic())):
                 msg = f"the {kind.value} intake did not hand on its messages within {timeout} s"
@@ -391,6 +396,8 @@ class Host:
             return
         self._stopped = True
         deadline = time.monotonic() + timeout
+        if self._control is not None:  # no call starts while the rest stops
+            self._control.stop(self._ask_timeout * 2)
         hosted = list(self._robots.values())
         shed_market_data([h.stats.backlog for h in hosted])  # while the intakes stop
         if stop_actors(list(self._intakes.values()), deadline):

@@ -25,6 +25,10 @@ A config is a mapping (parsed TOML or a dict in code)::
     reply_timeout = 5         # seconds an order may go unanswered before the gateway
                               # is asked about it (on recovery; docs/wire.md 4a)
 
+    [supervision]             # a failed robot restarted from its journal (docs/supervision.md)
+    max_restarts = 3          # at most this many restarts ...
+    within_s = 60             # ... within this many seconds; then it stays failed
+
     journal_dir = "yard-data/journal"
     [journal]
     flush = "every_event"   # or "every_n" / "interval"
@@ -66,13 +70,16 @@ import attrs
 
 from yard_actors.errors import ConfigError, RobotError
 from yard_actors.host.backlog import CONFLATE_AT, OVERRUN_AT, MailboxLimits
+from yard_actors.host.robot_checks import robot_problem
 from yard_actors.host.runtimes import HOST_WORKERS, RUNTIMES
+from yard_actors.host.supervision_config import supervision_config
 from yard_actors.journal import FlushPolicy, JournalConfig
 from yard_actors.net import security_from_config
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import DEFAULT_LIMITS, RiskLimits
+from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS, Instrument
 
-__all__ = ["HostSettings", "RobotSettings", "host_settings"]
+__all__ = ["TOP_KEYS", "HostSettings", "RobotSettings", "host_settings"]
 
 _TOP_KEYS = {
     "endpoints",
@@ -87,7 +94,10 @@ _TOP_KEYS = {
     "mailbox",
     "reply_timeout",
     "security",
+    "supervision",
 }
+TOP_KEYS = frozenset(_TOP_KEYS)
+"""The top-level keys a host config may have; ``yard.toml`` adds its own sections to them."""
 _ENDPOINTS = ("data", "orders", "trades", "control")
 _OPTIONAL_ENDPOINTS = ("recovery",)
 _STORE_SCHEMES = ("sqlite:///", "mongodb://")
@@ -129,8 +139,18 @@ def _typed(source: str, key: str, value: Any, kind: type[Any] | tuple[type[Any],
     return value
 
 
-def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> HostSettings:
-    """Check ``config`` completely and turn it into Host arguments and robot settings."""
+def host_settings(
+    config: Mapping[str, Any],
+    *,
+    source: str = "<config>",
+    instruments: Mapping[str, Instrument] = DEFAULT_INSTRUMENTS,
+) -> HostSettings:
+    """Check ``config`` completely and turn it into Host arguments and robot settings.
+
+    Each robot is built once (:func:`.robot_checks.robot_problem`): its params
+    checked against their declared types and its class, its symbols against
+    ``instruments``, its ``on_start`` run.
+    """
     _unknown(source, "", config, _TOP_KEYS)
     kwargs = _endpoints(source, _typed(source, "endpoints", config.get("endpoints", {}), Mapping))
     if "store" in config:
@@ -157,11 +177,15 @@ def host_settings(config: Mapping[str, Any], *, source: str = "<config>") -> Hos
                 source, "reply_timeout", f"must be a positive number of seconds, was {timeout}"
             )
         kwargs["reply_timeout"] = float(timeout)
+    if "supervision" in config:  # [supervision]: restarts of failed robots (supervision_config.py)
+        table = _typed(source, "supervision", config["supervision"], Mapping)
+        kwargs["supervision"] = supervision_config(table, source=source)
     if "security" in config:
         table = _typed(source, "security", config["security"], Mapping)
         kwargs["security"] = security_from_config(table, source=source)
     robots = _typed(source, "robots", config.get("robots", []), Sequence)
-    return HostSettings(host_kwargs=kwargs, robots=_robots(source, robots, risk))
+    robot_settings = _robots(source, robots, risk, instruments)
+    return HostSettings(host_kwargs=kwargs, robots=robot_settings)
 
 
 def _endpoints(source: str, endpoints: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,7 +290,9 @@ def _journal(source: str, journal: Mapping[str, Any]) -> JournalConfig:
         raise _fail(source, "journal", str(exc)) from exc
 
 
-def _robots(source: str, robots: Sequence[Any], risk: RiskLimits) -> tuple[RobotSettings, ...]:
+def _robots(
+    source: str, robots: Sequence[Any], risk: RiskLimits, instruments: Mapping[str, Instrument]
+) -> tuple[RobotSettings, ...]:
     seen: set[str] = set()
     out = []
     for index, robot in enumerate(robots):
@@ -295,10 +321,12 @@ def _robots(source: str, robots: Sequence[Any], risk: RiskLimits) -> tuple[Robot
         if "risk" in robot:
             own = _typed(source, f"{where}.risk", robot["risk"], Mapping)
             limits = _risk(source, f"{where}.risk", own, risk)
-        try:  # build once now, so bad params (or params over a limit) stop start-up
-            cls(name, params=params, symbols=symbols, limits=limits)
-        except RobotError as exc:
-            raise _fail(source, f"{where}.params", str(exc)) from exc
+        # built once now, so bad params (or over a limit, or an unknown symbol) stop start-up
+        problem = robot_problem(
+            cls, name, params=params, symbols=symbols, limits=limits, instruments=instruments
+        )
+        if problem is not None:
+            raise _fail(source, f"{where}{problem[0]}", problem[1])
         out.append(
             RobotSettings(
                 class_path=class_path,

@@ -18,19 +18,28 @@ from yard_actors.host.in_flight import InFlight
 from yard_actors.host.latency import Histogram
 from yard_actors.host.robot_actor import RobotStats
 from yard_actors.host.table import RobotTable
+from yard_actors.robot.risk import RiskLimits
+from yard_actors.robot.robot import Robot
 
 __all__ = ["Hosted", "robot_table"]
 
 
 @attrs.define
 class Hosted:
-    """What the host keeps of a robot it runs."""
+    """What the host keeps of a robot it runs.
+
+    ``robot_class`` is the class's import path, ``robot_type`` the class itself and
+    ``limits`` the risk limits it runs under: what a ``set_params`` is checked against
+    before it is sent (:mod:`.supervision`). Its current params are in ``stats``.
+    """
 
     name: str
     robot_class: str
     symbols: tuple[str, ...]
     ref: pykka.ActorRef[Any]
     stats: RobotStats
+    robot_type: type[Robot]
+    limits: RiskLimits
 
 
 def robot_table(robots: Iterable[Hosted], in_flight: InFlight) -> RobotTable:
@@ -51,8 +60,13 @@ def robot_table(robots: Iterable[Hosted], in_flight: InFlight) -> RobotTable:
                 "cancelling": cancelling[hosted.name],
                 "position": dict(stats.position),
                 "pnl": stats.pnl,
+                "upnl": stats.upnl,
+                "open_orders": stats.open_orders,
+                "held": stats.held,
                 "mailbox": _mailbox_size(hosted.ref),
                 **stats.backlog.figures(),
+                "restarts": stats.restarts,
+                "quarantined": stats.quarantined,
                 "error": stats.error,
                 **_latencies("wait", stats.wait),
                 **_latencies("handle", stats.handling),

@@ -6,7 +6,8 @@ inside the process: one decoded, immutable event goes to every robot that
 routes it, journaled once. The data intake journals it with the group of robots
 it goes to (:meth:`Journal.record_fanned`), so each robot journals one watermark
 per burst, not a delivery per event; trades and control journal plain events,
-each robot a delivery, as they go to one robot each.
+each robot a delivery, as they go to one robot each. (Controls come as
+calls on the control endpoint instead: :mod:`.control_server`.)
 
 An intake is a Pykka actor for its control surface (routes, stats, stop) and
 owns one receive thread for its socket, because a Pykka thread blocks on its
@@ -84,7 +85,7 @@ class IntakeActor(pykka.ThreadingActor):
     """Receives one kind of message from one endpoint and fans it out to robot actors.
 
     ``bind=False`` connects (data and trades: the feed and the gateway bind);
-    the control intake binds, since controllers come and go. ``security``: the
+    ``bind=True`` binds (a test's intake). ``security``: the
     host's keys for ``tcp://`` (:mod:`yard_actors.net`). ``limits``: the data intake's
     per-robot :class:`MailboxLimits` (default: :class:`MailboxLimits()`).
     """
@@ -162,14 +163,14 @@ class IntakeActor(pykka.ThreadingActor):
         if self._conflation is not None and (backlog := backlog_of(robot)) is not None:
             self._conflation.follow(robot, backlog)
         new = self._routes.add(topic, robot)
-        if new is not None and self.kind is not IntakeKind.CONTROL:
+        if new is not None:
             self._pipe.send_multipart((b"sub", new))
 
     def _unroute(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
         if self._conflation is not None:  # the host unroutes all of a robot's topics at once
             self._conflation.forget(robot)
         gone = self._routes.remove(topic, robot)
-        if gone is not None and self.kind is not IntakeKind.CONTROL:
+        if gone is not None:
             self._pipe.send_multipart((b"unsub", gone))
         if self._fans_out:
             self._fence()

@@ -1,10 +1,10 @@
-"""What sets the three intakes apart: their socket, the events each takes, the topic of each.
+"""What sets the two intakes apart: their socket, the events each takes, the topic of each.
 
 One :class:`~yard_actors.host.intake.IntakeActor` class serves every kind; what
 differs by kind is here, so a new kind of intake is a row in these tables (and a
 subclass where it needs state of its own, like the trades intake). The data and
-trades intakes subscribe (SUB) to a publisher that binds; the control intake
-pulls (PULL), usually bound, since controllers come and go. Each socket is bound or
+trades intakes subscribe (SUB) to a publisher that binds. (Controls are calls on the
+host's control endpoint, not an intake: :mod:`.control_server`.) Each socket is bound or
 connected by :mod:`yard_actors.net`: CURVE on ``tcp://``, a message size limit on all.
 """
 
@@ -21,7 +21,6 @@ from yard_actors.errors import GatewayError
 from yard_actors.net import FEED, GATEWAY, LOCAL_ONLY, Security
 from yard_actors.wire.events import (
     CancelReply,
-    Control,
     Fill,
     OrderAccepted,
     OrderRejected,
@@ -38,21 +37,17 @@ __all__ = ["ACCEPTS", "IntakeKind", "open_socket", "topic_of"]
 class IntakeKind(enum.Enum):
     DATA = "data"
     TRADES = "trades"
-    CONTROL = "control"
 
 
 ACCEPTS: Final[Mapping[IntakeKind, tuple[type[Any], ...]]] = {
     IntakeKind.DATA: (Quote, Tick, SessionStatus, SystemStatus),
     IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill, SystemStatus),
-    IntakeKind.CONTROL: (Control,),
 }
 
-# Whose key the server of a connecting intake holds (yard_actors.net.Security.server_key);
-# a control intake that connects does so to a controller that binds.
+# Whose key the server of a connecting intake holds (yard_actors.net.Security.server_key).
 _SERVER: Final[Mapping[IntakeKind, str]] = {
     IntakeKind.DATA: FEED,
     IntakeKind.TRADES: GATEWAY,
-    IntakeKind.CONTROL: "controller",
 }
 
 # Topics every data intake subscribes to whatever its routes: the session and system status.
@@ -87,7 +82,7 @@ def open_socket(
     Raises :class:`GatewayError` if the socket cannot bind or connect, ConfigError
     if ``security`` has no usable keys for a ``tcp://`` URL.
     """
-    socket = context.socket(zmq.PULL if kind is IntakeKind.CONTROL else zmq.SUB)
+    socket = context.socket(zmq.SUB)
     socket.setsockopt(zmq.LINGER, 0)
     socket.setsockopt(zmq.RCVHWM, 1_000_000)
     try:

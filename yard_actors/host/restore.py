@@ -7,7 +7,9 @@ report seqs it has already seen (so they are not delivered twice). A robot that
 was a different class under the same name is refused. A journaled event that
 raises on the way (see :func:`~yard_actors.journal.replay.replay_into`) fails that
 robot alone: it is logged with the robot, the journal seq and the exception, and
-the robot starts failed, so the host and its other robots start as usual.
+the robot starts failed, so the host and its other robots start as usual. Events its
+journal marks quarantined (an event that failed it twice, ``docs/supervision.md``) are
+skipped, as every replay skips them.
 
 The first restore reads the whole journal once, for every robot in it: reading
 it once per robot would cost minutes for a 1,000-robot host. A robot removed

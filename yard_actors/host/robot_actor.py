@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import attrs
@@ -40,6 +40,9 @@ from yard_actors.errors import GatewayError
 from yard_actors.host.backlog import Backlog
 from yard_actors.host.latency import Histogram, record_run
 from yard_actors.host.order_link import OrderLink
+from yard_actors.host.restart import Supervisor
+from yard_actors.host.restart_gate import RebuildDone, Restart
+from yard_actors.host.restarting import RestartingActor, RunSeqs
 from yard_actors.host.robot_messages import (
     Deliver,
     DeliverBatch,
@@ -54,7 +57,7 @@ from yard_actors.journal import Journal
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.robot.timers import fire_due_timers
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import Command, Event, Fill, NewOrder, Timer
+from yard_actors.wire.events import Command, Event, NewOrder, Quote, Tick, Timer
 
 __all__ = [
     "Deliver",
@@ -65,6 +68,7 @@ __all__ = [
     "ask_snapshot",
     "ask_traceback",
     "backlog_of",
+    "publish_state",
     "robot_name",
 ]
 
@@ -77,11 +81,22 @@ _clock = time.monotonic_ns
 _SLOW_EVENT_NS = 1_000_000
 _SLOW_RUN = 8
 _ANY_RUN = 1 << 62
+_MARKET_DATA = (Quote, Tick)  # what changes no figure but upnl, open orders and held
+_PAUSED = RobotStatus.PAUSED
+_FAILED = RobotStatus.FAILED
 
 
 @attrs.define(kw_only=True)
 class RobotStats:
-    """Figures the actor publishes for the host's table; written only by the actor's thread."""
+    """Figures the actor publishes for the host's table; written only by the actor's thread.
+
+    ``open_orders``: the robot's working orders (those with a cancel requested included);
+    ``upnl``: its open positions marked at the last quote's mid (:meth:`Robot.unrealized_pnl`),
+    kept current while it holds a position; ``held``: new orders held while it was paused;
+    ``params``: its params object (immutable, or a dict the robot replaces, never changes),
+    for the host to check a ``set_params`` against; ``refusal``: why its last control was
+    refused. ``restarts`` and ``quarantined`` are the supervisor's counts.
+    """
 
     events_in: int = 0
     commands_out: int = 0
@@ -89,14 +104,27 @@ class RobotStats:
     status: str = RobotStatus.RUNNING.value
     position: dict[str, int] = attrs.field(factory=dict)
     pnl: str = "0"
+    upnl: str = "0"
+    open_orders: int = 0
+    held: int = 0
+    restarts: int = 0
+    quarantined: int = 0
+    params: Any = None
+    refusal: str | None = None
     error: str | None = None
     wait: Histogram = attrs.field(factory=Histogram)  # ns from intake to handling, per event
     handling: Histogram = attrs.field(factory=Histogram)  # ns per event: handle, journal, send
     backlog: Backlog = attrs.field(factory=Backlog)  # market data waiting; see backlog.py
 
 
-class RobotActor(pykka.ThreadingActor):
-    """Runs one :class:`Robot`; send it :class:`Deliver` messages with ``tell``."""
+class RobotActor(RestartingActor, pykka.ThreadingActor):
+    """Runs one :class:`Robot`; send it :class:`Deliver` messages with ``tell``.
+
+    ``supervisor``: the host's, to restart the robot from its journal when it fails
+    (:mod:`.restarting`); None, a failed robot stays failed.
+    """
+
+    stats: RobotStats
 
     def __init__(
         self,
@@ -105,6 +133,7 @@ class RobotActor(pykka.ThreadingActor):
         journal: Journal | None,
         order_link: OrderLink | None,
         stats: RobotStats | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         super().__init__()
         self.robot = robot
@@ -115,11 +144,16 @@ class RobotActor(pykka.ThreadingActor):
         self._sent_ns = 0  # when the message being handled was sent: each event's wait
         self._backlog = self.stats.backlog
         self._run_cap = _SLOW_RUN  # events per journaled run: few until it has shown it is quick
+        # it holds a position: its upnl is marked after every run
+        self._exposed = any(self.stats.position.values())
+        self._init_restarts(robot, supervisor)  # restarting.py
         register_ref(self.actor_ref, robot.name, self._backlog)
 
     def on_receive(self, message: Any) -> Any:
         # An exception from a delivery fails the robot, not the actor (a try costs nothing
         # until something raises, in Python 3.11).
+        if self._rebuilding:
+            return self._while_rebuilding(message)
         if type(message) is Deliver:
             counted = message.counted
             if counted and self._backlog.shedding:
@@ -132,6 +166,8 @@ class RobotActor(pykka.ThreadingActor):
                     self._crashed(exc)
                 if counted:
                     self._backlog.taken += 1
+                if self._failure is not None:
+                    self._supervise()
             return None
         if type(message) is DeliverBatch:
             self._sent_ns = message.sent_ns
@@ -142,12 +178,22 @@ class RobotActor(pykka.ThreadingActor):
                 self._crashed(exc)
             if message.counted:  # all of it is off the mailbox, whatever happened inside
                 self._backlog.taken = taken + len(message.messages)
+            if self._failure is not None:
+                self._supervise()
             return None
+        if type(message) is Restart:
+            self._restart_on_demand(message)
+            return None
+        return self._answer(message)
+
+    def _answer(self, message: Any) -> Any:
         if type(message) is SnapshotAsk:
             return self.robot.snapshot()
         if type(message) is TracebackAsk:
             return self.robot.failure_traceback
         if type(message) is Ping:
+            return None
+        if type(message) is RebuildDone:  # a rebuild whose result an ask took already
             return None
         logger.warning("robot %s ignored an unknown message %r", self._name, message)
         return None
@@ -174,6 +220,7 @@ class RobotActor(pykka.ThreadingActor):
             type(exc).__name__,
             exc_info=exc,
         )
+        self._note_crash(f"{type(exc).__name__} in yard: {exc}")
         try:
             commands = self.robot.mark_failed(f"{type(exc).__name__} in yard: {exc}", exc)
             if commands:
@@ -186,26 +233,29 @@ class RobotActor(pykka.ThreadingActor):
         event = message.event
         fire_due_timers(self.robot, event.ts, self._deliver_timer)
         journal = self._journal
+        seq = message.seq
         if journal is not None:
-            seq = message.seq
             if seq is None:
-                journal.record_delivery(self._name, journal.record_event(encode(event)))
+                seq = journal.record_event(encode(event))
+                journal.record_delivery(self._name, seq)
             elif message.fanned:
                 journal.record_watermark(self._name, seq)
             else:
                 journal.record_delivery(self._name, seq)
-        self._handle(event)
+        self._handle(event, seq)
 
     def _deliver_timer(self, timer: Timer) -> None:
         journal = self._journal
+        seq = None
         if journal is not None:
-            journal.record_delivery(self._name, journal.record_event(encode(timer)))
-        self._handle(timer)
+            seq = journal.record_event(encode(timer))
+            journal.record_delivery(self._name, seq)
+        self._handle(timer, seq)
 
-    def _handle(self, event: Event) -> None:
-        self._handle_run((event,))
+    def _handle(self, event: Event, seq: int | None) -> None:
+        self._handle_run((event,), (seq,))
 
-    def _handle_run(self, events: Iterable[Event]) -> None:
+    def _handle_run(self, events: Iterable[Event], seqs: Sequence[int | None]) -> None:
         """Hand events to the robot one by one; journal and send what each one emits.
 
         The per-event path of every delivery, so the lookups are made once per run and
@@ -214,6 +264,7 @@ class RobotActor(pykka.ThreadingActor):
         stats = self.stats
         robot = self.robot
         handle = robot.handle
+        self._run_seqs, self._run_start = seqs, stats.events_in  # which event fails, if one does
         stamps = [_clock()]
         stamp = stamps.append
         for event in events:
@@ -223,9 +274,14 @@ class RobotActor(pykka.ThreadingActor):
             stats.events_in += 1
             if commands:
                 self._emit(commands)
-            if type(event) is Fill or robot._status is not was:
-                self._publish_state()
+                stats.open_orders = robot.open_order_count
+            if type(event) not in _MARKET_DATA or robot._status is not was:
+                self._publish_state()  # a report, a control, a timer: figures changed
+            elif was is _PAUSED:
+                stats.held = robot.held.count  # market data it handled may have held orders
             stamp(_clock())
+        if self._exposed:  # its unrealised P&L moves with every quote
+            stats.upnl = str(robot.unrealized_pnl())
         record_run(stats.wait, stats.handling, self._sent_ns, stamps)
         slow = stamps[-1] - stamps[0] >= _SLOW_EVENT_NS * (len(stamps) - 1)
         self._run_cap = _SLOW_RUN if slow else _ANY_RUN
@@ -289,7 +345,9 @@ class RobotActor(pykka.ThreadingActor):
                 journal.record_deliveries(
                     self._name, [cast(int, m.seq) for m in messages[start:end]]
                 )
-            self._handle_run([message.event for message in messages[start:end]])
+            self._handle_run(
+                [message.event for message in messages[start:end]], RunSeqs(messages, start)
+            )
             if backlog is not None:
                 backlog.taken += end - start
             start = end
@@ -324,11 +382,27 @@ class RobotActor(pykka.ThreadingActor):
             logger.error("robot %s: cancel not sent (it is tried again): %s", self._name, exc)
 
     def _publish_state(self) -> None:
-        robot = self.robot
-        self.stats.status = robot.status.value
-        self.stats.position = robot.positions()
-        self.stats.pnl = str(robot.pnl)
-        self.stats.error = robot.error
+        self._exposed = publish_state(self.stats, self.robot)
+        if self.robot._status is _FAILED:
+            self._note_failure()
+
+
+def publish_state(stats: RobotStats, robot: Robot) -> bool:
+    """Copy ``robot``'s state into ``stats`` (its actor's thread, or before the actor starts).
+
+    Returns whether the robot holds a position, so its unrealised P&L moves with quotes.
+    """
+    stats.status = robot.status.value
+    stats.position = robot.positions()
+    stats.pnl = str(robot.pnl)
+    stats.upnl = str(robot.unrealized_pnl())
+    stats.open_orders = robot.open_order_count
+    stats.held = robot.held.count
+    params = robot.params
+    stats.params = dict(params) if isinstance(params, dict) else params
+    stats.refusal = robot.last_refusal
+    stats.error = robot.error
+    return any(stats.position.values())
 
 
 def _journaled_alike(messages: list[Deliver]) -> bool:

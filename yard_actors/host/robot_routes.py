@@ -1,7 +1,7 @@
-"""One robot's routes on the host's three intakes: its symbols, its reports, its controls.
+"""One robot's routes on the host's two intakes: its symbols and its reports.
 
 Apart from :mod:`.host` so the list of what a robot subscribes to (its symbols, the
-reserved ``$session`` and ``$system`` topics, its own name on trades and control) is one
+reserved ``$session`` and ``$system`` topics, its own name on trades) is one
 function, the same for a route and an unroute. The asks go out together and are awaited
 together, with the host's ask timeout.
 """
@@ -44,6 +44,5 @@ def set_routes(
         intakes[IntakeKind.DATA].ask(how(SYSTEM_TOPIC, ref), block=False),
         intakes[IntakeKind.TRADES].ask(trades, block=False),
         intakes[IntakeKind.TRADES].ask(how(SYSTEM_TOPIC, ref), block=False),
-        intakes[IntakeKind.CONTROL].ask(how(name, ref), block=False),
     ]
     pykka.get_all(asks, timeout=timeout)

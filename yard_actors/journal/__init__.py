@@ -26,6 +26,10 @@ kind   body after the kind byte            meaning
                                            seq is in the same series as ``E`` seqs
 ``W``  u32 robot id + u64 seq              watermark: the robot handled every fanned event
                                            of its groups up to that seq (21 bytes framed)
+``Q``  u32 robot id + u64 seq              quarantine: the event at that seq failed the
+                                           robot twice; every replay of the robot skips it
+``X``  u32 robot id + JSON note            the robot was restarted in its host (why, who
+                                           asked, when): an audit line, read by no replay
 =====  ==================================  ==============================================
 
 Why fanned events: a quote for 1,000 robots is one ``F`` record, and each robot writes one
@@ -55,7 +59,15 @@ and send does not matter for that (either window ends the same way); sending fir
 keeps the journal's write off tick-to-command. What must precede a send is the ``W`` or
 ``D`` of the event that caused it, and it does: a robot writes them before handling.
 
-Version 1 segments (no ``G``, ``F``, ``W``) are still read; a run always writes version 2.
+Supervision (``docs/supervision.md``): a robot restarted in a running host is rebuilt from its
+history, read as above, so a restart writes no ``R`` (which would drop the fanned events
+already journaled for its mailbox but not yet under its ``W``), only an ``X`` that no read
+of a history looks at. A ``Q`` takes its event out of the robot's history for every later
+replay (a host's restore, ``yard replay``), whichever segment holds it.
+
+Version 1 segments (no ``G``, ``F``, ``W``) are still read; a run always writes version 2
+(``Q`` and ``X`` were added to version 2: a yard older than them refuses a segment holding
+one, saying it was written by a newer yard).
 A record cut short or failing its crc at the end of a segment is the torn tail of a crash: it
 is skipped with a warning. Damage followed by valid records raises :class:`JournalError`.
 """

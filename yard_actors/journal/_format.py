@@ -30,8 +30,9 @@ _GROUP = struct.Struct("<BIH")  # kind, group id, topic length; the topic and u3
 _FANNED = struct.Struct("<BQI")  # kind, seq, group id
 _K_HEADER, _K_NAME, _K_ROBOT, _K_EVENT, _K_DELIVERY, _K_COMMAND = b"HNREDC"
 _K_GROUP, _K_FANNED, _K_WATERMARK = b"GFW"
-_KINDS = frozenset(b"HNREDCGFW")
-_RECORD_KINDS = frozenset(b"REDCFW")  # the kinds read back as records
+_K_QUARANTINE, _K_RESTART = b"QX"  # supervision: an event set aside, a robot restarted
+_KINDS = frozenset(b"HNREDCGFWQX")
+_RECORD_KINDS = frozenset(b"REDCFWQX")  # the kinds read back as records
 _V1_RECORD_KINDS = frozenset(b"REDC")  # version 1 had no fan-out
 _EVENT_KINDS = frozenset(b"EF")  # the kinds that take a seq (at the same place in the body)
 _MAGIC = b"yard"
@@ -120,10 +121,18 @@ def _last_seq(segments: list[Path]) -> int:
     return 0
 
 
-def _load(path: Path) -> _Segment:
-    """Read a segment and verify its frames; warn about a torn tail, raise on other damage."""
+def _load(path: Path, size: int | None = None) -> _Segment:
+    """Read a segment and verify its frames; warn about a torn tail, raise on other damage.
+
+    ``size``: read only its first ``size`` bytes (a segment still being written, read up to
+    a point the writer said every record before lies within).
+    """
     try:
-        data = path.read_bytes()
+        if size is None:
+            data = path.read_bytes()
+        else:
+            with path.open("rb") as file:
+                data = file.read(size)
     except OSError as exc:
         msg = f"Cannot read the journal segment {path}: {exc}."
         raise JournalError(msg) from exc

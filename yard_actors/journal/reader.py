@@ -21,10 +21,13 @@ from yard_actors.journal._format import (
     _K_DELIVERY,
     _K_EVENT,
     _K_FANNED,
+    _K_QUARANTINE,
+    _K_RESTART,
     _K_ROBOT,
     _K_WATERMARK,
     _check_order,
     _load,
+    _number,
     _Segment,
     _segment_files,
 )
@@ -40,16 +43,17 @@ __all__ = [
 ]
 
 
-RecordKind = Literal["robot", "event", "delivery", "watermark", "command"]
+RecordKind = Literal["robot", "event", "delivery", "watermark", "command", "quarantine", "restart"]
 
 
 @attrs.frozen(kw_only=True)
 class Record:
     """One journal record, with robot names resolved; fields a kind lacks are None.
 
-    ``robot``: robot, delivery, watermark, command. ``seq``: event, delivery, watermark.
-    ``payload``: event, command. ``spec``: robot. ``robots`` and ``topic``: an event the
-    data intake fanned out, with the robots of its group (a plain event has None there).
+    ``robot``: robot, delivery, watermark, command, quarantine, restart. ``seq``: event,
+    delivery, watermark, quarantine. ``payload``: event, command. ``spec``: robot; ``note``:
+    restart (why, who asked, when). ``robots`` and ``topic``: an event the data intake
+    fanned out, with the robots of its group (a plain event has None there).
     """
 
     kind: RecordKind
@@ -59,6 +63,7 @@ class Record:
     spec: Mapping[str, Any] | None = None
     robots: tuple[str, ...] | None = None
     topic: str | None = None
+    note: Mapping[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -72,11 +77,16 @@ class JournalEntry:
 
 @attrs.frozen(kw_only=True)
 class RobotJournal:
-    """A robot's history: its last journaled spec and its entries in the order they happened."""
+    """A robot's history: its last journaled spec and its entries in the order they happened.
+
+    ``quarantined``: the seqs of events among them that failed the robot twice (``Q``
+    records); a replay skips them (:func:`~yard_actors.journal.replay.replay_into`).
+    """
 
     robot: str
     spec: Mapping[str, Any] | None
     entries: tuple[JournalEntry, ...]
+    quarantined: frozenset[int] = frozenset()
 
 
 def iter_records(directory: str | os.PathLike[str]) -> Iterator[Record]:
@@ -109,17 +119,24 @@ def iter_records(directory: str | os.PathLike[str]) -> Iterator[Record]:
                 yield Record(kind="event", seq=seq, payload=payload, robots=robots, topic=topic)
             elif kind in _ROBOT_SEQ_KINDS:
                 seq = _DELIVERY.unpack_from(data, start)[2]
-                what: RecordKind = "delivery" if kind == _K_DELIVERY else "watermark"
-                yield Record(kind=what, robot=segment.robot(start), seq=seq)
+                yield Record(kind=_SEQ_KIND_NAMES[kind], robot=segment.robot(start), seq=seq)
             elif kind == _K_COMMAND:
                 payload = data[start + _ID.size : segment.end(start)]
                 yield Record(kind="command", robot=segment.robot(start), payload=payload)
+            elif kind == _K_RESTART:
+                note = json.loads(data[start + _ID.size : segment.end(start)])
+                yield Record(kind="restart", robot=segment.robot(start), note=note)
             else:
                 spec = json.loads(data[start + _ID.size : segment.end(start)])
                 yield Record(kind="robot", robot=segment.robot(start), spec=spec)
 
 
-_ROBOT_SEQ_KINDS = frozenset((_K_DELIVERY, _K_WATERMARK))
+_SEQ_KIND_NAMES: dict[int, RecordKind] = {
+    _K_DELIVERY: "delivery",
+    _K_WATERMARK: "watermark",
+    _K_QUARANTINE: "quarantine",
+}
+_ROBOT_SEQ_KINDS = frozenset(_SEQ_KIND_NAMES)
 
 
 def _named_group(segment: _Segment, group_id: int) -> tuple[str, tuple[str, ...]]:
@@ -139,13 +156,21 @@ def robots_in(directory: str | os.PathLike[str]) -> list[str]:
     return list(seen)
 
 
-def read_robot(directory: str | os.PathLike[str], robot: str) -> RobotJournal:
-    """Return ``robot``'s history from the journal in ``directory`` (empty if it has none)."""
-    return read_robots(directory, [robot])[robot]
+def read_robot(
+    directory: str | os.PathLike[str], robot: str, *, until: tuple[Path, int] | None = None
+) -> RobotJournal:
+    """Return ``robot``'s history from the journal in ``directory`` (empty if it has none).
+
+    ``until``: read up to that segment and size only (:meth:`Journal.end`).
+    """
+    return read_robots(directory, [robot], until=until)[robot]
 
 
 def read_robots(
-    directory: str | os.PathLike[str], robots: Iterable[str]
+    directory: str | os.PathLike[str],
+    robots: Iterable[str],
+    *,
+    until: tuple[Path, int] | None = None,
 ) -> dict[str, RobotJournal]:
     """Return the histories of several robots in one pass over the journal.
 
@@ -154,14 +179,33 @@ def read_robots(
     watermark is met before its events and only the payloads of handled events are kept.
 
     A robot handled a fanned event when a watermark of the robot at or past the event's seq
-    follows it, with no ``robot`` record (the robot added again: a restart) in between; it
-    handled it where the first such watermark stands. A fanned event no watermark covers was
-    still in the robot's mailbox when the host stopped or crashed, and is not in its history.
+    follows it, with no ``robot`` record (the robot added again, as after its host
+    restarted) in between; it handled it where the first such watermark stands. A fanned
+    event no watermark covers was still in the robot's mailbox when the host stopped or
+    crashed, and is not in its history. A quarantine record marks an event of the history
+    to skip (``RobotJournal.quarantined``); a restart record (the robot restarted in its
+    host, ``docs/supervision.md``) changes nothing here.
     """
     walk = _BackwardWalk(set(robots))
-    for path in reversed(_segment_files(Path(directory))):
-        walk.read(_load(path))
+    for path, size in reversed(_segments_until(Path(directory), until)):
+        walk.read(_load(path, size))
     return walk.histories(directory)
+
+
+def _segments_until(
+    directory: Path, until: tuple[Path, int] | None
+) -> list[tuple[Path, int | None]]:
+    """The segments to read, each with the size to read of it (None: all of it)."""
+    paths = _segment_files(directory)
+    if until is None:
+        return [(path, None) for path in paths]
+    last, size = until
+    number = _number(last)
+    return [
+        (path, size if path.name == last.name else None)
+        for path in paths
+        if _number(path) <= number
+    ]
 
 
 class _BackwardWalk:
@@ -174,6 +218,7 @@ class _BackwardWalk:
         self.fanned: dict[str, list[int]] = {r: [] for r in wanted}  # handled, newest first
         self.reach = dict.fromkeys(wanted, 0)  # highest watermark from here to the next R
         self.payloads: dict[int, bytes | None] = {}  # seq of each handled event -> payload
+        self.quarantined: dict[str, set[int]] = {r: set() for r in wanted}
         self.missing = 0  # deliveries met whose event is not met yet
         self.next_seq: int | None = None
 
@@ -232,6 +277,10 @@ class _BackwardWalk:
             self.reach[name] = max(self.reach[name], seq)
         elif kind == _K_COMMAND:
             self.backwards[name].append(data[start + _ID.size : segment.end(start)])
+        elif kind == _K_QUARANTINE:
+            self.quarantined[name].add(_DELIVERY.unpack_from(data, start)[2])
+        elif kind == _K_RESTART:
+            return  # an audit line: the history reads on across a restart in its host
         else:
             self.reach[name] = 0  # fanned events before this went to an earlier run of it
             if self.specs[name] is None:
@@ -259,6 +308,7 @@ class _BackwardWalk:
                 robot=robot,
                 spec=self.specs[robot],
                 entries=_in_order(self.backwards[robot], self.fanned[robot], event),
+                quarantined=frozenset(self.quarantined[robot]),
             )
             for robot in self.wanted
         }

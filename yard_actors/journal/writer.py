@@ -39,6 +39,8 @@ from yard_actors.journal._format import (
     _K_FANNED,
     _K_GROUP,
     _K_NAME,
+    _K_QUARANTINE,
+    _K_RESTART,
     _K_ROBOT,
     _K_WATERMARK,
     _last_seq,
@@ -229,6 +231,29 @@ class Journal:
             body = _DELIVERY.pack(_K_DELIVERY, robot_id, seq)
             self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
 
+    def record_quarantine(self, robot: str, seq: int) -> None:
+        """Journal that event ``seq`` failed ``robot`` twice: every replay of it skips the event."""
+        with self._lock:
+            self._check_writable("a quarantine")
+            if not 0 < seq < self._next_seq:
+                self._refuse_delivery(robot, seq)
+            robot_id, name_frame = self._intern(robot)
+            body = _DELIVERY.pack(_K_QUARANTINE, robot_id, seq)
+            self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
+
+    def record_restart(self, robot: str, note: Mapping[str, Any]) -> None:
+        """Journal that ``robot`` was restarted; ``note`` (JSON-able) says why, who and when."""
+        try:
+            text = json.dumps(dict(note), separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            msg = f"Cannot journal the restart of robot {robot!r}: its note is not JSON ({exc})."
+            raise JournalError(msg) from exc
+        with self._lock:
+            self._check_writable("a restart")
+            robot_id, name_frame = self._intern(robot)
+            body = _ID.pack(_K_RESTART, robot_id) + text.encode()
+            self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
+
     def record_command(self, robot: str, payload: bytes) -> None:
         """Journal a command ``robot`` emitted; a host journals it once it has sent it."""
         with self._lock:
@@ -238,6 +263,18 @@ class Journal:
             crc = zlib.crc32(payload, zlib.crc32(head))
             frame = _FRAME.pack(len(head) + len(payload), crc) + head + payload
             self._write(name_frame + frame)
+
+    def end(self) -> tuple[Path, int]:
+        """Flush, and return the current segment and its size: where every record so far ends.
+
+        For a reader of a journal still being written (a robot's restart): read up to there
+        (``read_robot(..., until=...)``), it sees every record written before the call,
+        and no half-written frame of one written meanwhile.
+        """
+        with self._lock:
+            self._check_writable("anything")
+            self._flush()
+            return self._segment, self._size
 
     def flush(self) -> None:
         """Hand every record written so far to the operating system (and fsync if configured)."""

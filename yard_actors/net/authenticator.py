@@ -70,8 +70,9 @@ class Guarded:
     where: str
 
 
-def refusals(context: zmq.Context[zmq.Socket[bytes]]) -> dict[str, int]:
-    """The peers refused so far by the CURVE endpoints of ``context``, by reason.
+def refusals(context: zmq.Context[zmq.Socket[bytes]], where: str | None = None) -> dict[str, int]:
+    """The peers refused so far by the CURVE endpoints of ``context`` (or the one bound at
+    ``where``, as :func:`~.sockets.bind` returned it), by reason.
 
     Empty if nothing in the context was bound with keys. Reasons: ``no_keys``,
     ``wrong_server_key``, ``unknown_key``, ``bad_handshake`` (:mod:`.refusal_log`). A peer
@@ -79,7 +80,7 @@ def refusals(context: zmq.Context[zmq.Socket[bytes]]) -> dict[str, int]:
     """
     with _registry_lock:
         found = _registry.get(id(context))
-    return {} if found is None else found.refusals.by_reason()
+    return {} if found is None else found.refusals.by_reason(where)
 
 
 class Authenticator:

@@ -50,12 +50,14 @@ class Refusals:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._at: dict[str, Counter[str]] = {}  # by endpoint, then reason
         self._periods: dict[tuple[str, str, str], _Period] = {}
 
     def refuse(self, reason: str, where: str, peer: str, detail: str, now: float) -> None:
         """Count a refusal of ``peer`` at ``where``; log it unless its period already did."""
         with self._lock:
             self._counts[reason] += 1
+            self._at.setdefault(where, Counter())[reason] += 1
         if (where, reason, peer) not in self._periods and len(self._periods) >= MAX_PEERS:
             peer = _OTHERS
         key = (where, reason, peer)
@@ -92,7 +94,7 @@ class Refusals:
             )
             self._periods[key] = _Period(ends=now + LOG_EVERY_S)
 
-    def by_reason(self) -> dict[str, int]:
-        """A copy of the counts so far, by reason."""
+    def by_reason(self, where: str | None = None) -> dict[str, int]:
+        """A copy of the counts so far, by reason: of every endpoint, or of ``where``'s."""
         with self._lock:
-            return dict(self._counts)
+            return dict(self._counts if where is None else self._at.get(where, Counter()))

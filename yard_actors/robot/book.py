@@ -16,7 +16,15 @@ from typing import Any
 
 import attrs
 
-from yard_actors.wire.events import Fill, NewOrder, Side
+from yard_actors.wire.events import (
+    CancelReply,
+    Event,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Side,
+)
 
 __all__ = ["Book", "OrderState", "Position", "WorkingOrder"]
 
@@ -129,6 +137,20 @@ class Book:
         if position is None:
             position = self.positions[symbol] = Position(symbol=symbol)
         return position
+
+    def apply(self, event: Event) -> None:
+        """Apply a report about the robot's orders (fill, reply); any other event is no change."""
+        if isinstance(event, Fill):
+            self.filled(event)
+        elif isinstance(event, OrderAccepted):
+            self.accepted(event.client_order_id)
+        elif isinstance(event, OrderRejected):
+            self.closed(event.client_order_id)
+        elif isinstance(event, CancelReply):
+            if event.cancelled:
+                self.closed(event.client_order_id)
+            else:
+                self.cancel_refused(event.client_order_id)
 
     def order_sent(self, order: NewOrder) -> None:
         self.orders[order.client_order_id] = WorkingOrder(

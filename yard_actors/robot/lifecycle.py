@@ -11,6 +11,16 @@ __all__ = ["RobotStatus", "next_status"]
 
 
 class RobotStatus(enum.Enum):
+    """Where a robot is in its lifecycle.
+
+    ``PAUSED``: it handles and journals every event, its state stays current, but its new
+    orders are held, not sent (its cancels go out: a cancel only reduces risk).
+    ``HALTED``: its working orders were cancelled, and market data and timers no longer
+    reach its handlers; replies, fills and controls still do. ``resume`` ends either.
+    ``FAILED`` and ``STOPPED``: its handlers see nothing more; fills and replies still keep
+    its book.
+    """
+
     RUNNING = "running"
     PAUSED = "paused"
     HALTED = "halted"

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from yard_actors.errors import RobotError
 from yard_actors.robot.book import Book
-from yard_actors.robot.commands import HandlerResult, admit_commands, commands_in
+from yard_actors.robot.commands import HandlerResult, HeldOrders, admit_commands, commands_in
 from yard_actors.robot.controls import controlled, describe_control
 from yard_actors.robot.handlers import Handlers
 from yard_actors.robot.lifecycle import RobotStatus
@@ -64,9 +64,10 @@ __all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
 logger = logging.getLogger(__name__)
 
-# Market data and timers reach the user's handlers only while running; replies,
-# fills, control and status always do, so the robot's view of its orders stays true.
-_RUNNING_ONLY = (Quote, Tick, Timer)
+# Market data and timers do not reach a halted robot's handlers; replies, fills, control
+# and status always do, so the robot's view of its orders stays true. A paused robot
+# handles everything (its state stays current); its new orders are held (commands.py).
+_HALTED_SKIPS = (Quote, Tick, Timer)
 _MAX_FEEDBACK_ROUNDS = 100
 # What user code may raise that still ends the process, as Python means them to: anything
 # else (an Exception, GeneratorExit, a user's own BaseException) fails or refuses one robot.
@@ -130,6 +131,7 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         self._error: str | None = None
         self._traceback: str | None = None
         self._last_refusal: str | None = None
+        self._held = HeldOrders(name)
         self._pending: list[Command] = []
         self._feedback: list[Event] = []
         self._timers = TimerSchedule(name)
@@ -191,6 +193,16 @@ class Robot(Handlers, TimerRequests, OrderCommands):
     def last_refusal(self) -> str | None:
         """Why the last control that could not be applied was refused; None if none was."""
         return self._last_refusal
+
+    @property
+    def open_order_count(self) -> int:
+        """How many working orders the robot has (those with a cancel requested included)."""
+        return len(self._book.orders)
+
+    @property
+    def held(self) -> HeldOrders:
+        """The new orders held, not sent, while the robot was paused: a count, the last few."""
+        return self._held
 
     @property
     def risk_refusals(self) -> dict[str, int]:
@@ -285,14 +297,14 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         if type(event) is Quote:  # the common case first
             self._last_quotes[event.symbol] = event
         else:
-            self._keep_book(event)
+            self._book.apply(event)
         if type(event) is Control and not self._apply_control(event):
             return
         status = self._status
         if status is not RobotStatus.RUNNING:
             if status in (RobotStatus.FAILED, RobotStatus.STOPPED) and type(event) is not Control:
                 return
-            if isinstance(event, _RUNNING_ONLY):
+            if status is RobotStatus.HALTED and isinstance(event, _HALTED_SKIPS):
                 return
         handler = self._dispatch.get(type(event))
         if handler is not None:
@@ -327,24 +339,10 @@ class Robot(Handlers, TimerRequests, OrderCommands):
             book=self._book,
             instruments=self._instruments,
             ts=self._now,
+            held=self._held,
         )
         self._feedback.extend(refusals)
         return accepted
-
-    def _keep_book(self, event: Event) -> None:
-        if isinstance(event, Quote):
-            self._last_quotes[event.symbol] = event
-        elif isinstance(event, Fill):
-            self._book.filled(event)
-        elif isinstance(event, OrderAccepted):
-            self._book.accepted(event.client_order_id)
-        elif isinstance(event, OrderRejected):
-            self._book.closed(event.client_order_id)
-        elif isinstance(event, CancelReply):
-            if event.cancelled:
-                self._book.closed(event.client_order_id)
-            else:
-                self._book.cancel_refused(event.client_order_id)
 
     def _apply_control(self, control: Control) -> bool:
         """Apply ``control``; False if it was refused (logged, kept in last_refusal)."""
@@ -363,6 +361,8 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         except BaseException as exc:  # anything else too: no control may fail or kill its robot
             return self._refuse(control, f"{type(exc).__name__}: {exc}")
         self._status, self._params = target, params
+        what, who = describe_control(control), control.sender or "an unnamed sender"
+        logger.info("robot %s: %s by %s at %d", self._name, what, who, control.ts)
         if target in (RobotStatus.HALTED, RobotStatus.STOPPED):
             self._pending.extend(self.cancel_all())
         return True
@@ -399,6 +399,7 @@ class Robot(Handlers, TimerRequests, OrderCommands):
             "pnl": str(book.realized_pnl),
             "error": self._error,
             "last_refusal": self._last_refusal,
+            "held": self._held.to_json(),
             "risk": self._risk.to_json(),
             "state": self.state(),
             "timers": self._timers.to_json(),

@@ -1,7 +1,8 @@
 """The live kit: a real host with real actors and sockets, a test feed and a test gateway.
 
 Over ``tcp://`` the kit makes a throwaway set of CURVE keys (``feed``, ``gateway``,
-``host``, ``controller``) and gives each part its own, as a deployment does.
+``host``, ``controller``) and gives each part its own, as a deployment does. The
+controller is a :class:`yard_actors.ctl.Client` on the host's control endpoint.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pykka
 import zmq
 
 from yard_actors import net
+from yard_actors.ctl import Client
 from yard_actors.host.host import Host
 from yard_actors.net import FEED, GATEWAY, LOCAL_ONLY, Security
 from yard_actors.robot.robot import Robot
@@ -158,14 +160,23 @@ class TestGateway:
 
 
 class LiveHost:
-    """A real host with a test feed, a test gateway and a controller, all over inproc."""
+    """A real host with a test feed, a test gateway and a controller, all over inproc.
+
+    ``ctl``: a client of the host's control endpoint, as ``yard ctl`` uses one.
+    """
 
     def __init__(
-        self, host: Host, feed: TestFeed, gateway: TestGateway, controller: zmq.Socket[bytes]
+        self,
+        host: Host,
+        feed: TestFeed,
+        gateway: TestGateway,
+        ctl: Client,
+        controller: zmq.Socket[bytes],
     ) -> None:
         self.host = host
         self.feed = feed
         self.gateway = gateway
+        self.ctl = ctl
         self._controller = controller
 
     def add_robot(
@@ -196,10 +207,11 @@ class LiveHost:
         self.gateway.reply(event)
 
     def control(self, event: Control) -> None:
-        """Send a control message the way `yard ctl` does: over the control socket."""
-        self._controller.send_multipart((event.robot.encode(), encode(event)))
+        """Have the host obey ``event`` (journaled, at its ``ts``), as :meth:`Host.control`."""
+        self.host.control(event.robot, event.action, event.params, ts=event.ts)
 
     def send_control_raw(self, *frames: bytes) -> None:
+        """Send frames as they are to the control endpoint (a DEALER's; its answer is dropped)."""
         self._controller.send_multipart(frames)
 
     def next_command(self, timeout: float = 5.0) -> Command:
@@ -275,12 +287,14 @@ def live_host(
                 security=security["host"],
                 **host_kwargs,
             )
-            controller = context.socket(zmq.PUSH)
+            control = host.endpoints["control"]
+            ctl = Client(control, keys=security["controller"], context=context)
+            sockets.append(ctl)
+            controller = context.socket(zmq.DEALER)
             controller.setsockopt(zmq.LINGER, 0)
             sockets.append(controller)
-            control = host.endpoints["control"]
             net.connect(controller, control, security["controller"], server="host")
-            yield LiveHost(host, feed, gateway, controller)
+            yield LiveHost(host, feed, gateway, ctl, controller)
         finally:
             if host is not None:
                 host.stop()

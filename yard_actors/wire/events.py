@@ -136,6 +136,12 @@ def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None
         raise ValueError(msg)
 
 
+def _optional_name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if type(value) is not str or len(value) > 128:
+        msg = f"{attribute.name} must be a string of at most 128 characters, was {value!r}"
+        raise ValueError(msg)
+
+
 def _json_value(value: Any) -> bool:
     kind = type(value)
     if kind is str or kind is bool or value is None:
@@ -290,12 +296,18 @@ class Timer:
 
 @attrs.frozen(kw_only=True, hash=False)
 class Control:
-    """An operator's command to one robot; ``params`` only with ``set_params``."""
+    """An operator's command to one robot; ``params`` only with ``set_params``.
+
+    ``sender`` says who sent it, for the journal and the log: ``"local"`` for the host's
+    own caller (a script, the console), a peer's CURVE key name, ``"ipc"`` for an unkeyed
+    local socket; empty when unknown (a control journaled before yard recorded senders).
+    """
 
     ts: int = attrs.field(validator=_non_negative_ts)
     robot: str = attrs.field(validator=_name)
     action: ControlAction = attrs.field(validator=_enum(ControlAction))
     params: dict[str, Any] = attrs.field(factory=dict, validator=_json_params)
+    sender: str = attrs.field(default="", validator=_optional_name)
 
     def __hash__(self) -> int:  # the params dict is not hashable; the identity fields are
         return hash((self.ts, self.robot, self.action))

@@ -45,11 +45,10 @@ from tests.integration.crash.processes import (
     yard_process,
 )
 from tests.integration.crash.scenario import Scenario
-from yard_actors.net import Security, connect, make_keys
-from yard_actors.wire.codec import encode
+from yard_actors.ctl import connect
+from yard_actors.errors import YardError
+from yard_actors.net import Security, make_keys
 from yard_actors.wire.events import (
-    Control,
-    ControlAction,
     Fill,
     OrderAccepted,
     OrderRejected,
@@ -335,18 +334,18 @@ class Deployment:
 
         return poll(open_and, timeout)
 
-    def send_control(self, action: ControlAction) -> None:
-        """Send ``action`` to every robot on its host's control endpoint (ts 0: no clock move)."""
-        for host, robots in HOSTS.items():
-            push = self._context.socket(zmq.PUSH)
-            push.setsockopt(zmq.LINGER, 5000)
-            connect(
-                push, self.control[host], Security.from_keys(self.keys, "controller"), server=host
-            )
-            for robot in robots:
-                control = Control(ts=0, robot=robot, action=action)
-                push.send_multipart([robot.encode(), encode(control)])
-            push.close()  # LINGER: what is queued goes out before close returns... or 5 s pass
+    def halt_all(self) -> list[str]:
+        """Halt every host's robots through its control endpoint, as ``yard ctl halt`` does;
+        return a sentence for each host that did not answer."""
+        findings = []
+        keys = Security.from_keys(self.keys, "controller")
+        for host in HOSTS:
+            with connect(self.control[host], keys=keys, server=host, context=self._context) as ctl:
+                try:
+                    ctl.halt()
+                except YardError as exc:
+                    findings.append(f"{host} did not halt: {exc}")
+        return findings
 
     # --- reading the store ---------------------------------------------------------------
 
@@ -446,7 +445,7 @@ class Deployment:
         """
         findings = self.trade_for(AFTER_REPORTS)
         self.stop_feed()
-        self.send_control(ControlAction.HALT)
+        findings += self.halt_all()
         if not poll(self._quiet_with_nothing_open, SETTLE_S):
             findings.append(self._still_open())
         return findings + self.stop_all()

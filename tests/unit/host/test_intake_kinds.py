@@ -64,15 +64,15 @@ def test_each_event_type_belongs_to_one_kind_of_intake_but_a_system_status() -> 
     assert set(ACCEPTS) == set(IntakeKind)
 
 
-def test_a_bound_control_socket_pulls_and_reports_the_port_the_system_chose(
+def test_a_bound_socket_subscribes_and_reports_the_port_the_system_chose(
     context: zmq.Context[zmq.Socket[bytes]],
 ) -> None:
     insecure = Security(allow_insecure_tcp=True)
     socket, url = open_socket(
-        context, IntakeKind.CONTROL, "tcp://127.0.0.1:*", bind=True, security=insecure
+        context, IntakeKind.DATA, "tcp://127.0.0.1:*", bind=True, security=insecure
     )
     try:
-        assert socket.type == zmq.PULL
+        assert socket.type == zmq.SUB
         assert url.startswith("tcp://127.0.0.1:")
         assert int(url.rsplit(":", 1)[1]) > 0
     finally:
@@ -83,17 +83,16 @@ def test_a_bound_control_socket_pulls_and_reports_the_port_the_system_chose(
 def test_a_tcp_socket_without_keys_refuses_and_is_closed(
     context: zmq.Context[zmq.Socket[bytes]], bind: bool
 ) -> None:
-    kind = IntakeKind.CONTROL if bind else IntakeKind.DATA
     with pytest.raises(ConfigError, match="without CURVE keys"):
-        open_socket(context, kind, "tcp://127.0.0.1:5561", bind=bind)
+        open_socket(context, IntakeKind.DATA, "tcp://127.0.0.1:5561", bind=bind)
     # the fixture's context.term() would wait for ever on a socket left open
 
 
 def test_a_socket_that_cannot_bind_raises_a_gateway_error_naming_the_intake_and_url(
     context: zmq.Context[zmq.Socket[bytes]],
 ) -> None:
-    with pytest.raises(GatewayError, match=r"^control intake cannot bind nonsense://here: "):
-        open_socket(context, IntakeKind.CONTROL, "nonsense://here", bind=True)
+    with pytest.raises(GatewayError, match=r"^data intake cannot bind nonsense://here: "):
+        open_socket(context, IntakeKind.DATA, "nonsense://here", bind=True)
 
 
 def test_a_data_socket_subscribes_to_the_status_topics_before_any_route(

@@ -288,7 +288,7 @@ def test_a_gap_with_more_than_the_cap_fires_only_the_latest_and_warns(
     assert f"robot fast skipped {5_000 - MAX_CATCH_UP} occurrences of timer 'tick'" in caplog.text
 
 
-def test_a_paused_robot_timers_advance_without_reaching_on_timer() -> None:
+def test_a_paused_robot_timers_still_reach_on_timer() -> None:
     harness = RobotHarness(Beats)
     feed_quote(harness, T0)
     harness.control("pause")
@@ -300,6 +300,19 @@ def test_a_paused_robot_timers_advance_without_reaching_on_timer() -> None:
 
     assert [ts for _, ts in timer_events(harness)] == [T0 + n * SECOND for n in (1, 2, 3)]
     assert paused_schedule == {"beat": T0 + 3 * SECOND}
+    assert [ts for _, ts, _ in harness.robot.fired] == [T0 + n * SECOND for n in (1, 2, 3)]
+
+
+def test_a_halted_robot_timers_advance_without_reaching_on_timer() -> None:
+    harness = RobotHarness(Beats)
+    feed_quote(harness, T0)
+    harness.control("halt")
+
+    feed_quote(harness, T0 + 2_500 * MS)
+    harness.control("resume")
+    feed_quote(harness, T0 + 3_000 * MS)
+
+    assert [ts for _, ts in timer_events(harness)] == [T0 + n * SECOND for n in (1, 2, 3)]
     assert [ts for _, ts, _ in harness.robot.fired] == [T0 + 3 * SECOND]
 
 
