@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Protocol, TextIO
 
@@ -37,6 +38,7 @@ from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemSta
 from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS
 
 __all__ = [
+    "INTERRUPTED",
     "REPEAT_EVERY_S",
     "Published",
     "QuotePublisher",
@@ -49,6 +51,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+INTERRUPTED = 130
+"""What :func:`serve_feed` returns when Ctrl-C stopped it: 128 + SIGINT, as a shell reports it."""
 _MIN_PAUSE_S = 0.001  # pacing: less than this ahead of time is published at once
 PROGRESS_EVERY = 2_000
 """How many events :func:`replay_events` publishes between two calls of its ``progress``."""
@@ -198,6 +202,7 @@ def serve_feed(
     out: TextIO | None = None,
     err: TextIO | None = None,
     security: Security = LOCAL_ONLY,
+    zone: tzinfo = UTC,
 ) -> int:
     """``yard feed``: publish ``files`` (or the sample day, seeded, if none) on ``bind``.
 
@@ -210,7 +215,10 @@ def serve_feed(
     printing the reason to ``err`` when it cannot go on: a bad argument, a
     socket that cannot bind (or a ``tcp://`` one without keys), no subscriber
     in time, a bad row in ``strict`` mode (the events before it are published)
-    or an unreadable file.
+    or an unreadable file. ``zone`` is the time zone of CSV timestamps written
+    without one (:func:`~gateways.readers.read_file`). A KeyboardInterrupt (Ctrl-C)
+    stops it where it is: it prints the summary line of what went out and returns
+    :data:`INTERRUPTED`.
     """
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -218,7 +226,7 @@ def serve_feed(
     except ConfigError as exc:
         print(f"yard feed: {exc}", file=err)
         return 2
-    readers = [read_file(path, strict=strict) for path in files]
+    readers = [read_file(path, strict=strict, zone=zone) for path in files]
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     drain = 0.0
     try:
@@ -227,6 +235,8 @@ def serve_feed(
         context.term()
         print(f"yard feed: {exc}", file=err)
         return 2
+    counted = _Counted(publisher)
+    stopped = False
     try:
         stream = market_stream(readers, seed=seed, sessions=sessions)
         # Opening every file now makes a wrong one fail before the wait, not after it.
@@ -235,13 +245,14 @@ def serve_feed(
             log.info("Feed on %s waits for %d subscribers.", publisher.endpoint, wait_for)
             publisher.wait_for_market_subscribers(count=wait_for, timeout=wait_timeout)
         drain = linger  # from here on, what is published deserves its chance to arrive
-        counts = replay_events(itertools.chain(head, stream), publisher, speed=speed)
+        counts = replay_events(itertools.chain(head, stream), counted, speed=speed)
     except YardError as exc:
         print(f"yard feed: {exc}", file=err)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, as yard feed turns it): say what went out
         drain = 0.0  # the operator wants out now, not after the queue drains
-        raise
+        stopped = True
+        counts = counted.counts()
     finally:
         refused = net.refusals(context)  # before term(): it ends the context's authenticator
         publisher.close(linger=drain)
@@ -249,13 +260,39 @@ def serve_feed(
     source = _count(len(files), "file") if files else f"the sample session (seed {seed})"
     bad = _count(sum(reader.stats.bad_rows for reader in readers), "bad row")
     print(
-        f"yard feed: {counts.events:,} events ({counts.quotes:,} quotes, {counts.ticks:,} ticks, "
-        f"{counts.sessions:,} session changes) from {source}, {bad} skipped, "
-        f"in {counts.seconds:.2f} s: {counts.rate:,.0f} events/s"
-        + "".join(f"; refused {n:,} peers ({why})" for why, n in sorted(refused.items())),
+        f"yard feed: {_count(counts.events, 'event')} ({_count(counts.quotes, 'quote')}, "
+        f"{_count(counts.ticks, 'tick')}, {_count(counts.sessions, 'session change')}) "
+        f"from {source}, {bad} skipped, in {counts.seconds:.2f} s: {counts.rate:,.0f} events/s"
+        + "".join(f"; refused {_count(n, 'peer')} ({why})" for why, n in sorted(refused.items()))
+        + ("; stopped before the end (interrupted)" if stopped else ""),
         file=out,
     )
-    return 0
+    return INTERRUPTED if stopped else 0
+
+
+class _Counted:
+    """A publisher that counts what it published, for a summary of a feed cut short."""
+
+    def __init__(self, publisher: _Publisher) -> None:
+        self._publisher = publisher
+        self._counts: Counter[type] = Counter()
+        self._began = time.monotonic()
+
+    def publish(self, event: Published) -> None:
+        self._publisher.publish(event)
+        self._counts[type(event)] += 1
+
+    def idle(self, seconds: float) -> None:
+        self._publisher.idle(seconds)
+
+    def counts(self) -> ReplayCounts:
+        return ReplayCounts(
+            quotes=self._counts[Quote],
+            ticks=self._counts[Tick],
+            sessions=self._counts[SessionStatus],
+            others=self._counts[SystemStatus],
+            seconds=time.monotonic() - self._began,
+        )
 
 
 def _check_arguments(speed: float | None, wait_for: int, wait_timeout: float) -> None:

@@ -24,11 +24,12 @@ import zmq
 
 from gateways.drops import Drops, should_log
 from gateways.endpoints import GatewaySockets
-from gateways.exchange import ExchangeAdapter
+from gateways.exchange import ExchangeAdapter, MarketUpdate
 from gateways.incoming import read_command, read_market
 from gateways.outage import Ready, StoreOutage
 from gateways.owner_checks import TradesSubscriptions
 from gateways.owners import Owners
+from gateways.paced import FLUSH, PacedInput
 from gateways.recording import Held, Recorder, Refusal, Rewritten, rewrite
 from gateways.recovery import settle_refused, store_lost
 from gateways.recovery_jobs import LOST, SETTLE
@@ -89,6 +90,8 @@ class GatewayLoop:
         heartbeat_ms: int,
         reopen_store: Callable[[], OrderStore] | None,
         store_retry_max_s: float,
+        paced: PacedInput | None = None,
+        pace: zmq.Socket[bytes] | None = None,
     ) -> None:
         self._exchange = exchange
         self._sockets = sockets
@@ -113,6 +116,21 @@ class GatewayLoop:
         self.failure: BaseException | None = None  # what ended the thread, if unexpected
         self._status: bytes | None = None  # the last SystemStatus announced, repeated
         self._beats = 0
+        self.published = 0  # reports sent on trades, for a pacer to see that some were
+        self.paced = paced  # market time: what is taken waits for the pacer (paced.py)
+        self._pace = pace  # where the pacer's releases come, with ``paced``
+        self._holding = paced is not None  # market time: reports wait for a release
+        self._unsent: list[ReportRecord] = []  # stored, held for a release
+
+    @property
+    def pending_reports(self) -> int:
+        """Reports held for the pacer's release (market time); any thread."""
+        return len(self._unsent) + len(self._outgoing) + len(self._unnumbered)
+
+    @property
+    def last_seqs(self) -> dict[str, int]:
+        """Each robot's last report seq published: a copy, taken in one step under the GIL."""
+        return dict(self._last_seqs)
 
     def restore(self, store: OrderStore) -> None:
         """Have the adapter take up the store's open orders; publish what it answers."""
@@ -150,6 +168,8 @@ class GatewayLoop:
                         len(self.outage.held),
                     )
             self._sockets.close()
+            if self._pace is not None:
+                self._pace.close()
 
     def _serve(self) -> None:
         sockets = self._sockets
@@ -157,7 +177,8 @@ class GatewayLoop:
         recovery = None if self._recovery is None else self._recovery.inbox
         subscriptions = None if self._subscriptions is None else self._trades  # keyed: XPUB
         poller = zmq.Poller()
-        for socket in (orders, data, recovery, subscriptions, stop_in):
+        paced = self.paced
+        for socket in (orders, data, recovery, subscriptions, stop_in, self._pace):
             if socket is not None:
                 poller.register(socket, zmq.POLLIN)
         beat = self._heartbeat_ms / 1000
@@ -167,10 +188,10 @@ class GatewayLoop:
             ready = dict(poller.poll(wait_ms))
             if stop_in in ready:
                 return
-            if data is not None and data in ready:
-                self._in_batch(self._take, data, self._on_market)
-            if orders in ready:
-                self._in_batch(self._take, orders, self._on_command, _BATCH, self._read_command)
+            if paced is None:
+                self._take_input(ready)
+            else:  # market time: held until the pacer releases them
+                self._paced_turn(ready, paced)
             if subscriptions is not None and subscriptions in ready:
                 cast(TradesSubscriptions, self._subscriptions).take(subscriptions)
                 self._repeat_status()  # a subscriber to $system among them hears it at once
@@ -225,11 +246,18 @@ class GatewayLoop:
                 handle(frames)
 
     def _send_written(self) -> None:
+        if self._holding:  # market time: what the store took waits for the pacer's release
+            self._unsent += self._outgoing
+            self._outgoing = []
+            return
         outgoing, self._outgoing = self._outgoing, []
+        if self._unsent:
+            outgoing, self._unsent = self._unsent + outgoing, []
         for record in outgoing:
             self._last_seqs[record.robot] = record.seq
             send(self._trades, record.robot.encode(), record.payload or encode(record.report))
         self.stats["reports"] += len(outgoing)
+        self.published += len(outgoing)
         if self._unnumbered:
             self._send_unnumbered()
 
@@ -237,6 +265,7 @@ class GatewayLoop:
         unnumbered, self._unnumbered = self._unnumbered, []
         for report in unnumbered:
             send(self._trades, report.robot.encode(), encode(report))
+        self.published += len(unnumbered)
 
     # --- market data and commands ------------------------------------------------------------
 
@@ -246,6 +275,9 @@ class GatewayLoop:
         except DecodeError as exc:
             self._drops.drop("market", exc.reason, str(exc))
             return
+        self._apply_market(event)
+
+    def _apply_market(self, event: MarketUpdate) -> None:
         self._market_ts = max(self._market_ts, event.ts)
         try:
             reports = self._exchange.on_market(event)
@@ -261,10 +293,57 @@ class GatewayLoop:
             self._drops.drop("command", exc.reason, str(exc))
             return
         self.stats["commands"] += 1
+        self._handle_command(command)
+
+    def _handle_command(self, command: NewOrder | CancelOrder) -> None:
         if isinstance(command, NewOrder):
             self._on_new_order(command)
         else:
             self._on_cancel(command)
+
+    # --- market time (paced.py): held, then applied when the pacer releases them ------------
+
+    def _take_input(self, ready: Mapping[Any, int]) -> None:
+        data, orders = self._sockets.data, self._sockets.orders
+        if data is not None and data in ready:
+            self._in_batch(self._take, data, self._on_market)
+        if orders in ready:
+            self._in_batch(self._take, orders, self._on_command, _BATCH, self._read_command)
+
+    def _paced_turn(self, ready: Mapping[Any, int], paced: PacedInput) -> None:
+        data, orders, pace = self._sockets.data, self._sockets.orders, self._pace
+        if data is not None and data in ready:
+            self._in_batch(self._take_market, data, paced)
+            paced.applied()  # once what it caused is stored
+        if orders in ready:
+            self._take(orders, paced.take_command, _BATCH, self._read_command)
+        if pace is not None and pace in ready:
+            self._holding = False
+            try:
+                self._in_batch(self._release, pace.recv() == FLUSH)
+            finally:
+                self._holding = True
+            paced.releases += 1  # after what it applied is published
+        paced.notify()
+
+    def _take_market(self, data: zmq.Socket[bytes], paced: PacedInput) -> None:
+        """Apply the market data at once: commands wait, and the reports it causes too."""
+        self._take(data, paced.take_market)
+        for event in paced.market_taken_now():
+            for command in paced.due(event.ts, before=True):
+                self._handle_command(command)
+            self._apply_market(event)
+            for command in paced.due(event.ts):  # released, waiting for this very ts
+                self._handle_command(command)
+
+    def _release(self, flush: bool) -> None:
+        """Apply the commands held that the market has reached (all: ``flush``); the batch
+        then publishes every report held, theirs and the market data's, in order."""
+        paced = cast(PacedInput, self.paced)
+        paced.release()
+        for command in paced.due(self._market_ts, flush=flush):
+            self._handle_command(command)
+        self._publish_all(self._exchange.poll(self._market_ts))  # in this batch, not after it
 
     def _on_new_order(self, order: NewOrder) -> None:
         if self.outage is not None:

@@ -55,7 +55,7 @@ The thread's loop and handlers are :mod:`.gateway_loop`; this module builds
 the gateway and is what its caller holds. Its other parts: sockets in
 :mod:`.endpoints`, input checks in :mod:`.incoming` and :mod:`.recovery`, store
 writes in :mod:`.recording`, the outage's retries in :mod:`.outage`, recovery
-answers in :mod:`.recovery_server`.
+answers in :mod:`.recovery_server`, market time (a pacer's releases) in :mod:`.paced`.
 """
 
 from __future__ import annotations
@@ -74,12 +74,15 @@ from gateways.gateway_loop import COMPONENT, GatewayLoop
 from gateways.outage import MAX_DELAY_S
 from gateways.owner_checks import CommandGate, TradesSubscriptions
 from gateways.owners import Owners
+from gateways.paced import PacedInput, Pacer
 from gateways.recording import Recorder
 from gateways.recovery_limits import RecoveryLimits
 from gateways.recovery_server import RecoveryServer
 from gateways.store.base import OrderStore
+from yard_actors.errors import ConfigError
 from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.wire.frames import receive
+from yard_actors.wire.names import SESSION_TOPIC
 
 __all__ = ["COMPONENT", "OrderGateway"]
 
@@ -99,7 +102,10 @@ class OrderGateway:
     StoreError if the store cannot be read. ``recovery_limits`` bounds what the
     recovery endpoint holds and sends for its peers (:class:`RecoveryLimits`).
     ``security``: its keys and message size limit (:class:`~yard_actors.net.Security`);
-    binding ``tcp://`` without keys raises ConfigError.
+    binding ``tcp://`` without keys raises ConfigError. ``paced``: market time
+    (:mod:`.paced`): the commands it takes wait until its :meth:`pacer` releases them,
+    and the reports until a release publishes them. :attr:`data_topics`: what its data
+    socket subscribes to (prefixes, as ZeroMQ's), for a pacer to know what reaches it.
     """
 
     def __init__(
@@ -118,7 +124,11 @@ class OrderGateway:
         store_retry_max_s: float = MAX_DELAY_S,
         recovery_limits: RecoveryLimits | None = None,
         security: Security = LOCAL_ONLY,
+        paced: bool = False,
     ) -> None:
+        symbols = tuple(symbols)
+        # what the data socket subscribes to (endpoints.py), for a pacer to count on
+        self.data_topics = () if data is None else (SESSION_TOPIC, *symbols)
         self._own_context = context is None
         self._context = context if context is not None else zmq.Context()
         self.stats: Counter[str] = Counter()
@@ -142,6 +152,13 @@ class OrderGateway:
         gate = CommandGate(owners, drops)
         self.endpoints = self._sockets.endpoints
         limits = recovery_limits or RecoveryLimits()
+        self._paced = PacedInput(drops, self.stats) if paced else None
+        self._pace_url = f"inproc://yard-gateway-pace-{id(self)}"
+        pace = None
+        if paced:
+            pace = self._context.socket(zmq.PAIR)
+            pace.setsockopt(zmq.LINGER, 0)
+            pace.bind(self._pace_url)
         self._loop = GatewayLoop(
             exchange=exchange,
             sockets=self._sockets,
@@ -156,11 +173,15 @@ class OrderGateway:
             heartbeat_ms=heartbeat_ms,
             reopen_store=reopen_store,
             store_retry_max_s=store_retry_max_s,
+            paced=self._paced,
+            pace=pace,
         )
         try:
             self._loop.restore(store)
         except BaseException:
             self._sockets.close()
+            if pace is not None:
+                pace.close()
             raise
         self._recovery: RecoveryServer | None = None
         if self._sockets.recovery is not None:
@@ -188,6 +209,33 @@ class OrderGateway:
     def failure(self) -> BaseException | None:
         """What ended the gateway's thread, if an unexpected error did; None otherwise."""
         return self._loop.failure
+
+    @property
+    def paced(self) -> PacedInput | None:
+        """Market time: what the gateway holds and its counts (read-only; any thread)."""
+        return self._paced
+
+    @property
+    def reports_published(self) -> int:
+        """Reports sent on ``trades`` so far (any thread; one update old at most)."""
+        return self._loop.published
+
+    @property
+    def pending_reports(self) -> int:
+        """Reports a paced gateway holds for its pacer's release (any thread)."""
+        return self._loop.pending_reports
+
+    @property
+    def last_seqs(self) -> dict[str, int]:
+        """Each robot's last report seq published (a copy; any thread, one update old)."""
+        return self._loop.last_seqs
+
+    def pacer(self) -> Pacer:
+        """A paced gateway's pacer, for one thread; close it when done. ConfigError if not paced."""
+        if self._paced is None:
+            msg = "this order gateway is not paced: build it with paced=True to release by a pacer"
+            raise ConfigError(msg)
+        return Pacer(self._context, self._pace_url)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the gateway's thread has ended (or ``timeout`` s); True if it has."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gateways.readers._rows import FeedError
 from gateways.readers.finam import FINAM_ROOTS, finam_symbol
+from gateways.readers.generic_csv import time_zone
 from gateways.readers.market_file import MarketFile, ReadStats, merge, read_file
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "finam_symbol",
     "merge",
     "read_file",
+    "time_zone",
 ]

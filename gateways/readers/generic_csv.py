@@ -4,19 +4,26 @@ Columns come in any order and extra ones are ignored:
 ``timestamp,symbol,bid,ask,bid_size,ask_size`` gives :class:`Quote`;
 ``timestamp,symbol,last,volume`` with an optional ``side`` (B, S, buy or sell;
 empty is buy) gives :class:`Tick`. ``timestamp`` is ISO-8601 (``Z`` or an
-offset; naive means UTC; up to nanoseconds) or integer nanoseconds since the
-epoch. A file is this format when its first line has a ``timestamp`` column.
+offset; up to nanoseconds) or integer nanoseconds since the epoch. A file is
+this format when its first line has a ``timestamp`` column.
+
+An ISO time without a zone is read in the reader's time zone: UTC unless told
+otherwise (``yard feed --tz Europe/Moscow``, ``[feed] tz`` in yard.toml;
+:func:`time_zone`), with the zone's offset on that date, summer time included.
+Finam exports carry no zone either; theirs is always Moscow time (:mod:`.finam`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateways.readers._rows import (
     EPOCH_ORDINAL,
     MAX_TS,
+    FeedError,
     RowError,
     RowParser,
     column_indexes,
@@ -27,7 +34,7 @@ from gateways.readers._rows import (
 )
 from yard_actors.wire.events import MarketEvent, Quote, Tick
 
-__all__ = ["QUOTE_COLUMNS", "TICK_COLUMNS", "generic_parser", "parse_timestamp"]
+__all__ = ["QUOTE_COLUMNS", "TICK_COLUMNS", "generic_parser", "parse_timestamp", "time_zone"]
 
 QUOTE_COLUMNS: Final = ("timestamp", "symbol", "bid", "ask", "bid_size", "ask_size")
 TICK_COLUMNS: Final = ("timestamp", "symbol", "last", "volume")
@@ -39,11 +46,23 @@ _ISO = re.compile(
 )
 
 
-def generic_parser(path: str, names: list[str], comma: bool) -> RowParser:
+def time_zone(name: str, *, source: str = "--tz") -> tzinfo:
+    """The zone named ``name`` (``UTC``, ``Europe/Moscow``); FeedError naming ``source`` if none."""
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        msg = f"{source} {name!r} is not a time zone; give UTC or a name like Europe/Moscow"
+        raise FeedError(msg) from exc
+
+
+def generic_parser(path: str, names: list[str], comma: bool, zone: tzinfo = UTC) -> RowParser:
     """The row parser for a header of lower-cased ``names``: quotes if it has ``bid``, else ticks.
 
     Raises :class:`~gateways.readers.FeedError` if a column the format needs is
-    missing or one is repeated. ``comma`` accepts a decimal comma in prices.
+    missing or one is repeated. ``comma`` accepts a decimal comma in prices;
+    ``zone`` is the time zone of timestamps written without one.
     """
     if "bid" in names:
         columns = column_indexes(path, names, QUOTE_COLUMNS)
@@ -51,7 +70,7 @@ def generic_parser(path: str, names: list[str], comma: bool) -> RowParser:
 
         def quote(fields: list[str]) -> MarketEvent:
             return Quote(
-                ts=parse_timestamp(fields[t]),
+                ts=parse_timestamp(fields[t], zone),
                 symbol=fields[s],
                 bid=parse_price(fields[b], "bid", comma),
                 ask=parse_price(fields[a], "ask", comma),
@@ -66,7 +85,7 @@ def generic_parser(path: str, names: list[str], comma: bool) -> RowParser:
 
     def tick(fields: list[str]) -> MarketEvent:
         return Tick(
-            ts=parse_timestamp(fields[t]),
+            ts=parse_timestamp(fields[t], zone),
             symbol=fields[s],
             price=parse_price(fields[p], "last", comma),
             qty=parse_size(fields[v], "volume", 1),
@@ -76,26 +95,39 @@ def generic_parser(path: str, names: list[str], comma: bool) -> RowParser:
     return tick
 
 
-def parse_timestamp(text: str) -> int:
-    """Integer nanoseconds since the epoch, or ISO-8601 (naive is UTC) as such."""
+def parse_timestamp(text: str, zone: tzinfo = UTC) -> int:
+    """Integer nanoseconds since the epoch, or ISO-8601 (naive: in ``zone``) as such."""
     if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_TS:
         return int(text)
     match = _ISO.fullmatch(text)
     if match is None:
         msg = f"timestamp {text!r} is neither ISO-8601 nor integer nanoseconds"
         raise RowError(msg)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    year, month, day, hour, minute, second, fraction, written = match.groups()
     offset = 0
-    if zone and zone.upper() != "Z":
-        digits = zone[1:].replace(":", "")
-        offset = (int(digits[:2]) * 60 + int(digits[2:] or 0)) * (-60 if zone[0] == "-" else 60)
+    zone_given = bool(written)
+    if written and written.upper() != "Z":
+        digits = written[1:].replace(":", "")
+        sign = -60 if written[0] == "-" else 60
+        offset = (int(digits[:2]) * 60 + int(digits[2:] or 0)) * sign
     try:
         days = date(int(year), int(month), int(day)).toordinal() - EPOCH_ORDINAL
     except ValueError:
         days = -1
     seconds = seconds_of_day(hour, minute, second or "00")
+    if not zone_given and zone is not UTC and days >= 0 and seconds >= 0:
+        offset = _offset(zone, days, seconds)
     ts = ((days * 86_400 + seconds - offset) * 10**9) + int((fraction or "0").ljust(9, "0"))
     if days < 0 or seconds < 0 or not 0 <= ts <= MAX_TS:
         msg = f"timestamp {text!r} is not a valid time between 1970 and 2262"
         raise RowError(msg)
     return ts
+
+
+def _offset(zone: tzinfo, days: int, seconds: int) -> int:
+    """Seconds ``zone`` is ahead of UTC at that wall time (the earlier, in a repeated hour)."""
+    wall = datetime.fromordinal(days + EPOCH_ORDINAL).replace(
+        hour=seconds // 3600, minute=seconds // 60 % 60, second=seconds % 60, tzinfo=zone
+    )
+    delta = wall.utcoffset()
+    return 0 if delta is None else int(delta.total_seconds())

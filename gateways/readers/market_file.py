@@ -10,13 +10,15 @@ like one a Finam export (:mod:`gateways.readers.finam`).
 Fields are split on the delimiter (``;``, tab or ``,``, whichever the first line
 has; with ``;`` or tab a decimal comma is accepted); quoting is not supported.
 A bad row (wrong column count, a number that does not parse, a negative size, a
-price off the instrument's tick grid, a time earlier than the row before) is
+price off the instrument's tick grid, a quote whose bid is not below its ask, a
+time earlier than the row before) is
 logged as a warning naming file, line and problem, counted and skipped; with
 ``strict=True`` it raises :class:`FeedError` with the same sentence. Rows that
 go back in time are skipped rather than sorted, because sorting would need the
 whole file in memory and such rows are nearly always a broken export. A file
-whose format cannot be told, or that cannot be opened, raises
-:class:`FeedError` in both modes: it is the wrong file, not a bad row.
+whose format cannot be told, that cannot be opened, or that has no rows (empty,
+or a header alone) raises :class:`FeedError` in both modes: it is the wrong
+file, not a bad row.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import heapq
 import itertools
 import logging
 from collections.abc import Generator, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
@@ -52,6 +54,7 @@ class ReadStats:
     events: int = 0
     bad_rows: int = 0
     out_of_order: int = 0  # counted in bad_rows too
+    crossed: int = 0  # quotes whose bid is not below their ask; counted in bad_rows too
 
 
 class _Layout(NamedTuple):
@@ -71,11 +74,12 @@ class MarketFile(Iterator[MarketEvent]):
         strict: bool = False,
         symbol_map: Mapping[str, str] | None = None,
         instruments: InstrumentTable | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self.path = str(path)
         self.stats = ReadStats()
         roots = {**FINAM_ROOTS, **(symbol_map or {})}
-        self._events = _read(self, strict, roots, instruments or InstrumentTable())
+        self._events = _read(self, strict, roots, instruments or InstrumentTable(), zone)
 
     def __next__(self) -> MarketEvent:
         return next(self._events)
@@ -91,14 +95,19 @@ def read_file(
     strict: bool = False,
     symbol_map: Mapping[str, str] | None = None,
     instruments: InstrumentTable | None = None,
+    zone: tzinfo = UTC,
 ) -> MarketFile:
     """Read ``path`` lazily: nothing is opened until the first event is asked for.
 
     ``symbol_map`` adds to or overrides :data:`~gateways.readers.FINAM_ROOTS`
     (keys are Finam tickers or their roots); ``instruments`` gives the tick grids
-    (the default table knows Si and RTS). Raises :class:`FeedError` while iterating.
+    (the default table knows Si and RTS); ``zone`` is the time zone of a generic
+    CSV's timestamps written without one (Finam's are Moscow time whatever it is).
+    Raises :class:`FeedError` while iterating.
     """
-    return MarketFile(path, strict=strict, symbol_map=symbol_map, instruments=instruments)
+    return MarketFile(
+        path, strict=strict, symbol_map=symbol_map, instruments=instruments, zone=zone
+    )
 
 
 class _Timed(Protocol):
@@ -125,7 +134,11 @@ def merge(*streams: Iterable[_E]) -> Iterator[_E]:
 
 
 def _read(
-    file: MarketFile, strict: bool, roots: Mapping[str, str], instruments: InstrumentTable
+    file: MarketFile,
+    strict: bool,
+    roots: Mapping[str, str],
+    instruments: InstrumentTable,
+    zone: tzinfo,
 ) -> Generator[MarketEvent, None, None]:
     path, stats = file.path, file.stats
     try:
@@ -138,10 +151,10 @@ def _read(
         rows = ((n, line) for n, line in lines if line.strip())  # blank lines are not rows
         first = next(rows, None)
         if first is None:
-            log.warning("Market data file %s is empty: it gives no events.", path)
-            return
+            msg = f"Market data file {path} is empty: it has no rows (an export that failed?)."
+            raise FeedError(msg)
         first = (first[0], first[1].removeprefix("\ufeff"))  # Windows tools start with a BOM
-        layout = _layout(path, first[1], roots, instruments)
+        layout = _layout(path, first[1], roots, instruments, zone)
         last_ts = 0
         for line_no, line in rows if layout.header else itertools.chain([first], rows):
             stats.rows += 1
@@ -159,11 +172,12 @@ def _read(
             last_ts = event.ts
             yield event
     if stats.rows == 0:
-        log.warning("Market data file %s has a header but no rows: it gives no events.", path)
+        msg = f"Market data file {path} has a header but no rows (an export that failed?)."
+        raise FeedError(msg)
     log.log(
         logging.WARNING if stats.bad_rows else logging.INFO,
-        "Read %s: %d rows, %d events, %d bad rows skipped (%d out of time order).",
-        *(path, stats.rows, stats.events, stats.bad_rows, stats.out_of_order),
+        "Read %s: %d rows, %d events, %d bad rows skipped (%d out of time order, %d crossed).",
+        *(path, stats.rows, stats.events, stats.bad_rows, stats.out_of_order, stats.crossed),
     )
 
 
@@ -181,6 +195,10 @@ def _check(
         problem = instruments.price_problem(event.symbol, price)
         if problem:
             raise RowError(problem)
+    if isinstance(event, Quote) and event.bid >= event.ask:  # no market trades through itself
+        stats.crossed += 1
+        msg = f"its bid {event.bid} is not below its ask {event.ask} (a crossed or locked quote)"
+        raise RowError(msg)
     if event.ts < last_ts:
         stats.out_of_order += 1
         msg = (
@@ -208,14 +226,14 @@ def _iso(ts: int) -> str:
 
 
 def _layout(
-    path: str, first: str, roots: Mapping[str, str], instruments: InstrumentTable
+    path: str, first: str, roots: Mapping[str, str], instruments: InstrumentTable, zone: tzinfo
 ) -> _Layout:
     delimiter = next((d for d in (";", "\t", ",") if d in first), ",")
     comma = delimiter != ","
     names = [name.strip() for name in first.split(delimiter)]
     lowered = [name.lower() for name in names]
     if "timestamp" in lowered:
-        return _Layout(delimiter, True, len(names), generic_parser(path, lowered, comma))
+        return _Layout(delimiter, True, len(names), generic_parser(path, lowered, comma, zone))
     keys = header_columns(names)
     if keys is not None:
         parse = finam_parser(path, keys, roots, instruments, comma)

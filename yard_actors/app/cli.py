@@ -15,21 +15,30 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from gateways.feed import serve_feed
 from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
+from gateways.readers import time_zone
 from gateways.serve import HEALTH_EVERY_S as GATEWAY_HEALTH_EVERY_S
 from gateways.serve import GatewaySettings, add_recovery_flags, recovery_limits_from, serve
-from yard_actors.app.config_file import load_settings
+from yard_actors.app.config_file import load_settings, with_journal_dir
+from yard_actors.app.ctl_command import add_ctl_parser, ctl_command
+from yard_actors.app.lockstep import add_pace_flags
+from yard_actors.app.repl import add_repl_parser, repl_command
+from yard_actors.app.replay_paths import journal_in, robots_beside
 from yard_actors.app.security_flags import add_security_flags, make_key_files, security_from
+from yard_actors.app.signals import BROKEN_PIPE, SignalsInterrupt, silence_stdout
 from yard_actors.app.templates import write_templates
+from yard_actors.app.wording import count
 from yard_actors.app.yard_run import (
     HEALTH_EVERY_S,
     fresh_run_dir,
@@ -37,7 +46,7 @@ from yard_actors.app.yard_run import (
     run_all,
     run_host,
 )
-from yard_actors.errors import YardError
+from yard_actors.errors import ConfigError, YardError
 from yard_actors.journal.replay import replay
 
 __all__ = ["main"]
@@ -64,8 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?", help="yard.toml (none: the embedded demo defaults)")
     run.add_argument("--role", choices=("all", "host"), default="all", help="what to run")
     run.add_argument("--robots", help="with --role host: the robots to host, comma-separated")
-    run.add_argument("--speed", help="'max' (default), 1 for real time, 10 for ten times")
-    run.add_argument("--limit", type=int, help="publish only the first N market events")
+    add_pace_flags(run)
+    run.add_argument(
+        "--limit", type=_positive_count, help="publish only the first N market events (N ≥ 1)"
+    )
     run.add_argument("--data-dir", default="yard-data", help="without a config: run-NNNN here")
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
     run.add_argument(
@@ -86,15 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         help="with --role host: log the robots' and intakes' counters every S seconds "
         "and on SIGUSR1 (0: only on SIGUSR1; default: %(default)s)",
     )
-    feed = commands.add_parser("feed", help="publish CSV/Finam files (or the sample day)")
-    feed.add_argument("files", nargs="*", help="CSV or Finam exports; none: the sample day")
-    feed.add_argument("--bind", default="tcp://*:5561", help="the data endpoint to bind (PUB)")
-    feed.add_argument("--speed", help="'max' (default), 1 for real time, 10 for ten times")
-    feed.add_argument("--strict", action="store_true", help="stop at the first bad row")
-    feed.add_argument("--wait-for", type=int, default=1, help="subscribers to wait for first")
-    feed.add_argument("--no-sessions", action="store_true", help="do not add FORTS sessions")
-    feed.add_argument("--seed", type=int, default=7, help="the sample day's seed")
-    add_security_flags(feed)
+    _add_feed_parser(commands)
     init = commands.add_parser("init", help="write a commented yard.toml and a robot template")
     init.add_argument("directory", nargs="?", default=".", help="where to write them")
     gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
@@ -148,11 +151,32 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a key pair to make (repeatable; default: feed, gateway and host)",
     )
+    add_repl_parser(commands)
+    add_ctl_parser(commands)
     rep = commands.add_parser("replay", help="rebuild a robot from its journal")
-    rep.add_argument("journal_dir", help="the host's journal directory")
+    rep.add_argument("journal_dir", help="the host's journal directory, or a run-NNNN folder")
     rep.add_argument("robot", help="the robot's name")
     rep.add_argument("--snapshot", action="store_true", help="print the rebuilt robot's state")
     return parser
+
+
+def _add_feed_parser(commands: Any) -> None:  # argparse._SubParsersAction, private
+    """``yard feed``'s flags."""
+    feed = commands.add_parser("feed", help="publish CSV/Finam files (or the sample day)")
+    feed.add_argument("files", nargs="*", help="CSV or Finam exports; none: the sample day")
+    feed.add_argument("--bind", default="tcp://*:5561", help="the data endpoint to bind (PUB)")
+    feed.add_argument("--speed", help="'max' (default), 1 for real time, 10 for ten times")
+    feed.add_argument("--strict", action="store_true", help="stop at the first bad row")
+    feed.add_argument("--wait-for", type=int, default=1, help="subscribers to wait for first")
+    feed.add_argument("--no-sessions", action="store_true", help="do not add FORTS sessions")
+    feed.add_argument("--seed", type=int, default=7, help="the sample day's seed")
+    feed.add_argument(
+        "--tz",
+        default="UTC",
+        help="the time zone of CSV timestamps written without one, such as Europe/Moscow "
+        "(default: %(default)s; Finam exports are Moscow time whatever it is)",
+    )
+    add_security_flags(feed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,25 +190,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             _pin(args.cpu)
         command = _COMMANDS.get(args.command)
         if command is not None:
-            return command(args)
+            code = command(args)
+            sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
+            return code
     except YardError as exc:
         print(f"yard: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `yard replay ... | head`: the reader has all it wanted
+        silence_stdout()
+        return BROKEN_PIPE
+    except KeyboardInterrupt:  # Ctrl-C where a command does not stop in order by itself
+        print("yard: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     _parser().print_help()
     return 0
 
 
 def _feed(args: argparse.Namespace) -> int:
-    return serve_feed(
-        args.files,
-        args.bind,
-        speed=_speed(args.speed, None),
-        strict=args.strict,
-        wait_for=args.wait_for,
-        sessions=not args.no_sessions,
-        seed=args.seed,
-        security=security_from(args),
-    )
+    with SignalsInterrupt() as signals:  # SIGTERM stops it as Ctrl-C does, with its summary
+        code = serve_feed(
+            args.files,
+            args.bind,
+            speed=_speed(args.speed, None),
+            strict=args.strict,
+            wait_for=args.wait_for,
+            sessions=not args.no_sessions,
+            seed=args.seed,
+            security=security_from(args),
+            zone=time_zone(args.tz),
+        )
+    return signals.exit_code(code)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -194,10 +229,16 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.robots is not None and args.role != "host":
+        msg = (
+            f"--robots {args.robots} chooses the robots of one host: give --role host too "
+            "(--role all, the default, runs every robot of the config)"
+        )
+        raise ConfigError(msg)
     settings = load_settings(args.config)
-    overrides = {
-        k: v for k, v in (("journal_dir", args.journal_dir), ("control", args.control)) if v
-    }
+    if args.journal_dir:  # the default control endpoint moves with it (one per host)
+        settings = with_journal_dir(settings, args.journal_dir)
+    overrides = {k: v for k, v in (("control", args.control),) if v}
     if args.secret_key is not None:
         overrides["security"] = attrs.evolve(settings.security, secret_key=args.secret_key)
     if overrides:
@@ -210,8 +251,24 @@ def _run(args: argparse.Namespace) -> int:
         names = [n for n in (args.robots or "").split(",") if n]
         return run_host(settings, names, health_every=args.health_every)
     return run_all(
-        settings, speed=speed, live=not args.quiet and sys.stdout.isatty(), limit=args.limit
+        settings,
+        speed=speed,
+        live=not args.quiet and sys.stdout.isatty(),
+        limit=args.limit,
+        clock=args.clock,
     )
+
+
+def _positive_count(text: str) -> int:
+    """``--limit``: argparse names the flag in the error, before anything starts."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"must be a whole number of events, 1 or more, was {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _speed(given: str | None, configured: float | None) -> float | None:
@@ -291,7 +348,9 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _replay_command(args: argparse.Namespace) -> int:
-    return _replay(args.journal_dir, args.robot, show=args.snapshot)
+    journal_dir = journal_in(args.journal_dir)  # a run folder: the journal inside it
+    robots_beside(journal_dir)
+    return _replay(str(journal_dir), args.robot, show=args.snapshot)
 
 
 def _replay(journal_dir: str, robot: str, *, show: bool) -> int:
@@ -311,8 +370,8 @@ def _replay(journal_dir: str, robot: str, *, show: bool) -> int:
     else:
         verdict = "faithful"
     print(
-        f"{robot}: {len(result.events):,} events, {len(result.commands):,} commands replayed; "
-        + verdict
+        f"{robot}: {count(len(result.events), 'event')}, "
+        f"{count(len(result.commands), 'command')} replayed; " + verdict
     )
     if show:
         print(json.dumps(result.robot.snapshot(), indent=2, sort_keys=True))
@@ -326,6 +385,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": _init,
     "keys": _keys,
     "replay": _replay_command,
+    "ctl": ctl_command,
+    "repl": repl_command,
 }
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ SQLite store and journals under ``./yard-data/``). The host part is checked by
 :func:`yard_actors.host.host_config.host_settings`; this module adds the sections the
 other roles read, and reads the file, so every problem names the file, the key
 and what is wrong. ``[security]`` (keys for ``tcp://`` endpoints) is the host's
-and, in one process, every role's. ``[paper]`` becomes a :class:`gateways.paper.PaperConfig`,
-with that class's defaults for what it leaves out: ``yard gateway`` uses them too.
+and, in one process, every role's. A config that names no control endpoint gets
+:func:`default_control`: ``ipc://`` beside the journal (in ``yard run``'s run folder).
+``[paper]`` becomes a :class:`gateways.paper.PaperConfig`, with that class's defaults
+for what it leaves out: ``yard gateway`` uses them too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -23,16 +26,20 @@ import attrs
 
 from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
-from yard_actors.errors import ConfigError
-from yard_actors.host.host_config import HostSettings, host_settings
+from gateways.readers import time_zone
+from yard_actors.app.import_path import config_folder_first
+from yard_actors.errors import ConfigError, YardError
+from yard_actors.host.host_config import TOP_KEYS, HostSettings, host_settings
 from yard_actors.net import LOCAL_ONLY, Security
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
     "FeedSettings",
     "SystemSettings",
+    "default_control",
     "load_settings",
     "system_settings",
+    "with_journal_dir",
 ]
 
 DEFAULT_ENDPOINTS: Mapping[str, str] = {
@@ -40,7 +47,6 @@ DEFAULT_ENDPOINTS: Mapping[str, str] = {
     "orders": "inproc://yard-orders",
     "trades": "inproc://yard-trades",
     "recovery": "inproc://yard-recovery",
-    "control": "inproc://yard-control",
 }
 DEFAULT_ROBOTS: tuple[Mapping[str, Any], ...] = (
     {
@@ -79,6 +85,7 @@ class FeedSettings:
     speed: float | None = None  # None: as fast as possible; 1.0: real time; N: N times
     sessions: bool = True
     seed: int = 7
+    tz: tzinfo = UTC  # of CSV timestamps written without a zone (Finam's are Moscow time)
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +95,7 @@ class SystemSettings:
     store: str
     paper: PaperConfig
     feed: FeedSettings
+    control_given: bool = True  # False: the control endpoint follows the journal_dir
 
     def endpoint(self, name: str) -> str:
         return str(self.host.host_kwargs.get(name, DEFAULT_ENDPOINTS[name]))
@@ -101,7 +109,11 @@ class SystemSettings:
 
 
 def load_settings(path: str | Path | None) -> SystemSettings:
-    """Read and check a config file; None gives the embedded defaults."""
+    """Read and check a config file; None gives the embedded defaults.
+
+    The file's folder goes first on ``sys.path`` (:mod:`.import_path`), so the
+    robot modules beside it import from any working directory.
+    """
     if path is None:
         return system_settings({}, source="<defaults>")
     file = Path(path)
@@ -118,11 +130,16 @@ def load_settings(path: str | Path | None) -> SystemSettings:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{file}: not valid TOML: {exc}"
         raise ConfigError(msg) from exc
+    config_folder_first(file)
     return system_settings(config, source=str(file))
 
 
 def system_settings(config: Mapping[str, Any], *, source: str) -> SystemSettings:
     """Check every section of ``config``; endpoints and robots get defaults where absent."""
+    for key in config:  # here, not in host_settings: the allowed keys include [paper] and [feed]
+        if key not in TOP_KEYS | _SECTIONS:
+            allowed = ", ".join(sorted(TOP_KEYS | _SECTIONS))
+            raise _fail(source, key, f"unknown key (allowed: {allowed})")
     host_part = {k: v for k, v in config.items() if k not in _SECTIONS}
     endpoints = dict(DEFAULT_ENDPOINTS)
     given = host_part.get("endpoints", {})
@@ -132,6 +149,9 @@ def system_settings(config: Mapping[str, Any], *, source: str) -> SystemSettings
     host_part.setdefault("robots", list(DEFAULT_ROBOTS))
     store = host_part.pop("store", "sqlite:///yard-data/yard.db")
     host_part.setdefault("journal_dir", "yard-data/journal")
+    control_given = not isinstance(given, Mapping) or "control" in given
+    if not control_given and isinstance(host_part["journal_dir"], str):
+        endpoints["control"] = default_control(host_part["journal_dir"])
     host = host_settings({**host_part, "store": store}, source=source)
     return SystemSettings(
         source=source,
@@ -139,7 +159,24 @@ def system_settings(config: Mapping[str, Any], *, source: str) -> SystemSettings
         store=str(host.host_kwargs["store"]),
         paper=_paper(source, config.get("paper", {})),
         feed=_feed(source, config.get("feed", {})),
+        control_given=control_given,
     )
+
+
+def default_control(journal_dir: str | Path) -> str:
+    """The control endpoint of a host whose config names none: ``ipc://`` in the folder
+    that holds its journal (``yard run``'s run folder), a socket file its owner's only, so
+    ``yard ctl --endpoint`` reaches it from the same machine without keys."""
+    return f"ipc://{Path(journal_dir).resolve().parent / 'control'}"
+
+
+def with_journal_dir(settings: SystemSettings, journal_dir: str | Path) -> SystemSettings:
+    """``settings`` with another ``journal_dir``, and the control endpoint beside it where
+    the config named none (each host of one config gets its own)."""
+    kwargs = {**settings.host.host_kwargs, "journal_dir": str(journal_dir)}
+    if not settings.control_given:
+        kwargs["control"] = default_control(journal_dir)
+    return attrs.evolve(settings, host=attrs.evolve(settings.host, host_kwargs=kwargs))
 
 
 def _fail(source: str, key: str, problem: str) -> ConfigError:
@@ -191,7 +228,7 @@ def _paper(source: str, value: Any) -> PaperConfig:
 
 
 def _feed(source: str, value: Any) -> FeedSettings:
-    section = _section(source, "feed", value, {"files", "speed", "sessions", "seed"})
+    section = _section(source, "feed", value, {"files", "speed", "sessions", "seed", "tz"})
     settings = FeedSettings()
     if "files" in section:
         files = section["files"]
@@ -216,4 +253,12 @@ def _feed(source: str, value: Any) -> FeedSettings:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise _fail(source, "feed.seed", f"must be an integer, was {seed!r}")
         settings = attrs.evolve(settings, seed=seed)
+    if "tz" in section:
+        name = section["tz"]
+        if not isinstance(name, str):
+            raise _fail(source, "feed.tz", f'must be a time zone name such as "UTC", was {name!r}')
+        try:
+            settings = attrs.evolve(settings, tz=time_zone(name, source=f"{source}: feed.tz"))
+        except YardError as exc:
+            raise ConfigError(str(exc)) from exc
     return settings

@@ -4,6 +4,10 @@ Orders and fills come from the store (the source of truth), positions and
 realised P&L from the robots' own books, unrealised P&L from the last mid of
 each symbol, and the maximum drawdown from an equity curve rebuilt in event
 time: the robot's fills applied in order, marked to every quote of its symbols.
+A robot's status says whether it ran to the end; ``rejects`` counts its orders
+the exchange rejected and those its own risk limits refused; ``working``, the
+orders still open when the run stopped, each listed under the table
+(:func:`notes`). A failed robot makes the run's exit code 1 (:func:`exit_code`).
 """
 
 from __future__ import annotations
@@ -14,18 +18,25 @@ from typing import Any
 
 import attrs
 
+from gateways.store import OrderRecord, OrderState
 from yard_actors.robot.book import Position
 from yard_actors.wire.events import Fill, Quote
 
-__all__ = ["RobotSummary", "render", "summarize"]
+__all__ = ["RobotSummary", "exit_code", "notes", "render", "summarize"]
+
+_FAILED = "failed"
 
 
 @attrs.frozen(kw_only=True)
 class RobotSummary:
     name: str
+    status: str  # the robot's lifecycle status at the end: running, paused, halted, failed
+    error: str | None  # why it failed, if it did
     events: int
     orders: int
     fills: int
+    rejects: int  # rejected by the exchange or the gateway, plus refused by its risk limits
+    working: tuple[OrderRecord, ...]  # orders still open at the end, oldest first
     position: Mapping[str, int]
     realized: Decimal
     unrealized: Decimal
@@ -34,11 +45,14 @@ class RobotSummary:
 
 def summarize(
     snapshots: Sequence[Mapping[str, Any]],
-    orders: Mapping[str, int],
+    orders: Mapping[str, Sequence[OrderRecord]],
     fills: Mapping[str, Sequence[Fill]],
     quotes: Iterable[Quote],
 ) -> list[RobotSummary]:
-    """One row per robot; ``quotes`` is the run's market data in time order (read once)."""
+    """One row per robot; ``quotes`` is the run's market data in time order (read once).
+
+    ``orders`` and ``fills`` are each robot's, from the store.
+    """
     curves = {
         s["name"]: _Curve(sorted(fills.get(s["name"], ()), key=lambda f: f.ts)) for s in snapshots
     }
@@ -52,12 +66,18 @@ def summarize(
         name = snapshot["name"]
         curve = curves[name]
         curve.mark(None, last_mid)
+        records = orders.get(name, ())
+        refused = sum(snapshot.get("risk", {}).get("refusals", {}).values())
         rows.append(
             RobotSummary(
                 name=name,
+                status=str(snapshot["status"]),
+                error=snapshot.get("error"),
                 events=int(snapshot["events"]),
-                orders=orders.get(name, 0),
+                orders=len(records),
                 fills=len(fills.get(name, ())),
+                rejects=refused + sum(r.state is OrderState.REJECTED for r in records),
+                working=tuple(r for r in records if r.is_open),
                 position={s: p["qty"] for s, p in snapshot["positions"].items() if p["qty"]},
                 realized=Decimal(snapshot["pnl"]),
                 unrealized=curve.unrealized(last_mid),
@@ -104,28 +124,54 @@ def render(rows: Sequence[RobotSummary]) -> Any:
     table = Table(title="yard run: per-robot summary")
     for column in (
         "robot",
+        "status",
         "events",
         "orders",
         "fills",
+        "rejects",
+        "working",
         "position",
         "realised P&L",
         "unrealised P&L",
         "max drawdown",
     ):
-        table.add_column(column, justify="left" if column in ("robot", "position") else "right")
+        left = column in ("robot", "status", "position")
+        table.add_column(column, justify="left" if left else "right")
     for row in rows:
         position = " ".join(f"{s}:{q:+d}" for s, q in row.position.items()) or "flat"
         table.add_row(
             row.name,
+            row.status.upper() if row.status == _FAILED else row.status,
             f"{row.events:,}",
             f"{row.orders:,}",
             f"{row.fills:,}",
+            f"{row.rejects:,}",
+            f"{len(row.working):,}",
             position,
             _money(row.realized),
             _money(row.unrealized),
             _money(row.max_drawdown),
         )
     return table
+
+
+def notes(rows: Sequence[RobotSummary]) -> list[str]:
+    """Lines for under the table: each failed robot and why, each order left working."""
+    lines = [f"robot {row.name} failed: {row.error}" for row in rows if row.status == _FAILED]
+    for row in rows:
+        for order in row.working:
+            price = "market" if order.price is None else f"@ {order.price}"
+            left = f", {order.filled_qty} filled" if order.filled_qty else ""
+            lines.append(
+                f"left working: {row.name} {order.side.value} {order.qty} {order.symbol} "
+                f"{price} ({order.client_order_id}, {order.state.value}{left})"
+            )
+    return lines
+
+
+def exit_code(rows: Sequence[RobotSummary]) -> int:
+    """1 if a robot failed (the summary says which), else 0."""
+    return 1 if any(row.status == _FAILED for row in rows) else 0
 
 
 def _money(value: Decimal) -> str:

@@ -39,7 +39,8 @@ data = "inproc://yard-data"                # the feed binds, hosts and the gatew
 orders = "inproc://yard-orders"            # the gateway binds, hosts connect
 trades = "inproc://yard-trades"            # the gateway binds, hosts connect
 recovery = "inproc://yard-recovery"        # the gateway binds: replay of missed reports
-control = "inproc://yard-control"          # each host binds; `yard ctl` connects
+# control = "tcp://0.0.0.0:5564"           # each host binds (default: ipc:// beside its
+#                                          # journal); `yard ctl --endpoint` connects
 
 [security]                                 # CURVE keys: every tcp:// endpoint needs them
 # secret_key = "keys/host.key_secret"      # this process's key pair (yard keys keys)
@@ -56,6 +57,7 @@ require_session = true                     # refuse orders outside an open tradi
 speed = "max"                              # "max", or 1.0 for real time, 10.0 for ten times
 sessions = true                            # insert MOEX FORTS session status from the schedule
 seed = 7                                   # the sample day's seed
+# tz = "UTC"                               # zone of CSV times written without one (Finam: Moscow)
 
 [[robots]]
 class = "my_robot:MyRobot"                 # module:Class, importable from where you run yard
@@ -79,8 +81,14 @@ from decimal import Decimal
 
 import attrs
 
-from yard_actors import Fill, Quote, Robot
-from yard_actors import HandlerResult
+from yard_actors import Fill, HandlerResult, InstrumentTable, Quote, Robot
+
+INSTRUMENTS = InstrumentTable()  # each contract's tick: prices move in whole ticks (RTS: 10)
+
+
+def tick_of(symbol: str) -> Decimal:
+    instrument = INSTRUMENTS.get(symbol)
+    return Decimal(1) if instrument is None else instrument.tick_size
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +109,7 @@ class MyRobot(Robot):
     def on_quote(self, quote: Quote) -> HandlerResult:
         if self.open_orders(quote.symbol):
             return None  # one order at a time
-        edge = Decimal(self.params.edge_ticks)
+        edge = self.params.edge_ticks * tick_of(quote.symbol)  # on the grid for any symbol
         if self.position(quote.symbol) <= 0:
             return self.buy(quote.symbol, self.params.qty, quote.bid - edge)
         return self.sell(quote.symbol, self.params.qty, quote.ask + edge)

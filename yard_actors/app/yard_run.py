@@ -6,7 +6,8 @@ the configured endpoints (``inproc://`` by default). ``--role host`` runs only
 a host, with all robots or the ``--robots`` named, for deployments where the
 feed (``yard feed``) and the gateway (``yard gateway``) are processes of their
 own, possibly on other machines; it logs its robots' and intakes' counters
-every ``--health-every`` seconds and on SIGUSR1.
+every ``--health-every`` seconds and on SIGUSR1. The system itself starts and
+stops in :mod:`yard_actors.app.running_system`, which ``yard repl`` shares.
 """
 
 from __future__ import annotations
@@ -23,23 +24,25 @@ from typing import Any
 
 import attrs
 import pykka
-import zmq
 
-from gateways.feed import Published, QuotePublisher, market_stream, replay_events
-from gateways.order_gateway import OrderGateway
-from gateways.paper import PaperExchange
-from gateways.readers import read_file
-from gateways.store import open_store, reopener
-from yard_actors.app.config_file import FeedSettings, SystemSettings
-from yard_actors.app.summary import render, summarize
+from yard_actors.app.config_file import SystemSettings, with_journal_dir
+from yard_actors.app.running_system import RunningSystem, RunSummary, start_gateway
+from yard_actors.app.signals import StopSignals
+from yard_actors.app.summary import exit_code, notes, render
+from yard_actors.app.wording import count
 from yard_actors.errors import ConfigError
 from yard_actors.host.host import Host
 from yard_actors.host.host_config import HostSettings, RobotSettings
-from yard_actors.net import Security
-from yard_actors.robot.loader import load_robot_class
-from yard_actors.wire.events import Quote
+from yard_actors.robot.lifecycle import RobotStatus
 
-__all__ = ["HEALTH_EVERY_S", "fresh_run_dir", "run_all", "run_host", "start_gateway"]
+__all__ = [
+    "HEALTH_EVERY_S",
+    "fresh_run_dir",
+    "print_summary",
+    "run_all",
+    "run_host",
+    "start_gateway",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,9 @@ def fresh_run_dir(data_dir: Path) -> Path:
 
 
 def in_run_dir(settings: SystemSettings, run_dir: Path) -> SystemSettings:
-    """The same settings with the journal and the SQLite store inside ``run_dir``."""
-    kwargs = dict(settings.host.host_kwargs)
-    kwargs["journal_dir"] = str(run_dir / "journal")
+    """The same settings with the journal and the SQLite store inside ``run_dir`` (and the
+    control endpoint, where the config names none)."""
+    kwargs = dict(with_journal_dir(settings, run_dir / "journal").host.host_kwargs)
     store = f"sqlite:///{run_dir / 'yard.db'}"
     kwargs["store"] = store
     host = attrs.evolve(settings.host, host_kwargs=kwargs)
@@ -77,116 +80,49 @@ def _robots(host: HostSettings, names: Sequence[str] | None) -> tuple[RobotSetti
     return tuple(known[name] for name in names)
 
 
-def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
-    symbols: dict[str, None] = {}
-    for robot in robots:
-        for symbol in robot.symbols or load_robot_class(robot.class_path).symbols:
-            symbols.setdefault(symbol)
-    return list(symbols)
-
-
-def _market(feed: FeedSettings) -> list[Published]:
-    """The whole market, read at once: the progress bar needs its length, the summary its quotes."""
-    files = [read_file(path) for path in feed.files]
-    return list(market_stream(files, seed=feed.seed, sessions=feed.sessions))
-
-
 def run_all(
-    settings: SystemSettings, *, speed: float | None, live: bool, limit: int | None = None
-) -> int:
-    """Run feed, gateway and host in this process; print the summary; return the exit code."""
-    robots = settings.host.robots
-    symbols = _symbols(robots)
-    events = _market(settings.feed)[:limit]
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    publisher = gateway = None
-    started = time.perf_counter()
-    try:
-        security = settings.security.in_one_process()  # one process, one key for every role
-        publisher = QuotePublisher(context, settings.endpoint("data"), security=security)
-        gateway = start_gateway(settings, context=context, symbols=symbols, security=security)
-        kwargs = {
-            **settings.host.host_kwargs,
-            "recovery": settings.endpoint("recovery"),
-            "security": security,
-        }
-        with Host(context=context, **kwargs) as host:
-            for robot in robots:
-                host.add_robot(
-                    robot.class_path,
-                    name=robot.name,
-                    symbols=robot.symbols,
-                    params=robot.params,
-                    limits=robot.limits,
-                )
-            publisher.wait_for_subscribers(symbols, count=2)  # the host and the gateway
-            _publish(publisher, events, host, speed=speed, live=live)
-            _settle(host)
-            elapsed = time.perf_counter() - started
-            snapshots = [host.snapshot(robot.name) for robot in robots]
-            journal = host.journal_dir
-        store = gateway.store  # the one in use: a fresh one if an outage opened it anew
-        fills = {r.name: [t.fill for t in store.trades(robot=r.name)] for r in robots}
-        orders = {r.name: len(store.orders(robot=r.name)) for r in robots}
-    finally:
-        if gateway is not None:
-            gateway.stop()
-            gateway.store.close()
-        if publisher is not None:
-            publisher.close()
-        context.term()
-    rows = summarize(snapshots, orders, fills, (e for e in events if isinstance(e, Quote)))
-    _print(render(rows))
-    _print(
-        f"{len(events):,} events in {elapsed:.1f} s; journal: {journal}; store: {settings.store}\n"
-        f"replay a robot: yard replay {journal} {robots[0].name}"
-        if robots
-        else ""
-    )
-    return 0
-
-
-def start_gateway(
     settings: SystemSettings,
-    *,
-    context: zmq.Context[zmq.Socket[bytes]],
-    symbols: Sequence[str],
-    security: Security,
-) -> OrderGateway:
-    """``yard run``'s order gateway: the paper exchange over the configured store.
-
-    After a store outage it opens the store anew (:func:`gateways.store.reopener`),
-    as ``yard gateway`` does, so a store left unusable by the outage is replaced.
-    The store in use is then :attr:`OrderGateway.store`: close it after ``stop()``.
-    Raises StoreError if the store cannot be opened or read.
-    """
-    store = open_store(settings.store)
-    try:
-        return OrderGateway(
-            store=store,
-            exchange=PaperExchange(settings.paper),
-            orders=settings.endpoint("orders"),
-            trades=settings.endpoint("trades"),
-            recovery=settings.endpoint("recovery"),
-            data=settings.endpoint("data"),
-            symbols=symbols,
-            context=context,
-            security=security,
-            reopen_store=reopener(settings.store),
-        )
-    except BaseException:
-        store.close()
-        raise
-
-
-def _publish(
-    publisher: QuotePublisher,
-    events: Sequence[Published],
-    host: Host,
     *,
     speed: float | None,
     live: bool,
-) -> None:
+    limit: int | None = None,
+    clock: str | None = None,
+) -> int:
+    """Run feed, gateway and host in this process; print the summary; return the exit code.
+
+    ``clock``: ``"market"`` (lockstep, :mod:`yard_actors.app.lockstep`: the same data and
+    config give the same run every time) or ``"wall"`` (the feed does not wait); None:
+    market at full speed (``speed=None``), wall at real-time speeds.
+    """
+    market_time = clock == "market" or (clock is None and speed is None)
+    # a failure stops what was started; Ctrl-C or SIGTERM ends the publishing, not the summary
+    with (
+        StopSignals("yard run") as signals,
+        RunningSystem(settings, limit=limit, market_time=market_time) as system,
+    ):
+        host = system.start()
+        signals.cut_short(lambda: _publish(system, host, speed=speed, live=live))
+        summary = system.stop()
+    print_summary(summary)
+    if signals.name is not None:
+        print(f"yard run: stopped by {signals.name} after {count(summary.events, 'market event')}")
+    return signals.exit_code(exit_code(summary.rows))
+
+
+def print_summary(summary: RunSummary) -> None:
+    """The per-robot table and the totals, as ``yard run`` and ``yard repl`` end."""
+    _print(render(summary.rows))
+    for line in notes(summary.rows):
+        print(line)  # plain: an error's text is not rich markup
+    if summary.robots:
+        _print(
+            f"{summary.events:,} events in {summary.seconds:.1f} s; journal: {summary.journal}; "
+            f"store: {summary.store}\n"
+            f"replay a robot: yard replay {summary.journal} {summary.robots[0]}"
+        )
+
+
+def _publish(system: RunningSystem, host: Host, *, speed: float | None, live: bool) -> None:
     """Publish in event time (``speed`` times real time, or as fast as possible), with progress."""
     # rich is imported here, not at the top: only yard run draws with it, and it would add
     # ~75 ms (python -X importtime -c "import rich.progress") to every other command's start.
@@ -199,12 +135,12 @@ def _publish(
         TextColumn("{task.fields[robots]}"),
     )
     with Progress(*columns, disable=not live, transient=False) as progress:
-        task = progress.add_task("feed", total=len(events), robots="")
+        task = progress.add_task("feed", total=len(system.events), robots="")
 
         def show(published: int) -> None:
             progress.update(task, completed=published, robots=_line(host))
 
-        replay_events(events, publisher, speed=speed, progress=show if live else None)
+        system.publish(speed=speed, progress=show if live else None)
 
 
 def _line(host: Host) -> str:
@@ -213,18 +149,6 @@ def _line(host: Host) -> str:
         position = ",".join(f"{s}{q:+d}" for s, q in row["position"].items() if q) or "flat"
         parts.append(f"{row['name']} {row['commands_out']}cmd {position} pnl {row['pnl']}")
     return " | ".join(parts)
-
-
-def _settle(host: Host, quiet_checks: int = 3) -> None:
-    """Wait until no robot's event count moves for a few checks: reports are asynchronous."""
-    last: list[int] = []
-    still = 0
-    while still < quiet_checks:
-        host.wait_idle(timeout=30)
-        counts = [row["events_in"] for row in host.robots()]
-        still = still + 1 if counts == last else 0
-        last = counts
-        time.sleep(0.05)  # the run's own pacing, not a test wait
 
 
 def run_host(
@@ -237,7 +161,8 @@ def run_host(
 
     Meanwhile log its health (:func:`_log_health`) every ``health_every`` seconds
     (0: never) and whenever SIGUSR1 comes, at INFO even without ``-v``. Call from the
-    main thread: it installs the signal handlers, which run there.
+    main thread: it installs the signal handlers, which run there. Returns 1 if a
+    robot had failed by then, else 0.
     """
     robots = _robots(settings.host, robot_names)
     wake = threading.Event()
@@ -266,8 +191,12 @@ def run_host(
             host.wait_idle(timeout=_STOP_GRACE_S)
         except pykka.Timeout:
             log.warning("robots still had events waiting; the host stops without them")
-        print(host.robots(), flush=True)
-    return 0
+        rows = host.robots()
+        print(rows, flush=True)
+    failed = [row["name"] for row in rows if row["status"] == RobotStatus.FAILED.value]
+    if failed:  # as yard run's summary: a failed robot is the run's failure
+        print(f"yard host: robots failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 def _watch(host: Host, wake: threading.Event, signals: set[int], every: float) -> None:

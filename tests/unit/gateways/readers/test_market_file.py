@@ -107,26 +107,42 @@ def test_a_flood_of_bad_rows_logs_the_first_twenty_and_counts_all(
     assert "500 rows, 0 events, 500 bad rows skipped" in caplog.text
 
 
-def test_a_file_with_only_a_header_gives_nothing_and_says_so(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_file_with_only_a_header_is_an_error(tmp_path: Path, strict: bool) -> None:
     path = write_file(tmp_path, lines(QUOTE_HEADER))
 
-    with caplog.at_level(logging.WARNING, logger="gateways.readers"):
-        assert list(read_file(path)) == []
-
-    assert f"Market data file {path} has a header but no rows" in caplog.text
+    with pytest.raises(FeedError, match=f"Market data file {re.escape(str(path))} has a header "):
+        list(read_file(path, strict=strict))
 
 
-def test_an_empty_file_gives_nothing_and_says_so(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.mark.parametrize("strict", [False, True])
+def test_an_empty_file_is_an_error(tmp_path: Path, strict: bool) -> None:
     path = write_file(tmp_path, "\n\n")
 
-    with caplog.at_level(logging.WARNING, logger="gateways.readers"):
-        assert list(read_file(path)) == []
+    with pytest.raises(FeedError, match=f"Market data file {re.escape(str(path))} is empty: "):
+        list(read_file(path, strict=strict))
 
-    assert f"Market data file {path} is empty" in caplog.text
+
+@pytest.mark.parametrize(
+    ("bid", "ask"),
+    [pytest.param(90001, 90000, id="crossed"), pytest.param(90000, 90000, id="locked")],
+)
+def test_a_crossed_quote_is_counted_and_dropped_naming_file_and_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, bid: int, ask: int
+) -> None:
+    good = f"{T0},Si,90000,90001,3,4"
+    path = write_file(tmp_path, lines(QUOTE_HEADER, good, f"{T0},Si,{bid},{ask},3,4", good))
+    reader = read_file(path)
+
+    with caplog.at_level(logging.WARNING, logger="gateways.readers"):
+        events = list(reader)
+
+    assert len(events) == 2
+    assert (
+        f"{path} line 3: its bid {bid} is not below its ask {ask} (a crossed or locked quote)."
+        in caplog.text
+    )
+    assert reader.stats == ReadStats(rows=3, events=2, bad_rows=1, crossed=1)
 
 
 def test_a_file_of_unknown_format_raises_even_when_lenient(tmp_path: Path) -> None:
@@ -201,7 +217,9 @@ _first_lines = [
 ]
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(first=st.sampled_from(_first_lines), rows=st.lists(st.lists(_field, max_size=9), max_size=6))
 def test_random_rows_never_raise_when_lenient(
     tmp_path: Path, first: str, rows: list[list[str]]
@@ -212,13 +230,19 @@ def test_random_rows_never_raise_when_lenient(
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
     reader = read_file(path)
 
+    if not any(delimiter.join(row).strip() for row in rows) and not first.startswith("SiZ5"):
+        with pytest.raises(FeedError, match="has a header but no rows"):  # the one error lenient
+            list(reader)
+        return
     events = list(reader)
 
     assert all(isinstance(event, Quote | Tick) for event in events)
     assert reader.stats.rows == reader.stats.events + reader.stats.bad_rows
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(content=st.binary(max_size=200) | _row_text.map(str.encode), strict=st.booleans())
 def test_random_files_raise_nothing_but_feed_error(
     tmp_path: Path, content: bytes, strict: bool
