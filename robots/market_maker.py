@@ -23,9 +23,13 @@ class MarketMakerParams:
     qty: int = 1
     max_position: int = 5
     skew_ticks_per_lot: int = 1
+    #: How far (in ticks) a working quote may drift from where it should be before it is
+    #: cancelled and sent again: 1 chases every move of the mid; more keeps a quote
+    #: working (and its place in the queue) through small moves, at a fraction of the orders.
+    requote_ticks: int = 1
 
     def __attrs_post_init__(self) -> None:
-        for name in ("half_spread_ticks", "qty", "max_position"):
+        for name in ("half_spread_ticks", "qty", "max_position", "requote_ticks"):
             if getattr(self, name) <= 0:
                 msg = f"{name} must be positive, was {getattr(self, name)}"
                 raise ValueError(msg)
@@ -56,11 +60,12 @@ class MarketMaker(Robot):
         if position <= -p.max_position:
             del want[Side.SELL]
         out: list[Command] = []
+        drift = p.requote_ticks * p.tick_size
         for order in self.open_orders(quote.symbol):
             if order.cancel_requested:
                 want.pop(order.side, None)
-            elif want.get(order.side) == order.price:
-                del want[order.side]  # still at the right price: leave it working
+            elif abs(want.get(order.side, order.price + drift) - order.price) < drift:
+                del want[order.side]  # near enough to where it should be: leave it working
             else:
                 out.append(self.cancel(order))
                 want.pop(order.side, None)  # requote once the cancel is confirmed

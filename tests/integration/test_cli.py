@@ -16,20 +16,10 @@ from typing import IO
 import zmq
 
 from gateways.store import OrderState, open_store
+from tests.integration.cli_process import yard as _yard
 from yard_actors import Fill, NewOrder, SessionState, SessionStatus, Side, decode, encode
 from yard_actors.testing import quote
 from yard_actors.wire.names import SESSION_TOPIC
-
-
-def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yard_actors.app.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_yard_help_lists_the_commands(tmp_path: Path) -> None:

@@ -4,22 +4,12 @@ export; and the counts they print."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.integration.cli_process import yard as _yard
 
 T0 = 1_764_226_800_000_000_000  # 2025-11-27T07:00:00Z, 10:00 in Moscow
 QUOTE_HEADER = "timestamp,symbol,bid,ask,bid_size,ask_size"
-
-
-def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yard_actors.app.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _feed(*files: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -3,9 +3,9 @@ says which robot failed, what was rejected and what was left working."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.integration.cli_process import yard as _yard
 
 ROBOTS = '''
 from __future__ import annotations
@@ -46,17 +46,6 @@ class Breaks(Robot):
     def on_quote(self, quote: Quote):
         raise ValueError("a bug in on_quote")
 '''
-
-
-def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yard_actors.app.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _project(tmp_path: Path, robots: str) -> Path:

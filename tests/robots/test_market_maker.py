@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from robots.market_maker import MarketMaker
-from yard_actors import CancelOrder, NewOrder, Side, replay
+from yard_actors import CancelOrder, NewOrder, RobotError, Side, replay
 from yard_actors.testing import RobotHarness, accepted, filled, quote, run_robot, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")
@@ -42,6 +42,23 @@ def test_a_moved_market_cancels_the_stale_quotes() -> None:
 
     assert sorted(c.client_order_id for c in out if isinstance(c, CancelOrder)) == ["mm-1", "mm-2"]
     assert not [c for c in out if isinstance(c, NewOrder)]
+
+
+def test_with_requote_ticks_a_small_drift_leaves_quotes_working_and_a_larger_one_does_not() -> None:
+    harness = RobotHarness(
+        MarketMaker, name="mm", params={"half_spread_ticks": 2, "requote_ticks": 3}
+    )
+    harness.quote("Si", 100, 102)  # bid 99, offer 103
+
+    assert harness.quote("Si", 102, 104) == []  # should be 101 / 105: 2 ticks off, kept
+    out = harness.quote("Si", 103, 105)  # should be 102 / 106: 3 ticks off, cancelled
+
+    assert sorted(c.client_order_id for c in out if isinstance(c, CancelOrder)) == ["mm-1", "mm-2"]
+
+
+def test_requote_ticks_below_one_is_refused() -> None:
+    with pytest.raises(RobotError, match="requote_ticks must be positive"):
+        RobotHarness(MarketMaker, params={"requote_ticks": 0})
 
 
 def test_a_long_inventory_skews_quotes_down_and_stops_buying_at_the_limit() -> None:

@@ -59,13 +59,18 @@ DEFAULT_ROBOTS: tuple[Mapping[str, Any], ...] = (
         "class": "robots.market_maker:MarketMaker",
         "name": "mm-si",
         "symbols": ["Si"],
-        "params": {"half_spread_ticks": 3, "max_position": 5},
+        "params": {"half_spread_ticks": 3, "max_position": 5, "requote_ticks": 3},
     },
     {
         "class": "robots.market_maker:MarketMaker",
         "name": "mm-rts",
         "symbols": ["RTS"],
-        "params": {"half_spread_ticks": 2, "tick_size": "10", "max_position": 3},
+        "params": {
+            "half_spread_ticks": 2,
+            "tick_size": "10",
+            "max_position": 3,
+            "requote_ticks": 2,
+        },
     },
     {
         "class": "robots.spread:SpreadTrader",

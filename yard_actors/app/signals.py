@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["BROKEN_PIPE", "SignalsInterrupt", "StopSignals", "silence_stdout"]
 
@@ -37,21 +37,16 @@ class _CutShort(BaseException):  # not an Exception: no `except Exception` may s
     """Raised inside :meth:`StopSignals.cut_short` by the first signal; caught there."""
 
 
-class StopSignals:
-    """Catch SIGINT and SIGTERM while the ``with`` block runs; restore the handlers after.
+class _Handling:
+    """Install :meth:`_handle` for SIGINT and SIGTERM while the ``with`` block runs; restore
+    the handlers after. Only the main thread may set handlers (and gets signals): on
+    another (a test's), nothing is installed."""
 
-    Python runs signal handlers on the main thread; on another (a test's), this
-    catches nothing. ``received`` is the first signal caught, or None.
-    """
-
-    def __init__(self, command: str = "yard") -> None:
-        self.received: int | None = None
-        self._command = command
-        self._cutting = False
+    def __init__(self) -> None:
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> StopSignals:
-        if _on_main_thread():  # only the main thread may set handlers, or gets signals
+    def __enter__(self) -> Self:
+        if _on_main_thread():
             for signum in _STOPPING:
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
@@ -65,6 +60,23 @@ class StopSignals:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        raise NotImplementedError
+
+
+class StopSignals(_Handling):
+    """Catch SIGINT and SIGTERM while the ``with`` block runs; restore the handlers after.
+
+    Python runs signal handlers on the main thread; on another (a test's), this
+    catches nothing. ``received`` is the first signal caught, or None.
+    """
+
+    def __init__(self, command: str = "yard") -> None:
+        super().__init__()
+        self.received: int | None = None
+        self._command = command
+        self._cutting = False
 
     @property
     def name(self) -> str | None:
@@ -107,7 +119,7 @@ class StopSignals:
             raise _CutShort
 
 
-class SignalsInterrupt:
+class SignalsInterrupt(_Handling):
     """While the ``with`` block runs, SIGINT and SIGTERM both raise KeyboardInterrupt.
 
     ``received`` is the last one caught; :meth:`exit_code` maps the command's
@@ -115,24 +127,8 @@ class SignalsInterrupt:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> SignalsInterrupt:
-        if _on_main_thread():
-            for signum in _STOPPING:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
 
     def exit_code(self, code: int) -> int:
         if code == 128 + signal.SIGINT and self.received is not None:

@@ -69,7 +69,7 @@ params = { qty = 1, edge_ticks = 2 }
 class = "robots.market_maker:MarketMaker"
 name = "mm-rts"
 symbols = ["RTS"]
-params = { half_spread_ticks = 2, tick_size = "10", max_position = 3 }
+params = { half_spread_ticks = 2, tick_size = "10", max_position = 3, requote_ticks = 2 }
 """
 
 ROBOT = '''\
