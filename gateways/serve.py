@@ -38,6 +38,7 @@ from gateways.exchange import ExchangeAdapter
 from gateways.order_gateway import OrderGateway
 from gateways.paper import PaperConfig, PaperExchange
 from gateways.recovery_limits import RecoveryLimits
+from gateways.signal_wakeup import Wakeup
 from gateways.store import open_store, reopener
 from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
@@ -89,8 +90,9 @@ def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> 
     at once if the gateway's thread ends on an unexpected error, StoreError if
     the store cannot be opened, ConfigError for an ``exchange`` it cannot build.
     """
-    wake = threading.Event()
-    asked = threading.Event()  # SIGUSR1
+    wake = Wakeup()  # set from signal handlers: no lock may be taken there (signal_wakeup.py)
+    asked = _Flag()  # SIGUSR1
+    stopping: threading.Event | _Flag
     if stop is None:
         stopping = _signal_event(wake, asked)
     else:
@@ -198,9 +200,9 @@ def _watch(
     context: zmq.Context[zmq.Socket[bytes]],
     every_s: float,
     *,
-    stopping: threading.Event,
-    asked: threading.Event,
-    wake: threading.Event,
+    stopping: threading.Event | _Flag,
+    asked: _Flag,
+    wake: Wakeup,
 ) -> None:
     """Until told to stop or the gateway's thread ends: log its health when due or asked."""
     if health_log.level == logging.NOTSET:  # health lines show at the CLI's default level
@@ -208,7 +210,6 @@ def _watch(
     due = time.monotonic() + every_s if every_s > 0 else None
     while not stopping.is_set() and not gateway.wait(0):
         wake.wait(None if due is None else max(0.0, due - time.monotonic()))
-        wake.clear()  # before looking: a wake after this is seen by the next wait
         if asked.is_set():
             asked.clear()
             _log_health(gateway, context)
@@ -252,7 +253,7 @@ def _exchange(settings: GatewaySettings) -> ExchangeAdapter:
 _CALLS: Final = ("submit", "cancel", "on_market", "poll")  # restore is optional (new)
 
 
-def _forward(wait: Callable[[], object], wake: threading.Event) -> None:
+def _forward(wait: Callable[[], object], wake: Wakeup) -> None:
     """Set ``wake`` once ``wait()`` returns, from a daemon thread."""
 
     def run() -> None:
@@ -262,8 +263,25 @@ def _forward(wait: Callable[[], object], wake: threading.Event) -> None:
     threading.Thread(target=run, name="yard-gateway-watch", daemon=True).start()
 
 
-def _signal_event(wake: threading.Event, asked: threading.Event) -> threading.Event:
-    event = threading.Event()
+class _Flag:
+    """A flag a signal handler may set: a plain attribute, no lock (``threading.Event``
+    takes one, which the interrupted main thread may hold)."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def clear(self) -> None:
+        self._set = False
+
+
+def _signal_event(wake: Wakeup, asked: _Flag) -> _Flag:
+    event = _Flag()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         event.set()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import signal
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import attrs
 import pykka
 
+from gateways.signal_wakeup import Wakeup
 from yard_actors.app.config_file import SystemSettings, with_journal_dir
 from yard_actors.app.running_system import RunningSystem, RunSummary, start_gateway
 from yard_actors.app.signals import StopSignals
@@ -165,7 +165,7 @@ def run_host(
     robot had failed by then, else 0.
     """
     robots = _robots(settings.host, robot_names)
-    wake = threading.Event()
+    wake = Wakeup()  # set in a signal handler: no lock may be taken there (signal_wakeup.py)
     signals: set[int] = set()
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -199,13 +199,12 @@ def run_host(
     return 1 if failed else 0
 
 
-def _watch(host: Host, wake: threading.Event, signals: set[int], every: float) -> None:
+def _watch(host: Host, wake: Wakeup, signals: set[int], every: float) -> None:
     """Log the host's health every ``every`` s (if > 0) and on SIGUSR1; return on SIGINT/TERM."""
     stop = {signal.SIGINT, signal.SIGTERM}
     due = time.monotonic() + every if every > 0 else math.inf
     while True:
         wake.wait(None if due == math.inf else max(0.0, due - time.monotonic()))
-        wake.clear()
         if signals & stop:
             return
         asked = signal.SIGUSR1 in signals
