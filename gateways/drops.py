@@ -17,12 +17,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from typing import Final
 
 from yard_actors.wire.log_limit import LOG_EVERY, LOG_FIRST, should_log
 
 __all__ = ["LOG_EVERY", "LOG_FIRST", "Drops", "should_log"]
 
 logger = logging.getLogger(__name__)
+
+# What a drop of each source is called in the log: "dropped market data (bad_field, ...)".
+_WHAT: Final = {
+    "command": "a command",
+    "market": "market data",
+    "recovery": "a recovery request",
+    "resolve": "a resolve",
+    "subscription": "a subscription",
+}
 
 
 class Drops:
@@ -47,6 +57,7 @@ class Drops:
         self._counts[key] += 1
         count = self._counts[key]
         if should_log(count):
+            what = _WHAT.get(source, f"a {source}")
             logger.warning(
-                "%s dropped a %s (%s, %d so far): %s", self.where, source, reason, count, detail
+                "%s dropped %s (%s, %d so far): %s", self.where, what, reason, count, detail
             )

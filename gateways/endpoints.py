@@ -28,7 +28,7 @@ from gateways.recovery_limits import SEND_QUEUE as RECOVERY_SEND_QUEUE
 from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
 from yard_actors.net import FEED, LOCAL_ONLY, Security, is_keyed, speaks_curve
-from yard_actors.wire.names import SESSION_TOPIC
+from yard_actors.wire.names import GATEWAY_READY, SESSION_TOPIC
 
 __all__ = ["TRADES_QUEUE", "GatewaySockets", "Keyed"]
 
@@ -85,6 +85,7 @@ class GatewaySockets:
             self.data.subscribe(SESSION_TOPIC.encode())
             for symbol in symbols:
                 self.data.subscribe(symbol.encode())
+            self.data.subscribe(GATEWAY_READY.encode())  # last: a waiting feed counts it
         self.endpoints = {
             "orders": self.orders.getsockopt_string(zmq.LAST_ENDPOINT),
             "trades": self.trades.getsockopt_string(zmq.LAST_ENDPOINT),

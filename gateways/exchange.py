@@ -39,11 +39,11 @@ from __future__ import annotations
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from gateways.store.base import OrderStore, Report
-from yard_actors.wire.events import CancelOrder, NewOrder, Quote, SessionStatus, Tick
+from yard_actors.wire.events import Bar, CancelOrder, NewOrder, Quote, SessionStatus, Tick
 
 __all__ = ["ExchangeAdapter", "MarketUpdate"]
 
-MarketUpdate: TypeAlias = Quote | Tick | SessionStatus
+MarketUpdate: TypeAlias = Quote | Tick | Bar | SessionStatus
 
 
 @runtime_checkable

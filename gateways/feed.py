@@ -27,15 +27,15 @@ import attrs
 import zmq
 
 from gateways.pacing import check_speed
-from gateways.publisher import REPEAT_EVERY_S, Published, QuotePublisher
+from gateways.publisher import REPEAT_EVERY_S, Published, QuotePublisher, peers
 from gateways.readers import MarketFile, merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS, with_sessions
 from yard_actors import net
 from yard_actors.errors import ConfigError, YardError
 from yard_actors.net import LOCAL_ONLY, Security
-from yard_actors.wire.events import MarketEvent, Quote, SessionStatus, SystemStatus, Tick
-from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS
+from yard_actors.wire.events import Bar, MarketEvent, Quote, SessionStatus, SystemStatus, Tick
+from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS, InstrumentTable
 
 __all__ = [
     "INTERRUPTED",
@@ -112,13 +112,14 @@ class ReplayCounts:
 
     quotes: int
     ticks: int
+    bars: int = 0
     sessions: int
     others: int
     seconds: float
 
     @property
     def events(self) -> int:
-        return self.quotes + self.ticks + self.sessions + self.others
+        return self.quotes + self.ticks + self.bars + self.sessions + self.others
 
     @property
     def rate(self) -> float:
@@ -167,6 +168,7 @@ def replay_events(
     return ReplayCounts(
         quotes=counts[Quote],
         ticks=counts[Tick],
+        bars=counts[Bar],
         sessions=counts[SessionStatus],
         others=counts[SystemStatus],
         seconds=time.monotonic() - began,
@@ -195,6 +197,9 @@ def serve_feed(
     speed: float | None = None,
     strict: bool = False,
     wait_for: int = 1,
+    hosts: int | None = None,
+    gateways: int = 1,
+    limit: int | None = None,
     sessions: bool = True,
     seed: int = 7,
     wait_timeout: float = 60.0,
@@ -203,12 +208,16 @@ def serve_feed(
     err: TextIO | None = None,
     security: Security = LOCAL_ONLY,
     zone: tzinfo = UTC,
+    instruments: InstrumentTable | None = None,
 ) -> int:
     """``yard feed``: publish ``files`` (or the sample day, seeded, if none) on ``bind``.
 
     Reads and merges the files lazily, adds FORTS session changes (unless
-    ``sessions=False``), waits for ``wait_for`` subscribers to some symbol
-    (0: does not wait), publishes at ``speed`` (see :func:`replay_events`),
+    ``sessions=False``), waits for ``hosts`` hosts and ``gateways`` gateways to
+    say they are ready (:meth:`QuotePublisher.wait_until_ready`), or, with
+    ``hosts`` None, for ``wait_for`` subscribers to some symbol (0: does not
+    wait), publishes the first ``limit`` events (None: all) at ``speed`` (see
+    :func:`replay_events`),
     gives subscribers up to ``linger`` seconds to take what is queued, and
     prints one summary line to ``out``, with the peers its endpoint refused
     (``security``: its keys, :mod:`yard_actors.net`). Returns 0, or 2 after
@@ -216,17 +225,19 @@ def serve_feed(
     socket that cannot bind (or a ``tcp://`` one without keys), no subscriber
     in time, a bad row in ``strict`` mode (the events before it are published)
     or an unreadable file. ``zone`` is the time zone of CSV timestamps written
-    without one (:func:`~gateways.readers.read_file`). A KeyboardInterrupt (Ctrl-C)
+    without one (:func:`~gateways.readers.read_file`); ``instruments`` gives the tick
+    grids rows are checked against (default: the built-in table). A KeyboardInterrupt (Ctrl-C)
     stops it where it is: it prints the summary line of what went out and returns
     :data:`INTERRUPTED`.
     """
     out, err = out or sys.stdout, err or sys.stderr
     try:
         _check_arguments(speed, wait_for, wait_timeout)
+        _check_peers(hosts, gateways, limit)
     except ConfigError as exc:
         print(f"yard feed: {exc}", file=err)
         return 2
-    readers = [read_file(path, strict=strict, zone=zone) for path in files]
+    readers = [read_file(path, strict=strict, zone=zone, instruments=instruments) for path in files]
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     drain = 0.0
     try:
@@ -240,9 +251,24 @@ def serve_feed(
     try:
         stream = market_stream(readers, seed=seed, sessions=sessions)
         # Opening every file now makes a wrong one fail before the wait, not after it.
+        stream = stream if limit is None else itertools.islice(stream, limit)
         head = list(itertools.islice(stream, 1))
-        if wait_for:
-            log.info("Feed on %s waits for %d subscribers.", publisher.endpoint, wait_for)
+        if hosts is not None:
+            print(
+                f"yard feed: waiting for {peers(hosts, gateways)} to be ready on "
+                f"{publisher.endpoint}; start them now (Ctrl-C to stop)",
+                file=out,
+                flush=True,
+            )
+            publisher.wait_until_ready(hosts=hosts, gateways=gateways, timeout=wait_timeout)
+        elif wait_for:  # said at once (on err: out has the summary): silent, it looks hung
+            waiting = _count(wait_for, "subscriber")
+            print(
+                f"yard feed: waiting for {waiting} to a symbol on {publisher.endpoint}; start "
+                "the hosts now (Ctrl-C to stop)",
+                file=err,
+                flush=True,
+            )
             publisher.wait_for_market_subscribers(count=wait_for, timeout=wait_timeout)
         drain = linger  # from here on, what is published deserves its chance to arrive
         counts = replay_events(itertools.chain(head, stream), counted, speed=speed)
@@ -261,7 +287,9 @@ def serve_feed(
     bad = _count(sum(reader.stats.bad_rows for reader in readers), "bad row")
     print(
         f"yard feed: {_count(counts.events, 'event')} ({_count(counts.quotes, 'quote')}, "
-        f"{_count(counts.ticks, 'tick')}, {_count(counts.sessions, 'session change')}) "
+        f"{_count(counts.ticks, 'tick')}, "
+        + (f"{_count(counts.bars, 'bar')}, " if counts.bars else "")
+        + f"{_count(counts.sessions, 'session change')}) "
         f"from {source}, {bad} skipped, in {counts.seconds:.2f} s: {counts.rate:,.0f} events/s"
         + "".join(f"; refused {_count(n, 'peer')} ({why})" for why, n in sorted(refused.items()))
         + ("; stopped before the end (interrupted)" if stopped else ""),
@@ -289,6 +317,7 @@ class _Counted:
         return ReplayCounts(
             quotes=self._counts[Quote],
             ticks=self._counts[Tick],
+            bars=self._counts[Bar],
             sessions=self._counts[SessionStatus],
             others=self._counts[SystemStatus],
             seconds=time.monotonic() - self._began,
@@ -302,6 +331,18 @@ def _check_arguments(speed: float | None, wait_for: int, wait_timeout: float) ->
         raise ConfigError(msg)
     if not wait_timeout > 0:
         msg = f"the wait for subscribers must last a positive number of seconds, was {wait_timeout}"
+        raise ConfigError(msg)
+
+
+def _check_peers(hosts: int | None, gateways: int, limit: int | None) -> None:
+    if hosts is not None and hosts < 0:
+        msg = f"--hosts must be a number of hosts, 0 or more, was {hosts!r}"
+        raise ConfigError(msg)
+    if gateways < 0:
+        msg = f"--gateways must be a number of gateways, 0 or more, was {gateways!r}"
+        raise ConfigError(msg)
+    if limit is not None and limit < 1:
+        msg = f"--limit must be a number of events, 1 or more, was {limit!r}"
         raise ConfigError(msg)
 
 

@@ -1,7 +1,7 @@
 """Commands and market data as they reach the gateway: read and checked, or refused with a reason.
 
 A message on ``orders`` must be ``[robot, NewOrder|CancelOrder]`` whose robot
-is the topic; one on ``data`` ``[topic, Quote|Tick|SessionStatus]`` whose
+is the topic; one on ``data`` ``[topic, Quote|Tick|Bar|SessionStatus]`` whose
 topic is its symbol (``$session`` for a status). Anything else raises
 :class:`~yard_actors.errors.DecodeError` with the codec's reason or one of
 ``bad_frames``, ``wrong_intake``, ``topic_mismatch`` (docs/wire.md section 2),
@@ -15,13 +15,16 @@ from typing import Final
 from gateways.exchange import MarketUpdate
 from yard_actors.errors import DecodeError
 from yard_actors.wire.codec import decode
-from yard_actors.wire.events import CancelOrder, NewOrder, Quote, SessionStatus, Tick
+from yard_actors.wire.endpoints import wrong_endpoint
+from yard_actors.wire.events import Bar, CancelOrder, NewOrder, Quote, SessionStatus, Tick
 from yard_actors.wire.names import SESSION_TOPIC
 
 __all__ = ["read_command", "read_market"]
 
 _SHOWN: Final = 40  # bytes of a topic quoted in a refusal
 _SESSION: Final = SESSION_TOPIC.encode()
+_COMMANDS: Final = (NewOrder, CancelOrder)
+_MARKET: Final = (Quote, Tick, Bar, SessionStatus)  # what the gateway reads of data
 
 
 def read_command(frames: list[bytes]) -> NewOrder | CancelOrder:
@@ -31,8 +34,7 @@ def read_command(frames: list[bytes]) -> NewOrder | CancelOrder:
         raise DecodeError("bad_frames", msg)
     command = decode(frames[1])
     if not isinstance(command, NewOrder | CancelOrder):
-        msg = f"a {type(command).__name__} on orders, where only NewOrder and CancelOrder go"
-        raise DecodeError("wrong_intake", msg)
+        raise DecodeError("wrong_intake", wrong_endpoint(command, "orders", _COMMANDS))
     if command.robot.encode() != frames[0]:
         msg = f"{type(command).__name__} of robot {command.robot} under {frames[0][:_SHOWN]!r}"
         raise DecodeError("topic_mismatch", msg)
@@ -47,13 +49,10 @@ def read_market(frames: list[bytes]) -> MarketUpdate:
     event = decode(frames[1])
     if isinstance(event, SessionStatus):
         topic = _SESSION
-    elif isinstance(event, Quote | Tick):
+    elif isinstance(event, Quote | Tick | Bar):
         topic = event.symbol.encode()
     else:
-        msg = (
-            f"a {type(event).__name__} on data, where the gateway reads Quote, Tick, SessionStatus"
-        )
-        raise DecodeError("wrong_intake", msg)
+        raise DecodeError("wrong_intake", wrong_endpoint(event, "data", _MARKET))
     if frames[0] != topic:
         msg = f"a {type(event).__name__} of {topic.decode()} under {frames[0][:_SHOWN]!r}"
         raise DecodeError("topic_mismatch", msg)

@@ -28,6 +28,11 @@ Matching (own book only: robots' orders never trade with each other)
     * A trade print (:class:`~yard_actors.wire.events.Tick`) at or through a resting
       order's price fills it at its limit price, capped by the print's qty; the
       print's aggressor side is not looked at, and its qty caps each side apart.
+    * A bar (:class:`~yard_actors.wire.events.Bar`) is a print of its ``volume`` at its
+      ``close``, at its ``ts``, and fills resting orders by the rule for prints. Its
+      open, high and low are not traded against: where in the period and in what size
+      they traded is unknown, and filling every order the range touched would flatter
+      a robot. Bars never fill an order on arrival (that needs a quote's displayed size).
     * Displayed size and print qty are used once: a quote's size left after
       fills is what later orders can take until the next quote replaces it, and
       the orders reached share it in price then time priority (time = order of
@@ -160,8 +165,10 @@ class PaperExchange:
             self._session = event
         elif isinstance(event, Quote):
             reports += self._on_quote(event)
-        else:
-            reports += self._on_tick(event)
+        elif isinstance(event, Tick):
+            reports += self._on_print(event.symbol, event.price, event.qty, event.ts)
+        else:  # a Bar: a print of its volume at its close
+            reports += self._on_print(event.symbol, event.close, event.volume, event.ts)
         return reports
 
     def poll(self, now_ns: int) -> list[Report]:
@@ -365,12 +372,13 @@ class PaperExchange:
         sells, market.bid_left = self._cross(market.sells, quote.bid, quote.bid_size, quote.ts)
         return fills + sells
 
-    def _on_tick(self, tick: Tick) -> list[Report]:
-        market = self._markets.get(tick.symbol)
+    def _on_print(self, symbol: str, price: Decimal, qty: int, ts: int) -> list[Report]:
+        """A trade of ``qty`` at ``price`` in the market: the resting orders it reaches fill."""
+        market = self._markets.get(symbol)
         if market is None:
             return []
-        fills = self._cross(market.buys, tick.price, tick.qty, tick.ts)[0]
-        return fills + self._cross(market.sells, tick.price, tick.qty, tick.ts)[0]
+        fills = self._cross(market.buys, price, qty, ts)[0]
+        return fills + self._cross(market.sells, price, qty, ts)[0]
 
     def _cross(
         self, book: list[WorkingOrder], price: Decimal, size: int, ts: int

@@ -6,12 +6,15 @@ endpoint, sends each event under its topic in the wire format of
 ``docs/wire.md``, and keeps a last-value cache of the session and component
 statuses, sent again to whoever subscribes late and every few seconds to all.
 XPUB lets it wait until the host has subscribed instead of losing the first
-quotes to ZeroMQ's slow-joiner window. ``yard feed`` and ``yard run`` both
+quotes to ZeroMQ's slow-joiner window: until hosts and the gateway say they are
+ready (:meth:`QuotePublisher.wait_until_ready`, ``yard feed --hosts``), or until
+some symbol has enough subscribers. ``yard feed`` and ``yard run`` both
 publish through it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
@@ -22,19 +25,28 @@ import zmq
 
 from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
-from yard_actors.net import LOCAL_ONLY, Security
+from yard_actors.net import LOCAL_ONLY, Security, key_name
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import Quote, SessionStatus, SystemStatus, Tick
+from yard_actors.wire.events import Bar, Quote, SessionStatus, SystemStatus, Tick
 from yard_actors.wire.frames import holds_more, send
-from yard_actors.wire.names import RESERVED_PREFIX, SESSION_TOPIC, SYSTEM_TOPIC
+from yard_actors.wire.names import (
+    GATEWAY_READY,
+    HOST_READY,
+    RESERVED_PREFIX,
+    SESSION_TOPIC,
+    SYSTEM_TOPIC,
+)
 
-__all__ = ["REPEAT_EVERY_S", "Published", "QuotePublisher"]
+__all__ = ["REPEAT_EVERY_S", "Published", "QuotePublisher", "peers"]
 
-Published: TypeAlias = Quote | Tick | SessionStatus | SystemStatus
+Published: TypeAlias = Quote | Tick | Bar | SessionStatus | SystemStatus
 """What a feed publishes on the data endpoint."""
+
+log = logging.getLogger(__name__)
 
 _SESSION, _SYSTEM = SESSION_TOPIC.encode(), SYSTEM_TOPIC.encode()
 _RESERVED = RESERVED_PREFIX.encode()
+_READY = {HOST_READY.encode(): "host", GATEWAY_READY.encode(): "gateway"}
 _SUBSCRIBE, _UNSUBSCRIBE = 1, 0  # the first byte of an XPUB subscription message
 # How often publish() looks for new subscribers: a monotonic clock read per event, where
 # looking (holds_more) costs a few µs; a late joiner waits at most this for the statuses.
@@ -83,6 +95,7 @@ class QuotePublisher:
             self._socket.close()
             raise
         self._subscribed: Counter[bytes] = Counter()
+        self._ready_keys: list[str] = []  # the key names of the peers that said they are ready
         # topic and session (or component) -> the payload last published: the statuses
         self._statuses: dict[tuple[bytes, str], bytes] = {}
         self._repeat_every = math.inf if repeat_every is None else repeat_every
@@ -124,13 +137,48 @@ class QuotePublisher:
         while self._take_subscription(time.monotonic() + settle):
             pass
 
+    def wait_until_ready(
+        self, *, hosts: int, gateways: int = 1, timeout: float = 60.0, settle: float = 0.2
+    ) -> None:
+        """Block until ``hosts`` hosts and ``gateways`` gateways are ready, or raise GatewayError.
+
+        Each says so once, by subscribing to ``$ready/host`` or ``$ready/gateway`` after
+        its symbols (``docs/wire.md`` 1), so a host counts once whatever its robots
+        trade, with keys or without. Then it goes on taking subscriptions until none
+        has come for ``settle`` seconds: a peer that reconnected sends its subscriptions
+        again, ``$ready`` first.
+        """
+        wanted = {HOST_READY.encode(): hosts, GATEWAY_READY.encode(): gateways}
+        deadline = time.monotonic() + timeout
+        while any(self._subscribed[topic] < n for topic, n in wanted.items()):
+            if not self._take_subscription(deadline):
+                msg = (
+                    f"after {timeout:g} s on {self.endpoint}: {self.readiness(hosts, gateways)}; "
+                    "start each host (yard run CONFIG --role host) and the gateway "
+                    f"(yard gateway --data {self.endpoint}), their keys trusted by the feed"
+                )
+                raise GatewayError(msg)
+        while self._take_subscription(time.monotonic() + settle):
+            pass
+
+    def readiness(self, hosts: int, gateways: int) -> str:
+        """Who is ready of those waited for: ``1 of 2 hosts and 0 of 1 gateway ready``, with
+        the key names of those that have keys."""
+        counts = (
+            (self._subscribed[HOST_READY.encode()], hosts, "host"),
+            (self._subscribed[GATEWAY_READY.encode()], gateways, "gateway"),
+        )
+        said = [f"{have} of {_count(n, noun)}" for have, n, noun in counts if n]
+        names = f" ({', '.join(self._ready_keys)})" if self._ready_keys else ""
+        return f"{' and '.join(said) or 'nobody'} ready{names}"
+
     def publish(self, event: Published) -> None:
         """Send ``event`` with its topic: the symbol, ``$session`` or ``$system`` (wire.md).
 
         Also, at most every 10 ms, answers the subscriptions that came meanwhile and
         repeats the statuses when they are due.
         """
-        if isinstance(event, Quote | Tick):
+        if isinstance(event, Quote | Tick | Bar):
             send(self._socket, event.symbol.encode(), encode(event))
         else:
             self._publish_status(event)
@@ -190,7 +238,18 @@ class QuotePublisher:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not self._socket.poll(int(remaining * 1000)):
             return False
-        self._repeat(self._count_subscription(self._socket.recv()))
+        frame = self._socket.recv(copy=False)
+        message = frame.bytes
+        if message[:1] == bytes([_SUBSCRIBE]) and message[1:] in _READY:
+            key = key_name(frame)  # None without keys: the peers are then only counted
+            self._ready_keys += [] if key is None else [key]
+            log.info(
+                "a %s is ready on %s%s",
+                _READY[message[1:]],
+                self.endpoint,
+                "" if key is None else f": {key}",
+            )
+        self._repeat(self._count_subscription(message))
         return True
 
     def _count_subscription(self, frame: bytes) -> set[bytes]:
@@ -207,3 +266,13 @@ class QuotePublisher:
         everything = self._subscribed[b""]
         symbols = [n for topic, n in self._subscribed.items() if topic and topic[:1] != _RESERVED]
         return everything + max(symbols, default=0)
+
+
+def peers(hosts: int, gateways: int) -> str:
+    """``2 hosts and 1 gateway``: whom :meth:`QuotePublisher.wait_until_ready` waits for."""
+    said = [_count(n, noun) for n, noun in ((hosts, "host"), (gateways, "gateway")) if n]
+    return " and ".join(said) or "nobody"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

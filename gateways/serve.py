@@ -43,6 +43,7 @@ from gateways.store import open_store, reopener
 from yard_actors import net
 from yard_actors.errors import ConfigError, GatewayError
 from yard_actors.net import LOCAL_ONLY, Security
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = [
     "HEALTH_EVERY_S",
@@ -68,6 +69,8 @@ class GatewaySettings:
     between health lines (0: only on SIGUSR1). ``security``: its keys and
     message size limit; ``tcp://`` endpoints need keys (:mod:`yard_actors.net`).
     ``recovery_limits``: what its recovery endpoint holds and sends for its peers.
+    ``instruments``: what the paper exchange lists (``yard gateway --config``: the
+    ``[instruments]`` of yard.toml; by default the built-in table).
     """
 
     store: str
@@ -81,6 +84,7 @@ class GatewaySettings:
     health_every_s: float = HEALTH_EVERY_S
     security: Security = LOCAL_ONLY
     recovery_limits: RecoveryLimits = attrs.field(factory=RecoveryLimits)
+    instruments: InstrumentTable = attrs.field(factory=InstrumentTable)
 
 
 def serve(settings: GatewaySettings, *, stop: threading.Event | None = None) -> None:
@@ -233,7 +237,7 @@ def _log_health(gateway: OrderGateway, context: zmq.Context[zmq.Socket[bytes]]) 
 
 def _exchange(settings: GatewaySettings) -> ExchangeAdapter:
     if settings.exchange is None:
-        return PaperExchange(settings.paper)
+        return PaperExchange(settings.paper, settings.instruments)
     module, _, name = settings.exchange.partition(":")
     try:
         factory = getattr(importlib.import_module(module), name)

@@ -2,7 +2,9 @@
 
 It shows the order lifecycle from a robot's side: keep at most one working
 order per side, cancel a quote that has drifted, and stop quoting the side
-that would push inventory past its limit.
+that would push inventory past its limit. Its prices step in the instrument's tick
+(``self.instrument(symbol).tick``, from the host's instrument table) unless the
+``tick_size`` param overrides it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ __all__ = ["MarketMaker", "MarketMakerParams"]
 @attrs.frozen(kw_only=True)
 class MarketMakerParams:
     half_spread_ticks: int = attrs.field(default=2)
-    tick_size: Decimal = attrs.field(default=Decimal(1), converter=Decimal)
+    #: The price step to quote in; None (the default): the instrument's tick.
+    tick_size: Decimal | None = attrs.field(
+        default=None, converter=attrs.converters.optional(Decimal)
+    )
     qty: int = 1
     max_position: int = 5
     skew_ticks_per_lot: int = 1
@@ -33,6 +38,9 @@ class MarketMakerParams:
             if getattr(self, name) <= 0:
                 msg = f"{name} must be positive, was {getattr(self, name)}"
                 raise ValueError(msg)
+        if self.tick_size is not None and not (self.tick_size.is_finite() and self.tick_size > 0):
+            msg = f"tick_size must be a positive price step, was {self.tick_size}"
+            raise ValueError(msg)
 
 
 class MarketMaker(Robot):
@@ -48,19 +56,20 @@ class MarketMaker(Robot):
         self.quotes_seen += 1
         p = self.params
         position = self.position(quote.symbol)
-        # Round the mid down to the grid, then lean away from the inventory we hold.
-        mid = (quote.mid / p.tick_size).to_integral_value() * p.tick_size
-        skew = -position * p.skew_ticks_per_lot * p.tick_size
+        tick = p.tick_size or self.instrument(quote.symbol).tick
+        # Round the mid to the grid, then lean away from the inventory we hold.
+        mid = (quote.mid / tick).to_integral_value() * tick
+        skew = -position * p.skew_ticks_per_lot * tick
         want = {
-            Side.BUY: mid + skew - p.half_spread_ticks * p.tick_size,
-            Side.SELL: mid + skew + p.half_spread_ticks * p.tick_size,
+            Side.BUY: mid + skew - p.half_spread_ticks * tick,
+            Side.SELL: mid + skew + p.half_spread_ticks * tick,
         }
         if position >= p.max_position:
             del want[Side.BUY]
         if position <= -p.max_position:
             del want[Side.SELL]
         out: list[Command] = []
-        drift = p.requote_ticks * p.tick_size
+        drift = p.requote_ticks * tick
         for order in self.open_orders(quote.symbol):
             if order.cancel_requested:
                 want.pop(order.side, None)

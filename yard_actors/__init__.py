@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from yard_actors.runtime import Pool, PooledActor
     from yard_actors.wire.codec import decode, encode
     from yard_actors.wire.events import (
+        Bar,
         CancelOrder,
         CancelReply,
         Command,
@@ -58,6 +59,7 @@ _ERRORS = "yard_actors.errors"
 _HOME: dict[str, str] = {
     **dict.fromkeys(
         (
+            "Bar",
             "CancelOrder",
             "CancelReply",
             "Command",
@@ -105,6 +107,7 @@ _HOME: dict[str, str] = {
 }
 
 __all__ = [
+    "Bar",
     "CancelOrder",
     "CancelReply",
     "Command",

@@ -1,4 +1,4 @@
-"""Finam exports: their columns, Moscow dates and times, bars as ticks, tickers as symbols.
+"""Finam exports: their columns, Moscow dates and times, ticks and bars, tickers as symbols.
 
 Files come with or without their ``<TICKER>;<PER>;...`` header: ticks
 ``TICKER,PER,DATE,TIME,LAST,VOL`` (plus ``ID`` and ``OPER``) and bars
@@ -6,15 +6,19 @@ Files come with or without their ``<TICKER>;<PER>;...`` header: ticks
 headerless file is told by its column count and its first row. DATE is
 ``YYYYMMDD`` or ``DD/MM/YY``; TIME is ``HHMMSS``, ``HHMMSSmmm`` or
 ``HH:MM:SS``; both are Moscow time (UTC+3 since 26 October 2014, UTC+4 from
-March 2011, the tz database before), converted to UTC. A tick's aggressor is
-``OPER`` (B or S) where given, else buy.
+March 2011, the tz database before), converted to UTC.
 
-A bar becomes **one Tick at its close price carrying its volume, stamped at
-the bar's last nanosecond** (start + period - 1 ns; Finam stamps a bar with its
-start): the close is only known when the bar ends, so a robot never sees a
-price before the data had it, and the stamp stays inside the bar, before a
-session boundary at its end. Its other prices are checked against the tick
-grid, though not sent.
+A row whose PER is 0 is a trade: a :class:`~yard_actors.wire.events.Tick` at
+LAST (or CLOSE), its aggressor ``OPER`` (B or S) where given, else buy. A row of
+any other period (minutes, ``D``, ``W``, ``M``) is a bar: a
+:class:`~yard_actors.wire.events.Bar` of its open, high, low, close and volume,
+**stamped at its last nanosecond** (start + period - 1 ns; Finam stamps a bar
+with its start): the close is only known when the bar ends, so a robot never
+sees a price before the data had it, and the stamp stays inside the bar, before
+a session boundary at its end. An export of CLOSE and VOL alone gives bars whose
+open, high and low are their close (the file says no more); a bar's volume may
+be 0. Every price of a bar is checked against the tick grid
+(:mod:`gateways.readers.market_file`).
 
 Tickers become yard symbols through :data:`FINAM_ROOTS` (``SiZ5`` and
 ``SPFB.Si`` give ``Si``, ``RIZ5`` gives ``RTS``; unknown roots stay as they are).
@@ -43,8 +47,7 @@ from gateways.readers._rows import (
     parse_size,
     seconds_of_day,
 )
-from yard_actors.wire.events import MarketEvent, Tick
-from yard_actors.wire.instruments import InstrumentTable
+from yard_actors.wire.events import Bar, MarketEvent, Tick
 
 __all__ = [
     "FINAM_ROOTS",
@@ -54,8 +57,18 @@ __all__ = [
     "headerless_columns",
 ]
 
-FINAM_ROOTS: Mapping[str, str] = {"Si": "Si", "RI": "RTS", "RTS": "RTS"}
-"""Finam ticker roots (the ticker without ``SPFB.`` and contract month) to yard symbols."""
+FINAM_ROOTS: Mapping[str, str] = {
+    # the continuous contracts' long names (SPFB.BR) and the month codes' roots (BRZ5)
+    **{symbol: symbol for symbol in ("Si", "RTS", "MIX", "BR", "GOLD", "Eu", "ED", "SBRF", "GAZR")},
+    "RI": "RTS",
+    "MX": "MIX",
+    "GD": "GOLD",
+    "SR": "SBRF",
+    "GZ": "GAZR",
+}
+"""Finam ticker roots (the ticker without ``SPFB.`` and contract month) to yard symbols:
+every built-in instrument. A reader adds the symbols of its instrument table as roots of
+themselves (``SPFB.NG`` gives ``NG`` once ``[instruments.NG]`` exists)."""
 
 _DAY_NS: Final = 86_400 * 10**9
 _KEYS: Final = ("TICKER", "PER", "DATE", "TIME")
@@ -99,13 +112,12 @@ def finam_parser(
     path: str,
     names: list[str],
     roots: Mapping[str, str],
-    instruments: InstrumentTable,
     comma: bool,
 ) -> RowParser:
     """The row parser for Finam column keys ``names``; raise FeedError if it lacks a price or VOL.
 
-    ``roots`` maps tickers or their roots to symbols; ``instruments`` checks a
-    bar's open, high and low, which the event does not carry.
+    ``roots`` maps tickers or their roots to symbols; the reading loop checks
+    every price of the event against the instruments' tick grids.
     """
     columns = column_indexes(path, names, _KEYS)
     close = columns.get("LAST", columns.get("CLOSE"))
@@ -114,25 +126,35 @@ def finam_parser(
         raise FeedError(msg)
     volume, oper = columns["VOL"], columns.get("OPER")
     ticker, period, day, clock = (columns[n] for n in _KEYS)
-    others = [(columns[n], n.lower()) for n in ("OPEN", "HIGH", "LOW") if n in columns]
+    # a bar's open, high and low: their columns, or the close's where the export has none
+    others = [columns.get(name, close) for name in ("OPEN", "HIGH", "LOW")]
     symbols: dict[str, str] = {}
 
     def row(fields: list[str]) -> MarketEvent:
         start, month_days = _moscow_ts(fields[day], fields[clock])
-        end = start + _bar_ns(fields[period], month_days)
+        length = _bar_ns(fields[period], month_days)
         symbol = symbols.get(fields[ticker]) or symbols.setdefault(
             fields[ticker], finam_symbol(fields[ticker], roots)
         )
-        for index, name in others:  # the bar's other prices: checked, though not sent
-            problem = instruments.price_problem(symbol, parse_price(fields[index], name, comma))
-            if problem:
-                raise RowError(problem)
-        return Tick(
-            ts=end - 1 if end > start else start,
+        price = parse_price(fields[close], names[close].lower(), comma)
+        if not length:
+            return Tick(
+                ts=start,
+                symbol=symbol,
+                price=price,
+                qty=parse_size(fields[volume], "volume", 1),
+                aggressor=parse_side(fields[oper] if oper is not None else "", "OPER"),
+            )
+        open_, high, low = (parse_price(fields[n], names[n].lower(), comma) for n in others)
+        return Bar(
+            ts=start + length - 1,
             symbol=symbol,
-            price=parse_price(fields[close], names[close].lower(), comma),
-            qty=parse_size(fields[volume], "volume", 1),
-            aggressor=parse_side(fields[oper] if oper is not None else "", "OPER"),
+            open=open_,
+            high=high,
+            low=low,
+            close=price,
+            volume=parse_size(fields[volume], "volume", 0),
+            period_ns=length,
         )
 
     return row

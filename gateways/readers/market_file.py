@@ -28,6 +28,7 @@ import itertools
 import logging
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
@@ -36,7 +37,7 @@ import attrs
 from gateways.readers._rows import FeedError, RowError, RowParser
 from gateways.readers.finam import FINAM_ROOTS, finam_parser, header_columns, headerless_columns
 from gateways.readers.generic_csv import generic_parser
-from yard_actors.wire.events import MarketEvent, Quote
+from yard_actors.wire.events import Bar, MarketEvent, Quote
 from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["MarketFile", "ReadStats", "merge", "read_file"]
@@ -78,8 +79,9 @@ class MarketFile(Iterator[MarketEvent]):
     ) -> None:
         self.path = str(path)
         self.stats = ReadStats()
-        roots = {**FINAM_ROOTS, **(symbol_map or {})}
-        self._events = _read(self, strict, roots, instruments or InstrumentTable(), zone)
+        table = InstrumentTable() if instruments is None else instruments
+        roots = {**FINAM_ROOTS, **{s: s for s in table}, **(symbol_map or {})}
+        self._events = _read(self, strict, roots, table, zone)
 
     def __next__(self) -> MarketEvent:
         return next(self._events)
@@ -154,7 +156,7 @@ def _read(
             msg = f"Market data file {path} is empty: it has no rows (an export that failed?)."
             raise FeedError(msg)
         first = (first[0], first[1].removeprefix("\ufeff"))  # Windows tools start with a BOM
-        layout = _layout(path, first[1], roots, instruments, zone)
+        layout = _layout(path, first[1], roots, zone)
         last_ts = 0
         for line_no, line in rows if layout.header else itertools.chain([first], rows):
             stats.rows += 1
@@ -191,10 +193,10 @@ def _text(raw: bytes) -> str:
 def _check(
     event: MarketEvent, instruments: InstrumentTable, last_ts: int, stats: ReadStats
 ) -> MarketEvent:
-    for price in (event.bid, event.ask) if isinstance(event, Quote) else (event.price,):
+    for name, price in _prices(event):
         problem = instruments.price_problem(event.symbol, price)
         if problem:
-            raise RowError(problem)
+            raise RowError(f"{name} {problem}" if name else problem)
     if isinstance(event, Quote) and event.bid >= event.ask:  # no market trades through itself
         stats.crossed += 1
         msg = f"its bid {event.bid} is not below its ask {event.ask} (a crossed or locked quote)"
@@ -207,6 +209,21 @@ def _check(
         )
         raise RowError(msg)
     return event
+
+
+def _prices(event: MarketEvent) -> tuple[tuple[str, Decimal], ...]:
+    """Every price ``event`` carries, each to be on its symbol's tick grid, with the name a
+    bar's problem is told by (a quote's and a tick's say which price they are)."""
+    if isinstance(event, Quote):
+        return ("", event.bid), ("", event.ask)
+    if isinstance(event, Bar):
+        return (
+            ("open", event.open),
+            ("high", event.high),
+            ("low", event.low),
+            ("close", event.close),
+        )
+    return (("", event.price),)
 
 
 def _report(sentence: str, strict: bool, count: int) -> None:
@@ -225,9 +242,7 @@ def _iso(ts: int) -> str:
 # --- telling the format --------------------------------------------------------------
 
 
-def _layout(
-    path: str, first: str, roots: Mapping[str, str], instruments: InstrumentTable, zone: tzinfo
-) -> _Layout:
+def _layout(path: str, first: str, roots: Mapping[str, str], zone: tzinfo) -> _Layout:
     delimiter = next((d for d in (";", "\t", ",") if d in first), ",")
     comma = delimiter != ","
     names = [name.strip() for name in first.split(delimiter)]
@@ -236,11 +251,11 @@ def _layout(
         return _Layout(delimiter, True, len(names), generic_parser(path, lowered, comma, zone))
     keys = header_columns(names)
     if keys is not None:
-        parse = finam_parser(path, keys, roots, instruments, comma)
+        parse = finam_parser(path, keys, roots, comma)
         return _Layout(delimiter, True, len(names), parse)
     keys = headerless_columns(names)
     if keys is not None:
-        parse = finam_parser(path, keys, roots, instruments, comma)
+        parse = finam_parser(path, keys, roots, comma)
         return _Layout(delimiter, False, len(names), parse)
     msg = (
         f"Cannot tell the format of market data file {path} from its first line {first[:80]!r}: "

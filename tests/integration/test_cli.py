@@ -75,7 +75,7 @@ def test_yard_init_writes_a_config_that_runs(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "│ my-robot" in result.stdout
-    assert (tmp_path / "yard-data" / "yard.db").exists()
+    assert (tmp_path / "yard-data" / "run-0001" / "yard.db").exists()  # a run folder each run
 
 
 def test_yard_replay_of_an_unknown_robot_exits_2_with_a_message(tmp_path: Path) -> None:

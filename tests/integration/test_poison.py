@@ -128,7 +128,7 @@ def test_params_a_robot_refuses_leave_it_and_its_host_running_through_a_restart(
         ("mm-b", "CancelOrder"),
     ]
     assert before_restart == {"mm-a": "running", "mm-b": "running"}
-    assert refused["params"]["tick_size"] == "1"
+    assert refused["params"]["tick_size"] is None  # unchanged: the instrument's tick
     assert refused["error"] is None
     assert "InvalidOperation" in refused["last_refusal"]
     assert "robot mm-a refused set_params {'tick_size': 'abc'}: MarketMakerParams" in caplog.text

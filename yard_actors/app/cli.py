@@ -3,7 +3,8 @@
 ``yard run`` runs an in-process demo on embedded defaults: a seeded feed of
 Si and RTS quotes, the example robots, and a gateway that accepts every order,
 all over ``inproc://``, with journals under ``./yard-data/``. ``yard replay``
-rebuilds a robot from its journal and says whether the replay was faithful.
+rebuilds robots from a journal and says whether each replays identical
+(:mod:`yard_actors.app.replay_command`).
 ``yard keys`` makes the CURVE key pairs that ``tcp://`` endpoints need
 (:mod:`yard_actors.app.security_flags`).
 """
@@ -11,7 +12,6 @@ rebuilds a robot from its journal and says whether the replay was faithful.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -20,34 +20,33 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from gateways.feed import serve_feed
 from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
-from gateways.readers import time_zone
 from gateways.serve import HEALTH_EVERY_S as GATEWAY_HEALTH_EVERY_S
 from gateways.serve import GatewaySettings, add_recovery_flags, recovery_limits_from, serve
-from yard_actors.app.config_file import load_settings, with_journal_dir
+from yard_actors.app.analyze_command import add_analyze_parser, analyze_command
+from yard_actors.app.backtest_command import add_backtest_parser, backtest_command
+from yard_actors.app.config_file import check_reachable, load_settings, with_journal_dir
 from yard_actors.app.ctl_command import add_ctl_parser, ctl_command
+from yard_actors.app.feed_command import add_feed_parser, event_limit, feed_command
+from yard_actors.app.instrument_config import instruments_in_file
 from yard_actors.app.lockstep import add_pace_flags
 from yard_actors.app.repl import add_repl_parser, repl_command
-from yard_actors.app.replay_paths import journal_in, robots_beside
+from yard_actors.app.replay_command import add_replay_parser, replay_command
+from yard_actors.app.run_folders import choose_run
 from yard_actors.app.security_flags import add_security_flags, make_key_files, security_from
-from yard_actors.app.signals import BROKEN_PIPE, SignalsInterrupt, silence_stdout
-from yard_actors.app.templates import write_templates
-from yard_actors.app.wording import count
-from yard_actors.app.yard_run import (
-    HEALTH_EVERY_S,
-    fresh_run_dir,
-    in_run_dir,
-    run_all,
-    run_host,
+from yard_actors.app.signals import BROKEN_PIPE, silence_stdout
+from yard_actors.app.templates import (
+    DEPLOYMENT_COMMANDS,
+    DEPLOYMENT_CONTROL,
+    write_deployment,
+    write_templates,
 )
+from yard_actors.app.yard_run import HEALTH_EVERY_S, run_all, run_host
 from yard_actors.errors import ConfigError, YardError
-from yard_actors.journal.replay import replay
 
 __all__ = ["main"]
 
@@ -75,9 +74,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--robots", help="with --role host: the robots to host, comma-separated")
     add_pace_flags(run)
     run.add_argument(
-        "--limit", type=_positive_count, help="publish only the first N market events (N ≥ 1)"
+        "--limit", type=event_limit, help="publish only the first N market events (N ≥ 1)"
     )
-    run.add_argument("--data-dir", default="yard-data", help="without a config: run-NNNN here")
+    run.add_argument(
+        "--data-dir",
+        help="the folder of the run folders, run-NNNN (default: the config's journal_dir "
+        "folder; yard-data without a config)",
+    )
+    run.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="RUN_DIR",
+        help="continue the last run folder (or RUN_DIR) instead of making a new one; "
+        "a robot whose code or params changed since stops start-up",
+    )
     run.add_argument("--quiet", action="store_true", help="no live progress, only the summary")
     run.add_argument(
         "--journal-dir", help="override the config's journal_dir (each host needs its own)"
@@ -97,9 +108,14 @@ def _parser() -> argparse.ArgumentParser:
         help="with --role host: log the robots' and intakes' counters every S seconds "
         "and on SIGUSR1 (0: only on SIGUSR1; default: %(default)s)",
     )
-    _add_feed_parser(commands)
+    add_feed_parser(commands)
     init = commands.add_parser("init", help="write a commented yard.toml and a robot template")
     init.add_argument("directory", nargs="?", default=".", help="where to write them")
+    init.add_argument(
+        "--deployment",
+        action="store_true",
+        help="instead, a deployment across processes: its yard.toml, and the commands to run",
+    )
     gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
     gate.add_argument("--store", default="sqlite:///yard-data/yard.db", help="order store URL")
     gate.add_argument("--orders", required=True, help="bind: commands from hosts (PULL)")
@@ -107,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--recovery", help="bind: replay and resolve requests (ROUTER)")
     gate.add_argument("--data", help="connect: the feed, for prices and session status")
     gate.add_argument("--symbols", default="Si,RTS", help="symbols to watch, comma-separated")
+    gate.add_argument("--config", help="yard.toml: its [instruments] are what the exchange lists")
     gate.add_argument(
         "--latency-ms",
         type=_milliseconds,
@@ -153,30 +170,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_repl_parser(commands)
     add_ctl_parser(commands)
-    rep = commands.add_parser("replay", help="rebuild a robot from its journal")
-    rep.add_argument("journal_dir", help="the host's journal directory, or a run-NNNN folder")
-    rep.add_argument("robot", help="the robot's name")
-    rep.add_argument("--snapshot", action="store_true", help="print the rebuilt robot's state")
+    add_backtest_parser(commands)
+    add_analyze_parser(commands)
+    add_replay_parser(commands)
     return parser
-
-
-def _add_feed_parser(commands: Any) -> None:  # argparse._SubParsersAction, private
-    """``yard feed``'s flags."""
-    feed = commands.add_parser("feed", help="publish CSV/Finam files (or the sample day)")
-    feed.add_argument("files", nargs="*", help="CSV or Finam exports; none: the sample day")
-    feed.add_argument("--bind", default="tcp://*:5561", help="the data endpoint to bind (PUB)")
-    feed.add_argument("--speed", help="'max' (default), 1 for real time, 10 for ten times")
-    feed.add_argument("--strict", action="store_true", help="stop at the first bad row")
-    feed.add_argument("--wait-for", type=int, default=1, help="subscribers to wait for first")
-    feed.add_argument("--no-sessions", action="store_true", help="do not add FORTS sessions")
-    feed.add_argument("--seed", type=int, default=7, help="the sample day's seed")
-    feed.add_argument(
-        "--tz",
-        default="UTC",
-        help="the time zone of CSV timestamps written without one, such as Europe/Moscow "
-        "(default: %(default)s; Finam exports are Moscow time whatever it is)",
-    )
-    add_security_flags(feed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,25 +203,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _feed(args: argparse.Namespace) -> int:
-    with SignalsInterrupt() as signals:  # SIGTERM stops it as Ctrl-C does, with its summary
-        code = serve_feed(
-            args.files,
-            args.bind,
-            speed=_speed(args.speed, None),
-            strict=args.strict,
-            wait_for=args.wait_for,
-            sessions=not args.no_sessions,
-            seed=args.seed,
-            security=security_from(args),
-            zone=time_zone(args.tz),
-        )
-    return signals.exit_code(code)
-
-
 def _init(args: argparse.Namespace) -> int:
-    for path in write_templates(Path(args.directory)):
+    write = write_deployment if args.deployment else write_templates
+    for path in write(Path(args.directory)):
         print(f"yard: wrote {path}")
+    if args.deployment:
+        where = "" if args.directory == "." else f" (cd {args.directory})"
+        print(
+            f"Run these from its folder{where}, the gateway and each host in a terminal of "
+            "its own, the feed last (it waits for both hosts and the gateway):\n"
+            f"{DEPLOYMENT_COMMANDS}Then supervise host-a:\n{DEPLOYMENT_CONTROL}",
+            end="",
+        )
     return 0
 
 
@@ -235,7 +225,17 @@ def _run(args: argparse.Namespace) -> int:
             "(--role all, the default, runs every robot of the config)"
         )
         raise ConfigError(msg)
+    if args.role == "host" and (args.resume is not None or args.data_dir is not None):
+        msg = (
+            "--resume and --data-dir choose run folders, which --role host has none of: a host "
+            "always continues its --journal-dir (that is how it recovers from a crash)"
+        )
+        raise ConfigError(msg)
+    if args.config is None and args.resume and Path(args.resume).is_file():
+        args.config, args.resume = args.resume, ""  # yard run --resume yard.toml
     settings = load_settings(args.config)
+    if args.role == "host":  # at once: it would wait for ever for peers nobody can start
+        check_reachable(settings)
     if args.journal_dir:  # the default control endpoint moves with it (one per host)
         settings = with_journal_dir(settings, args.journal_dir)
     overrides = {k: v for k, v in (("control", args.control),) if v}
@@ -245,30 +245,18 @@ def _run(args: argparse.Namespace) -> int:
         kwargs = {**settings.host.host_kwargs, **overrides}
         settings = attrs.evolve(settings, host=attrs.evolve(settings.host, host_kwargs=kwargs))
     speed = _speed(args.speed, settings.feed.speed)  # a bad one leaves no run directory behind
-    if args.config is None:
-        settings = in_run_dir(settings, fresh_run_dir(Path(args.data_dir)))
     if args.role == "host":
         names = [n for n in (args.robots or "").split(",") if n]
         return run_host(settings, names, health_every=args.health_every)
+    run = choose_run(settings, data_dir=args.data_dir, resume=args.resume)
+    print(run.announcement, flush=True)
     return run_all(
-        settings,
+        run.settings,
         speed=speed,
         live=not args.quiet and sys.stdout.isatty(),
         limit=args.limit,
         clock=args.clock,
     )
-
-
-def _positive_count(text: str) -> int:
-    """``--limit``: argparse names the flag in the error, before anything starts."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"must be a whole number of events, 1 or more, was {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def _speed(given: str | None, configured: float | None) -> float | None:
@@ -336,6 +324,7 @@ def _gateway(args: argparse.Namespace) -> int:
             health_every_s=args.health_every,
             security=security_from(args),
             recovery_limits=recovery_limits_from(args),
+            **({} if args.config is None else {"instruments": instruments_in_file(args.config)}),
         )
     )
     return 0
@@ -347,45 +336,16 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay_command(args: argparse.Namespace) -> int:
-    journal_dir = journal_in(args.journal_dir)  # a run folder: the journal inside it
-    robots_beside(journal_dir)
-    return _replay(str(journal_dir), args.robot, show=args.snapshot)
-
-
-def _replay(journal_dir: str, robot: str, *, show: bool) -> int:
-    """Exit 0 for a faithful replay, 1 for a divergence or a failure, 2 for a YardError."""
-    try:
-        result = replay(journal_dir, robot)
-    except YardError:
-        raise
-    except Exception as exc:  # the robot could not even be built: a line, not a traceback
-        msg = f"yard: cannot replay {robot} from {journal_dir}: {type(exc).__name__}: {exc}"
-        print(msg, file=sys.stderr)
-        return 1
-    if result.failure is not None:
-        verdict = f"FAILED: {result.failure}"
-    elif result.divergence is not None:
-        verdict = f"DIVERGED at {result.divergence}"
-    else:
-        verdict = "faithful"
-    print(
-        f"{robot}: {count(len(result.events), 'event')}, "
-        f"{count(len(result.commands), 'command')} replayed; " + verdict
-    )
-    if show:
-        print(json.dumps(result.robot.snapshot(), indent=2, sort_keys=True))
-    return 0 if result.faithful else 1
-
-
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run,
-    "feed": _feed,
+    "feed": feed_command,
     "gateway": _gateway,
     "init": _init,
     "keys": _keys,
-    "replay": _replay_command,
+    "replay": replay_command,
     "ctl": ctl_command,
+    "backtest": backtest_command,
+    "analyze": analyze_command,
     "repl": repl_command,
 }
 

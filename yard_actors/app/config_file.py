@@ -9,7 +9,9 @@ and what is wrong. ``[security]`` (keys for ``tcp://`` endpoints) is the host's
 and, in one process, every role's. A config that names no control endpoint gets
 :func:`default_control`: ``ipc://`` beside the journal (in ``yard run``'s run folder).
 ``[paper]`` becomes a :class:`gateways.paper.PaperConfig`, with that class's defaults
-for what it leaves out: ``yard gateway`` uses them too.
+for what it leaves out: ``yard gateway`` uses them too. ``[instruments]`` (the built-in
+table changed and added to, and the dollar rate: :mod:`.instrument_config`) goes to the
+host, the paper exchange and the feed alike.
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
 from gateways.readers import time_zone
 from yard_actors.app.import_path import config_folder_first
+from yard_actors.app.instrument_config import instrument_table
 from yard_actors.errors import ConfigError, YardError
 from yard_actors.host.host_config import TOP_KEYS, HostSettings, host_settings
 from yard_actors.net import LOCAL_ONLY, Security
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
     "FeedSettings",
     "SystemSettings",
+    "check_reachable",
     "default_control",
     "load_settings",
     "system_settings",
@@ -67,7 +72,6 @@ DEFAULT_ROBOTS: tuple[Mapping[str, Any], ...] = (
         "symbols": ["RTS"],
         "params": {
             "half_spread_ticks": 2,
-            "tick_size": "10",
             "max_position": 3,
             "requote_ticks": 2,
         },
@@ -79,7 +83,7 @@ DEFAULT_ROBOTS: tuple[Mapping[str, Any], ...] = (
         "params": {},
     },
 )
-_SECTIONS = {"paper", "feed"}
+_SECTIONS = {"paper", "feed", "instruments"}
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +105,7 @@ class SystemSettings:
     paper: PaperConfig
     feed: FeedSettings
     control_given: bool = True  # False: the control endpoint follows the journal_dir
+    instruments: InstrumentTable = attrs.field(factory=InstrumentTable)  # [instruments]
 
     def endpoint(self, name: str) -> str:
         return str(self.host.host_kwargs.get(name, DEFAULT_ENDPOINTS[name]))
@@ -157,7 +162,10 @@ def system_settings(config: Mapping[str, Any], *, source: str) -> SystemSettings
     control_given = not isinstance(given, Mapping) or "control" in given
     if not control_given and isinstance(host_part["journal_dir"], str):
         endpoints["control"] = default_control(host_part["journal_dir"])
-    host = host_settings({**host_part, "store": store}, source=source)
+    instruments = instrument_table(config.get("instruments", {}), source=source)
+    host = host_settings(
+        {**host_part, "store": store}, source=source, instruments=instruments.by_symbol()
+    )
     return SystemSettings(
         source=source,
         host=host,
@@ -165,7 +173,30 @@ def system_settings(config: Mapping[str, Any], *, source: str) -> SystemSettings
         paper=_paper(source, config.get("paper", {})),
         feed=_feed(source, config.get("feed", {})),
         control_given=control_given,
+        instruments=instruments,
     )
+
+
+def check_reachable(settings: SystemSettings) -> None:
+    """Refuse, for a host of its own (``--role host``), endpoints no other process reaches.
+
+    It connects to the feed's ``data`` and the gateway's ``orders`` and ``trades``; on
+    ``inproc://`` (the defaults) it would wait for ever, as only a feed and a gateway in
+    its own process could bind them. Raises ConfigError naming them.
+    """
+    inside = [
+        f"endpoints.{name} = {url!r}"
+        for name in ("data", "orders", "trades")
+        if (url := settings.endpoint(name)).startswith("inproc://")
+    ]
+    if inside:
+        msg = (
+            f"{settings.source}: --role host runs a host in a process of its own, but "
+            f"{', '.join(inside)}: inproc:// reaches only this process, so the feed and the "
+            "gateway could never be heard; name theirs in [endpoints] (tcp://HOST:PORT or "
+            "ipc:///PATH; yard init --deployment writes such a config)"
+        )
+        raise ConfigError(msg)
 
 
 def default_control(journal_dir: str | Path) -> str:

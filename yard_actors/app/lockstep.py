@@ -51,7 +51,7 @@ from yard_actors.errors import ConfigError
 from yard_actors.host.host import Host
 from yard_actors.host.hosted import Hosted
 from yard_actors.host.robot_actor import Ping
-from yard_actors.wire.events import Quote, SessionStatus, Tick
+from yard_actors.wire.events import Bar, Quote, SessionStatus, Tick
 from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
 __all__ = ["CLOCKS", "STALL_S", "Lockstep", "add_pace_flags"]
@@ -269,6 +269,6 @@ def _handled(hosted: tuple[Hosted, ...], told: int) -> bool:
 
 
 def _topic(event: Published) -> str:
-    if isinstance(event, Quote | Tick):
+    if isinstance(event, Quote | Tick | Bar):
         return event.symbol
     return SESSION_TOPIC if isinstance(event, SessionStatus) else SYSTEM_TOPIC

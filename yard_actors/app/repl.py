@@ -29,6 +29,7 @@ from gateways.pacing import check_speed
 from yard_actors.app.config_file import SystemSettings, load_settings
 from yard_actors.app.repl_calls import CALLS, bind_calls, help_lines
 from yard_actors.app.repl_console import has_ipython, leave_plain, run_ipython, run_plain
+from yard_actors.app.run_folders import choose_run
 from yard_actors.app.running_system import RunningSystem
 from yard_actors.app.summary import exit_code
 from yard_actors.app.yard_run import fresh_run_dir, in_run_dir, print_summary
@@ -81,8 +82,11 @@ def repl_command(args: argparse.Namespace) -> int:
         run_dir = fresh_run_dir(Path(args.data_dir))
         settings = in_run_dir(settings, run_dir)
         log_file = args.log or run_dir / "repl.log"
-    else:
-        log_file = args.log or _log_beside_journal(settings)
+    else:  # a fresh run-NNNN beside the config's journal, as `yard run yard.toml` makes
+        run = choose_run(settings, data_dir=None, resume=None)
+        print(run.announcement, flush=True)
+        settings = run.settings
+        log_file = args.log or run.path / "repl.log"
     _log_to(log_file)
     return _local(settings, speed=speed, log_file=log_file, plain=plain)
 
@@ -91,11 +95,6 @@ def _speed(given: str | None, configured: float | None) -> float | None:
     if given is not None:
         return check_speed(given, source="--speed")
     return REPL_SPEED if configured is None else configured  # "max" would end in a blink
-
-
-def _log_beside_journal(settings: SystemSettings) -> Path:
-    journal = settings.host.host_kwargs.get("journal_dir")
-    return Path(journal).parent / "repl.log" if journal else Path("yard-repl.log")
 
 
 def _log_to(path: Path) -> None:

@@ -34,7 +34,7 @@ from yard_actors.host.host import Host
 from yard_actors.host.host_config import RobotSettings
 from yard_actors.net import Security
 from yard_actors.robot.loader import load_robot_class
-from yard_actors.wire.events import Quote
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["RunSummary", "RunningSystem", "start_gateway"]
 
@@ -70,7 +70,7 @@ class RunningSystem:
     ) -> None:
         self.settings = settings
         self.market_time = market_time
-        self.events: list[Published] = _market(settings.feed)[:limit]
+        self.events: list[Published] = _market(settings.feed, settings.instruments)[:limit]
         self._robots = settings.host.robots
         self._symbols = _symbols(self._robots)
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
@@ -205,9 +205,9 @@ class RunningSystem:
             orders = {name: store.orders(robot=name) for name in names}
         finally:
             self.close()
-        quotes = (e for e in self.events[: self._published] if isinstance(e, Quote))
+        market = self.events[: self._published]  # what was published: quotes, ticks, bars
         return RunSummary(
-            rows=summarize(snapshots, orders, fills, quotes),
+            rows=summarize(snapshots, orders, fills, market, self.settings.instruments),
             events=self._published,
             seconds=seconds,
             journal=journal,
@@ -294,7 +294,7 @@ def start_gateway(
     try:
         return OrderGateway(
             store=store,
-            exchange=PaperExchange(settings.paper),
+            exchange=PaperExchange(settings.paper, settings.instruments),
             orders=settings.endpoint("orders"),
             trades=settings.endpoint("trades"),
             recovery=settings.endpoint("recovery"),
@@ -318,8 +318,8 @@ def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
     return list(symbols)
 
 
-def _market(feed: FeedSettings) -> list[Published]:
-    files = [read_file(path, zone=feed.tz) for path in feed.files]
+def _market(feed: FeedSettings, instruments: InstrumentTable) -> list[Published]:
+    files = [read_file(path, zone=feed.tz, instruments=instruments) for path in feed.files]
     return list(market_stream(files, seed=feed.seed, sessions=feed.sessions))
 
 

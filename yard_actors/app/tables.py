@@ -9,10 +9,20 @@ than shown empty; a value a row lacks is ``-``.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
-__all__ = ["DROP_FIRST", "ROBOT_COLUMNS", "render_text", "robots_table"]
+__all__ = [
+    "DROP_FIRST",
+    "PIPE_WIDTH",
+    "ROBOT_COLUMNS",
+    "output_console",
+    "output_width",
+    "render_text",
+    "robots_table",
+    "table_width",
+]
 
 ROBOT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "robot"),
@@ -62,7 +72,7 @@ def robots_table(
     columns = [(key, head) for key, head in ROBOT_COLUMNS if _shown(key, rows)]
     table = _table(rows, columns, title)
     for key in DROP_FIRST:
-        if width is None or _width_of(table) <= width:
+        if width is None or table_width(table) <= width:
             break
         columns = [(k, head) for k, head in columns if k != key]
         table = _table(rows, columns, title)
@@ -87,11 +97,41 @@ def _table(
     return table
 
 
-def _width_of(table: Any) -> int:
+def table_width(table: Any) -> int:
+    """The columns ``table`` (any rich renderable) takes unsqueezed."""
     from rich.console import Console  # noqa: PLC0415 - as above
 
     console = Console(file=io.StringIO(), width=10_000)
     return int(console.measure(table).maximum)
+
+
+PIPE_WIDTH = 120
+"""The width of what yard prints to a pipe or a file: fixed, so a summary piped to a file
+is the same every run, whatever terminal (or ``COLUMNS``) the command was started from."""
+
+
+def output_width(stream: TextIO | None = None) -> int | None:
+    """The width to print tables to ``stream`` (stdout) at: None on a terminal (rich
+    measures it, ``COLUMNS`` first), else :data:`PIPE_WIDTH`.
+
+    ``COLUMNS`` does not set a pipe's width: a process that loaded GNU readline exports
+    its terminal's size in it to every child, so a piped summary would change with it.
+    """
+    stream = sys.stdout if stream is None else stream
+    try:
+        if stream.isatty():
+            return None
+    except ValueError:  # closed
+        pass
+    return PIPE_WIDTH
+
+
+def output_console(stream: TextIO | None = None) -> Any:
+    """A rich Console for ``stream`` (stdout) at :func:`output_width`, with no highlighting:
+    rich's would colour the digits of a path or a count as if they meant something."""
+    from rich.console import Console  # noqa: PLC0415 - as above
+
+    return Console(file=stream, width=output_width(stream), highlight=False)
 
 
 def render_text(renderable: Any, *, width: int = 120, color: bool = False) -> str:

@@ -1,4 +1,10 @@
-"""``yard init``: a commented example config and a robot template to start from."""
+"""``yard init``: a commented example config and a robot template to start from.
+
+``yard init --deployment`` writes instead the config of a deployment across processes
+(a feed, a gateway and two hosts on one machine, over keyed ``tcp://``) and prints the
+commands that start it: the same text as README's "Deployment across processes", which
+a test runs as it is written there.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,13 @@ from pathlib import Path
 
 from yard_actors.errors import ConfigError
 
-__all__ = ["write_templates"]
+__all__ = [
+    "DEPLOYMENT_COMMANDS",
+    "DEPLOYMENT_CONFIG",
+    "DEPLOYMENT_CONTROL",
+    "write_deployment",
+    "write_templates",
+]
 
 CONFIG = """\
 # yard.toml: one file for the whole setup. `yard run yard.toml` runs it all in one
@@ -59,6 +71,16 @@ sessions = true                            # insert MOEX FORTS session status fr
 seed = 7                                   # the sample day's seed
 # tz = "UTC"                               # zone of CSV times written without one (Finam: Moscow)
 
+[instruments]                              # built in: Si RTS MIX BR GOLD Eu ED SBRF GAZR (MOEX
+                                           # specs: check them against the exchange's pages)
+# usd_rub = "92.5"                         # roubles per dollar: P&L of RTS, BR, GOLD, ED in
+#                                          # roubles (without it, in price points)
+# [instruments.NG]                         # add an instrument, or change a built-in one
+# tick = "0.001"                           # its price step (required for a new one)
+# point_value_usd = "100"                  # dollars a price point is worth (paid at
+#                                          # usd_rub), or point_value = "..." in roubles
+# lot = 1                                  # units of the quoted price in one lot
+
 [[robots]]
 class = "my_robot:MyRobot"                 # module:Class, importable from where you run yard
 name = "my-robot"
@@ -69,7 +91,7 @@ params = { qty = 1, edge_ticks = 2 }
 class = "robots.market_maker:MarketMaker"
 name = "mm-rts"
 symbols = ["RTS"]
-params = { half_spread_ticks = 2, tick_size = "10", max_position = 3, requote_ticks = 2 }
+params = { half_spread_ticks = 2, max_position = 3, requote_ticks = 2 }  # RTS's tick: 10
 """
 
 ROBOT = '''\
@@ -77,18 +99,9 @@ ROBOT = '''\
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import attrs
 
-from yard_actors import Fill, HandlerResult, InstrumentTable, Quote, Robot
-
-INSTRUMENTS = InstrumentTable()  # each contract's tick: prices move in whole ticks (RTS: 10)
-
-
-def tick_of(symbol: str) -> Decimal:
-    instrument = INSTRUMENTS.get(symbol)
-    return Decimal(1) if instrument is None else instrument.tick_size
+from yard_actors import Fill, HandlerResult, Quote, Robot
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +122,8 @@ class MyRobot(Robot):
     def on_quote(self, quote: Quote) -> HandlerResult:
         if self.open_orders(quote.symbol):
             return None  # one order at a time
-        edge = self.params.edge_ticks * tick_of(quote.symbol)  # on the grid for any symbol
+        # prices move in whole ticks (Si: 1, RTS: 10, BR: 0.01; [instruments] in yard.toml)
+        edge = self.params.edge_ticks * self.instrument(quote.symbol).tick
         if self.position(quote.symbol) <= 0:
             return self.buy(quote.symbol, self.params.qty, quote.bid - edge)
         return self.sell(quote.symbol, self.params.qty, quote.ask + edge)
@@ -122,8 +136,11 @@ class MyRobot(Robot):
 
 def write_templates(directory: Path) -> list[Path]:
     """Write ``yard.toml`` and ``my_robot.py`` into ``directory``; never overwrite a file."""
+    return _write(directory, {directory / "yard.toml": CONFIG, directory / "my_robot.py": ROBOT})
+
+
+def _write(directory: Path, targets: dict[Path, str]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    targets = {directory / "yard.toml": CONFIG, directory / "my_robot.py": ROBOT}
     existing = [str(path) for path in targets if path.exists()]
     if existing:
         msg = f"{', '.join(existing)} already exist; yard init does not overwrite files"
@@ -131,3 +148,74 @@ def write_templates(directory: Path) -> list[Path]:
     for path, text in targets.items():
         path.write_text(text, encoding="utf-8")
     return list(targets)
+
+
+DEPLOYMENT_CONFIG = """\
+# yard.toml: the hosts' config of a deployment across processes (yard init --deployment).
+# The feed, the gateway and each host run in processes of their own; the feed and the
+# gateway take their endpoints as flags, and each host overrides what is its own.
+journal_dir = "yard-data/journal"          # each host its own: --journal-dir
+
+[endpoints]                                # every tcp:// endpoint is keyed (CURVE)
+data = "tcp://127.0.0.1:5561"              # the feed binds, hosts and the gateway connect
+orders = "tcp://127.0.0.1:5562"            # the gateway binds, hosts connect
+trades = "tcp://127.0.0.1:5563"            # the gateway binds, hosts connect
+recovery = "tcp://127.0.0.1:5565"          # the gateway binds: replay of missed reports
+control = "tcp://127.0.0.1:5564"           # host-a binds; host-b: --control, port 5566
+
+[security]
+secret_key = "keys/host-a.key_secret"      # host-b: --secret-key keys/host-b.key_secret
+public_keys = "keys"                       # the keys it trusts: feed, gateway, ops
+
+[[robots]]                                 # on host-a
+class = "robots.trend:TrendFollower"
+name = "trend-si"
+symbols = ["Si"]
+params = { fast = 20, slow = 120, qty = 1 }
+
+[[robots]]                                 # on host-a
+class = "robots.market_maker:MarketMaker"
+name = "mm-si"
+symbols = ["Si"]
+params = { half_spread_ticks = 3, max_position = 5, requote_ticks = 3 }
+
+[[robots]]                                 # on host-b
+class = "robots.market_maker:MarketMaker"
+name = "mm-rts"
+symbols = ["RTS"]
+params = { half_spread_ticks = 2, max_position = 3, requote_ticks = 2 }
+"""
+
+DEPLOYMENT_COMMANDS = """\
+yard keys keys --name feed --name gateway --name host-a --name host-b --name ops
+yard gateway --store sqlite:///yard-data/yard.db --data tcp://127.0.0.1:5561 \\
+    --orders tcp://127.0.0.1:5562 --replies tcp://127.0.0.1:5563 --recovery tcp://127.0.0.1:5565 \\
+    --secret-key keys/gateway.key_secret --public-keys keys
+yard run yard.toml --role host --robots trend-si,mm-si --journal-dir yard-data/host-a
+yard run yard.toml --role host --robots mm-rts --journal-dir yard-data/host-b \\
+    --control tcp://127.0.0.1:5566 --secret-key keys/host-b.key_secret
+yard feed --bind tcp://127.0.0.1:5561 --hosts 2 --speed max --limit 20000 \\
+    --secret-key keys/feed.key_secret --public-keys keys
+"""
+"""The commands that start :data:`DEPLOYMENT_CONFIG`'s deployment, in order, from its folder:
+the key pairs, then the gateway and each host, each in a terminal of its own, and the feed
+last (it waits for both hosts and the gateway)."""
+
+
+DEPLOYMENT_CONTROL = """\
+yard ctl --endpoint tcp://127.0.0.1:5564 --keys keys --key ops --server host-a status
+yard ctl --endpoint tcp://127.0.0.1:5564 --keys keys --key ops --server host-a pause mm-si
+yard ctl --endpoint tcp://127.0.0.1:5564 --keys keys --key ops --server host-a params mm-si max_position=3
+yard ctl --endpoint tcp://127.0.0.1:5564 --keys keys --key ops --server host-a halt
+"""  # noqa: E501 - commands as they are typed, one a line
+"""Supervising host-a of :data:`DEPLOYMENT_CONFIG` with the ``ops`` key: its robots' table,
+one robot paused, a param changed, and the kill switch."""
+
+
+def write_deployment(directory: Path) -> list[Path]:
+    """Write :data:`DEPLOYMENT_CONFIG` as ``yard.toml`` into ``directory``; never overwrite it.
+
+    Its robots are the example robots of the installed ``robots`` package: no module to
+    write beside it.
+    """
+    return _write(directory, {directory / "yard.toml": DEPLOYMENT_CONFIG})

@@ -17,27 +17,30 @@ import math
 import signal
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
-from typing import Any
 
-import attrs
 import pykka
 
 from gateways.signal_wakeup import Wakeup
-from yard_actors.app.config_file import SystemSettings, with_journal_dir
+from yard_actors.app.analyze_command import analyze_hint
+from yard_actors.app.config_file import SystemSettings
+from yard_actors.app.progress import RunProgress
+from yard_actors.app.run_folders import fresh_run_dir, in_run_dir
 from yard_actors.app.running_system import RunningSystem, RunSummary, start_gateway
 from yard_actors.app.signals import StopSignals
 from yard_actors.app.summary import exit_code, notes, render
+from yard_actors.app.tables import output_console, robots_table
 from yard_actors.app.wording import count
 from yard_actors.errors import ConfigError
 from yard_actors.host.host import Host
 from yard_actors.host.host_config import HostSettings, RobotSettings
+from yard_actors.host.stores import without_credentials
 from yard_actors.robot.lifecycle import RobotStatus
 
 __all__ = [
     "HEALTH_EVERY_S",
     "fresh_run_dir",
+    "in_run_dir",
     "print_summary",
     "run_all",
     "run_host",
@@ -49,24 +52,7 @@ log = logging.getLogger(__name__)
 HEALTH_EVERY_S = 60.0
 _STOP_GRACE_S = 2.0  # on SIGTERM, how long the host may take to finish what it has
 """How often ``yard run --role host`` logs its health by default (``--health-every``)."""
-
-
-def fresh_run_dir(data_dir: Path) -> Path:
-    """``data_dir/run-NNNN``, one more than the last: no run overwrites another's."""
-    taken = [int(p.name[4:]) for p in data_dir.glob("run-[0-9][0-9][0-9][0-9]")]
-    run_dir = data_dir / f"run-{max(taken, default=0) + 1:04d}"
-    run_dir.mkdir(parents=True)
-    return run_dir
-
-
-def in_run_dir(settings: SystemSettings, run_dir: Path) -> SystemSettings:
-    """The same settings with the journal and the SQLite store inside ``run_dir`` (and the
-    control endpoint, where the config names none)."""
-    kwargs = dict(with_journal_dir(settings, run_dir / "journal").host.host_kwargs)
-    store = f"sqlite:///{run_dir / 'yard.db'}"
-    kwargs["store"] = store
-    host = attrs.evolve(settings.host, host_kwargs=kwargs)
-    return attrs.evolve(settings, host=host, store=store)
+_REFRESH_PER_S = 4  # the progress line's redraws a second
 
 
 def _robots(host: HostSettings, names: Sequence[str] | None) -> tuple[RobotSettings, ...]:
@@ -110,45 +96,40 @@ def run_all(
 
 
 def print_summary(summary: RunSummary) -> None:
-    """The per-robot table and the totals, as ``yard run`` and ``yard repl`` end."""
-    _print(render(summary.rows))
+    """The per-robot table and the totals, as ``yard run`` and ``yard repl`` end.
+
+    The table fits the terminal (:func:`~yard_actors.app.tables.output_width`); the lines
+    under it are plain text, long ones wrapped by the terminal, never cut by rich: a path
+    or a command in them stays whole to copy.
+    """
+    console = output_console()
+    console.print(render(summary.rows, width=console.width))
     for line in notes(summary.rows):
         print(line)  # plain: an error's text is not rich markup
     if summary.robots:
-        _print(
+        print(
             f"{summary.events:,} events in {summary.seconds:.1f} s; journal: {summary.journal}; "
-            f"store: {summary.store}\n"
-            f"replay a robot: yard replay {summary.journal} {summary.robots[0]}"
+            f"store: {without_credentials(summary.store)}"
         )
+        print(f"replay a robot: yard replay {summary.journal} {summary.robots[0]}")
+        print(analyze_hint(summary.journal, without_credentials(summary.store)))
 
 
 def _publish(system: RunningSystem, host: Host, *, speed: float | None, live: bool) -> None:
-    """Publish in event time (``speed`` times real time, or as fast as possible), with progress."""
+    """Publish in event time (``speed`` times real time, or as fast as possible); with
+    ``live``, under a progress line that fits the terminal (:mod:`.progress`)."""
+    if not live:
+        system.publish(speed=speed, progress=None)
+        return
     # rich is imported here, not at the top: only yard run draws with it, and it would add
-    # ~75 ms (python -X importtime -c "import rich.progress") to every other command's start.
-    from rich.progress import BarColumn, Progress, TextColumn  # noqa: PLC0415
+    # 40-70 ms (python -X importtime -c "import rich.live", here) to every other command's start.
+    from rich.live import Live  # noqa: PLC0415
 
-    columns = (
-        TextColumn("[bold]market data"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TextColumn("{task.fields[robots]}"),
+    line = RunProgress(
+        system.events, published=lambda: system.published, speed=speed, robots=host.robots
     )
-    with Progress(*columns, disable=not live, transient=False) as progress:
-        task = progress.add_task("feed", total=len(system.events), robots="")
-
-        def show(published: int) -> None:
-            progress.update(task, completed=published, robots=_line(host))
-
-        system.publish(speed=speed, progress=show if live else None)
-
-
-def _line(host: Host) -> str:
-    parts = []
-    for row in host.robots():
-        position = ",".join(f"{s}{q:+d}" for s, q in row["position"].items() if q) or "flat"
-        parts.append(f"{row['name']} {row['commands_out']}cmd {position} pnl {row['pnl']}")
-    return " | ".join(parts)
+    with Live(line, console=output_console(), refresh_per_second=_REFRESH_PER_S):
+        system.publish(speed=speed, progress=None)  # the line reads the count as it draws
 
 
 def run_host(
@@ -185,6 +166,7 @@ def run_host(
                 params=robot.params,
                 limits=robot.limits,
             )
+        host.announce_ready()  # a feed waiting for hosts (yard feed --hosts) counts it
         print(f"yard host ready: {', '.join(r.name for r in robots)}", flush=True)
         _watch(host, wake, signals, health_every)
         try:  # what has arrived, if it is handled soon; a robot far behind is not waited for
@@ -192,7 +174,8 @@ def run_host(
         except pykka.Timeout:
             log.warning("robots still had events waiting; the host stops without them")
         rows = host.robots()
-        print(rows, flush=True)
+        console = output_console()
+        console.print(robots_table(rows, width=console.width))
     failed = [row["name"] for row in rows if row["status"] == RobotStatus.FAILED.value]
     if failed:  # as yard run's summary: a failed robot is the run's failure
         print(f"yard host: robots failed: {', '.join(failed)}", flush=True)
@@ -246,9 +229,3 @@ def _log_health(host: Host) -> None:
             f"{stats.unrouted:,}",
             dropped or "none",
         )
-
-
-def _print(renderable: Any) -> None:
-    from rich.console import Console  # noqa: PLC0415 - as in _publish: yard run's alone
-
-    Console(width=140).print(renderable)

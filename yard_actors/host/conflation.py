@@ -8,14 +8,17 @@ waiting, keeps back its quotes: the latest quote of each symbol is *held* for it
 a newer one replacing an older one (counted as ``conflated``), and the held quotes
 go to the robot once it is back under ``conflate_at``. A held quote reaches the
 robot after the ticks that arrived while it was held: it is the latest state of
-the book at that moment, not a step in a sequence. Ticks, statuses, and anything
-that is not market data (fills, replies, controls, timers) are never conflated.
+the book at that moment, not a step in a sequence. Ticks and bars, statuses, and
+anything that is not market data (fills, replies, controls, timers) are never
+conflated: each tick and each bar is a step of its own (a bar is a period's trading,
+not a state that the next bar replaces).
 
-A robot so far behind that even ticks would overfill it (``overrun_at`` events
-waiting) is *overrun*: a ``halt`` control goes into its stream at that point, and
-its ticks are withheld (counted) until it is back under ``conflate_at``. The
-robot sees every tick up to the halt, which it handles before anything is missing:
-it never trades on a view with a hole. An operator resumes it.
+A robot so far behind that even ticks and bars would overfill it (``overrun_at``
+events waiting) is *overrun*: a ``halt`` control goes into its stream at that point,
+and its ticks and bars are withheld (counted as ``withheld``) until it is back under
+``conflate_at``. The robot sees every tick and bar up to the halt, which it handles
+before anything is missing: it never trades on a view with a hole. An operator
+resumes it.
 
 Why here, before the journal: the journal records what each robot received (a
 fanned event names the robots it went to), and ``yard replay`` feeds a robot
@@ -41,7 +44,7 @@ from yard_actors.host.robot_actor import robot_name
 from yard_actors.host.routing import Fanout, RoutingTable
 from yard_actors.journal import Group
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import Control, ControlAction, Quote, Tick
+from yard_actors.wire.events import Bar, Control, ControlAction, Quote, Tick
 from yard_actors.wire.log_limit import should_log
 
 __all__ = ["Admitted", "Conflation"]
@@ -92,7 +95,8 @@ class Conflation:
         ``admitted`` is in arrival order; the result puts the quotes released for robots
         that caught up first (they arrived earlier), then the burst, in which a robot
         that is behind is left out of each quote's fanout (the quote is held for it)
-        and, when overrun, out of each tick's (withheld, after a halt put in its place).
+        and, when overrun, out of each tick's and bar's (withheld, after a halt put in its
+        place).
         """
         if self.behind:
             self._catch_up()
@@ -110,7 +114,7 @@ class Conflation:
                 sifted.append(item)
             elif type(item[1]) is Quote:
                 self._hold(item, late, sifted)
-            elif type(item[1]) is Tick:
+            elif type(item[1]) is Tick or type(item[1]) is Bar:
                 self._tick(item, late, sifted)
             else:
                 sifted.append(item)  # a status: rare, and never conflated
@@ -196,7 +200,7 @@ class Conflation:
         if rest is not None:
             sifted.append((payload, tick, rest))
 
-    def _halt(self, robot: _Ref, backlog: Backlog, tick: Tick) -> Admitted:
+    def _halt(self, robot: _Ref, backlog: Backlog, tick: Tick | Bar) -> Admitted:
         """A halt for ``robot`` at this point of its stream: what it sees next has a gap."""
         backlog.overrun = True
         backlog.overruns += 1

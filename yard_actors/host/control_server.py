@@ -45,6 +45,7 @@ from yard_actors.wire.control_protocol import (
     peek_id,
 )
 from yard_actors.wire.frames import receive
+from yard_actors.wire.log_limit import should_log
 
 __all__ = ["ControlServer", "ControlStats"]
 
@@ -181,10 +182,12 @@ class ControlServer:
             result = self._call(request, sender)
             return encode_reply(request.id, result)
         except YardError as exc:
-            self._failed += 1
-            logger.info(
-                "control endpoint %s: %s from %s refused: %s", self.url, request.call, sender, exc
-            )
+            self._failed += 1  # an operator's refused call (an unknown robot...): shown by default
+            if should_log(self._failed):
+                logger.warning(
+                    "control endpoint %s: %s from %s refused: %s",
+                    *(self.url, request.call, sender, exc),
+                )
             return encode_error(request.id, str(exc), error_kind(exc))
         except pykka.Timeout as exc:
             self._failed += 1

@@ -51,6 +51,7 @@ from yard_actors.host.intake import (
     ask_stats,
     settle,
 )
+from yard_actors.host.intake_messages import Announce
 from yard_actors.host.order_link import OrderLink
 from yard_actors.host.registrations import register_robot, registrations_for
 from yard_actors.host.restart import Supervisor
@@ -70,6 +71,7 @@ from yard_actors.host.supervision import LOCAL, Supervision, supervised
 from yard_actors.host.supervision_config import SupervisionConfig
 from yard_actors.host.trades_intake import TradesIntake
 from yard_actors.journal import Journal, JournalConfig
+from yard_actors.journal.source import class_source
 from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.robot.loader import class_path, load_robot_class
 from yard_actors.robot.risk import RiskLimits, limits_notice
@@ -77,6 +79,7 @@ from yard_actors.robot.robot import Robot
 from yard_actors.runtime import DEFAULT_BATCH
 from yard_actors.wire.events import ControlAction
 from yard_actors.wire.instruments import InstrumentTable
+from yard_actors.wire.names import HOST_READY
 
 __all__ = ["Host"]
 
@@ -101,6 +104,8 @@ class Host(Supervision):
     conflated and, past that, it is halted (:class:`~yard_actors.host.backlog.MailboxLimits`).
     ``supervision``: how often a failed robot is restarted from its journal
     (:class:`~yard_actors.host.supervision_config.SupervisionConfig`, docs/supervision.md).
+    ``refuse_divergence``: a robot that replays its journal differently is not added
+    (RobotError), rather than added with a warning (:class:`~.restore.Restorer`).
     """
 
     def __init__(
@@ -126,6 +131,7 @@ class Host(Supervision):
         security: Security = LOCAL_ONLY,
         mailbox: MailboxLimits | None = None,
         supervision: SupervisionConfig | None = None,
+        refuse_divergence: bool = False,
     ) -> None:
         self._supervising = threading.RLock()  # one supervision call at a time (supervision.py)
         self._registrations = registrations_for(orders, recovery, security, self._halt_late)
@@ -154,7 +160,7 @@ class Host(Supervision):
         try:
             if journal_dir is not None:
                 self._journal = Journal(journal_dir, journal)
-                self._restorer = Restorer(self._journal)
+                self._restorer = Restorer(self._journal, refuse_divergence=refuse_divergence)
             self._supervisor = Supervisor(  # restarts failed robots from the journal (restart.py)
                 journal=self._journal,
                 instruments=self._instruments,
@@ -205,6 +211,7 @@ class Host(Supervision):
                     params=robot.params,
                     limits=robot.limits,
                 )
+            host.announce_ready()
         except BaseException:
             host.stop()
             raise
@@ -279,6 +286,9 @@ class Host(Supervision):
             "params": robot.snapshot()["params"],
             "limits": attrs.asdict(limits),  # replay must refuse what live refused
         }
+        source = class_source(cls)
+        if source is not None:  # replay names a changed class by this (journal/source.py)
+            spec["source"] = dict(source)
         restored = Restored()
         if restore and self._restorer is not None:
             restored = self._restorer.restore(robot, spec["class"])
@@ -353,6 +363,15 @@ class Host(Supervision):
         """Halt a robot the gateway refused to register after it started (the trades intake's
         thread calls this; :mod:`.registrations`)."""
         self.control(name, ControlAction.HALT, sender="host")
+
+    def announce_ready(self) -> None:
+        """Tell the feed this host has its robots in: subscribe ``data`` to ``$ready/host``.
+
+        A feed that waits for hosts (``yard feed --hosts N``) counts each host by it once,
+        whatever its robots trade. Call after adding the robots: it follows their symbols'
+        subscriptions on the same socket, so the feed has those first.
+        """
+        self._intakes[IntakeKind.DATA].ask(Announce(HOST_READY), timeout=self._ask_timeout)
 
     def intake_stats(self) -> dict[str, IntakeStats]:
         stats = {

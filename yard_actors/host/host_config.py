@@ -77,7 +77,7 @@ from yard_actors.journal import FlushPolicy, JournalConfig
 from yard_actors.net import security_from_config
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import DEFAULT_LIMITS, RiskLimits
-from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS, Instrument
+from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS, Instrument, InstrumentTable
 
 __all__ = ["TOP_KEYS", "HostSettings", "RobotSettings", "host_settings"]
 
@@ -149,7 +149,8 @@ def host_settings(
 
     Each robot is built once (:func:`.robot_checks.robot_problem`): its params
     checked against their declared types and its class, its symbols against
-    ``instruments``, its ``on_start`` run.
+    ``instruments``, its ``on_start`` run. The host gets ``instruments`` too (its
+    robots' tick grids and :meth:`~yard_actors.robot.robot.Robot.instrument`).
     """
     _unknown(source, "", config, _TOP_KEYS)
     kwargs = _endpoints(source, _typed(source, "endpoints", config.get("endpoints", {}), Mapping))
@@ -185,6 +186,7 @@ def host_settings(
         kwargs["security"] = security_from_config(table, source=source)
     robots = _typed(source, "robots", config.get("robots", []), Sequence)
     robot_settings = _robots(source, robots, risk, instruments)
+    kwargs["instruments"] = InstrumentTable(instruments.values())
     return HostSettings(host_kwargs=kwargs, robots=robot_settings)
 
 

@@ -45,6 +45,7 @@ from yard_actors.host.delivery import Delivery
 from yard_actors.host.drops import Drops
 from yard_actors.host.intake_kinds import ACCEPTS, IntakeKind, open_socket, topic_of
 from yard_actors.host.intake_messages import (
+    Announce,
     IntakeStats,
     Route,
     SettleAsk,
@@ -56,9 +57,11 @@ from yard_actors.host.intake_messages import (
 from yard_actors.host.robot_refs import backlog_of
 from yard_actors.host.routing import RoutingTable
 from yard_actors.host.statuses import LastStatuses
+from yard_actors.host.unrouted import Unrouted
 from yard_actors.journal import Journal
 from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.wire.codec import decode
+from yard_actors.wire.endpoints import wrong_endpoint
 from yard_actors.wire.frames import holds_more, receive
 from yard_actors.wire.names import RESERVED_PREFIX
 
@@ -108,12 +111,15 @@ class IntakeActor(pykka.ThreadingActor):
         self._routes = RoutingTable()
         self._fans_out = kind is IntakeKind.DATA and journal is not None
         self._received = 0
-        self._unrouted = 0
         self._statuses = LastStatuses()  # a feed's repeated status reaches no robot twice
         self._socket, self.url = open_socket(context, kind, url, bind=bind, security=security)
         if kind is IntakeKind.DATA:  # libzmq applies it to the pipe connect made (>= 4.2)
             self._socket.setsockopt(zmq.RCVHWM, _DATA_RCVHWM)
         self._drops = Drops(f"{kind.value} intake on {self.url}")
+        self._unrouted = Unrouted(
+            f"{kind.value} intake on {self.url}",
+            lambda topic: self._routes.fanout(topic) is not None,
+        )
         self._conflation = (
             Conflation(limits or MailboxLimits(), f"{kind.value} intake on {self.url}")
             if kind is IntakeKind.DATA
@@ -157,6 +163,8 @@ class IntakeActor(pykka.ThreadingActor):
             return self._stats()
         elif type(message) is SettleAsk:
             return self._fence(b"settle", message.timeout_ms)
+        elif type(message) is Announce:  # after the routes' subscriptions: the pipe keeps order
+            self._pipe.send_multipart((b"sub", message.topic.encode()))
         return None
 
     def _route(self, topic: str, robot: pykka.ActorRef[Any]) -> None:
@@ -204,7 +212,7 @@ class IntakeActor(pykka.ThreadingActor):
             url=self.url,
             received=self._received,
             delivered=self._delivery.delivered,
-            unrouted=self._unrouted,
+            unrouted=self._unrouted.count,
             dropped=self._drops.by_reason(),
         )
 
@@ -323,7 +331,7 @@ class IntakeActor(pykka.ThreadingActor):
             return None
         fanout = self._routes.fanout(topic)
         if fanout is None:
-            self._unrouted += 1
+            self._unrouted.note(topic)
             return None
         event = self._event(topic, payload)
         if event is None:
@@ -344,7 +352,7 @@ class IntakeActor(pykka.ThreadingActor):
             self._drops.drop(exc.reason, str(exc))
             return None
         if not isinstance(event, self._accepts):
-            self._drops.drop("wrong_intake", f"a {type(event).__name__} does not belong here")
+            self._drops.drop("wrong_intake", wrong_endpoint(event, self.kind.value, self._accepts))
             return None
         if topic_of(event).encode() != topic:
             name = type(event).__name__

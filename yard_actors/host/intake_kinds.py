@@ -20,6 +20,7 @@ from yard_actors import net
 from yard_actors.errors import GatewayError
 from yard_actors.net import FEED, GATEWAY, LOCAL_ONLY, Security
 from yard_actors.wire.events import (
+    Bar,
     CancelReply,
     Fill,
     OrderAccepted,
@@ -40,7 +41,7 @@ class IntakeKind(enum.Enum):
 
 
 ACCEPTS: Final[Mapping[IntakeKind, tuple[type[Any], ...]]] = {
-    IntakeKind.DATA: (Quote, Tick, SessionStatus, SystemStatus),
+    IntakeKind.DATA: (Quote, Tick, Bar, SessionStatus, SystemStatus),
     IntakeKind.TRADES: (OrderAccepted, OrderRejected, CancelReply, Fill, SystemStatus),
 }
 
@@ -59,7 +60,7 @@ _STANDING: Final[Mapping[IntakeKind, tuple[str, ...]]] = {
 def topic_of(event: Any) -> str:
     """The topic ``event`` travels under: its symbol, its robot, or a status topic."""
     kind = type(event)
-    if kind is Quote or kind is Tick:
+    if kind is Quote or kind is Tick or kind is Bar:
         return str(event.symbol)
     if kind is SessionStatus:
         return SESSION_TOPIC

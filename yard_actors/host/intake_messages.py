@@ -14,6 +14,7 @@ import attrs
 import pykka
 
 __all__ = [
+    "Announce",
     "IntakeStats",
     "Route",
     "SettleAsk",
@@ -46,6 +47,14 @@ class Route:
 class Unroute:
     topic: str
     robot: pykka.ActorRef[Any]
+
+
+@attrs.frozen
+class Announce:
+    """Subscribe to ``topic``, which no robot takes: a signal to the publisher, such as
+    ``$ready/host`` (wire.md 1). After the routes already sent, on the same socket."""
+
+    topic: str
 
 
 class StatsAsk:

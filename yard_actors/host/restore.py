@@ -66,8 +66,11 @@ class Restored:
 class Restorer:
     """Replays robots' journaled histories from ``journal``'s directory into new instances."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, *, refuse_divergence: bool = False) -> None:
+        """``refuse_divergence``: a robot that replays its journal differently is refused
+        (RobotError) rather than started with a warning (``yard run --resume``)."""
         self._journal = journal
+        self._refuse_divergence = refuse_divergence
         self._earlier: dict[str, RobotJournal] | None = None  # read on the first restore
         self._removed: set[str] = set()
 
@@ -77,7 +80,8 @@ class Restorer:
         Returns what the host must know or do before starting it (:class:`Restored`).
 
         ``robot_class`` is the class path the host journals for it. Raises
-        :class:`RobotError` if the journal has the name under another class; never for
+        :class:`RobotError` if the journal has the name under another class (or, with
+        ``refuse_divergence``, if the robot replays it differently); never for
         an event of its history (the robot is failed instead, and that is logged).
         """
         history = self._history(robot.name)
@@ -121,6 +125,13 @@ class Restorer:
         if divergence is None:
             return []
         if divergence.journaled is not None or result.failure is not None:
+            if self._refuse_divergence:  # its code or params changed: its history is not its own
+                msg = (
+                    f"robot {name!r} replays its journal at {self._journal.path} differently, "
+                    f"so it cannot continue it: {divergence}; its code or params changed "
+                    "since. Start it on a fresh journal, or put back the code it ran"
+                )
+                raise RobotError(msg)
             logger.warning("robot %s replayed differently: %s", name, divergence)
             return []
         ahead = list(result.commands[divergence.index :])

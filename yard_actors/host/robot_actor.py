@@ -57,7 +57,7 @@ from yard_actors.journal import Journal
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.robot.timers import fire_due_timers
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import Command, Event, NewOrder, Quote, Tick, Timer
+from yard_actors.wire.events import Bar, Command, Control, Event, NewOrder, Quote, Tick, Timer
 
 __all__ = [
     "Deliver",
@@ -81,7 +81,7 @@ _clock = time.monotonic_ns
 _SLOW_EVENT_NS = 1_000_000
 _SLOW_RUN = 8
 _ANY_RUN = 1 << 62
-_MARKET_DATA = (Quote, Tick)  # what changes no figure but upnl, open orders and held
+_MARKET_DATA = (Quote, Tick, Bar)  # what changes no figure but upnl, open orders and held
 _PAUSED = RobotStatus.PAUSED
 _FAILED = RobotStatus.FAILED
 
@@ -91,7 +91,7 @@ class RobotStats:
     """Figures the actor publishes for the host's table; written only by the actor's thread.
 
     ``open_orders``: the robot's working orders (those with a cancel requested included);
-    ``upnl``: its open positions marked at the last quote's mid (:meth:`Robot.unrealized_pnl`),
+    ``upnl``: its open positions marked as :meth:`Robot.unrealized_pnl` does (robot/marks.py),
     kept current while it holds a position; ``held``: new orders held while it was paused;
     ``params``: its params object (immutable, or a dict the robot replaces, never changes),
     for the host to check a ``set_params`` against; ``refusal``: why its last control was
@@ -231,7 +231,8 @@ class RobotActor(RestartingActor, pykka.ThreadingActor):
 
     def _deliver(self, message: Deliver) -> None:
         event = message.event
-        fire_due_timers(self.robot, event.ts, self._deliver_timer)
+        if type(event) is not Control:  # a control's ts is a wall clock, not the data's
+            fire_due_timers(self.robot, event.ts, self._deliver_timer)
         journal = self._journal
         seq = message.seq
         if journal is not None:
@@ -280,7 +281,7 @@ class RobotActor(RestartingActor, pykka.ThreadingActor):
             elif was is _PAUSED:
                 stats.held = robot.held.count  # market data it handled may have held orders
             stamp(_clock())
-        if self._exposed:  # its unrealised P&L moves with every quote
+        if self._exposed:  # its unrealised P&L moves with every quote, tick and bar
             stats.upnl = str(robot.unrealized_pnl())
         record_run(stats.wait, stats.handling, self._sent_ns, stamps)
         slow = stamps[-1] - stamps[0] >= _SLOW_EVENT_NS * (len(stamps) - 1)

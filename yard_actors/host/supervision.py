@@ -42,6 +42,7 @@ from yard_actors.robot.params import changed_params
 from yard_actors.robot.risk import RiskGuard
 from yard_actors.robot.snapshot import to_jsonable
 from yard_actors.wire.events import Control, ControlAction
+from yard_actors.wire.schema import EARLIEST_WALL_TS
 
 __all__ = ["LOCAL", "Supervision", "supervised"]
 
@@ -112,11 +113,20 @@ class Supervision:
         """Send a control command to one robot and return at once; it is journaled like any event.
 
         ``ts`` defaults to the wall clock here, at the edge: the robot only ever
-        sees the journaled value, so replay stays exact. Unlike the calls below, nothing
-        is checked first and nothing waited for: a refusal is the robot's, in its log and
-        ``last_refusal``. Takes no lock (the trades intake's thread halts a robot with it).
+        sees the journaled value, so replay stays exact. A ``ts`` given must be that clock,
+        nanoseconds since the epoch: one before 2000 (a zero, or seconds, milliseconds or
+        microseconds) raises RobotError (``docs/wire.md``, Control). Unlike the calls below,
+        nothing else is checked first and nothing waited for: a refusal is the robot's, in its
+        log and ``last_refusal``. Takes no lock (the trades intake's thread halts a robot with it).
         """
         hosted = self._hosted(name)
+        if ts is not None and ts < EARLIEST_WALL_TS:
+            msg = (
+                f"a control's ts must be the wall clock in nanoseconds since the epoch (at least "
+                f"{EARLIEST_WALL_TS:_}, 2000-01-01), was {ts!r}: a zero, or seconds, milliseconds"
+                " or microseconds? Leave ts out to stamp the host's clock; nothing sent"
+            )
+            raise RobotError(msg)
         event = Control(
             ts=time.time_ns() if ts is None else ts,
             robot=name,

@@ -52,8 +52,9 @@ class RobotTable(list[dict[str, Any]]):
 
     ``open_orders`` (``open`` in the grid): the robot's working orders; ``held``: new orders
     it emitted while paused, held, not sent; ``upnl``: its open positions marked at the last
-    quote's mid; ``restarts`` and ``quarantined``: its supervisor's counts. ``wait_us`` and
-    ``handle_us`` are p50/p99 in µs of how long the robot's events
+    quote's mid, or at the last trade price of a symbol with no quote (tick or bar data:
+    ``yard_actors/robot/marks.py``); ``restarts`` and ``quarantined``: its supervisor's
+    counts. ``wait_us`` and ``handle_us`` are p50/p99 in µs of how long the robot's events
     waited in its mailbox and how long it took to handle each (journal and send included).
     ``conflated``: quotes the robot never saw because it was far behind and a newer
     quote of the symbol replaced them (``docs/runtime.md``); the rows also hold its

@@ -177,6 +177,8 @@ def read_robots(
     Restoring a whole host should use this: :func:`read_robot` per robot reads the journal
     once per robot. Segments are read newest first and each backwards, so a delivery or a
     watermark is met before its events and only the payloads of handled events are kept.
+    The histories are held whole; a replay of a long journal streams them instead
+    (:func:`~yard_actors.journal.stream.stream_runs`, the same histories, read forward).
 
     A robot handled a fanned event when a watermark of the robot at or past the event's seq
     follows it, with no ``robot`` record (the robot added again, as after its host

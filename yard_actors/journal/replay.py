@@ -21,21 +21,39 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 import attrs
 
-from yard_actors.errors import RobotError
-from yard_actors.journal import RobotJournal, read_robot
-from yard_actors.robot.loader import load_robot_class
-from yard_actors.robot.risk import RiskLimits
-from yard_actors.robot.robot import Robot, RobotStatus
-from yard_actors.wire.codec import decode, encode
+from yard_actors.journal import JournalEntry, RobotJournal
+from yard_actors.journal.rebuild import ReplayFailure, build_robot
+from yard_actors.journal.replay_steps import (
+    ReplaySession,
+    ReplayStep,
+    RobotReplay,
+    StepDivergence,
+    UndecodableEvent,
+    decode_event,
+    open_replay,
+    replay_steps,
+)
+from yard_actors.journal.stream import RobotRun
+from yard_actors.robot.robot import Robot
 from yard_actors.wire.events import Command, Event
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["Divergence", "ReplayFailure", "ReplayResult", "build_robot", "replay", "replay_into"]
+__all__ = [
+    "Divergence",
+    "ReplayFailure",
+    "ReplayResult",
+    "ReplaySession",
+    "ReplayStep",
+    "build_robot",
+    "open_replay",
+    "replay",
+    "replay_into",
+    "replay_steps",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -46,22 +64,17 @@ class Divergence:
     journaled: bytes | None
     replayed: bytes | None
 
+    @classmethod
+    def of(cls, step: StepDivergence) -> Divergence:
+        """The first differing command of a step's divergence."""
+        journaled, replayed = step.first_difference()
+        return cls(index=step.index, journaled=journaled, replayed=replayed)
+
     def __str__(self) -> str:
         return (
             f"command #{self.index} differs: journaled {self.journaled!r}, "
             f"replayed {self.replayed!r}"
         )
-
-
-@attrs.frozen(kw_only=True)
-class ReplayFailure:
-    """The first journaled event whose replay raised; the robot was failed there."""
-
-    seq: int | None
-    error: str
-
-    def __str__(self) -> str:
-        return f"the event at journal seq {self.seq} raised {self.error}"
 
 
 @attrs.frozen(kw_only=True)
@@ -89,24 +102,6 @@ class ReplayResult:
         return self.divergence is None and self.failure is None
 
 
-def build_robot(
-    spec: dict[str, Any],
-    *,
-    robot_class: type[Robot] | None = None,
-    instruments: InstrumentTable | None = None,
-) -> Robot:
-    """Build a robot from the spec a host journaled when it was added."""
-    cls = robot_class if robot_class is not None else load_robot_class(str(spec["class"]))
-    limits = RiskLimits(**spec["limits"]) if spec.get("limits") else None
-    return cls(
-        str(spec["name"]),
-        params=spec.get("params"),
-        symbols=spec.get("symbols"),
-        instruments=instruments,
-        limits=limits,
-    )
-
-
 _STOP_CHECK = 1024  # events between two looks at the ``stop`` flag
 
 
@@ -120,58 +115,57 @@ def replay_into(
     the robot and is the result's ``failure``. ``stop``, once set, ends the replay early
     (looked at every thousand events or so; the result says ``stopped``).
     """
+    replay = RobotReplay(history.robot, robot, history.quarantined)
+    if stop is not None and stop.is_set():
+        return _result(replay, (), stopped=True)
+    steps = (step for run in _runs(history.entries) for step in replay.steps(run, decode_event))
+    return _result(replay, steps, stop=stop)
+
+
+def _result(
+    replay: RobotReplay,
+    steps: Iterable[ReplayStep],
+    *,
+    stop: threading.Event | None = None,
+    stopped: bool = False,
+) -> ReplayResult:
+    """Run ``steps`` to their end (or ``stop``), keeping every event and command."""
     events: list[Event] = []
     replayed: list[Command] = []
-    journaled: list[bytes] = []
-    failure: ReplayFailure | None = None
-    failed_at = _failed_before(robot)
-    quarantined = history.quarantined
-    skipped: list[int] = []
-    stopped = False
-    for count, entry in enumerate(history.entries):
-        if entry.kind == "command":
-            journaled.append(entry.payload)
-            continue
-        if quarantined and entry.seq in quarantined:
-            skipped.append(entry.seq)
-            continue
-        if stop is not None and count % _STOP_CHECK == 0 and stop.is_set():
+    for step in steps:
+        if not isinstance(step.event, UndecodableEvent):
+            events.append(step.event)
+        replayed.extend(step.commands)
+        if stop is not None and replay.events % _STOP_CHECK == 0 and stop.is_set():
             stopped = True
             break
-        try:
-            event = decode(entry.payload)
-            events.append(event)
-            replayed.extend(robot.handle(event))
-        except Exception as exc:
-            if failure is None:
-                failure = ReplayFailure(seq=entry.seq, error=f"{type(exc).__name__}: {exc}")
-                replayed.extend(_fail(robot, failure, exc))
-        if failed_at is None and robot.status is RobotStatus.FAILED:
-            failed_at = ReplayFailure(seq=entry.seq, error=str(robot.error))
+    divergence = replay.divergence
     return ReplayResult(
-        robot=robot,
+        robot=replay.robot,
         events=tuple(events),
         commands=tuple(replayed),
-        divergence=_first_divergence(journaled, [encode(c) for c in replayed]),
-        failure=failure,
-        failed_at=failed_at,
-        skipped=tuple(skipped),
+        divergence=None if divergence is None else Divergence.of(divergence),
+        failure=replay.failure,
+        failed_at=replay.failed_at,
+        skipped=tuple(replay.skipped),
         stopped=stopped,
     )
 
 
-def _failed_before(robot: Robot) -> ReplayFailure | None:
-    """The robot's failure before its first event (its ``on_start`` raised), if it has one."""
-    if robot.status is not RobotStatus.FAILED:
-        return None
-    return ReplayFailure(seq=None, error=str(robot.error))
-
-
-def _fail(robot: Robot, failure: ReplayFailure, exc: Exception) -> list[Command]:
-    try:
-        return robot.mark_failed(f"replaying the journal: {failure}", exc)
-    except Exception:  # a robot too broken to cancel its orders is failed all the same
-        return []
+def _runs(entries: Iterable[JournalEntry]) -> Iterator[RobotRun]:
+    """A history's entries as runs: events, then the commands that follow them."""
+    events: list[tuple[int, bytes]] = []
+    commands: list[bytes] = []
+    for entry in entries:
+        if entry.kind == "command":
+            commands.append(entry.payload)
+            continue
+        if commands:
+            yield RobotRun(robot="", events=tuple(events), commands=tuple(commands))
+            events, commands = [], []
+        events.append((entry.seq or 0, entry.payload))
+    if events or commands:
+        yield RobotRun(robot="", events=tuple(events), commands=tuple(commands))
 
 
 def replay(
@@ -181,21 +175,12 @@ def replay(
     robot_class: type[Robot] | None = None,
     instruments: InstrumentTable | None = None,
 ) -> ReplayResult:
-    """Rebuild robot ``name`` from the journal in ``directory``."""
-    history = read_robot(directory, name)
-    if history.spec is None and robot_class is None:
-        msg = f"journal {os.fspath(directory)} has no robot named {name!r}"
-        raise RobotError(msg)
-    spec = dict(history.spec or {"name": name})
-    spec["name"] = name
-    robot = build_robot(spec, robot_class=robot_class, instruments=instruments)
-    return replay_into(robot, history)
+    """Rebuild robot ``name`` from the journal in ``directory``, keeping every event.
 
-
-def _first_divergence(journaled: Sequence[bytes], replayed: Sequence[bytes]) -> Divergence | None:
-    for index in range(max(len(journaled), len(replayed))):
-        left = journaled[index] if index < len(journaled) else None
-        right = replayed[index] if index < len(replayed) else None
-        if left != right:
-            return Divergence(index=index, journaled=left, replayed=right)
-    return None
+    Streams the journal (:func:`~yard_actors.journal.replay_steps.open_replay`) but holds
+    what it replays: for a long journal use :func:`replay_steps`. Raises
+    :class:`~yard_actors.errors.RobotError` if the journal has no robot ``name`` (and no
+    ``robot_class`` is given).
+    """
+    session = open_replay(directory, name, robot_class=robot_class, instruments=instruments)
+    return _result(session.replay, session.steps())

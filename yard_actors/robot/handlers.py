@@ -1,4 +1,4 @@
-"""The handlers a trader overrides: ``on_quote``, ``on_fill``, ``on_timer``, ...
+"""The handlers a trader overrides: ``on_quote``, ``on_tick``, ``on_bar``, ``on_fill``, ...
 
 A base of :class:`~yard_actors.robot.robot.Robot`, apart from it so the class traders
 subclass stays construction, dispatch and state. Each handler does nothing by default;
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from yard_actors.robot.commands import HandlerResult
 from yard_actors.wire.events import (
+    Bar,
     CancelReply,
     Control,
     Fill,
@@ -38,6 +39,14 @@ class Handlers:
         return None
 
     def on_tick(self, tick: Tick) -> HandlerResult:
+        return None
+
+    def on_bar(self, bar: Bar) -> HandlerResult:
+        """Runs for each bar of the robot's symbols (from bar files), at the bar's close.
+
+        ``bar.ts`` is the last nanosecond of the bar's period (``bar.start`` its first), so
+        an order sent here meets the market after the bar, never inside it.
+        """
         return None
 
     def on_fill(self, fill: Fill) -> HandlerResult:

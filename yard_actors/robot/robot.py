@@ -38,6 +38,7 @@ from yard_actors.robot.commands import HandlerResult, HeldOrders, admit_commands
 from yard_actors.robot.controls import controlled, describe_control
 from yard_actors.robot.handlers import Handlers
 from yard_actors.robot.lifecycle import RobotStatus
+from yard_actors.robot.marks import Marks
 from yard_actors.robot.order_commands import OrderCommands
 from yard_actors.robot.params import build_params
 from yard_actors.robot.risk import NO_LIMITS, RiskGuard, RiskLimits
@@ -45,6 +46,7 @@ from yard_actors.robot.snapshot import to_jsonable
 from yard_actors.robot.timer_requests import TimerRequests
 from yard_actors.robot.timers import TimerSchedule
 from yard_actors.wire.events import (
+    Bar,
     CancelReply,
     Command,
     Control,
@@ -58,7 +60,7 @@ from yard_actors.wire.events import (
     Tick,
     Timer,
 )
-from yard_actors.wire.instruments import InstrumentTable
+from yard_actors.wire.instruments import Instrument, InstrumentTable
 
 __all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
@@ -67,7 +69,7 @@ logger = logging.getLogger(__name__)
 # Market data and timers do not reach a halted robot's handlers; replies, fills, control
 # and status always do, so the robot's view of its orders stays true. A paused robot
 # handles everything (its state stays current); its new orders are held (commands.py).
-_HALTED_SKIPS = (Quote, Tick, Timer)
+_HALTED_SKIPS = (Quote, Tick, Bar, Timer)
 _MAX_FEEDBACK_ROUNDS = 100
 # What user code may raise that still ends the process, as Python means them to: anything
 # else (an Exception, GeneratorExit, a user's own BaseException) fails or refuses one robot.
@@ -127,7 +129,8 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         self._now = 0
         self._order_seq = 0
         self._events = 0
-        self._last_quotes: dict[str, Quote] = {}
+        self._marks = Marks()  # where its positions are marked (marks.py)
+        self._last_quotes: dict[str, Quote] = self._marks.quotes  # the quote hot path's
         self._error: str | None = None
         self._traceback: str | None = None
         self._last_refusal: str | None = None
@@ -138,6 +141,7 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         self._dispatch: dict[type[Any], Callable[[Any], HandlerResult]] = {
             Quote: self.on_quote,
             Tick: self.on_tick,
+            Bar: self.on_bar,
             Fill: self.on_fill,
             OrderAccepted: self.on_order_update,
             OrderRejected: self.on_order_update,
@@ -171,6 +175,18 @@ class Robot(Handlers, TimerRequests, OrderCommands):
     def subscriptions(self) -> tuple[str, ...]:
         """The symbols this robot instance receives market data for."""
         return self._symbols
+
+    def instrument(self, symbol: str) -> Instrument:
+        """``symbol``'s tick, point value and lot, from the host's instrument table
+        (``[instruments]`` in yard.toml); raise RobotError naming the symbols it knows."""
+        instrument = self._instruments.get(symbol)
+        if instrument is None:
+            msg = (
+                f"robot {self._name}: no instrument {symbol!r} in the instrument table "
+                f"(it lists {', '.join(self._instruments)}); add it under [instruments]"
+            )
+            raise RobotError(msg)
+        return instrument
 
     @property
     def now(self) -> int:
@@ -222,7 +238,8 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         through. A :class:`Timer` first moves the timer schedule past it; one the
         schedule does not hold is ignored.
         """
-        self._now = max(self._now, event.ts)
+        if type(event) is not Control:  # a control is stamped by the wall clock of whoever
+            self._now = max(self._now, event.ts)  # sent it: the robot's clock is the data's
         self._events += 1
         if self._events == 1:  # timers asked for before any event start from this one
             self._timers.anchor(self._now)
@@ -296,6 +313,8 @@ class Robot(Handlers, TimerRequests, OrderCommands):
     def _apply(self, event: Event) -> None:
         if type(event) is Quote:  # the common case first
             self._last_quotes[event.symbol] = event
+        elif type(event) is Tick or type(event) is Bar:
+            self._marks.update(event)
         else:
             self._book.apply(event)
         if type(event) is Control and not self._apply_control(event):

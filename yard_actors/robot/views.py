@@ -2,7 +2,7 @@
 
 A base of :class:`~yard_actors.robot.robot.Robot`, apart from it so the class traders
 subclass stays one screenful of handlers and dispatch; the views only read the book
-(:mod:`.book`) and the last quotes the robot keeps, never change them.
+(:mod:`.book`) and the marks the robot keeps (:mod:`.marks`), never change them.
 """
 
 from __future__ import annotations
@@ -10,15 +10,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from yard_actors.robot.book import Book, Position, WorkingOrder
+from yard_actors.robot.marks import Marks
 from yard_actors.wire.events import Quote
 
 __all__ = ["BookViews"]
 
 
 class BookViews:
-    """What user code reads of the book; the robot sets ``_book`` and ``_last_quotes``."""
+    """What user code reads of the book; the robot sets ``_book``, ``_marks`` and
+    ``_last_quotes`` (its marks' quotes)."""
 
     _book: Book
+    _marks: Marks
     _last_quotes: dict[str, Quote]
 
     @property
@@ -46,11 +49,16 @@ class BookViews:
     def last_quote(self, symbol: str) -> Quote | None:
         return self._last_quotes.get(symbol)
 
+    def last_trade_price(self, symbol: str) -> Decimal | None:
+        """The price of the last trade seen in ``symbol`` (a tick's, a bar's close), or None."""
+        return self._marks.trades.get(symbol)
+
     def unrealized_pnl(self) -> Decimal:
-        """Open positions marked to the last mid of each symbol seen."""
+        """Open positions marked to the last quote's mid of each symbol, or where no quote
+        was seen (tick or bar data), to its last trade price (:mod:`.marks`)."""
         total = Decimal(0)
         for symbol, position in self._book.positions.items():
-            quote = self._last_quotes.get(symbol)
-            if quote is not None:
-                total += position.unrealized(quote.mid)
+            mark = self._marks.price(symbol)
+            if mark is not None:
+                total += position.unrealized(mark)
         return total

@@ -16,6 +16,7 @@ published event is never lost to a subscription still in flight.
 from yard_actors.testing.builders import (
     DEFAULT_START_TS,
     accepted,
+    bar,
     cancelled,
     filled,
     quote,
@@ -33,6 +34,7 @@ __all__ = [
     "TestFeed",
     "TestGateway",
     "accepted",
+    "bar",
     "cancelled",
     "filled",
     "live_host",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from yard_actors.wire.events import (
+    Bar,
     CancelReply,
     Fill,
     NewOrder,
@@ -57,6 +58,30 @@ def tick(
     ts: int = DEFAULT_START_TS,
 ) -> Tick:
     return Tick(ts=ts, symbol=symbol, price=_price(price), qty=qty, aggressor=aggressor)
+
+
+def bar(
+    symbol: str,
+    open_: Decimal | int | str,
+    high: Decimal | int | str,
+    low: Decimal | int | str,
+    close: Decimal | int | str,
+    *,
+    volume: int = 1,
+    period_ns: int = 60_000_000_000,
+    ts: int = DEFAULT_START_TS,
+) -> Bar:
+    """A bar closing at ``ts`` (its last nanosecond), one minute long unless told."""
+    return Bar(
+        ts=ts,
+        symbol=symbol,
+        open=_price(open_),
+        high=_price(high),
+        low=_price(low),
+        close=_price(close),
+        volume=volume,
+        period_ns=period_ns,
+    )
 
 
 def accepted(order: NewOrder, *, ts: int | None = None) -> OrderAccepted:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from yard_actors.errors import RobotError
+from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import RiskLimits
 from yard_actors.robot.robot import Robot
 from yard_actors.robot.timers import fire_due_timers
@@ -19,6 +23,8 @@ from yard_actors.testing.builders import (
     rejected,
     tick,
 )
+from yard_actors.testing.journal_slice import journaled_steps
+from yard_actors.wire.codec import decode
 from yard_actors.wire.events import (
     Command,
     Control,
@@ -30,6 +36,15 @@ from yard_actors.wire.events import (
     Side,
 )
 from yard_actors.wire.instruments import InstrumentTable
+
+
+@attrs.frozen(kw_only=True)
+class RecordedStep:
+    """An event of a journal slice and the commands the live robot journaled for it."""
+
+    seq: int
+    event: Event
+    commands: tuple[Command, ...]
 
 
 class RobotHarness:
@@ -67,6 +82,53 @@ class RobotHarness:
         self._step = step_ns
         self.events: list[Event] = []
         self.commands: list[Command] = []
+        self.recorded: list[RecordedStep] = []
+
+    @classmethod
+    def from_journal(
+        cls,
+        path: str | os.PathLike[str],
+        robot: str,
+        *,
+        start: int,
+        end: int,
+        robot_class: type[Robot] | None = None,
+        instruments: InstrumentTable | None = None,
+    ) -> RobotHarness:
+        """A harness whose robot is ``robot`` of a journal rebuilt up to event seq ``start``.
+
+        ``path``: a journal directory, or a slice ``yard replay --export-test`` wrote. The
+        robot is built from its journaled spec (``robot_class`` in place of its class, if
+        given) and fed its events before ``start``; its events from ``start`` to ``end``
+        are in :attr:`recorded` with the commands the live robot journaled, for the test to
+        feed with :meth:`feed_journaled` and compare. Raises
+        :class:`~yard_actors.errors.YardError` for a journal without the robot.
+        """
+        source = journaled_steps(
+            path, robot, start=start, end=end, robot_class=robot_class, instruments=instruments
+        )
+        spec = source.spec or {}
+        harness = cls(
+            robot_class or load_robot_class(str(spec["class"])),
+            name=robot,
+            params=spec.get("params"),
+            symbols=spec.get("symbols"),
+            instruments=instruments,
+            limits=RiskLimits(**spec["limits"]) if spec.get("limits") else None,
+        )
+        for step in source.steps:
+            if step.part == "prefix":
+                harness.feed_journaled(step.event)
+            else:
+                commands = tuple(decode(payload) for payload in step.journaled)
+                harness.recorded.append(
+                    RecordedStep(seq=step.seq, event=step.event, commands=commands)  # type: ignore[arg-type]
+                )
+        return harness
+
+    def feed_journaled(self, event: Event) -> list[Command]:
+        """Deliver ``event`` alone, no timers first: a journal holds its timers as events."""
+        return self._handle(event)
 
     def _next_ts(self) -> int:
         self.ts += self._step
@@ -74,7 +136,8 @@ class RobotHarness:
 
     def feed(self, event: Event) -> list[Command]:
         """Deliver the timers due by ``event.ts``, then ``event``; return all their commands."""
-        out = self.advance_to(event.ts)
+        # A control's ts is its sender's wall clock: it fires no timer (as in a host).
+        out: list[Command] = [] if type(event) is Control else self.advance_to(event.ts)
         out.extend(self._handle(event))
         return out
 

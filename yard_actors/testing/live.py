@@ -30,12 +30,11 @@ from yard_actors.wire.events import (
     Command,
     Control,
     Fill,
+    MarketEvent,
     NewOrder,
     OrderAccepted,
     OrderRejected,
-    Quote,
     SessionStatus,
-    Tick,
 )
 from yard_actors.wire.names import SESSION_TOPIC, SYSTEM_TOPIC
 
@@ -93,7 +92,7 @@ class TestFeed:
         """Block until nobody subscribes to ``topic`` any more (after removing its robots)."""
         _wait_for_subscription(self._socket, self._seen, topic.encode(), timeout, present=False)
 
-    def publish(self, event: Quote | Tick | SessionStatus) -> None:
+    def publish(self, event: MarketEvent | SessionStatus) -> None:
         topic = SESSION_TOPIC if isinstance(event, SessionStatus) else event.symbol
         self.send_raw(topic.encode(), encode(event))
 
@@ -200,7 +199,7 @@ class LiveHost:
         self.gateway.wait_for(name)
         return ref
 
-    def publish(self, event: Quote | Tick | SessionStatus) -> None:
+    def publish(self, event: MarketEvent | SessionStatus) -> None:
         self.feed.publish(event)
 
     def reply(self, event: OrderAccepted | OrderRejected | CancelReply | Fill) -> None:

@@ -15,7 +15,7 @@ function per class that calls this module's strict reader for each field, then
 the class itself, whose validators judge the values. A new event class needs no
 change here unless it brings a field type not handled in ``_field_codec``.
 
-:func:`decode` first offers the six most frequent types (Quote, Tick, NewOrder,
+:func:`decode` first offers the most frequent types (Quote, Tick, Bar, NewOrder,
 OrderAccepted, CancelReply, Fill) to :mod:`yard_actors.wire.fast_decode`,
 which skips cattrs; what it does not accept comes to the general path here,
 which alone words the errors.

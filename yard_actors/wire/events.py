@@ -22,6 +22,7 @@ from typing import Any, TypeAlias
 import attrs
 
 __all__ = [
+    "Bar",
     "CancelOrder",
     "CancelReply",
     "Command",
@@ -85,22 +86,30 @@ _MAX_INT = 2**63 - 1
 _MAX_ADJUSTED = 28  # a decimal's leading digit sits between the 1e-28 and 1e+28 places
 
 
-def _non_negative_ts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or not 0 <= value <= _MAX_INT:
-        msg = f"{attribute.name} must be a non-negative integer of nanoseconds, was {value!r}"
+def _int_in_range(name: str, value: object, least: int, rule: str) -> None:
+    # Past 2**63 the value is not negative: "must be a non-negative integer" would be false.
+    if type(value) is int and value > _MAX_INT:
+        msg = f"{name} must be below 2^63 (a signed 64-bit integer, as MongoDB stores), was {value}"
         raise ValueError(msg)
+    if type(value) is not int or value < least:
+        msg = f"{name} must be {rule}, was {value!r}"
+        raise ValueError(msg)
+
+
+def _non_negative_ts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    _int_in_range(attribute.name, value, 0, "a non-negative integer of nanoseconds")
 
 
 def _positive_qty(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or not 0 < value <= _MAX_INT:
-        msg = f"{attribute.name} must be a positive integer, was {value!r}"
-        raise ValueError(msg)
+    _int_in_range(attribute.name, value, 1, "a positive integer")
 
 
 def _non_negative_qty(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or not 0 <= value <= _MAX_INT:
-        msg = f"{attribute.name} must be a non-negative integer, was {value!r}"
-        raise ValueError(msg)
+    _int_in_range(attribute.name, value, 0, "a non-negative integer")
+
+
+def _positive_ns(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    _int_in_range(attribute.name, value, 1, "a positive integer of nanoseconds")
 
 
 def _finite_price(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
@@ -198,6 +207,48 @@ class Tick:
     price: Decimal = attrs.field(validator=_finite_price)
     qty: int = attrs.field(validator=_positive_qty)
     aggressor: Side = attrs.field(validator=_enum(Side))
+
+
+@attrs.frozen(kw_only=True)
+class Bar:
+    """One period of trading in one instrument: its open, high, low and close, and its volume.
+
+    ``ts`` is the bar's close: the last nanosecond of its period, when its close became
+    known (the bar of 10:00 to 10:01 is stamped 10:00:59.999999999). So a robot never
+    sees a price before the market had it, and a bar that ends on a session boundary
+    comes before that boundary's status. ``period_ns`` is how long it lasted: it began
+    at :attr:`start`. ``volume`` is the lots traded in it, 0 for a bar with no trade.
+    """
+
+    ts: int = attrs.field(validator=_non_negative_ts)
+    symbol: str = attrs.field(validator=_name)
+    open: Decimal = attrs.field(validator=_finite_price)
+    high: Decimal = attrs.field(validator=_finite_price)
+    low: Decimal = attrs.field(validator=_finite_price)
+    close: Decimal = attrs.field(validator=_finite_price)
+    volume: int = attrs.field(validator=_non_negative_qty)
+    period_ns: int = attrs.field(validator=_positive_ns)
+
+    def __attrs_post_init__(self) -> None:
+        # After the fields' own checks: a range that does not hold its open and close, or
+        # a period that began before the epoch, is a broken bar, whoever built it.
+        if not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
+            msg = (
+                "high and low must hold the open and the close (low <= open, close <= high), "
+                f"was open {self.open}, high {self.high}, low {self.low}, close {self.close}"
+            )
+            raise ValueError(msg)
+        if self.period_ns > self.ts + 1:
+            msg = (
+                f"period_ns must be at most ts + 1 (a bar cannot begin before 1970), "
+                f"was {self.period_ns} with ts {self.ts}"
+            )
+            raise ValueError(msg)
+
+    @property
+    def start(self) -> int:
+        """The first nanosecond of the bar's period: ``ts + 1 - period_ns``."""
+        return self.ts + 1 - self.period_ns
 
 
 # --- commands a robot emits ----------------------------------------------------
@@ -332,12 +383,14 @@ class SystemStatus:
     detail: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
 
 
-MarketEvent: TypeAlias = Quote | Tick
+MarketEvent: TypeAlias = Quote | Tick | Bar
+"""Market data of one symbol, travelling under its symbol: what a data file holds."""
 OrderReply: TypeAlias = OrderAccepted | OrderRejected | CancelReply
 Command: TypeAlias = NewOrder | CancelOrder
 Event: TypeAlias = (
     Quote
     | Tick
+    | Bar
     | OrderAccepted
     | OrderRejected
     | CancelReply

@@ -1,12 +1,13 @@
-"""Decode the six most frequent event types without cattrs: the codec's hot path.
+"""Decode the most frequent event types without cattrs: the codec's hot path.
 
-Quotes and ticks are most of what a host decodes; NewOrder is what the order
-gateway decodes, and OrderAccepted, Fill and CancelReply what a host's trades
-intake decodes, on every order's round trip. For a well-formed payload of one
-of these types, the decoders here check every rule the general path in
-:mod:`yard_actors.wire.codec` checks (the same keys, field types, ranges and
-decimal text), then set the fields of the frozen event directly instead of
-going through cattrs and the attrs validators: about half the cost.
+Quotes and ticks (and bars, from bar files) are most of what a host decodes;
+NewOrder is what the order gateway decodes, and OrderAccepted, Fill and
+CancelReply what a host's trades intake decodes, on every order's round trip.
+For a well-formed payload of one of these types, the decoders here check
+every rule the general path in :mod:`yard_actors.wire.codec` checks (the
+same keys, field types, ranges and decimal text), then set the fields of the
+frozen event directly instead of going through cattrs and the attrs
+validators: about half the cost.
 
 A decoder returns ``None`` whenever a check fails or the payload is in any
 way unusual (a field left to its default, a JSON number as a price), and the
@@ -35,6 +36,7 @@ from yard_actors.wire.schema import DECIMAL_EXPONENT_LIMIT, MAX_INT, MAX_NAME_CH
 __all__ = [
     "DECODERS",
     "FastDecoder",
+    "decode_bar",
     "decode_cancel_reply",
     "decode_fill",
     "decode_new_order",
@@ -51,6 +53,8 @@ _set = object.__setattr__
 _SIDES: Final = {side.value: side for side in events.Side}
 _QUOTE_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "bid", "ask", "bid_size", "ask_size"))
 _TICK_KEYS: Final = frozenset(("type", "v", "ts", "symbol", "price", "qty", "aggressor"))
+_BAR_PRICES: Final = ("open", "high", "low", "close")
+_BAR_KEYS: Final = frozenset(("type", "v", "ts", "symbol", *_BAR_PRICES, "volume", "period_ns"))
 _ORDER_KEYS: Final = frozenset(
     ("type", "v", "ts", "client_order_id", "robot", "symbol", "side", "qty", "price", "tif")
 )
@@ -168,6 +172,33 @@ def decode_tick(document: dict[str, Any]) -> events.Tick | None:
     return tick
 
 
+def decode_bar(document: dict[str, Any]) -> events.Bar | None:
+    """A Bar with every field present, whose range holds its open and close, or None."""
+    head = _head(document, _BAR_KEYS)
+    if head is None:
+        return None
+    volume, period = document["volume"], document["period_ns"]
+    if type(volume) is not int or type(period) is not int:
+        return None
+    if not (0 <= volume <= MAX_INT and 0 < period <= head[0] + 1):
+        return None
+    open_, high, low, close = (_decimal(document[name]) for name in _BAR_PRICES)
+    if open_ is None or high is None or low is None or close is None:
+        return None
+    if not (low <= min(open_, close) and max(open_, close) <= high):
+        return None
+    bar = _new(events.Bar)
+    _set(bar, "ts", head[0])
+    _set(bar, "symbol", head[1])
+    _set(bar, "open", open_)
+    _set(bar, "high", high)
+    _set(bar, "low", low)
+    _set(bar, "close", close)
+    _set(bar, "volume", volume)
+    _set(bar, "period_ns", period)
+    return bar
+
+
 def _name_ok(name: Any) -> bool:
     return type(name) is str and 0 < len(name) <= MAX_NAME_CHARS
 
@@ -281,6 +312,7 @@ def decode_fill(document: dict[str, Any]) -> events.Fill | None:
 DECODERS: Final[Mapping[str, FastDecoder]] = {
     "Quote": decode_quote,
     "Tick": decode_tick,
+    "Bar": decode_bar,
     "NewOrder": decode_new_order,
     "OrderAccepted": decode_order_accepted,
     "CancelReply": decode_cancel_reply,

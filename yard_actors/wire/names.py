@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "GATEWAY_READY",
+    "HOST_READY",
     "LOST_IN_TRANSIT",
     "MAX_REGISTER_ROBOTS",
     "MAX_RESOLVE_IDS",
@@ -35,6 +37,15 @@ SESSION_TOPIC: Final = "$session"
 SYSTEM_TOPIC: Final = "$system"
 """On ``data``: a ``SystemStatus``, delivered to every robot. On ``trades``: the order
 gateway's own ``SystemStatus`` (its order store down, or back)."""
+
+HOST_READY: Final = "$ready/host"
+"""On ``data``, host → feed: a subscription, never a message. A host makes it once its
+robots' symbols are subscribed, so a feed that waits for hosts (``yard feed --hosts N``)
+counts each host once, whatever its robots trade (wire.md 1)."""
+
+GATEWAY_READY: Final = "$ready/gateway"
+"""On ``data``, gateway → feed: the gateway's subscription of :data:`HOST_READY`'s kind,
+made after its symbols and ``$session``; a feed waiting for hosts waits for it too."""
 
 SEQS_TOPIC: Final = "$seqs"
 """On ``trades``: the gateway's heartbeat of the last report seq per robot (wire.md 4a)."""

@@ -12,6 +12,7 @@ from typing import Final
 
 __all__ = [
     "DECIMAL_EXPONENT_LIMIT",
+    "EARLIEST_WALL_TS",
     "MAX_INT",
     "MAX_NAME_CHARS",
     "MAX_PAYLOAD_BYTES",
@@ -26,6 +27,14 @@ MAX_PAYLOAD_BYTES: Final = 65536
 
 MAX_INT: Final = 2**63 - 1
 """The largest integer (timestamp, size, seq) the wire carries; JSON readers past it use floats."""
+
+EARLIEST_WALL_TS: Final = 946_684_800_000_000_000
+"""2000-01-01T00:00:00Z in nanoseconds: the least wall-clock ``ts`` a host takes for a control.
+
+A control's ``ts`` is the host's wall clock (nanoseconds since the epoch); one given
+below this is a zero or a slip of units (a time in seconds, milliseconds or microseconds
+since the epoch stays below it for 30,000 years and more), and is refused, saying so.
+"""
 
 MAX_NAME_CHARS: Final = 128
 """The longest symbol, robot name or order id, as the event classes check."""

@@ -113,7 +113,9 @@ def test_yard_run_secret_key_gives_one_host_of_a_config_its_own_key(
     cli.main(["keys", str(tmp_path / "keys"), "--name", "host-a", "--name", "host-b"])
     config = tmp_path / "yard.toml"
     config.write_text(
-        '[security]\nsecret_key = "keys/host-a.key_secret"\npublic_keys = "keys"\n',
+        '[security]\nsecret_key = "keys/host-a.key_secret"\npublic_keys = "keys"\n'
+        # a host of its own needs endpoints another process can reach: not inproc://
+        '[endpoints]\ndata = "ipc://d"\norders = "ipc://o"\ntrades = "ipc://t"\n',
         encoding="utf-8",
     )
     hosted: list[SystemSettings] = []

@@ -351,7 +351,7 @@ def test_each_fill_pays_the_fee_per_lot() -> None:
 @pytest.mark.parametrize(
     ("new", "reason"),
     [
-        (order("x", BUY, 1, 100, symbol="GAZR"), "symbol GAZR is not listed on this exchange"),
+        (order("x", BUY, 1, 100, symbol="NG"), "symbol NG is not listed on this exchange"),
         (order("x", BUY, 1, "90000.5"), "price 90000.5 is off the Si tick grid of 1"),
         (order("x", SELL, 1, 150005, symbol="RTS"), "price 150005 is off the RTS tick grid of 10"),
     ],

@@ -14,7 +14,7 @@ from yard_actors.host.backlog import Backlog, MailboxLimits
 from yard_actors.host.conflation import Admitted, Conflation
 from yard_actors.host.robot_actor import RobotActor, backlog_of
 from yard_actors.host.routing import RoutingTable
-from yard_actors.testing import quote
+from yard_actors.testing import bar, quote
 from yard_actors.wire.events import (
     Control,
     ControlAction,
@@ -172,6 +172,36 @@ def test_an_overrun_robot_is_halted_where_the_first_tick_is_withheld_then_gets_n
     again = _tick("Si", TS + 2)
     assert _to(conflation.sift(_admitted(routes, again), routes), slow) == [again]
     assert _backlog(slow).overruns == 1
+
+
+def test_bars_are_never_conflated_for_a_robot_behind(
+    robots: list[pykka.ActorRef[Any]], routes: RoutingTable
+) -> None:
+    slow, fast = robots
+    conflation = _conflation(robots)
+    _behind(conflation, slow, 10)
+    bars = [bar("Si", 100, 102, 99, 101, ts=TS + n) for n in range(3)]
+
+    sifted = conflation.sift(_admitted(routes, *bars), routes)
+
+    assert _to(sifted, slow) == bars
+    assert _to(sifted, fast) == bars
+    assert _backlog(slow).conflated == 0
+
+
+def test_an_overrun_robot_has_its_bars_withheld_after_a_halt_like_its_ticks(
+    robots: list[pykka.ActorRef[Any]], routes: RoutingTable
+) -> None:
+    slow, fast = robots
+    conflation = _conflation(robots)
+    _behind(conflation, slow, 20)
+    bars = [bar("Si", 100, 102, 99, 101, ts=TS), bar("Si", 101, 103, 100, 102, ts=TS + 1)]
+
+    sifted = conflation.sift(_admitted(routes, *bars), routes)
+
+    assert _to(sifted, slow) == [Control(ts=TS, robot="slow", action=ControlAction.HALT)]
+    assert _to(sifted, fast) == bars
+    assert _backlog(slow).withheld == 2
 
 
 def test_settle_hands_on_every_held_quote_and_stop_counts_what_is_left(

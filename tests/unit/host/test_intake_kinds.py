@@ -11,8 +11,9 @@ import zmq
 from yard_actors.errors import ConfigError, GatewayError
 from yard_actors.host.intake_kinds import ACCEPTS, IntakeKind, open_socket, topic_of
 from yard_actors.net import Security
-from yard_actors.testing import accepted, quote, tick
+from yard_actors.testing import accepted, bar, quote, tick
 from yard_actors.wire.events import (
+    Bar,
     Control,
     ControlAction,
     NewOrder,
@@ -42,6 +43,7 @@ def context() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
     [
         (quote("Si", 1, 2), "Si"),
         (tick("RTS", 10), "RTS"),
+        (bar("Si", 1, 2, 1, 2), "Si"),
         (SESSION, SESSION_TOPIC),
         (SYSTEM, SYSTEM_TOPIC),
         (accepted(ORDER), "alpha"),
@@ -53,6 +55,10 @@ def test_an_event_travels_under_its_symbol_its_robot_or_its_status_topic(
     event: Any, topic: str
 ) -> None:
     assert topic_of(event) == topic
+
+
+def test_bars_come_in_on_the_data_intake() -> None:
+    assert Bar in ACCEPTS[IntakeKind.DATA]
 
 
 def test_each_event_type_belongs_to_one_kind_of_intake_but_a_system_status() -> None:

@@ -58,10 +58,10 @@ def running_quoter() -> RobotHarness:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"tick_size": "abc"}, "InvalidOperation"),
-        ({"no_such_field": 1}, "unexpected keyword argument 'no_such_field'"),
-        ({"qty": "two"}, "'qty' must be <class 'int'>"),
-        ({"mode": "weird"}, "LookupError: no such mode in the table"),
+        ({"tick_size": "abc"}, "refused tick_size='abc', the params are unchanged: InvalidOp"),
+        ({"no_such_field": 1}, "has no param 'no_such_field' (its params: mode, qty, tick_size)"),
+        ({"qty": "two"}, "refused qty='two', the params are unchanged: 'qty' must be <class"),
+        ({"mode": "weird"}, "refused mode='weird', the params are unchanged: LookupError: no"),
         ({"mode": "abort"}, "Abort: the validator aborted"),
     ],
 )

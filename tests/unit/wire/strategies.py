@@ -31,6 +31,24 @@ def _decimals(min_coefficient: int = -(10**18)) -> st.SearchStrategy[Decimal]:
     )
 
 
+@st.composite
+def _bars(draw: st.DrawFn) -> ev.Bar:
+    # Four prices sorted: the lowest is the low, the highest the high, the two between
+    # the open and the close in either order; a period that begins after the epoch.
+    low, first, second, high = sorted(draw(st.lists(_decimals(), min_size=4, max_size=4)))
+    period = draw(st.integers(min_value=1, max_value=2**63 - 1))
+    return ev.Bar(
+        ts=draw(st.integers(min_value=period - 1, max_value=2**63 - 1)),
+        symbol=draw(_names),
+        open=first if draw(st.booleans()) else second,
+        high=high,
+        low=low,
+        close=second if draw(st.booleans()) else first,
+        volume=draw(_sizes),
+        period_ns=period,
+    )
+
+
 _params = st.dictionaries(
     st.text(st.characters(codec="utf-8"), max_size=20),
     st.none()
@@ -59,6 +77,7 @@ EVENTS: dict[type, st.SearchStrategy[Any]] = {
         qty=_qtys,
         aggressor=st.sampled_from(ev.Side),
     ),
+    ev.Bar: _bars(),
     ev.NewOrder: st.builds(
         ev.NewOrder,
         ts=_ts,

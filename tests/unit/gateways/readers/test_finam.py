@@ -1,4 +1,4 @@
-"""Finam exports into events: their layouts, bars as ticks, Moscow time, tickers, bad rows."""
+"""Finam exports into events: their layouts, ticks and bars, Moscow time, tickers, bad rows."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.unit.gateways.readers.sample_files import (
     lines,
     write_file,
 )
-from yard_actors.testing import tick
+from yard_actors.testing import bar, tick
 from yard_actors.wire.events import Side
 
 # --- the layouts -----------------------------------------------------------------------------
@@ -61,9 +61,7 @@ def test_finam_with_semicolons_accepts_a_decimal_comma(tmp_path: Path) -> None:
     assert list(read_file(path)) == [tick("GAZP", "123.45", 10, ts=T0)]
 
 
-def test_finam_bars_become_one_tick_at_the_close_in_the_bars_last_nanosecond(
-    tmp_path: Path,
-) -> None:
+def test_finam_bars_become_bars_stamped_at_their_last_nanosecond(tmp_path: Path) -> None:
     header = "<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>"
     path = write_file(
         tmp_path,
@@ -76,10 +74,30 @@ def test_finam_bars_become_one_tick_at_the_close_in_the_bars_last_nanosecond(
 
     events = list(read_file(path))
 
+    five_minutes = 300 * SECOND
     assert events == [
-        tick("Si", 90005, 120, ts=T0 + 300 * SECOND - 1),
-        tick("Si", 90002, 7, ts=T0 + 600 * SECOND - 1),
+        bar(
+            "Si",
+            90000,
+            90010,
+            89990,
+            90005,
+            volume=120,
+            period_ns=five_minutes,
+            ts=T0 + 300 * SECOND - 1,
+        ),
+        bar(
+            "Si",
+            90005,
+            90006,
+            90001,
+            90002,
+            volume=7,
+            period_ns=five_minutes,
+            ts=T0 + 600 * SECOND - 1,
+        ),
     ]
+    assert events[0].start == T0
 
 
 def test_headerless_finam_bars_are_told_by_their_nine_columns(tmp_path: Path) -> None:
@@ -87,7 +105,36 @@ def test_headerless_finam_bars_are_told_by_their_nine_columns(tmp_path: Path) ->
 
     [event] = read_file(path)
 
-    assert event == tick("RTS", 110500, 9000, ts=T0 - 10 * 3600 * SECOND + 86_400 * SECOND - 1)
+    day = 86_400 * SECOND
+    midnight = T0 - 10 * 3600 * SECOND
+    assert event == bar(
+        "RTS", 110000, 111000, 109000, 110500, volume=9000, period_ns=day, ts=midnight + day - 1
+    )
+
+
+def test_a_finam_export_of_close_and_volume_alone_gives_bars_of_their_close(
+    tmp_path: Path,
+) -> None:
+    path = write_file(
+        tmp_path,
+        lines("<TICKER>;<PER>;<DATE>;<TIME>;<CLOSE>;<VOL>", "SPFB.Si;1;20251127;100000;90003;0"),
+    )
+
+    [event] = read_file(path)
+
+    assert event == bar("Si", 90003, 90003, 90003, 90003, volume=0, ts=T0 + 60 * SECOND - 1)
+
+
+def test_a_finam_file_of_ticks_stays_ticks_whatever_its_columns(tmp_path: Path) -> None:
+    path = write_file(
+        tmp_path,
+        lines(
+            "<TICKER>;<PER>;<DATE>;<TIME>;<OPEN>;<HIGH>;<LOW>;<CLOSE>;<VOL>",
+            "SiZ5;0;20251127;100000;90000;90000;90000;90000;3",
+        ),
+    )
+
+    assert list(read_file(path)) == [tick("Si", 90000, 3, ts=T0)]
 
 
 # --- time and names --------------------------------------------------------------------------
@@ -124,7 +171,8 @@ def test_moscow_time_becomes_utc_exactly(tmp_path: Path, day: str, clock: str, u
         ("RIZ5", "RTS"),
         ("SPFB.RTS", "RTS"),
         ("GAZP", "GAZP"),
-        ("BRZ5", "BRZ5"),  # a root yard does not know stays as it is
+        ("BRZ5", "BR"),
+        ("NGZ5", "NGZ5"),  # a root yard does not know stays as it is
     ],
 )
 def test_finam_tickers_map_to_yard_symbols(ticker: str, symbol: str) -> None:
@@ -155,7 +203,22 @@ FINAM_BARS = "<TICKER>;<PER>;<DATE>;<TIME>;<OPEN>;<HIGH>;<LOW>;<CLOSE>;<VOL>"
         (FINAM_SIX, "Si;0;20251327;100000;90000;1", "DATE '20251327' is not a date"),
         (FINAM_SIX, "Si;7x;20251127;100000;90000;1", "period '7x' is not 0 (ticks)"),
         (FINAM_TICK_HEADER, "Si;0;20251127;100000;90000;1;1;X", "OPER must be B or S"),
-        (FINAM_BARS, "Si;1;20251127;100000;1;1;1;90000.5;1", "price 90000.5 is off the Si tick"),
+        (
+            FINAM_BARS,
+            "Si;1;20251127;100000;90000;90001;89999;90000.5;1",
+            "close price 90000.5 is off the Si tick",
+        ),
+        (
+            FINAM_BARS,
+            "Si;1;20251127;100000;90000.5;90001;89999;90000;1",
+            "open price 90000.5 is off the Si tick",
+        ),
+        (
+            FINAM_BARS,
+            "Si;1;20251127;100000;90000;89999;90001;90000;1",
+            "high and low must hold the open and the close",
+        ),
+        (FINAM_BARS, "Si;1;20251127;100000;90000;90001;89999;90000;-1", "volume must be a non"),
     ],
 )
 def test_bad_finam_rows_name_their_problem(

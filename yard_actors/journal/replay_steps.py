@@ -1,0 +1,374 @@
+"""Replaying robots step by step while the journal is read: one event in, its commands out.
+
+:func:`~yard_actors.journal.replay.replay_into` takes a whole history and returns whole lists;
+this module replays from :func:`~yard_actors.journal.stream.stream_runs`, so a journal of any
+length replays in memory that does not grow with it, and every robot of a journal replays in
+one pass over it (:func:`replay_journal`). Each step is one event fed to the robot with the
+commands it produced and the commands the live robot journaled for it.
+
+The journal says which commands a *run* of events produced (a robot journals its commands
+after the ``W`` or ``D`` records of the run), not which event of the run produced each; a
+step's ``journaled`` are the run's commands taken in order, as many as the step produced
+(the run's last step takes the rest). So a faithful replay gives every step its own
+commands, and the first step whose commands differ is where the replay first diverged.
+Quarantined events are skipped, and an event whose replay raises fails the robot there, as
+in :func:`~yard_actors.journal.replay.replay_into`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from yard_actors.errors import RobotError
+from yard_actors.journal.index import JournalIndex, index_journal
+from yard_actors.journal.rebuild import ReplayFailure, build_robot, fail_robot, failed_before
+from yard_actors.journal.stream import DEFAULT_WINDOW, RobotRun, stream_runs
+from yard_actors.robot.robot import Robot, RobotStatus
+from yard_actors.wire.codec import decode, encode
+from yard_actors.wire.events import Command, Event
+from yard_actors.wire.instruments import InstrumentTable
+
+__all__ = [
+    "JournalReplay",
+    "ReplaySession",
+    "ReplayStep",
+    "StepDivergence",
+    "UndecodableEvent",
+    "decode_event",
+    "open_replay",
+    "replay_journal",
+    "replay_steps",
+]
+
+
+@attrs.frozen(kw_only=True)
+class ReplayStep:
+    """One journaled event fed to the replayed robot: what it produced, what was journaled."""
+
+    seq: int
+    event: Event
+    commands: tuple[Command, ...]
+    journaled: tuple[bytes, ...]
+
+
+@attrs.frozen(kw_only=True)
+class StepDivergence:
+    """The first step whose produced commands differ from the journaled ones.
+
+    ``index``: the robot's command (counted from its first) where they first differ.
+    ``step``: the steps fed before it (a second replay's state after that many steps is
+    the state before the event). ``seq`` and ``event`` are None when the journal holds
+    commands before any event.
+    """
+
+    robot: str
+    seq: int | None
+    event: Event | None
+    index: int
+    step: int
+    journaled: tuple[bytes, ...]
+    produced: tuple[bytes, ...]
+
+    def first_difference(self) -> tuple[bytes | None, bytes | None]:
+        """The first journaled and produced commands that differ (None: that side ran out)."""
+        for journaled, produced in zip(self.journaled, self.produced, strict=False):
+            if journaled != produced:
+                return journaled, produced
+        common = min(len(self.journaled), len(self.produced))
+        return (
+            self.journaled[common] if common < len(self.journaled) else None,
+            self.produced[common] if common < len(self.produced) else None,
+        )
+
+
+class RobotReplay:
+    """One robot replayed from a stream of its runs: counts, skips, failure, first divergence."""
+
+    def __init__(self, name: str, robot: Robot, quarantined: frozenset[int]) -> None:
+        self.name = name
+        self.robot = robot
+        self.quarantined = quarantined
+        self.events = 0
+        self.commands = 0  # produced, as journaled ones are compared one by one
+        self.skipped: list[int] = []
+        self.failure: ReplayFailure | None = None
+        self.failed_at = failed_before(robot)
+        self.divergence: StepDivergence | None = None
+
+    @property
+    def identical(self) -> bool:
+        """Every step so far produced the journaled commands and no event raised."""
+        return self.divergence is None and self.failure is None
+
+    def steps(self, run: RobotRun, event_of: Callable[[int, bytes], Event]) -> Iterator[ReplayStep]:
+        """Feed ``run`` to the robot; yield a step per event fed (quarantined ones skipped)."""
+        for seq, event, commands, journaled in self._walk(run, event_of):
+            yield ReplayStep(seq=seq, event=event, commands=commands, journaled=journaled)
+
+    def feed(self, run: RobotRun, event_of: Callable[[int, bytes], Event]) -> None:
+        """Feed ``run`` to the robot as :meth:`steps` does, keeping no step (the faster way)."""
+        deque(self._walk(run, event_of), maxlen=0)
+
+    def _walk(
+        self, run: RobotRun, event_of: Callable[[int, bytes], Event]
+    ) -> Iterator[tuple[int, Event, tuple[Command, ...], tuple[bytes, ...]]]:
+        # the hot loop of every replay: locals, and no tuple built for an event without commands
+        journaled, events, quarantined = run.commands, run.events, self.quarantined
+        last = _last_fed(run, quarantined) if quarantined else len(events) - 1
+        robot = self.robot
+        handle, failed = robot.handle, RobotStatus.FAILED
+        taken = 0
+        for at, (seq, payload) in enumerate(events):
+            if quarantined and seq in quarantined:
+                self.skipped.append(seq)
+                continue
+            try:
+                event = event_of(seq, payload)
+                produced = handle(event)
+            except Exception as exc:
+                event, produced = self._raised(seq, payload, exc, event_of)
+            if robot.status is failed and self.failed_at is None:
+                self.failed_at = ReplayFailure(seq=seq, error=str(robot.error))
+            if produced:
+                commands = tuple(produced)
+                encoded = tuple(map(encode, commands))
+            else:
+                commands = encoded = ()
+            if at == last:
+                expected, taken = journaled[taken:], len(journaled)
+            elif encoded:
+                expected, taken = journaled[taken : taken + len(encoded)], taken + len(encoded)
+            else:
+                expected = ()
+            if encoded != expected and self.divergence is None:
+                self._diverged(seq, event, expected, encoded)
+            self.events += 1
+            self.commands += len(commands)
+            yield seq, event, commands, expected
+        if last is None and journaled and self.divergence is None:
+            self._diverged(None, None, journaled, ())  # commands with no event to produce them
+
+    def _raised(
+        self, seq: int, payload: bytes, exc: Exception, event_of: Callable[[int, bytes], Event]
+    ) -> tuple[Event, list[Command]]:
+        """Fail the robot where the event's replay raised (the first time); its commands."""
+        try:
+            event = event_of(seq, payload)
+        except Exception:  # it does not decode: the step carries its bytes
+            event = UndecodableEvent(seq=seq, payload=payload)  # type: ignore[assignment]
+        failure = ReplayFailure(seq=seq, error=f"{type(exc).__name__}: {exc}")
+        if self.failure is not None:
+            return event, []
+        self.failure = failure
+        return event, fail_robot(self.robot, failure, exc)
+
+    def _diverged(
+        self,
+        seq: int | None,
+        event: Event | None,
+        journaled: tuple[bytes, ...],
+        produced: tuple[bytes, ...],
+    ) -> None:
+        first = next(
+            (n for n, (j, p) in enumerate(zip(journaled, produced, strict=False)) if j != p),
+            min(len(journaled), len(produced)),
+        )
+        self.divergence = StepDivergence(
+            robot=self.name,
+            seq=seq,
+            event=event,
+            index=self.commands + first,
+            step=self.events,
+            journaled=journaled,
+            produced=produced,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class UndecodableEvent:
+    """Stands in a step's ``event`` for a payload that no longer decodes (it failed the robot)."""
+
+    seq: int
+    payload: bytes
+
+
+def _last_fed(run: RobotRun, quarantined: frozenset[int]) -> int | None:
+    for at in range(len(run.events) - 1, -1, -1):
+        if run.events[at][0] not in quarantined:
+            return at
+    return None
+
+
+class ReplaySession:
+    """One robot's streamed replay: ``robot`` is the replayed robot, ``steps()`` drives it.
+
+    Between two steps ``robot.snapshot()`` is the state after the last step's event. After
+    ``steps()`` is exhausted, ``replay`` holds the counts, skips and first divergence.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        replay: RobotReplay,
+        spec: Mapping[str, Any] | None,
+        window: int,
+    ) -> None:
+        self.directory = directory
+        self.replay = replay
+        self.spec = spec
+        self._window = window
+
+    @property
+    def robot(self) -> Robot:
+        return self.replay.robot
+
+    def steps(self) -> Generator[ReplayStep, None, None]:
+        """Read the journal forward and yield one step per event the robot is fed.
+
+        Close the generator to stop early (the journal's segment is then let go at once).
+        """
+        replay = self.replay
+        for run in stream_runs(self.directory, [replay.name], window=self._window):
+            yield from replay.steps(run, decode_event)
+
+
+def open_replay(
+    directory: str | os.PathLike[str],
+    name: str,
+    *,
+    robot: Robot | None = None,
+    robot_class: type[Robot] | None = None,
+    instruments: InstrumentTable | None = None,
+    window: int = DEFAULT_WINDOW,
+    index: JournalIndex | None = None,
+) -> ReplaySession:
+    """Prepare to replay robot ``name`` from the journal in ``directory``.
+
+    The robot is ``robot`` if given, else built from its last journaled spec (with
+    ``robot_class`` in place of the journaled class, if given). Raises
+    :class:`~yard_actors.errors.RobotError` if the journal never added ``name`` and
+    neither ``robot`` nor ``robot_class`` is given, and whatever building it raises.
+    """
+    index = index if index is not None else index_journal(directory, [name])
+    spec = index.specs.get(name)
+    if robot is None:
+        robot = _built(directory, name, spec, robot_class, instruments)
+    replay = RobotReplay(name, robot, index.quarantined_of(name))
+    return ReplaySession(directory, replay, spec, window)
+
+
+def replay_steps(
+    directory: str | os.PathLike[str],
+    name: str,
+    *,
+    robot: Robot | None = None,
+    robot_class: type[Robot] | None = None,
+    instruments: InstrumentTable | None = None,
+) -> Iterator[ReplayStep]:
+    """Replay robot ``name`` from the journal in ``directory``, yielding a step per event fed.
+
+    Streams: the steps come as the journal is read. See :func:`open_replay` for the robot.
+    """
+    session = open_replay(
+        directory, name, robot=robot, robot_class=robot_class, instruments=instruments
+    )
+    return session.steps()
+
+
+def _built(
+    directory: str | os.PathLike[str],
+    name: str,
+    spec: Mapping[str, Any] | None,
+    robot_class: type[Robot] | None,
+    instruments: InstrumentTable | None,
+) -> Robot:
+    if spec is None and robot_class is None:
+        msg = f"journal {os.fspath(directory)} has no robot named {name!r}"
+        raise RobotError(msg)
+    spec = dict(spec or {"name": name})
+    spec["name"] = name
+    return build_robot(spec, robot_class=robot_class, instruments=instruments)
+
+
+class JournalReplay:
+    """Several robots replayed in one pass over a journal (:func:`replay_journal`)."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        replays: dict[str, RobotReplay],
+        index: JournalIndex,
+        window: int,
+    ) -> None:
+        self.directory = directory
+        self.replays = replays
+        self.index = index
+        self._window = window
+
+    def steps(self) -> Iterator[tuple[RobotReplay, ReplayStep]]:
+        """Read the journal forward once; yield each robot's steps with its replay."""
+        replays = self.replays
+        event_of = _SharedDecoder() if len(replays) > 1 else decode_event
+        for run in stream_runs(self.directory, list(replays), window=self._window):
+            replay = replays[run.robot]
+            for step in replay.steps(run, event_of):
+                yield replay, step
+
+    def run(self) -> dict[str, RobotReplay]:
+        """Replay to the journal's end, keeping no step; return each robot's replay."""
+        replays = self.replays
+        event_of = _SharedDecoder() if len(replays) > 1 else decode_event
+        for run in stream_runs(self.directory, list(replays), window=self._window):
+            replays[run.robot].feed(run, event_of)
+        return replays
+
+
+def replay_journal(
+    directory: str | os.PathLike[str],
+    robots: Mapping[str, Robot],
+    *,
+    index: JournalIndex | None = None,
+    window: int = DEFAULT_WINDOW,
+) -> JournalReplay:
+    """Prepare to replay ``robots`` (by name, each a fresh robot) in one pass over the journal.
+
+    ``index``: the journal's :func:`~yard_actors.journal.index.index_journal`, if the caller
+    already read it (to build the robots from their specs).
+    """
+    index = index if index is not None else index_journal(directory, robots)
+    replays = {
+        name: RobotReplay(name, robot, index.quarantined_of(name)) for name, robot in robots.items()
+    }
+    return JournalReplay(directory, replays, index, window)
+
+
+def decode_event(seq: int, payload: bytes) -> Event:
+    """Decode the payload of the event at ``seq`` (what :meth:`RobotReplay.steps` calls)."""
+    return decode(payload)
+
+
+class _SharedDecoder:
+    """Decodes a fanned event once for all the robots it went to: events are immutable.
+
+    Keeps the last ``keep`` events decoded: the robots of a group close their runs of an
+    event close together, and one far behind only decodes its events again.
+    """
+
+    def __init__(self, keep: int = 8192) -> None:
+        self._events: dict[int, Event] = {}
+        self._order: deque[int] = deque()
+        self._window = keep
+
+    def __call__(self, seq: int, payload: bytes) -> Event:
+        event = self._events.get(seq)
+        if event is None:
+            event = self._events[seq] = decode(payload)
+            self._order.append(seq)
+            if len(self._order) > self._window:
+                del self._events[self._order.popleft()]
+        return event
