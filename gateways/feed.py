@@ -30,7 +30,7 @@ from gateways.pacing import check_speed
 from gateways.publisher import REPEAT_EVERY_S, Published, QuotePublisher, peers
 from gateways.readers import MarketFile, merge, read_file
 from gateways.sample import SAMPLE_DATE, sample_session
-from gateways.sessions import FORTS, with_sessions
+from gateways.sessions import FORTS, schedule_of, with_instrument_sessions, with_sessions
 from yard_actors import net
 from yard_actors.errors import ConfigError, YardError
 from yard_actors.net import LOCAL_ONLY, Security
@@ -175,19 +175,34 @@ def replay_events(
     )
 
 
-def market_stream(files: Sequence[MarketFile], *, seed: int, sessions: bool) -> Iterator[Published]:
+def market_stream(
+    files: Sequence[MarketFile],
+    *,
+    seed: int,
+    sessions: bool,
+    instruments: InstrumentTable | None = None,
+) -> Iterator[Published]:
     """The market a feed publishes: ``files`` merged in time order, or the sample day if none.
 
     ``seed`` seeds the sample day. With ``sessions``, FORTS session changes are
     added (:func:`~gateways.sessions.with_sessions`), and the sample day ends
-    with its 23:50 ``closed``. Lazy: a file is opened when its first event is
-    asked for, and a reader's FeedError is raised while iterating.
+    with its 23:50 ``closed``; an instrument of ``instruments`` with a schedule of
+    its own adds its own session's changes from its first event on
+    (:func:`~gateways.sessions.with_instrument_sessions`). Lazy: a file is opened
+    when its first event is asked for, and a reader's FeedError is raised while
+    iterating.
     """
     market: Iterator[MarketEvent] = merge(*files) if files else sample_session(seed=seed)
     if not sessions:
         return market
     until = None if files else FORTS.day_bounds(SAMPLE_DATE)[1]  # the sample day ends closed
-    return with_sessions(market, FORTS, until=until)
+    own = {
+        i.symbol: (i.session, schedule_of(i))
+        for i in (instruments.scheduled() if instruments is not None else ())
+    }
+    if own:
+        return with_instrument_sessions(market, own, until=until)
+    return with_sessions(market, FORTS, until=until)  # the common case, one session to keep
 
 
 def serve_feed(
@@ -212,7 +227,8 @@ def serve_feed(
 ) -> int:
     """``yard feed``: publish ``files`` (or the sample day, seeded, if none) on ``bind``.
 
-    Reads and merges the files lazily, adds FORTS session changes (unless
+    Reads and merges the files lazily, adds session changes (FORTS, and each
+    scheduled instrument's own, :func:`market_stream`; none with
     ``sessions=False``), waits for ``hosts`` hosts and ``gateways`` gateways to
     say they are ready (:meth:`QuotePublisher.wait_until_ready`), or, with
     ``hosts`` None, for ``wait_for`` subscribers to some symbol (0: does not
@@ -249,7 +265,7 @@ def serve_feed(
     counted = _Counted(publisher)
     stopped = False
     try:
-        stream = market_stream(readers, seed=seed, sessions=sessions)
+        stream = market_stream(readers, seed=seed, sessions=sessions, instruments=instruments)
         # Opening every file now makes a wrong one fail before the wait, not after it.
         stream = stream if limit is None else itertools.islice(stream, limit)
         head = list(itertools.islice(stream, 1))

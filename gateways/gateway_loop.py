@@ -25,6 +25,7 @@ import zmq
 from gateways.drops import Drops, should_log
 from gateways.endpoints import GatewaySockets
 from gateways.exchange import ExchangeAdapter, MarketUpdate
+from gateways.exchange_calls import DETAIL, ExchangeCalls, described
 from gateways.incoming import read_command, read_market
 from gateways.outage import Ready, StoreOutage
 from gateways.owner_checks import TradesSubscriptions
@@ -38,7 +39,7 @@ from gateways.recovery_server import RecoveryServer
 from gateways.store.base import OrderStore, Report, ReportRecord, TradeClashError
 from yard_actors.errors import DecodeError, GatewayError, StoreError, TransitionError
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import CancelOrder, CancelReply, NewOrder, OrderRejected, SystemStatus
+from yard_actors.wire.events import CancelOrder, NewOrder, OrderRejected, SystemStatus
 from yard_actors.wire.frames import receive, send
 from yard_actors.wire.names import (
     SEQS_TOPIC,
@@ -59,7 +60,6 @@ _BATCH = 500
 _RESOLVES = 4  # resolves' writes (each up to 1,000 orders) taken between two looks at orders
 _EVENTS: Final = int(zmq.EVENTS)  # plain ints: pyzmq converts its enums on every call
 _POLLIN: Final = int(zmq.POLLIN)
-_DETAIL: Final = 300  # characters of an error quoted in a status or a reason
 _STATUS_EVERY_BEATS: Final = 10  # heartbeats between repeats of the gateway's status (5 s)
 # How long the gateway's thread, ending, waits for the recovery thread: well inside
 # OrderGateway.stop's own wait, so a stop that returns finds both threads ended.
@@ -100,6 +100,7 @@ class GatewayLoop:
         self._owners = owners
         self._last_seqs = last_seqs
         self.stats = stats
+        self._calls = ExchangeCalls(exchange, stats=stats, who="order gateway", log=logger)
         self._drops = drops
         self._read_command = read_command
         self._subscriptions = subscriptions
@@ -282,7 +283,7 @@ class GatewayLoop:
         try:
             reports = self._exchange.on_market(event)
         except Exception as exc:
-            self._adapter_failed("on_market", repr(event), exc)
+            self._calls.failed("on_market", repr(event), exc)
             return
         self._publish_all(reports)
 
@@ -364,40 +365,11 @@ class GatewayLoop:
                 )
             return
         self._batch_ops.append(order)
-        try:
-            reports = self._exchange.submit(order)
-        except Exception as exc:
-            self._adapter_failed("submit", order.client_order_id, exc)
-            reason = f"the exchange adapter failed on this order: {_described(exc)}"
-            reports = [_rejected(order, reason)]
+        reports = self._calls.submit(order)
         self._publish_all(reports)
 
     def _on_cancel(self, cancel: CancelOrder) -> None:
-        try:
-            reports = self._exchange.cancel(cancel)
-        except Exception as exc:
-            self._adapter_failed("cancel", cancel.client_order_id, exc)
-            reason = f"the exchange adapter failed on this cancel: {_described(exc)}"
-            reports = [
-                CancelReply(
-                    ts=cancel.ts,
-                    client_order_id=cancel.client_order_id,
-                    robot=cancel.robot,
-                    cancelled=False,
-                    reason=reason,
-                )
-            ]
-        self._publish_all(reports)
-
-    def _adapter_failed(self, call: str, what: str, exc: Exception) -> None:
-        self.stats["adapter_errors"] += 1
-        count = self.stats["adapter_errors"]
-        if should_log(count):
-            logger.error(
-                "order gateway: the exchange adapter's %s failed on %s (%d so far)",
-                *(call, what, count),
-                exc_info=exc,
-            )
+        self._publish_all(self._calls.cancel(cancel))
 
     def _publish_all(self, reports: Sequence[Report]) -> None:
         if self.outage is not None:
@@ -444,7 +416,7 @@ class GatewayLoop:
     def _heartbeat(self) -> None:
         if self._recovery is not None and self._recovery.failure is not None:
             failure = self._recovery.failure
-            msg = f"the recovery thread stopped on an unexpected error: {_described(failure)}"
+            msg = f"the recovery thread stopped on an unexpected error: {described(failure)}"
             raise GatewayError(msg) from failure
         if self._subscriptions is not None:  # keyed: each key hears its own robots' seqs
             for topic, seqs in self._owners.heartbeats(self._last_seqs):
@@ -487,7 +459,7 @@ class GatewayLoop:
         )
         self.outage.hold(batch)
         detail = f"{STORE_UNAVAILABLE}: new orders are refused; {error}"
-        self._announce("degraded", detail[:_DETAIL])
+        self._announce("degraded", detail[:DETAIL])
 
     def _rewrite(
         self, store: OrderStore, held: Sequence[Held], published: Mapping[str, int]
@@ -543,7 +515,3 @@ def _rejected(order: NewOrder, reason: str) -> OrderRejected:
     return OrderRejected(
         ts=order.ts, client_order_id=order.client_order_id, robot=order.robot, reason=reason
     )
-
-
-def _described(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:_DETAIL]

@@ -50,10 +50,15 @@ Refusals (:class:`~yard_actors.wire.events.OrderRejected`, checked in this order
     :data:`~gateways.paper_book.FINAL_ORDERS_KEPT` final ones: the gateway's order
     store refuses any repeat before the exchange sees it), a
     symbol not in the instrument table, a qty that is not positive, a price off
-    the tick grid, a session that is not open (the last SessionStatus seen is not
-    OPEN, or none was seen and ``require_session`` is set). Session state gates
-    new orders only: cancels and market-data fills go on. A cancel of an order
-    that is unknown, another robot's, or already final gets ``cancelled=False`` (a
+    the tick grid, a session that is not open (the last SessionStatus seen of the
+    session the order's symbol trades in is not OPEN, or none was seen and
+    ``require_session`` is set). A symbol's session is its instrument's own when it
+    has a ``schedule``, named after it; every other symbol's is the FORTS day, which
+    any status named otherwise reports, whatever the feed calls it
+    (:meth:`~yard_actors.wire.instruments.InstrumentTable.session_of`,
+    :meth:`~yard_actors.wire.instruments.InstrumentTable.session_key`). Session
+    state gates new orders only: cancels and market-data fills go on. A cancel of an
+    order that is unknown, another robot's, or already final gets ``cancelled=False`` (a
     final order no longer remembered is unknown, as after a restart).
 
 Restart (:meth:`PaperExchange.restore`, called by the gateway once, before it serves)
@@ -142,7 +147,7 @@ class PaperExchange:
         self._config = PaperConfig() if config is None else config
         self._instruments = InstrumentTable() if instruments is None else instruments
         self._clock = 0
-        self._session: SessionStatus | None = None
+        self._sessions: dict[str, SessionStatus] = {}  # the last status of each session
         self._markets: dict[str, Market] = {}
         self._orders: dict[str, WorkingOrder] = {}  # working: taken, not yet final
         self._final = FinalOrders()
@@ -162,7 +167,7 @@ class PaperExchange:
     def on_market(self, event: MarketUpdate) -> list[Report]:
         reports = self._advance(event.ts)
         if isinstance(event, SessionStatus):
-            self._session = event
+            self._sessions[self._instruments.session_key(event.session)] = event
         elif isinstance(event, Quote):
             reports += self._on_quote(event)
         elif isinstance(event, Tick):
@@ -251,7 +256,9 @@ class PaperExchange:
         return reports
 
     def _rest(self, working: WorkingOrder) -> None:
-        market = self._markets.setdefault(working.order.symbol, Market())
+        market = self._markets.get(working.order.symbol)
+        if market is None:
+            market = self._markets[working.order.symbol] = Market()
         book = market.buys if working.order.side is Side.BUY else market.sells
         bisect.insort(book, working, key=book_key)
 
@@ -320,10 +327,10 @@ class PaperExchange:
             problem := self._instruments.price_problem(order.symbol, order.price)
         ):
             return problem
-        return self._session_refusal()
+        return self._session_refusal(order.symbol)
 
-    def _session_refusal(self) -> str | None:
-        session = self._session
+    def _session_refusal(self, symbol: str) -> str | None:
+        session = self._sessions.get(self._instruments.session_of(symbol))
         if session is None:
             if not self._config.require_session:
                 return None
@@ -366,8 +373,13 @@ class PaperExchange:
     # --- the market reaching resting orders ------------------------------------------
 
     def _on_quote(self, quote: Quote) -> list[Report]:
-        market = self._markets.setdefault(quote.symbol, Market())
+        market = self._markets.get(quote.symbol)
+        if market is None:
+            market = self._markets[quote.symbol] = Market()
         market.quote = quote
+        if not market.buys and not market.sells:  # nothing rests: the whole size is left
+            market.ask_left, market.bid_left = quote.ask_size, quote.bid_size
+            return []
         fills, market.ask_left = self._cross(market.buys, quote.ask, quote.ask_size, quote.ts)
         sells, market.bid_left = self._cross(market.sells, quote.bid, quote.bid_size, quote.ts)
         return fills + sells
@@ -388,6 +400,8 @@ class PaperExchange:
         ``size`` is shared in book order; returns the fills and the size left.
         """
         fills: list[Report] = []
+        if not book:
+            return fills, size
         for working in book:
             limit = working.order.price
             if not size or not reaches(working.order.side, limit, price):
@@ -396,7 +410,8 @@ class PaperExchange:
             qty = min(size, working.remaining)
             fills.append(self._fill(working, limit, qty, ts))
             size -= qty
-        book[:] = [working for working in book if working.status is Status.WORKING]
+        if fills:  # only a fill ends a resting order here
+            book[:] = [working for working in book if working.status is Status.WORKING]
         return fills, size
 
     def _end(self, working: WorkingOrder, status: Status) -> None:

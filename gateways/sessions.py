@@ -24,13 +24,18 @@ start   end     state     what
 Time the table leaves out is ``closed``. Adjacent windows of the same state
 are one state: there is no event at 10:00 when the morning session runs on
 into the main one.
+
+An instrument with a ``schedule`` of its own (``[instruments.NG] schedule =
+"10:00-14:00"``) trades in a session of its own, named after its symbol
+(:func:`schedule_of`); :func:`with_instrument_sessions` adds its changes to the
+stream beside the FORTS ones, from its first event on.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -38,8 +43,17 @@ import attrs
 
 from yard_actors.errors import ConfigError
 from yard_actors.wire.events import SessionState, SessionStatus
+from yard_actors.wire.instruments import DEFAULT_SESSION, Instrument, open_windows
 
-__all__ = ["FORTS", "SessionSchedule", "SessionWindow", "forts_schedule", "with_sessions"]
+__all__ = [
+    "FORTS",
+    "SessionSchedule",
+    "SessionWindow",
+    "forts_schedule",
+    "schedule_of",
+    "with_instrument_sessions",
+    "with_sessions",
+]
 
 _MINUTE_NS = 60 * 10**9
 _DAY_MINUTES = 24 * 60
@@ -203,7 +217,7 @@ _E = TypeVar("_E", bound=_Timed)
 def with_sessions(
     events: Iterable[_E],
     schedule: SessionSchedule,
-    session: str = "FORTS",
+    session: str = DEFAULT_SESSION,
     *,
     until: int | None = None,
 ) -> Iterator[_E | SessionStatus]:
@@ -232,6 +246,78 @@ def with_sessions(
     while boundary is not None and until is not None and boundary[0] <= until:
         yield SessionStatus(ts=boundary[0], session=session, state=boundary[1])
         boundary = next(changes, None)
+
+
+def schedule_of(instrument: Instrument) -> SessionSchedule:
+    """The schedule ``instrument`` trades by: its own (Moscow time, Monday to Friday, open
+    in its stretches, closed between), or :data:`FORTS` when it has none."""
+    if instrument.schedule is None:
+        return FORTS
+    windows = open_windows(instrument.schedule)
+    return SessionSchedule(
+        windows=tuple(SessionWindow(start, end, SessionState.OPEN) for start, end in windows)
+    )
+
+
+class _Session:
+    """One session's clock in a stream: its next change, and the ones after it."""
+
+    def __init__(self, name: str, schedule: SessionSchedule, ts: int) -> None:
+        self.name = name
+        self.opening = SessionStatus(ts=ts, session=name, state=schedule.state_at(ts))
+        self._changes = schedule.changes(ts)
+        self.due = next(self._changes, None)
+
+    def take(self) -> SessionStatus:
+        assert self.due is not None
+        status = SessionStatus(ts=self.due[0], session=self.name, state=self.due[1])
+        self.due = next(self._changes, None)
+        return status
+
+
+def with_instrument_sessions(
+    events: Iterable[_E],
+    own: Mapping[str, tuple[str, SessionSchedule]],
+    *,
+    until: int | None = None,
+) -> Iterator[_E | SessionStatus]:
+    """:func:`with_sessions` for FORTS and the sessions of instruments with their own.
+
+    ``own`` maps a symbol to its session's name and schedule. The FORTS session
+    starts with the first event, as in :func:`with_sessions`; each of ``own`` at
+    the first event of one of its symbols, with its state then, just before that
+    event. Before each event come the changes of every started session at or
+    before it, in time order (at one instant, in the order the sessions
+    started). With ``until``, every started session's changes up to it follow
+    the last event. With ``own`` empty this is :func:`with_sessions` over FORTS.
+    """
+    stream = iter(events)
+    first = next(stream, None)
+    if first is None:
+        return
+    started = [_Session(DEFAULT_SESSION, FORTS, first.ts)]
+    names = {DEFAULT_SESSION}
+    yield started[0].opening
+    for event in itertools.chain((first,), stream):
+        yield from _due(started, event.ts)
+        mine = own.get(getattr(event, "symbol", ""))
+        if mine is not None and mine[0] not in names:
+            names.add(mine[0])
+            started.append(_Session(mine[0], mine[1], event.ts))
+            yield started[-1].opening
+        yield event
+    if until is not None:
+        yield from _due(started, until)
+
+
+def _due(sessions: list[_Session], ts: int) -> Iterator[SessionStatus]:
+    """The changes of ``sessions`` at or before ``ts``, earliest first (ties: list order)."""
+    while waiting := [
+        (session.due[0], number)
+        for number, session in enumerate(sessions)
+        if session.due is not None and session.due[0] <= ts
+    ]:
+        yield sessions[min(waiting)[1]].take()
 
 
 def _window(number: int, entry: object) -> SessionWindow:

@@ -31,27 +31,34 @@ import functools
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateways.readers._rows import (
     EPOCH_ORDINAL,
+    KNOWN_LIMIT,
     MAX_TS,
     SIDES,
     FeedError,
     RowError,
+    RowFormat,
     RowParser,
+    bar_of,
     column_indexes,
     parse_price,
     parse_side,
     parse_size,
+    remember,
     seconds_of_day,
+    tick_of,
 )
-from yard_actors.wire.events import Bar, MarketEvent, Tick
+from yard_actors.wire.events import Bar, MarketEvent, Side, Tick
 
 __all__ = [
     "FINAM_ROOTS",
     "finam_parser",
+    "finam_rows",
     "finam_symbol",
     "header_columns",
     "headerless_columns",
@@ -160,6 +167,85 @@ def finam_parser(
     return row
 
 
+def finam_rows(  # noqa: PLR0915 - two closures over one set of tables, not split per row
+    path: str, names: list[str], roots: Mapping[str, str], comma: bool
+) -> RowFormat:
+    """:func:`finam_parser` with its fast reader (see :class:`~gateways.readers._rows.RowFormat`).
+
+    The fast reader knows the dates, times, periods and tickers good rows had, and, per
+    symbol, their prices (on that symbol's grid) and sizes. A monthly bar's length
+    depends on its month: those rows are read exactly.
+    """
+    parse = finam_parser(path, names, roots, comma)
+    columns = column_indexes(path, names, _KEYS)
+    close = columns.get("LAST", columns.get("CLOSE"))
+    assert close is not None  # finam_parser refused the columns otherwise
+    volume, oper = columns["VOL"], columns.get("OPER")
+    ticker, period, day, clock = (columns[n] for n in _KEYS)
+    open_, high, low = (columns.get(name, close) for name in ("OPEN", "HIGH", "LOW"))
+    midnights: dict[str, int] = {}  # DATE text -> its midnight, UTC ns
+    clocks: dict[str, int] = {}  # TIME text -> ns since midnight
+    lengths: dict[str, int] = {}  # PER text -> a bar's length in ns, 0 for ticks (not M)
+    symbols: dict[str, str] = {}  # TICKER -> symbol
+    prices: dict[str, dict[str, Decimal]] = {}  # symbol -> price text -> its price
+    qtys: dict[str, int] = {}  # a trade's VOL (positive)
+    volumes: dict[str, int] = {}  # a bar's VOL (may be 0)
+    sides: dict[str, Side] = {}
+
+    def fast(fields: list[str]) -> MarketEvent | None:  # noqa: PLR0911 - each None: ask parse
+        midnight, of_day = midnights.get(fields[day]), clocks.get(fields[clock])
+        length, symbol = lengths.get(fields[period]), symbols.get(fields[ticker])
+        if midnight is None or of_day is None or length is None or symbol is None:
+            return None
+        known = prices.get(symbol)
+        price = None if known is None else known.get(fields[close])
+        start = midnight + of_day
+        if price is None or not 0 <= start <= MAX_TS - length:
+            return None
+        if not length:
+            qty = qtys.get(fields[volume])
+            aggressor = sides.get(fields[oper] if oper is not None else "")
+            if qty is None or aggressor is None:
+                return None
+            return tick_of(start, symbol, price, qty, aggressor)
+        assert known is not None
+        first, top, bottom = (
+            known.get(fields[open_]),
+            known.get(fields[high]),
+            known.get(fields[low]),
+        )
+        size = volumes.get(fields[volume])
+        if size is None or first is None or top is None or bottom is None:
+            return None
+        try:  # a bar's own checks (its range holds its open and close) run in bar_of
+            return bar_of(start + length - 1, symbol, (first, top, bottom, price), size, length)
+        except ValueError:
+            return None
+
+    def learn(fields: list[str], event: MarketEvent) -> None:
+        remember(midnights, fields[day], _moscow_midnight(fields[day])[0])
+        remember(clocks, fields[clock], _clock_ns(fields[clock]))
+        if fields[period].upper() != "M":
+            remember(lengths, fields[period], _bar_ns(fields[period], 0))
+        remember(symbols, fields[ticker], event.symbol)
+        known = prices.get(event.symbol)
+        if known is None:
+            if len(prices) >= KNOWN_LIMIT:
+                prices.clear()
+            known = prices[event.symbol] = {}
+        if isinstance(event, Tick):
+            remember(known, fields[close], event.price)
+            remember(qtys, fields[volume], event.qty)
+            remember(sides, fields[oper] if oper is not None else "", event.aggressor)
+        elif isinstance(event, Bar):
+            for column, value in ((open_, event.open), (high, event.high), (low, event.low)):
+                remember(known, fields[column], value)
+            remember(known, fields[close], event.close)
+            remember(volumes, fields[volume], event.volume)
+
+    return RowFormat(parse, fast, learn)
+
+
 def _period_ok(text: str) -> bool:
     return text.isascii() and (text.isdigit() or text.upper() in ("D", "W", "M"))
 
@@ -178,17 +264,22 @@ def _bar_ns(period: str, month_days: int) -> int:
 def _moscow_ts(day: str, clock: str) -> tuple[int, int]:
     """Finam DATE and TIME (Moscow time) as UTC ns, and the days in that month (monthly bars)."""
     midnight, month_days = _moscow_midnight(day)
+    ts = midnight + _clock_ns(clock)
+    if not 0 <= ts <= MAX_TS:
+        msg = f"DATE {day!r} is before 1970 or after 2262"
+        raise RowError(msg)
+    return ts, month_days
+
+
+def _clock_ns(clock: str) -> int:
+    """Finam TIME as nanoseconds since midnight."""
     match = _TIME.fullmatch(clock)
     hour, minute, second, milli = match.groups("0") if match else ("99", "0", "0", "0")
     seconds = seconds_of_day(hour, minute, second)
     if seconds < 0:
         msg = f"TIME {clock!r} is not HHMMSS, HHMMSSmmm or HH:MM:SS"
         raise RowError(msg)
-    ts = midnight + seconds * 10**9 + int(milli) * 10**6
-    if not 0 <= ts <= MAX_TS:
-        msg = f"DATE {day!r} is before 1970 or after 2262"
-        raise RowError(msg)
-    return ts, month_days
+    return seconds * 10**9 + int(milli) * 10**6
 
 
 @functools.lru_cache(maxsize=4096)  # a file has few dates, each on many rows

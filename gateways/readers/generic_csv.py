@@ -17,28 +17,42 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateways.readers._rows import (
     EPOCH_ORDINAL,
+    KNOWN_LIMIT,
     MAX_TS,
     FeedError,
     RowError,
+    RowFormat,
     RowParser,
     column_indexes,
     parse_price,
     parse_side,
     parse_size,
+    quote_of,
+    remember,
     seconds_of_day,
+    tick_of,
 )
-from yard_actors.wire.events import MarketEvent, Quote, Tick
+from yard_actors.wire.events import MarketEvent, Quote, Side, Tick
 
-__all__ = ["QUOTE_COLUMNS", "TICK_COLUMNS", "generic_parser", "parse_timestamp", "time_zone"]
+__all__ = [
+    "QUOTE_COLUMNS",
+    "TICK_COLUMNS",
+    "generic_parser",
+    "generic_rows",
+    "parse_timestamp",
+    "time_zone",
+]
 
 QUOTE_COLUMNS: Final = ("timestamp", "symbol", "bid", "ask", "bid_size", "ask_size")
 TICK_COLUMNS: Final = ("timestamp", "symbol", "last", "volume")
 
+_NS_DIGITS: Final = 19  # integer nanoseconds up to MAX_TS
 _ISO = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?"
     r"(Z|[+-]\d\d(?::?\d\d)?)?",
@@ -95,9 +109,89 @@ def generic_parser(path: str, names: list[str], comma: bool, zone: tzinfo = UTC)
     return tick
 
 
+def generic_rows(path: str, names: list[str], comma: bool, zone: tzinfo = UTC) -> RowFormat:
+    """:func:`generic_parser` with its fast reader (see :class:`~gateways.readers._rows.RowFormat`).
+
+    The fast reader knows, per symbol, the prices good rows had (on that symbol's grid),
+    and the sizes; it reads integer timestamps itself and ISO ones with
+    :func:`parse_timestamp`.
+    """
+    parse = generic_parser(path, names, comma, zone)
+    prices: dict[str, dict[str, Decimal]] = {}  # symbol -> price text -> its price
+    sizes: dict[str, int] = {}
+    if "bid" in names:
+        columns = column_indexes(path, names, QUOTE_COLUMNS)
+        t, s, b, a, bs, az = (columns[n] for n in QUOTE_COLUMNS)
+
+        def fast_quote(fields: list[str]) -> MarketEvent | None:
+            text = fields[t]  # integer nanoseconds, mostly: read here, not in a call
+            fast = len(text) <= _NS_DIGITS and text.isdigit() and text.isascii()
+            ts = int(text) if fast else _iso_timestamp(text, zone)
+            known = prices.get(fields[s])
+            if ts is None or ts > MAX_TS or known is None:
+                return None
+            bid, ask = known.get(fields[b]), known.get(fields[a])
+            bid_size, ask_size = sizes.get(fields[bs]), sizes.get(fields[az])
+            if bid is None or ask is None or bid_size is None or ask_size is None or bid >= ask:
+                return None
+            return quote_of(ts, fields[s], bid, ask, bid_size, ask_size)
+
+        def learn_quote(fields: list[str], event: MarketEvent) -> None:
+            assert isinstance(event, Quote)
+            known = _prices_of(prices, event.symbol)
+            remember(known, fields[b], event.bid)
+            remember(known, fields[a], event.ask)
+            remember(sizes, fields[bs], event.bid_size)
+            remember(sizes, fields[az], event.ask_size)
+
+        return RowFormat(parse, fast_quote, learn_quote)
+    columns = column_indexes(path, names, TICK_COLUMNS)
+    t, s, p, v = (columns[n] for n in TICK_COLUMNS)
+    side = columns.get("side")
+    sides: dict[str, Side] = {}
+
+    def fast_tick(fields: list[str]) -> MarketEvent | None:
+        text = fields[t]
+        fast = len(text) <= _NS_DIGITS and text.isdigit() and text.isascii()
+        ts = int(text) if fast else _iso_timestamp(text, zone)
+        known = prices.get(fields[s])
+        if ts is None or ts > MAX_TS or known is None:
+            return None
+        price, qty = known.get(fields[p]), sizes.get(fields[v])
+        aggressor = sides.get(fields[side] if side is not None else "")
+        if price is None or qty is None or aggressor is None:
+            return None
+        return tick_of(ts, fields[s], price, qty, aggressor)
+
+    def learn_tick(fields: list[str], event: MarketEvent) -> None:
+        assert isinstance(event, Tick)
+        remember(_prices_of(prices, event.symbol), fields[p], event.price)
+        remember(sizes, fields[v], event.qty)
+        remember(sides, fields[side] if side is not None else "", event.aggressor)
+
+    return RowFormat(parse, fast_tick, learn_tick)
+
+
+def _prices_of(prices: dict[str, dict[str, Decimal]], symbol: str) -> dict[str, Decimal]:
+    known = prices.get(symbol)
+    if known is None:
+        if len(prices) >= KNOWN_LIMIT:
+            prices.clear()
+        known = prices[symbol] = {}
+    return known
+
+
+def _iso_timestamp(text: str, zone: tzinfo) -> int | None:
+    """:func:`parse_timestamp`'s answer, or None where it raises."""
+    try:
+        return parse_timestamp(text, zone)
+    except RowError:
+        return None
+
+
 def parse_timestamp(text: str, zone: tzinfo = UTC) -> int:
     """Integer nanoseconds since the epoch, or ISO-8601 (naive: in ``zone``) as such."""
-    if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_TS:
+    if text.isascii() and text.isdigit() and len(text) <= _NS_DIGITS and int(text) <= MAX_TS:
         return int(text)
     match = _ISO.fullmatch(text)
     if match is None:

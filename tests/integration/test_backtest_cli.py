@@ -103,3 +103,38 @@ def test_a_robot_that_fails_makes_the_backtest_exit_1_saying_why(
     out = capsys.readouterr().out
     assert code == 1
     assert "robot breaks failed: RuntimeError in on_quote: the third quote breaks me" in out
+
+
+def test_a_backtest_over_trade_prints_alone_marks_its_position_by_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prints = tmp_path / "si-prints.csv"
+    prints.write_text(
+        "timestamp,symbol,last,volume,side\n"
+        "1764226800000000000,Si,88591,5,B\n"  # 10:00 Moscow: the session is open
+        "1764226801000000000,Si,88590,5,S\n"  # through the buy at 88591: it fills
+        "1764226802000000000,Si,88600,5,B\n",  # the last print marks the lot 9 points up
+        encoding="utf-8",
+    )
+
+    code = backtest(tmp_path, "tests.unit.backtest.robots:BuysAtFirstPrint", str(prints))
+
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.lstrip("│| ").startswith("buysatfirst"))
+    assert code == 0
+    assert "yard backtest: per-robot summary" in out
+    assert "Si:+1" in row
+    assert "9.00" in row.split("Si:+1")[1]  # unrealised: (88600 - 88591) * 1 point value 1
+
+
+def test_a_data_file_of_unknown_format_is_refused_before_the_run_folder_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "notes.csv"
+    data.write_text("what,is,this\n1,2,3\n", encoding="utf-8")
+
+    code = backtest(tmp_path, "robots.trend:TrendFollower", str(data))
+
+    assert code == 2
+    assert "Cannot tell the format of market data file" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

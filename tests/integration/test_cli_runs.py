@@ -10,13 +10,15 @@ before any event is published.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from gateways.store import open_store
 from tests.integration.cli_process import yard
 from yard_actors.journal import iter_records
+from yard_actors.wire.codec import decode
+from yard_actors.wire.events import OrderRejected, Quote
 
 pytestmark = pytest.mark.slow
 
@@ -116,15 +118,32 @@ def test_resume_continues_the_last_run_and_says_so_before_it_starts(tmp_path: Pa
     journal = folder / "yard-data" / "run-0001" / "journal"
     before = journaled_events(journal)
 
+    store = folder / "yard-data" / "run-0001" / "yard.db"
+    with open_store(f"sqlite:///{store}") as opened:
+        placed = {o.client_order_id for o in opened.orders()}
+        reached = max(o.updated_ts for o in opened.orders())
+
     resumed = yard("run", "yard.toml", "--resume", "--limit", LIMIT, "--quiet", cwd=folder)
 
     assert resumed.returncode == 0, resumed.stderr
     first_line = resumed.stdout.splitlines()[0]
-    assert first_line == (
-        f"yard run: resuming yard-data/run-0001: {before:,} events journaled, robots edge, mm-si"
+    assert first_line.startswith(
+        f"yard run: resuming yard-data/run-0001: {before:,} events journaled, robots edge, mm-si; "
+        "market data after "
     )
     assert sorted(p.name for p in (folder / "yard-data").iterdir()) == ["run-0001"]
     assert journaled_events(journal) > before
+    # The market goes on from where the run stopped: the robots' new orders are sent at
+    # later data times, and the gateway takes them (none held back as "ahead of the market"
+    # until the host gives them up as lost in transit).
+    with open_store(f"sqlite:///{store}") as opened:
+        new = [o for o in opened.orders() if o.client_order_id not in placed]
+    assert new, "the resumed run placed no order"
+    assert all(o.created_ts >= reached for o in new)
+    events = [decode(cast(bytes, r.payload)) for r in iter_records(journal) if r.kind == "event"]
+    first_quotes = max(e.ts for e in events[:before] if type(e) is Quote)
+    assert all(e.ts > first_quotes for e in events[before:] if type(e) is Quote)
+    assert not [e for e in events if type(e) is OrderRejected and "lost in transit" in e.reason]
     replayed = yard("replay", "yard-data/run-0001", "edge", cwd=folder)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr  # 0: faithful
 

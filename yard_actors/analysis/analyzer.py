@@ -26,12 +26,13 @@ from yard_actors.analysis.series import RobotSeries
 from yard_actors.analysis.store_check import FactsCollector, StoreFacts
 from yard_actors.errors import RobotError, YardError
 from yard_actors.journal.index import index_journal
-from yard_actors.journal.rebuild import build_robot
+from yard_actors.journal.rebuild import build_robot, spec_instruments
 from yard_actors.journal.replay_steps import ReplayStep, RobotReplay, replay_journal
 from yard_actors.robot.loader import class_path
 from yard_actors.robot.robot import Robot
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import Command, Event
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["DEFAULT_BATCH_ROWS", "RobotAnalysis", "analyze_journal", "analyze_robot"]
 
@@ -68,10 +69,16 @@ class RobotAnalysis:
 class _RobotPass:
     """One robot's part of the pass: the state deltas, figures, series, facts, times."""
 
-    def __init__(self, robot: Robot, full_every: int, collect_facts: bool) -> None:
+    def __init__(
+        self,
+        robot: Robot,
+        full_every: int,
+        collect_facts: bool,
+        instruments: InstrumentTable | None = None,  # the run's, journaled with its spec
+    ) -> None:
         self.robot = robot
         self.deltas = StateDeltas(full_every)
-        self.ledger = MetricsLedger()
+        self.ledger = MetricsLedger(instruments)
         self.series = RobotSeries()
         self.facts = FactsCollector() if collect_facts else None
         self.first_ts: int | None = None
@@ -124,7 +131,10 @@ def analyze_journal(
         )
         raise RobotError(msg)
     built = {name: _built(name, index.specs[name]) for name in names}
-    passes = {name: _RobotPass(robot, full_every, collect_facts) for name, robot in built.items()}
+    passes = {
+        name: _RobotPass(robot, full_every, collect_facts, spec_instruments(index.specs[name]))
+        for name, robot in built.items()
+    }
     for name in names:
         sink.begin_robot(name)
     replay = replay_journal(directory, built, index=index)
@@ -133,7 +143,7 @@ def analyze_journal(
     for robot_replay, step in replay.steps():
         part = passes[robot_replay.name]
         rows.append(_row(robot_replay, part, step))
-        if isinstance(step.event, _EVENT_TYPES):
+        if type(step.event) in _EVENT_TYPES:
             part.take(step.event, step.commands)
         done += 1
         if len(rows) >= batch_rows:
@@ -196,8 +206,8 @@ def _row(replay: RobotReplay, part: _RobotPass, step: ReplayStep) -> EventRow:
         actions = step.journaled
     else:
         actions = tuple(encode(command) for command in step.commands)
-    if isinstance(event, _EVENT_TYPES):
-        ts, kind, payload = event.ts, type(event).__name__, encode(event)
+    if type(event) in _EVENT_TYPES:  # the journaled bytes: the event as the robot got it
+        ts, kind, payload = event.ts, type(event).__name__, step.payload
     else:  # the replay's stand-in for an event that no longer decodes: its journaled bytes
         ts, kind = part.last_ts or 0, "undecodable"
         payload = orjson.dumps({"undecodable": _text(getattr(event, "payload", b""))})
@@ -213,7 +223,7 @@ def _row(replay: RobotReplay, part: _RobotPass, step: ReplayStep) -> EventRow:
     )
 
 
-_EVENT_TYPES = typing.get_args(Event)
+_EVENT_TYPES = frozenset(typing.get_args(Event))
 
 
 def _result(

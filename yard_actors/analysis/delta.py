@@ -78,7 +78,8 @@ def patch(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, list[Any]
             inner[key] = [_SET, value]
             continue
         kept += 1
-        if before != value:  # most keys are unchanged: compared here, without a call
+        # most keys are unchanged: the same object (a scalar kept), else compared here
+        if before is not value and before != value:
             inner[key] = _changed(before, value)
     return inner, [key for key in old if key not in new] if kept < len(old) else []
 

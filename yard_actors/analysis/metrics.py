@@ -3,17 +3,26 @@
 Computed from the events alone (the Fill reports the robot received, the quotes it saw, the
 commands it sent), not read from the robot, so they check the robot's own book instead of
 repeating it. Exact: Decimal throughout, positions as FIFO lots (the book's
-:class:`~yard_actors.robot.book.Position`). Money figures are in price points times lots,
-as the robot's ``pnl``.
+:class:`~yard_actors.robot.book.Position`).
+
+Money is in roubles, as ``yard run``'s summary has it, by the same rule
+(:meth:`~yard_actors.wire.instruments.InstrumentTable.point_values`, with the instrument
+table the run journaled): points times each symbol's point value and lot; fees are
+roubles already. A robot that traded a symbol with no rouble point value has all its money
+in price points times lots, as the robot's ``pnl`` (``money`` says which: ``"roubles"`` or
+``"pts"``; ``unpriced`` names the symbols). Should such a symbol be traded only after
+priced ones, the figures are all in points, and the equity the plot draws changes unit at
+its first fill (it is drawn as it goes).
 
 - realised: closed lots' P&L before fees; ``net`` = realised - fees + unrealised.
 - unrealised: open lots marked by the one rule yard marks with everywhere
   (:class:`~yard_actors.robot.marks.Marks`: the last mid, else the last trade price).
-- turnover: the sum of price x qty over fills.
+- turnover: the sum of price x qty over fills (in roubles: times the point value).
 - fill ratio: lots filled / lots ordered.
 - slippage: per lot filled, the fill price against the mid of the robot's last quote of the
   symbol when it sent the order (the arrival price), signed so a positive figure is a cost
-  (paid above it, sold below it); fills of orders sent before any quote are left out.
+  (paid above it, sold below it); fills of orders sent before any quote are left out. In
+  price points always: a price difference, however the money is counted.
 - max drawdown: the largest fall of equity (net, marked at every event) from its peak.
 - time in market: the share of market time with a non-zero position in any symbol. Market
   time runs from the robot's first event to its last, less the stretches when a session it
@@ -43,8 +52,12 @@ from yard_actors.wire.events import (
     SessionState,
     SessionStatus,
 )
+from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["MetricsLedger", "RobotMetrics"]
+__all__ = ["POINTS", "ROUBLES", "MetricsLedger", "RobotMetrics"]
+
+ROUBLES = "roubles"
+POINTS = "pts"
 
 _ZERO = Decimal(0)
 _RATIO = Decimal("0.0001")
@@ -71,6 +84,8 @@ class RobotMetrics:
     max_drawdown: Decimal
     time_in_market: Decimal | None
     positions: Mapping[str, int]
+    money: str = POINTS  # the unit of realised, fees, unrealised, net, turnover, drawdown
+    unpriced: tuple[str, ...] = ()  # the symbols traded with no rouble point value
 
     def to_json(self) -> dict[str, Any]:
         """JSON values: decimals as strings (exact), None where a figure has no meaning."""
@@ -84,20 +99,47 @@ def _jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, Mapping):
         return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
-class MetricsLedger:
-    """Follows one robot event by event; :meth:`metrics` gives its figures so far."""
+class _Peak:
+    """An equity curve's highest point so far and its deepest fall from a peak."""
+
+    __slots__ = ("drawdown", "peak")
 
     def __init__(self) -> None:
+        self.peak: Decimal | None = None
+        self.drawdown = _ZERO
+
+    def take(self, equity: Decimal) -> None:
+        if self.peak is None or equity > self.peak:
+            self.peak = equity
+        elif self.peak - equity > self.drawdown:
+            self.drawdown = self.peak - equity
+
+
+class MetricsLedger:
+    """Follows one robot event by event; :meth:`metrics` gives its figures so far.
+
+    ``instruments``: the table the robot ran with (default: the built-in one), for the
+    rouble value of a point. ``equity``: after each event, in the robot's money so far.
+    """
+
+    def __init__(self, instruments: InstrumentTable | None = None) -> None:
         self.positions: dict[str, Position] = {}
         self.marks = Marks()
+        self._instruments = InstrumentTable() if instruments is None else instruments
+        self._values: dict[str, Decimal] | None = {}  # roubles a point; None: one has none
+        self._unpriced: list[str] = []
         self._sent: dict[str, tuple[Decimal | None, int]] = {}  # live order -> (arrival, left)
         self._realized_net = _ZERO  # realised - fees, changed by fills only
+        self._realized_roubles = _ZERO  # the same in roubles, while every symbol is priced
+        self._turnover_roubles = _ZERO
         self.equity = _ZERO
-        self._peak: Decimal | None = None
-        self._drawdown = _ZERO
+        self._points = _Peak()
+        self._roubles = _Peak()
         self._events = 0
         self._turnover = _ZERO
         self._orders = self._cancels = self._fills = self._ordered = self._filled = 0
@@ -131,16 +173,23 @@ class MetricsLedger:
         return 0 if position is None else position.qty
 
     def metrics(self) -> RobotMetrics:
-        realized = sum((p.realized for p in self.positions.values()), _ZERO)
+        values = self._values
         fees = sum((p.fees for p in self.positions.values()), _ZERO)
-        unrealized = self._unrealized()
+        points, roubles = self._unrealized()
+        if values is None:
+            realized = sum((p.realized for p in self.positions.values()), _ZERO)
+            unrealized, turnover, peak, money = points, self._turnover, self._points, POINTS
+        else:
+            realized = sum((p.realized * values[s] for s, p in self.positions.items()), _ZERO)
+            unrealized, turnover = roubles, self._turnover_roubles
+            peak, money = self._roubles, ROUBLES
         return RobotMetrics(
             events=self._events,
             realized=realized,
             fees=fees,
             unrealized=unrealized,
             net=realized - fees + unrealized,
-            turnover=self._turnover,
+            turnover=turnover,
             orders=self._orders,
             cancels=self._cancels,
             fills=self._fills,
@@ -148,21 +197,29 @@ class MetricsLedger:
             filled_qty=self._filled,
             fill_ratio=_ratio(self._filled, self._ordered),
             avg_slippage=_per_lot(self._slippage, self._slipped_qty),
-            max_drawdown=self._drawdown,
+            max_drawdown=peak.drawdown,
             time_in_market=_ratio(self._in_market_ns, self._market_ns),
             positions={s: p.qty for s, p in sorted(self.positions.items())},
+            money=money,
+            unpriced=tuple(self._unpriced),
         )
 
     def _fill(self, fill: Fill) -> None:
         position = self.positions.get(fill.symbol)
         if position is None:
             position = self.positions[fill.symbol] = Position(symbol=fill.symbol)
-        before = position.realized - position.fees
+            self._value(fill.symbol)
+        realized, fees = position.realized, position.fees
         position.apply(fill.side, fill.qty, fill.price, fill.fee)
-        self._realized_net += position.realized - position.fees - before
+        gained, paid = position.realized - realized, position.fees - fees
+        self._realized_net += gained - paid
         self._fills += 1
         self._filled += fill.qty
         self._turnover += fill.price * fill.qty
+        if self._values is not None:
+            value = self._values[fill.symbol]
+            self._realized_roubles += gained * value - paid
+            self._turnover_roubles += fill.price * fill.qty * value
         sent = self._sent.get(fill.client_order_id)
         if sent is None:
             return
@@ -184,6 +241,15 @@ class MetricsLedger:
         elif type(command) is CancelOrder:
             self._cancels += 1
 
+    def _value(self, symbol: str) -> None:
+        """Learn what a point of ``symbol``, just traded, is worth in roubles."""
+        value = self._instruments.point_values((symbol,))
+        if value is None:
+            self._unpriced.append(symbol)
+            self._values = None  # the robot's money is in points, all of it
+        elif self._values is not None:
+            self._values.update(value)
+
     def _session(self, status: SessionStatus) -> None:
         if status.state is SessionState.OPEN:
             self._closed.discard(status.session)
@@ -200,21 +266,27 @@ class MetricsLedger:
             self._in_market_ns += ts - last
 
     def _mark(self) -> None:
-        equity = self._realized_net + self._unrealized()
+        points, roubles = self._unrealized()
+        equity = self._realized_net + points
+        self._points.take(equity)
+        if self._values is not None:
+            equity = self._realized_roubles + roubles
+            self._roubles.take(equity)
         self.equity = equity
-        if self._peak is None or equity > self._peak:
-            self._peak = equity
-        elif self._peak - equity > self._drawdown:
-            self._drawdown = self._peak - equity
 
-    def _unrealized(self) -> Decimal:
-        total = _ZERO
+    def _unrealized(self) -> tuple[Decimal, Decimal]:
+        """The open lots at their marks: in points, and in roubles while every symbol is priced."""
+        points = roubles = _ZERO
+        values = self._values
         for symbol, position in self.positions.items():
             if position.qty:
                 mark = self.marks.price(symbol)
                 if mark is not None:
-                    total += position.unrealized(mark)
-        return total
+                    value = position.unrealized(mark)
+                    points += value
+                    if values is not None:
+                        roubles += value * values[symbol]
+        return points, roubles
 
 
 def _ratio(part: int, whole: int) -> Decimal | None:

@@ -2,7 +2,9 @@
 
 Self-contained: each plot is embedded as a base64 ``data:`` URI, so the page can be mailed
 or moved alone; each also links to its PNG file beside the page (``<a href="robot-equity.png">``).
-Every text from the run (robot names, classes, verdicts) is HTML-escaped.
+Every text from the run (robot names, classes, verdicts) is HTML-escaped. Money is in
+roubles, as ``yard run``'s summary has it; a robot's figures in price points are marked
+``pts``, and the notes say why (:mod:`.metrics`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from yard_actors.analysis.metrics import RobotMetrics
+from yard_actors.analysis.metrics import POINTS, RobotMetrics
 
 __all__ = ["REPORT_NAME", "ReportedRobot", "write_report"]
 
@@ -69,7 +71,7 @@ def write_report(folder: Path, robots: Sequence[ReportedRobot], *, title: str) -
     page = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{_table(robots)}\n{_notes()}\n{sections}\n"
+        f"<h1>{html.escape(title)}</h1>\n{_table(robots)}\n{_notes(robots)}\n{sections}\n"
         "</body></html>\n"
     )
     path = folder / REPORT_NAME
@@ -85,19 +87,20 @@ def _table(robots: Sequence[ReportedRobot]) -> str:
 
 def _row(robot: ReportedRobot) -> str:
     m = robot.metrics
+    unit = " pts" if m.money == POINTS else ""  # roubles unmarked, as in yard run's summary
     cells = (
         f"<a href='#{_anchor(robot.robot)}'>{html.escape(robot.robot)}</a>",
         f"{m.events:,}",
         f"{m.orders:,}",
         f"{m.fills:,}",
         _share(m.fill_ratio),
-        f"{m.realized:,}",
+        f"{m.realized:,}{unit}",
         f"{m.fees:,}",
-        f"{m.unrealized:,}",
-        f"{m.net:,}",
-        f"{m.turnover:,}",
-        "-" if m.avg_slippage is None else str(m.avg_slippage),
-        f"{m.max_drawdown:,}",
+        f"{m.unrealized:,}{unit}",
+        f"{m.net:,}{unit}",
+        f"{m.turnover:,}{unit}",
+        "-" if m.avg_slippage is None else f"{m.avg_slippage} pts",
+        f"{m.max_drawdown:,}{unit}",
         _share(m.time_in_market),
         "identical" if robot.divergence is None else "<span class='bad'>DIVERGED</span>",
         _store_cell(robot.store_agrees),
@@ -115,13 +118,27 @@ def _share(value: object) -> str:
     return "-" if value is None else f"{float(str(value)):.1%}"
 
 
-def _notes() -> str:
-    return (
-        "<p>Money in price points times lots. Realised before fees; net = realised - fees + "
-        "unrealised (open lots at the last mid). Slippage: per lot filled, against the mid of "
-        "the robot's last quote when it sent the order; positive is a cost. Time in market: "
-        "the share of market time (sessions open) with a position.</p>"
+def _notes(robots: Sequence[ReportedRobot]) -> str:
+    notes = (
+        "<p>Money in roubles, as yard run's summary has it: price points times each "
+        "instrument's point value and lot, at the instrument table the run journaled; fees "
+        "in roubles. Realised before fees; net = realised - fees + unrealised (open lots at "
+        "the last mid). Slippage: per lot filled, in price points, against the mid of the "
+        "robot's last quote when it sent the order; positive is a cost. Time in market: the "
+        "share of market time (sessions open) with a position.</p>"
     )
+    in_points = [robot for robot in robots if robot.metrics.money == POINTS]
+    if in_points:
+        names = ", ".join(html.escape(robot.robot) for robot in in_points)
+        symbols = sorted({s for robot in in_points for s in robot.metrics.unpriced})
+        notes += (
+            f"<p>Marked pts: the money of {names} is in price points times lots, fees "
+            f"included, as the robot keeps it: {html.escape(', '.join(symbols))} "
+            f"{'has' if len(symbols) == 1 else 'have'} no rouble point value "
+            '([instruments] usd_rub = "..." prices the dollar contracts RTS, BR, GOLD, '
+            "ED; [instruments.SYMBOL] point_value any other).</p>"
+        )
+    return notes
 
 
 def _section(robot: ReportedRobot) -> str:

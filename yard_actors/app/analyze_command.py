@@ -144,7 +144,7 @@ def analyze_line(robot: ReportedRobot) -> str:
     parts = [
         f"{robot.robot}: {count(m.events, 'event')}, {count(m.orders, 'order')}, "
         f"{count(m.fills, 'fill')}, net {m.net} (realised {m.realized}, fees {m.fees}, "
-        f"unrealised {m.unrealized})",
+        f"unrealised {m.unrealized}, in {m.money})",  # roubles or pts, as yard run's summary
         "replay identical" if robot.divergence is None else f"REPLAY: {robot.divergence}",
     ]
     if robot.store_check is not None:

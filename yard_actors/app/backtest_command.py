@@ -28,11 +28,11 @@ import attrs
 
 from gateways.feed import Published, market_stream
 from gateways.paper import PaperConfig
-from gateways.readers import read_file, time_zone
+from gateways.readers import FeedError, read_file, time_zone
 from yard_actors.app.config_file import SystemSettings, load_settings
 from yard_actors.app.run_folders import fresh_run_dir
 from yard_actors.app.running_system import RunSummary
-from yard_actors.app.summary import exit_code, summarize
+from yard_actors.app.summary import BACKTEST_TITLE, exit_code, summarize
 from yard_actors.app.yard_run import print_summary
 from yard_actors.backtest import BacktestSession
 from yard_actors.errors import ConfigError
@@ -40,7 +40,6 @@ from yard_actors.host.host_config import RobotSettings
 from yard_actors.host.robot_checks import robot_problem
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import RiskLimits
-from yard_actors.wire.events import Quote
 
 __all__ = ["add_backtest_parser", "backtest_command", "backtest_settings", "market_of"]
 
@@ -100,15 +99,25 @@ def add_backtest_parser(commands: Any) -> None:  # argparse._SubParsersAction, p
 def backtest_command(args: argparse.Namespace) -> int:
     """Run the backtest ``args`` describe; print the summary; 1 if the robot failed, else 0."""
     settings, robot, files = backtest_settings(args)
+    _check_files(settings, files)
     run_dir = _run_dir(args.out, args.data_dir)
     print(f"yard backtest: {robot.name} ({robot.class_path}) in {run_dir}", flush=True)
     with BacktestSession(
         run_dir, [robot], paper=settings.paper, instruments=settings.instruments
     ) as session:
-        counts = session.run(market_of(settings, files, args.limit))
+        try:
+            counts = session.run(market_of(settings, files, args.limit))
+        except FeedError as exc:
+            msg = (
+                f"{exc} The backtest stopped at that row: {run_dir} holds a partial run "
+                "(its journal and store up to there); delete it, fix the file and run again."
+            )
+            raise FeedError(msg) from exc
         snapshots, orders, fills = session.snapshots(), session.orders(), session.fills()
-    quotes = (e for e in market_of(settings, files, args.limit) if isinstance(e, Quote))
-    rows = summarize(snapshots, orders, fills, quotes, settings.instruments)
+    # The equity curves need the market again (every quote, print and bar marks), but only
+    # for a robot with fills: with none, its curve is flat and nothing is read twice.
+    market = market_of(settings, files, args.limit) if any(fills.values()) else ()
+    rows = summarize(snapshots, orders, fills, market, settings.instruments)
     summary = RunSummary(
         rows=rows,
         events=counts.events,
@@ -117,7 +126,7 @@ def backtest_command(args: argparse.Namespace) -> int:
         store=session.store_url,
         robots=session.names,
     )
-    print_summary(summary)  # with the commands that replay and analyse the run
+    print_summary(summary, title=BACKTEST_TITLE)  # with how to replay and analyse the run
     return exit_code(rows)
 
 
@@ -151,13 +160,27 @@ def backtest_settings(
     return settings, _robot(settings, args), files
 
 
+def _check_files(settings: SystemSettings, files: Sequence[str]) -> None:
+    """Read each file up to its first event: one that cannot be read, whose format cannot be
+    told, or that has no rows raises its FeedError now, before the run folder is made,
+    not in the middle of the backtest."""
+    for file in files:
+        reader = read_file(file, zone=settings.feed.tz, instruments=settings.instruments)
+        try:
+            next(reader, None)
+        finally:
+            reader.close()
+
+
 def market_of(
     settings: SystemSettings, files: Sequence[str], limit: int | None
 ) -> Iterator[Published]:
     """The market ``yard run`` publishes for ``files``: merged, with sessions, cut at ``limit``."""
     feed = settings.feed
     readers = [read_file(path, zone=feed.tz, instruments=settings.instruments) for path in files]
-    stream = market_stream(readers, seed=feed.seed, sessions=feed.sessions)
+    stream = market_stream(
+        readers, seed=feed.seed, sessions=feed.sessions, instruments=settings.instruments
+    )
     return itertools.islice(stream, limit)
 
 

@@ -15,6 +15,7 @@ import argparse
 import logging
 import math
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from yard_actors.app.backtest_command import add_backtest_parser, backtest_comma
 from yard_actors.app.config_file import check_reachable, load_settings, with_journal_dir
 from yard_actors.app.ctl_command import add_ctl_parser, ctl_command
 from yard_actors.app.feed_command import add_feed_parser, event_limit, feed_command
+from yard_actors.app.import_path import folder_first
 from yard_actors.app.instrument_config import instruments_in_file
 from yard_actors.app.lockstep import add_pace_flags
 from yard_actors.app.repl import add_repl_parser, repl_command
@@ -52,6 +54,12 @@ __all__ = ["main"]
 
 _PAPER = PaperConfig()  # the defaults of yard gateway's paper exchange flags, as yard run's
 
+# Commands that name a robot class or rebuild one from a journal: a module in the working
+# folder imports, as with `python -m` (the console script leaves that folder off sys.path),
+# so `yard backtest my_robot:MyRobot si.csv` works from where my_robot.py is, and so do the
+# replay and analyze commands it prints. A config's folder, put first later, goes first.
+_ROBOTS_FROM_WORKING_FOLDER = frozenset({"backtest", "replay", "analyze"})
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -70,7 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run feed, gateway and robots (all in one process, or one --role of them)"
     )
     run.add_argument("config", nargs="?", help="yard.toml (none: the embedded demo defaults)")
-    run.add_argument("--role", choices=("all", "host"), default="all", help="what to run")
+    run.add_argument(
+        "--role",
+        choices=("all", "host"),
+        default="all",
+        help="all: feed, gateway and robots in this process (the default); host: only the "
+        "robots, with the feed and the gateway in processes of their own",
+    )
     run.add_argument("--robots", help="with --role host: the robots to host, comma-separated")
     add_pace_flags(run)
     run.add_argument(
@@ -110,19 +124,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_feed_parser(commands)
     init = commands.add_parser("init", help="write a commented yard.toml and a robot template")
-    init.add_argument("directory", nargs="?", default=".", help="where to write them")
+    init.add_argument(
+        "directory", nargs="?", default=".", help="where to write them (default: here)"
+    )
     init.add_argument(
         "--deployment",
         action="store_true",
         help="instead, a deployment across processes: its yard.toml, and the commands to run",
     )
     gate = commands.add_parser("gateway", help="run the order gateway with the paper exchange")
-    gate.add_argument("--store", default="sqlite:///yard-data/yard.db", help="order store URL")
+    gate.add_argument(
+        "--store",
+        default="sqlite:///yard-data/yard.db",
+        help="order store URL (default: %(default)s)",
+    )
     gate.add_argument("--orders", required=True, help="bind: commands from hosts (PULL)")
     gate.add_argument("--replies", required=True, help="bind: reports to hosts (PUB)")
     gate.add_argument("--recovery", help="bind: replay and resolve requests (ROUTER)")
     gate.add_argument("--data", help="connect: the feed, for prices and session status")
-    gate.add_argument("--symbols", default="Si,RTS", help="symbols to watch, comma-separated")
+    gate.add_argument(
+        "--symbols",
+        default="Si,RTS",
+        help="the symbols whose market data it takes from --data for the paper exchange, "
+        "comma-separated (default: %(default)s)",
+    )
     gate.add_argument("--config", help="yard.toml: its [instruments] are what the exchange lists")
     gate.add_argument(
         "--latency-ms",
@@ -185,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.cpu:
             _pin(args.cpu)
+        if args.command in _ROBOTS_FROM_WORKING_FOLDER:
+            folder_first(Path.cwd())
         command = _COMMANDS.get(args.command)
         if command is not None:
             code = command(args)
@@ -215,6 +242,9 @@ def _init(args: argparse.Namespace) -> int:
             f"{DEPLOYMENT_COMMANDS}Then supervise host-a:\n{DEPLOYMENT_CONTROL}",
             end="",
         )
+    else:
+        config = Path(args.directory) / "yard.toml"
+        print(f"run it: yard run {shlex.quote(str(config))}")
     return 0
 
 
@@ -256,6 +286,7 @@ def _run(args: argparse.Namespace) -> int:
         live=not args.quiet and sys.stdout.isatty(),
         limit=args.limit,
         clock=args.clock,
+        resume_after=run.resume_after,
     )
 
 

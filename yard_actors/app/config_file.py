@@ -200,10 +200,14 @@ def check_reachable(settings: SystemSettings) -> None:
 
 
 def default_control(journal_dir: str | Path) -> str:
-    """The control endpoint of a host whose config names none: ``ipc://`` in the folder
-    that holds its journal (``yard run``'s run folder), a socket file its owner's only, so
-    ``yard ctl --endpoint`` reaches it from the same machine without keys."""
-    return f"ipc://{Path(journal_dir).resolve().parent / 'control'}"
+    """The control endpoint of a host whose config names none: ``ipc://``, a socket file
+    its owner's only, so ``yard ctl --endpoint`` reaches it from the same machine without
+    keys. Beside a journal folder named ``journal`` (``yard run``'s run folder:
+    ``run-0003/control``), else inside the journal folder (``--journal-dir yard-data/host-a``:
+    ``yard-data/host-a/control``), so two hosts of one config never share one."""
+    journal = Path(journal_dir).resolve()
+    folder = journal.parent if journal.name == "journal" else journal
+    return f"ipc://{folder / 'control'}"
 
 
 def with_journal_dir(settings: SystemSettings, journal_dir: str | Path) -> SystemSettings:

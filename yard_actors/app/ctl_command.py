@@ -29,7 +29,9 @@ from yard_actors.net import Security
 
 __all__ = ["add_ctl_parser", "ctl_command", "parse_params"]
 
-_ACTIONS: Final = "status, snapshot, failure, pause, resume, params, restart, halt, add, remove"
+_ACTIONS: Final = (
+    "status, snapshot, failure, pause, resume, params, restart, halt, add, remove, stats"
+)
 
 
 def add_ctl_parser(commands: Any) -> None:
@@ -67,7 +69,9 @@ def add_ctl_parser(commands: Any) -> None:
     params.add_argument("params", nargs="+", metavar="k=v", help="the params to set")
     actions.add_parser("halt", help="cancel every working order and halt every robot")
     add = actions.add_parser("add", help="start a robot: CLASS --name N [k=v ...]")
-    add.add_argument("robot_class", metavar="CLASS", help="module:Class, e.g. robots.trend:X")
+    add.add_argument(
+        "robot_class", metavar="CLASS", help="module:Class, e.g. robots.trend:TrendFollower"
+    )
     add.add_argument("--name", required=True, help="the new robot's name")
     add.add_argument("--symbols", help="its symbols, comma-separated (default: its class's)")
     add.add_argument("params", nargs="*", metavar="k=v", help="its params")

@@ -12,6 +12,7 @@
     tick = "0.001"
     point_value_usd = "100"    # or point_value = "..." in roubles; lot = 1 by default
     lot = 1
+    schedule = "10:00-14:00,14:05-18:50"   # Moscow time, Mon-Fri; "forts" (default): the FORTS day
 
 Every instrument starts from :data:`~yard_actors.wire.instruments.DEFAULT_INSTRUMENTS`.
 Giving ``point_value`` (roubles per point) to a dollar contract fixes its rouble value
@@ -19,7 +20,11 @@ and drops its dollar one; giving ``point_value_usd`` drops a rouble one. Without
 ``usd_rub`` the dollar contracts have no rouble ``point_value``: ``yard run`` reports
 their P&L in price points and says so under its table. ``yard run``, ``yard gateway
 --config`` and ``yard feed --config`` all read this table, so the host, the paper
-exchange and the feed's tick grid checks agree. Every problem is a ConfigError naming
+exchange and the feed's tick grid checks agree. An instrument with a ``schedule`` of
+its own trades in a session named after its symbol: the feed publishes its
+``SessionStatus`` under that name and the paper exchange refuses its orders outside it
+(:mod:`yard_actors.wire.instruments`); ``schedule = "forts"`` puts a built-in one back
+on the FORTS day. Every problem is a ConfigError naming
 the file, the key (``instruments.BR.tick``) and what is wrong.
 """
 
@@ -35,12 +40,18 @@ from typing import Any, Final
 import attrs
 
 from yard_actors.errors import ConfigError
-from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS, Instrument, InstrumentTable
+from yard_actors.wire.instruments import (
+    DEFAULT_INSTRUMENTS,
+    Instrument,
+    InstrumentTable,
+    open_windows,
+)
 
 __all__ = ["instrument_table", "instruments_in_file"]
 
 USD_RUB: Final = "usd_rub"
-_KEYS: Final = ("tick", "point_value", "point_value_usd", "lot")
+_KEYS: Final = ("tick", "point_value", "point_value_usd", "lot", "schedule")
+_FORTS: Final = "forts"
 _SYMBOL: Final = re.compile(r"[A-Za-z0-9._-]{1,128}", re.ASCII)
 
 
@@ -110,10 +121,9 @@ def _instrument(source: str, symbol: str, table: Any, built_in: Instrument | Non
             other = "point_value_usd" if name == "point_value" else "point_value"
             changes[other] = None  # one of the two says what a point is worth
     if "lot" in table:
-        lot = table["lot"]
-        if isinstance(lot, bool) or not isinstance(lot, int) or lot <= 0:
-            raise _fail(source, f"{key}.lot", f"must be a positive whole number, was {lot!r}")
-        changes["lot"] = lot
+        changes["lot"] = _lot(source, f"{key}.lot", table["lot"])
+    if "schedule" in table:
+        changes["schedule"] = _schedule(source, f"{key}.schedule", table["schedule"])
     if built_in is None:
         return Instrument(symbol=symbol, **changes)
     return attrs.evolve(built_in, **changes)
@@ -130,6 +140,23 @@ def _decimal(source: str, key: str, value: Any) -> Decimal:
     if parsed is None or not parsed.is_finite() or parsed <= 0:
         raise _fail(source, key, f'must be a positive decimal such as "0.01", was {value!r}')
     return parsed
+
+
+def _lot(source: str, key: str, lot: Any) -> int:
+    if isinstance(lot, bool) or not isinstance(lot, int) or lot <= 0:
+        raise _fail(source, key, f"must be a positive whole number, was {lot!r}")
+    return lot
+
+
+def _schedule(source: str, key: str, value: Any) -> str | None:
+    """A schedule text checked (:func:`open_windows`), or None for ``"forts"``."""
+    if isinstance(value, str) and value.strip().lower() == _FORTS:
+        return None
+    try:
+        open_windows(value)
+    except ValueError as exc:
+        raise _fail(source, key, f'{exc}; or give "{_FORTS}" for the FORTS day') from None
+    return str(value)
 
 
 def _fail(source: str, key: str, problem: str) -> ConfigError:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from yard_actors.app.replay_export import export_test
+from yard_actors.app.replay_export import export_hint, export_test
 from yard_actors.app.replay_paths import journal_in, robots_beside
 from yard_actors.app.replay_report import StateChange, changed_keys, class_change, describe
 from yard_actors.errors import RobotError
@@ -39,7 +39,7 @@ def add_replay_parser(commands: Any) -> None:
     rep = commands.add_parser(
         "replay",
         help="rebuild robots from a journal and check their commands",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=__doc__.split("\n\n")[0].replace("``", "") if __doc__ else None,
     )
     rep.add_argument("journal_dir", help="the host's journal directory, or a run-NNNN folder")
     rep.add_argument(
@@ -102,6 +102,9 @@ def _report(journal_dir: Path, replay: RobotReplay, index: JournalIndex, *, show
         replay, changes=changes, class_changed=class_change(spec, type(replay.robot))
     ):
         print(line)
+    diverged = replay.divergence
+    if diverged is not None and diverged.seq is not None and replay.failure is None:
+        print(f"  make it a test: {export_hint(journal_dir, replay.name, diverged.seq)}")
     if show:
         print(json.dumps(replay.robot.snapshot(), indent=2, sort_keys=True))
 

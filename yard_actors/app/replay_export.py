@@ -12,13 +12,14 @@ folder, for a robot beside its ``yard.toml``).
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from yard_actors.app.wording import count
 from yard_actors.errors import RobotError
 from yard_actors.testing.journal_slice import export_slice
 
-__all__ = ["export_test", "exported_source", "slice_path"]
+__all__ = ["export_hint", "export_test", "exported_source", "slice_path"]
 
 _TEMPLATE = '''\
 """The journaled decisions of robot {robot!r}, events seq {start} to {end}.
@@ -56,9 +57,22 @@ def slice_path(test_file: Path) -> Path:
     return test_file.with_name(test_file.stem + ".slice.jsonl")
 
 
+def export_hint(journal: Path, robot: str, seq: int) -> str:
+    """The command that makes the event at ``seq`` where ``robot`` diverged a test: what
+    ``yard replay`` prints under a divergence, to run as printed."""
+    test_file = f"tests/test_{_words(robot)}_seq{seq}.py"
+    where = f"{shlex.quote(str(journal))} {shlex.quote(robot)}"
+    return f"yard replay {where} --export-test {test_file} --start {seq} --end {seq}"
+
+
+def _words(robot: str) -> str:
+    """``robot`` as a Python identifier's words: ``mm-si`` -> ``mm_si``."""
+    return re.sub(r"\W+", "_", robot).strip("_").lower() or "robot"
+
+
 def exported_source(journal: Path, robot: str, slice_name: str, start: int, end: int) -> str:
     """The text of the exported pytest module."""
-    words = re.sub(r"\W+", "_", robot).strip("_").lower() or "robot"
+    words = _words(robot)
     return _TEMPLATE.format(
         robot=robot,
         journal=journal,
@@ -70,9 +84,11 @@ def exported_source(journal: Path, robot: str, slice_name: str, start: int, end:
 
 
 def export_test(journal: Path, robot: str, test_file: Path, start: int, end: int) -> list[str]:
-    """Write the test and its slice; return the lines to print. Raises :class:`RobotError`
-    when the robot has no event in the range (and then writes nothing)."""
+    """Write the test and its slice, making their folder if missing (``tests/`` in a new
+    project); return the lines to print. Raises :class:`RobotError` when the robot has no
+    event in the range (and then writes no file)."""
     slice_file = slice_path(test_file)
+    slice_file.parent.mkdir(parents=True, exist_ok=True)
     before, inside = export_slice(journal, robot, slice_file, start=start, end=end)
     if not inside:
         slice_file.unlink()

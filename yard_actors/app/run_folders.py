@@ -20,17 +20,22 @@ from a crash.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
 from yard_actors.app.config_file import SystemSettings, with_journal_dir
 from yard_actors.app.wording import count
-from yard_actors.errors import ConfigError
+from yard_actors.errors import ConfigError, DecodeError
 from yard_actors.host.stores import without_credentials
 from yard_actors.journal import iter_records
+from yard_actors.wire.codec import decode
+from yard_actors.wire.events import Control
 
 __all__ = [
     "RunFolder",
@@ -48,6 +53,7 @@ _MONGO = ("mongodb://", "mongodb+srv://")
 _RUN = re.compile(r"run-(\d{4,})")
 _CLAIM_TRIES = 100  # another yard run may take the same number at the same moment
 _NAMED_ROBOTS = 6  # a resume line names this many robots, then says how many more
+_LAST_EVENTS = 64  # the tail of a journal looked at for its last data time (controls skipped)
 
 
 @attrs.frozen(kw_only=True)
@@ -59,6 +65,8 @@ class RunFolder:
     settings: SystemSettings
     resumed: bool
     announcement: str
+    # A resumed run's last data time: the feed publishes only what comes after it.
+    resume_after: int | None = None
 
 
 def choose_run(settings: SystemSettings, *, data_dir: str | None, resume: str | None) -> RunFolder:
@@ -116,7 +124,7 @@ def resumed_run(settings: SystemSettings, given: str | None) -> RunFolder:
     run = at_run(settings, name)
     journal = Path(str(run.host.host_kwargs["journal_dir"]))
     store = _sqlite_path(run.store)
-    events, robots = _journaled(journal)
+    events, robots, last_ts = _journaled(journal)
     if events and store is not None and store != Path(":memory:") and not store.exists():
         msg = (
             f"--resume {base / name}: its journal holds {count(events, 'event')} but its "
@@ -128,11 +136,13 @@ def resumed_run(settings: SystemSettings, given: str | None) -> RunFolder:
         if robots
         else "nothing journaled yet"
     )
+    after = "" if last_ts is None else f"; market data after {_utc(last_ts)}"
     return RunFolder(
         path=base / name,
         settings=run,
         resumed=True,
-        announcement=f"yard run: resuming {base / name}{_store_apart(run, name)}: {held}",
+        announcement=f"yard run: resuming {base / name}{_store_apart(run, name)}: {held}{after}",
+        resume_after=last_ts,
     )
 
 
@@ -212,18 +222,33 @@ def _named_run(base: Path, given: str) -> str:
     return folder.name
 
 
-def _journaled(journal: Path) -> tuple[int, list[str]]:
-    """The events journaled in ``journal`` and its robots (first added first); 0 if none."""
+def _journaled(journal: Path) -> tuple[int, list[str], int | None]:
+    """The events journaled in ``journal``, its robots (first added first), and the data time
+    the run reached: the ``ts`` of its last event that is not a control (a control carries
+    its sender's wall clock); 0, [], None if there is none."""
     if not journal.is_dir():
-        return 0, []
+        return 0, [], None
     events = 0
     robots: dict[str, None] = {}
+    last: deque[bytes] = deque(maxlen=_LAST_EVENTS)
     for record in iter_records(journal):
         if record.kind == "event":
             events += 1
+            last.append(cast(bytes, record.payload))
         elif record.kind == "robot" and record.robot is not None:
             robots.setdefault(record.robot)
-    return events, list(robots)
+    for payload in reversed(last):
+        try:
+            event = decode(payload)
+        except DecodeError:  # one a robot could not take either: its ts tells nothing
+            continue
+        if type(event) is not Control:
+            return events, list(robots), event.ts
+    return events, list(robots), None
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _names(robots: Sequence[str]) -> str:

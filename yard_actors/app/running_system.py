@@ -34,9 +34,10 @@ from yard_actors.host.host import Host
 from yard_actors.host.host_config import RobotSettings
 from yard_actors.net import Security
 from yard_actors.robot.loader import load_robot_class
+from yard_actors.wire.events import SessionStatus
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["RunSummary", "RunningSystem", "start_gateway"]
+__all__ = ["RunSummary", "RunningSystem", "after", "start_gateway"]
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,24 @@ class RunningSystem:
     at once (the progress bar needs its length, the summary its quotes).
     ``market_time``: the feed publishes an event only when all the last one caused
     is done (:mod:`yard_actors.app.lockstep`), so a run is the same every time.
+    ``resume_after``: a resumed run's last data time; only the market after it is
+    published (see :func:`after`).
     """
 
     def __init__(
-        self, settings: SystemSettings, *, limit: int | None = None, market_time: bool = False
+        self,
+        settings: SystemSettings,
+        *,
+        limit: int | None = None,
+        market_time: bool = False,
+        resume_after: int | None = None,
     ) -> None:
         self.settings = settings
         self.market_time = market_time
-        self.events: list[Published] = _market(settings.feed, settings.instruments)[:limit]
+        market = _market(settings.feed, settings.instruments)
+        if resume_after is not None:
+            market = after(market, resume_after)
+        self.events: list[Published] = market[:limit]
         self._robots = settings.host.robots
         self._symbols = _symbols(self._robots)
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
@@ -318,9 +329,30 @@ def _symbols(robots: Sequence[RobotSettings]) -> list[str]:
     return list(symbols)
 
 
+def after(market: list[Published], ts: int) -> list[Published]:
+    """The market from just after ``ts``, as a resumed run continues it.
+
+    Its robots were restored at ``ts`` and stamp their orders so; published again, the
+    earlier data would run the gateway's clock behind theirs. Each session's last status
+    at or before ``ts`` leads, so a gateway started afresh knows the session is open
+    (robots that heard it already are not told twice).
+    """
+    statuses: dict[str, Published] = {}
+    start = len(market)
+    for index, event in enumerate(market):
+        if event.ts > ts:
+            start = index
+            break
+        if type(event) is SessionStatus:
+            statuses[event.session] = event
+    return [*statuses.values(), *market[start:]]
+
+
 def _market(feed: FeedSettings, instruments: InstrumentTable) -> list[Published]:
     files = [read_file(path, zone=feed.tz, instruments=instruments) for path in feed.files]
-    return list(market_stream(files, seed=feed.seed, sessions=feed.sessions))
+    return list(
+        market_stream(files, seed=feed.seed, sessions=feed.sessions, instruments=instruments)
+    )
 
 
 def _settle(host: Host, quiet_checks: int = 3) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -34,7 +34,16 @@ from yard_actors.robot.marks import Marks
 from yard_actors.wire.events import Bar, Event, Fill, Quote, Tick
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["DROP_FIRST", "RobotSummary", "exit_code", "notes", "render", "summarize"]
+__all__ = [
+    "BACKTEST_TITLE",
+    "DROP_FIRST",
+    "RUN_TITLE",
+    "RobotSummary",
+    "exit_code",
+    "notes",
+    "render",
+    "summarize",
+]
 
 _FAILED = "failed"
 _MARKET = (Quote, Tick, Bar)  # what marks a symbol
@@ -72,11 +81,8 @@ def summarize(
     """
     table = InstrumentTable() if instruments is None else instruments
     traded = {s["name"]: _traded(s, fills.get(s["name"], ())) for s in snapshots}
-    unpriced = {name: _unpriced(symbols, table) for name, symbols in traded.items()}
-    values = {
-        name: None if unpriced[name] else _point_values(symbols, table)
-        for name, symbols in traded.items()
-    }
+    unpriced = {name: table.unpriced(symbols) for name, symbols in traded.items()}
+    values = {name: table.point_values(symbols) for name, symbols in traded.items()}
     curves = {
         s["name"]: _Curve(sorted(fills.get(s["name"], ()), key=lambda f: f.ts), values[s["name"]])
         for s in snapshots
@@ -112,22 +118,6 @@ def summarize(
 
 def _traded(snapshot: Mapping[str, Any], fills: Iterable[Fill]) -> list[str]:
     return sorted({*snapshot["positions"], *(fill.symbol for fill in fills)})
-
-
-def _unpriced(symbols: Iterable[str], table: InstrumentTable) -> tuple[str, ...]:
-    """The ``symbols`` that have no rouble point value."""
-    return tuple(s for s in symbols if (i := table.get(s)) is None or i.point_value is None)
-
-
-def _point_values(symbols: Iterable[str], table: InstrumentTable) -> dict[str, Decimal]:
-    """Roubles one point of each of ``symbols`` is worth, per lot (all have a point value)."""
-    values = {}
-    for symbol in symbols:
-        instrument = table.get(symbol)
-        value = None if instrument is None else instrument.roubles(Decimal(1))
-        assert value is not None  # the caller checked with _unpriced
-        values[symbol] = value
-    return values
 
 
 def _realized(snapshot: Mapping[str, Any], values: Mapping[str, Decimal] | None) -> Decimal:
@@ -288,7 +278,13 @@ DROP_FIRST = ("working", "events", "fills", "rejects", "max drawdown", "orders")
 (``working`` first: the orders left working are listed under the table anyway)."""
 
 
-def render(rows: Sequence[RobotSummary], *, width: int | None = None) -> Any:
+RUN_TITLE: Final = "yard run: per-robot summary"
+BACKTEST_TITLE: Final = "yard backtest: per-robot summary"
+
+
+def render(
+    rows: Sequence[RobotSummary], *, width: int | None = None, title: str = RUN_TITLE
+) -> Any:
     """A rich Table of the rows (rich prints it plainly when the output is not a terminal).
 
     With ``width``, a table wider than that gets its headings on two lines and then loses
@@ -302,7 +298,7 @@ def render(rows: Sequence[RobotSummary], *, width: int | None = None) -> Any:
         else "P&L in roubles, net of fees"
     )
     headings = {wide: wide for wide, _ in _COLUMNS}
-    table = _table(cells, headings, caption, dropped=())
+    table = _table(cells, headings, caption, title=title, dropped=())
     if width is None or table_width(table) <= width:
         return table
     headings = dict(_COLUMNS)  # on two lines
@@ -311,7 +307,7 @@ def render(rows: Sequence[RobotSummary], *, width: int | None = None) -> Any:
         if column is not None:
             dropped.append(column)
             del headings[column]
-        table = _table(cells, headings, caption, dropped=dropped)
+        table = _table(cells, headings, caption, title=title, dropped=dropped)
         if table_width(table) <= width:
             break
     return table
@@ -341,11 +337,11 @@ def _table(
     headings: Mapping[str, str],
     caption: str,
     *,
+    title: str,
     dropped: Sequence[str],
 ) -> Any:
     from rich.table import Table  # noqa: PLC0415 - rich is only for people
 
-    title = "yard run: per-robot summary"
     if dropped:
         title += f" (left out to fit: {', '.join(dropped)})"
     table = Table(title=title, caption=caption)

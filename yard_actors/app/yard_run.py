@@ -28,7 +28,7 @@ from yard_actors.app.progress import RunProgress
 from yard_actors.app.run_folders import fresh_run_dir, in_run_dir
 from yard_actors.app.running_system import RunningSystem, RunSummary, start_gateway
 from yard_actors.app.signals import StopSignals
-from yard_actors.app.summary import exit_code, notes, render
+from yard_actors.app.summary import RUN_TITLE, exit_code, notes, render
 from yard_actors.app.tables import output_console, robots_table
 from yard_actors.app.wording import count
 from yard_actors.errors import ConfigError
@@ -73,9 +73,11 @@ def run_all(
     live: bool,
     limit: int | None = None,
     clock: str | None = None,
+    resume_after: int | None = None,
 ) -> int:
     """Run feed, gateway and host in this process; print the summary; return the exit code.
 
+    ``resume_after``: a resumed run's last data time (``RunFolder.resume_after``).
     ``clock``: ``"market"`` (lockstep, :mod:`yard_actors.app.lockstep`: the same data and
     config give the same run every time) or ``"wall"`` (the feed does not wait); None:
     market at full speed (``speed=None``), wall at real-time speeds.
@@ -84,7 +86,9 @@ def run_all(
     # a failure stops what was started; Ctrl-C or SIGTERM ends the publishing, not the summary
     with (
         StopSignals("yard run") as signals,
-        RunningSystem(settings, limit=limit, market_time=market_time) as system,
+        RunningSystem(
+            settings, limit=limit, market_time=market_time, resume_after=resume_after
+        ) as system,
     ):
         host = system.start()
         signals.cut_short(lambda: _publish(system, host, speed=speed, live=live))
@@ -95,15 +99,16 @@ def run_all(
     return signals.exit_code(exit_code(summary.rows))
 
 
-def print_summary(summary: RunSummary) -> None:
-    """The per-robot table and the totals, as ``yard run`` and ``yard repl`` end.
+def print_summary(summary: RunSummary, *, title: str = RUN_TITLE) -> None:
+    """The per-robot table and the totals, as ``yard run``, ``yard repl`` (and, titled so,
+    ``yard backtest``) end.
 
     The table fits the terminal (:func:`~yard_actors.app.tables.output_width`); the lines
     under it are plain text, long ones wrapped by the terminal, never cut by rich: a path
     or a command in them stays whole to copy.
     """
     console = output_console()
-    console.print(render(summary.rows, width=console.width))
+    console.print(render(summary.rows, width=console.width, title=title))
     for line in notes(summary.rows):
         print(line)  # plain: an error's text is not rich markup
     if summary.robots:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from gateways.drops import Drops, should_log
 from gateways.exchange import ExchangeAdapter, MarketUpdate
+from gateways.exchange_calls import ExchangeCalls
 from gateways.incoming import read_command
 from gateways.paced import PacedInput
 from gateways.recording import Recorder
@@ -28,10 +29,8 @@ from gateways.store.base import OrderStore, Report, ReportRecord, TradeClashErro
 from yard_actors.errors import DecodeError, TransitionError
 from yard_actors.wire.events import (
     CancelOrder,
-    CancelReply,
     Command,
     NewOrder,
-    OrderRejected,
     Quote,
     Tick,
 )
@@ -74,6 +73,7 @@ class OrderDesk:
         self._drops = Drops("backtest order desk", self.stats)
         self._recorder = Recorder(store, working=len(store.open_orders()), stats=self.stats)
         self._exchange = exchange
+        self._calls = ExchangeCalls(exchange, stats=self.stats, who="backtest order desk", log=log)
         self._paced = PacedInput(self._drops, self.stats)
         self._topics = (SESSION_TOPIC, *symbols)
         self._takes: dict[str, bool] = {}
@@ -113,7 +113,7 @@ class OrderDesk:
         try:
             reports = self._exchange.on_market(event)
         except Exception as exc:
-            self._adapter_failed("on_market", repr(event), exc)
+            self._calls.failed("on_market", repr(event), exc)
             return
         if reports:
             self._record_all(reports)
@@ -171,7 +171,7 @@ class OrderDesk:
             try:
                 self._record_all(self._exchange.on_market(quote))
             except Exception as exc:
-                self._adapter_failed("on_market", repr(quote), exc)
+                self._calls.failed("on_market", repr(quote), exc)
 
     def _handle(self, command: NewOrder | CancelOrder) -> None:
         if self._waiting_quotes:
@@ -191,37 +191,11 @@ class OrderDesk:
                     *(order.client_order_id, count),
                 )
             return
-        try:
-            reports = self._exchange.submit(order)
-        except Exception as exc:
-            self._adapter_failed("submit", order.client_order_id, exc)
-            reason = f"the exchange adapter failed on this order: {type(exc).__name__}: {exc}"
-            reports = [
-                OrderRejected(
-                    ts=order.ts,
-                    client_order_id=order.client_order_id,
-                    robot=order.robot,
-                    reason=reason[:300],
-                )
-            ]
+        reports = self._calls.submit(order)
         self._record_all(reports)
 
     def _on_cancel(self, cancel: CancelOrder) -> None:
-        try:
-            reports = self._exchange.cancel(cancel)
-        except Exception as exc:
-            self._adapter_failed("cancel", cancel.client_order_id, exc)
-            reason = f"the exchange adapter failed on this cancel: {type(exc).__name__}: {exc}"
-            reports = [
-                CancelReply(
-                    ts=cancel.ts,
-                    client_order_id=cancel.client_order_id,
-                    robot=cancel.robot,
-                    cancelled=False,
-                    reason=reason[:300],
-                )
-            ]
-        self._record_all(reports)
+        self._record_all(self._calls.cancel(cancel))
 
     def _record_all(self, reports: Sequence[Report]) -> None:
         for report in reports:
@@ -234,13 +208,3 @@ class OrderDesk:
                 continue
             if stored is not None:
                 self._held.append(stored)
-
-    def _adapter_failed(self, call: str, what: str, exc: Exception) -> None:
-        self.stats["adapter_errors"] += 1
-        count = self.stats["adapter_errors"]
-        if should_log(count):
-            log.error(
-                "backtest order desk: the exchange adapter's %s failed on %s (%d so far)",
-                *(call, what, count),
-                exc_info=exc,
-            )

@@ -24,6 +24,7 @@ thread, socket or actor is started.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
@@ -207,12 +208,8 @@ def _read_ahead(events: Iterable[Published], size: int) -> Iterator[list[Publish
     stream = iter(events)
     while True:
         chunk: list[Published] = []
-        append = chunk.append
         try:
-            for event in stream:
-                append(event)
-                if len(chunk) >= size:
-                    break
+            chunk.extend(itertools.islice(stream, size))  # keeps what it read before an error
         except BaseException:
             if chunk:
                 yield chunk

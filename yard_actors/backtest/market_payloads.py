@@ -20,7 +20,7 @@ import attrs
 import orjson
 
 from yard_actors.wire.codec import SCHEMA_VERSION, encode
-from yard_actors.wire.events import Event, Quote, Tick
+from yard_actors.wire.events import Event, Quote, Side, Tick
 
 __all__ = ["market_payload"]
 
@@ -33,7 +33,20 @@ _FAST: Final = (
     tuple(f.name for f in attrs.fields(Quote)) == _QUOTE_FIELDS
     and tuple(f.name for f in attrs.fields(Tick)) == _TICK_FIELDS
 )
-_dumps = orjson.dumps
+_QUOTE_HEAD: Final = f'{{"type":"Quote","v":{SCHEMA_VERSION},"ts":'
+_TICK_HEAD: Final = f'{{"type":"Tick","v":{SCHEMA_VERSION},"ts":'
+_SIDES: Final = {side: side.value for side in Side}
+_SYMBOLS_KEPT: Final = 4096
+_symbols: dict[str, str] = {}  # a symbol -> it as a JSON string, as orjson writes it
+
+
+def _json_symbol(symbol: str) -> str:
+    text = _symbols.get(symbol)
+    if text is None:
+        if len(_symbols) >= _SYMBOLS_KEPT:
+            _symbols.clear()
+        text = _symbols[symbol] = orjson.dumps(symbol).decode()
+    return text
 
 
 def _plain(text: str) -> bool:
@@ -41,36 +54,28 @@ def _plain(text: str) -> bool:
 
 
 def market_payload(event: Event) -> bytes:
-    """``encode(event)``, the same bytes, faster for quotes and trade prints."""
+    """``encode(event)``, the same bytes, faster for quotes and trade prints.
+
+    The JSON is written as text: plain digits, integers and a symbol written once by
+    orjson need no escaping, and formatting them took half the time of building a dict
+    for orjson to write.
+    """
     if not _FAST:
         return encode(event)
     if type(event) is Quote:
         bid, ask = str(event.bid), str(event.ask)
         if _plain(bid) and _plain(ask):
-            return _dumps(
-                {
-                    "type": "Quote",
-                    "v": SCHEMA_VERSION,
-                    "ts": event.ts,
-                    "symbol": event.symbol,
-                    "bid": bid,
-                    "ask": ask,
-                    "bid_size": event.bid_size,
-                    "ask_size": event.ask_size,
-                }
-            )
+            symbol = _symbols.get(event.symbol) or _json_symbol(event.symbol)
+            return (
+                f'{_QUOTE_HEAD}{event.ts},"symbol":{symbol},"bid":"{bid}","ask":"{ask}",'
+                f'"bid_size":{event.bid_size},"ask_size":{event.ask_size}}}'
+            ).encode()
     elif type(event) is Tick:
         price = str(event.price)
         if _plain(price):
-            return _dumps(
-                {
-                    "type": "Tick",
-                    "v": SCHEMA_VERSION,
-                    "ts": event.ts,
-                    "symbol": event.symbol,
-                    "price": price,
-                    "qty": event.qty,
-                    "aggressor": event.aggressor.value,
-                }
-            )
+            symbol = _symbols.get(event.symbol) or _json_symbol(event.symbol)
+            return (
+                f'{_TICK_HEAD}{event.ts},"symbol":{symbol},"price":"{price}",'
+                f'"qty":{event.qty},"aggressor":"{_SIDES[event.aggressor]}"}}'
+            ).encode()
     return encode(event)

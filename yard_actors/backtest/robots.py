@@ -53,6 +53,7 @@ def build_robot(
         "symbols": list(robot.subscriptions),
         "params": robot.snapshot()["params"],
         "limits": attrs.asdict(settings.limits),  # replay must refuse what live refused
+        "instruments": instruments.to_json(),  # replay must price as the backtest priced
     }
     source = class_source(cls)
     if source is not None:  # replay names a changed class by this, as for a host's robot

@@ -285,6 +285,7 @@ class Host(Supervision):
             "symbols": list(robot.subscriptions),
             "params": robot.snapshot()["params"],
             "limits": attrs.asdict(limits),  # replay must refuse what live refused
+            "instruments": self._instruments.to_json(),  # replay must price as live priced
         }
         source = class_source(cls)
         if source is not None:  # replay names a changed class by this (journal/source.py)

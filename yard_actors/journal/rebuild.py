@@ -3,7 +3,10 @@
 Shared by every replay (:mod:`~yard_actors.journal.replay`, whole histories;
 :mod:`~yard_actors.journal.replay_steps`, streamed): the robot is built from the spec the
 host journaled when it added the robot, and an event whose replay raises fails the robot as
-the host's actor would.
+the host's actor would. The spec holds the instrument table the robot saw (``instruments``,
+:meth:`~yard_actors.wire.instruments.InstrumentTable.to_json`), so a robot that prices with
+``self.instrument(symbol)`` is rebuilt with the ticks and point values it ran with, not the
+built-in ones; a spec journaled before yard kept it has none, and the built-in table is used.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ from typing import Any
 
 import attrs
 
+from yard_actors.errors import JournalError
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import RiskLimits
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.wire.events import Command
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["ReplayFailure", "build_robot", "fail_robot", "failed_before"]
+__all__ = ["ReplayFailure", "build_robot", "fail_robot", "failed_before", "spec_instruments"]
 
 
 @attrs.frozen(kw_only=True)
@@ -39,16 +43,35 @@ def build_robot(
     robot_class: type[Robot] | None = None,
     instruments: InstrumentTable | None = None,
 ) -> Robot:
-    """Build a robot from the spec a host journaled when it was added."""
+    """Build a robot from the spec a host journaled when it was added.
+
+    ``instruments``: the table to build it with, if not the one its spec journaled
+    (:func:`spec_instruments`). Raises JournalError for a journaled table that does not
+    read, and whatever the robot's class raises.
+    """
     cls = robot_class if robot_class is not None else load_robot_class(str(spec["class"]))
     limits = RiskLimits(**spec["limits"]) if spec.get("limits") else None
     return cls(
         str(spec["name"]),
         params=spec.get("params"),
         symbols=spec.get("symbols"),
-        instruments=instruments,
+        instruments=instruments if instruments is not None else spec_instruments(spec),
         limits=limits,
     )
+
+
+def spec_instruments(spec: Mapping[str, Any]) -> InstrumentTable | None:
+    """The instrument table a robot's journaled spec says it saw; None for a spec journaled
+    before yard kept it (the built-in table, as then). Raises JournalError naming the robot."""
+    value = spec.get("instruments")
+    if value is None:
+        return None
+    try:
+        return InstrumentTable.from_json(value)
+    except ValueError as exc:
+        name = spec.get("name")
+        msg = f"robot {name!r}: the instruments of its journaled spec do not read: {exc}"
+        raise JournalError(msg) from exc
 
 
 def failed_before(robot: Robot) -> ReplayFailure | None:

@@ -54,6 +54,7 @@ class ReplayStep:
     event: Event
     commands: tuple[Command, ...]
     journaled: tuple[bytes, ...]
+    payload: bytes = b""  # the event as journaled: the bytes the robot's intake received
 
 
 @attrs.frozen(kw_only=True)
@@ -107,16 +108,80 @@ class RobotReplay:
 
     def steps(self, run: RobotRun, event_of: Callable[[int, bytes], Event]) -> Iterator[ReplayStep]:
         """Feed ``run`` to the robot; yield a step per event fed (quarantined ones skipped)."""
-        for seq, event, commands, journaled in self._walk(run, event_of):
-            yield ReplayStep(seq=seq, event=event, commands=commands, journaled=journaled)
+        for seq, event, commands, journaled, payload in self._walk(run, event_of):
+            yield ReplayStep(
+                seq=seq, event=event, commands=commands, journaled=journaled, payload=payload
+            )
 
     def feed(self, run: RobotRun, event_of: Callable[[int, bytes], Event]) -> None:
-        """Feed ``run`` to the robot as :meth:`steps` does, keeping no step (the faster way)."""
-        deque(self._walk(run, event_of), maxlen=0)
+        """Feed ``run`` to the robot as :meth:`steps` does, keeping no step (the faster way).
+
+        The run's commands are compared once, whole: when they are the journaled ones, so
+        is every step's (a step's journaled commands are the run's, in order, as many as it
+        produced). Only a run that differs is looked at step by step, to find the first.
+        """
+        if self.quarantined or self.divergence is not None:
+            deque(self._walk(run, event_of), maxlen=0)
+            return
+        robot = self.robot
+        handle, failed = robot.handle, RobotStatus.FAILED
+        direct = event_of is decode_event  # the codec called without the wrapper's call
+        produced_all: list[Command] = []
+        producing: list[tuple[int, int, Event, int]] = []  # (at, seq, event, produced)
+        event: Event | None = None
+        # the hot loop of `yard replay`: no step built, no command encoded until the run's end
+        for at, (seq, payload) in enumerate(run.events):
+            try:
+                event = decode(payload) if direct else event_of(seq, payload)
+                produced = handle(event)
+            except Exception as exc:
+                event, produced = self._raised(seq, payload, exc, event_of)
+            if robot.status is failed and self.failed_at is None:
+                self.failed_at = ReplayFailure(seq=seq, error=str(robot.error))
+            if produced:
+                producing.append((at, seq, event, len(produced)))
+                produced_all.extend(produced)
+        encoded = tuple(map(encode, produced_all)) if produced_all else ()
+        if encoded != run.commands:
+            self._first_differing(run, encoded, producing, event)
+        self.events += len(run.events)
+        self.commands += len(produced_all)
+
+    def _first_differing(
+        self,
+        run: RobotRun,
+        encoded: tuple[bytes, ...],
+        producing: list[tuple[int, int, Event, int]],
+        last_event: Event | None,
+    ) -> None:
+        """Record the divergence of a fed run whose commands differ, where :meth:`_walk` would.
+
+        Only a step that produced commands, or the run's last (which takes the journaled
+        commands left), can differ: a step that produced none expects none.
+        """
+        journaled, last = run.commands, len(run.events) - 1
+        if last < 0:
+            self._diverged(None, None, journaled, (), step=self.events, commands=self.commands)
+            return
+        done = 0  # commands produced, and journaled ones taken, before the step
+        for at, seq, event, count in producing:
+            if at == last:
+                break
+            mine, expected = encoded[done : done + count], journaled[done : done + count]
+            if mine != expected:
+                step, commands = self.events + at, self.commands + done
+                self._diverged(seq, event, expected, mine, step=step, commands=commands)
+                return
+            done += count
+        seq = run.events[last][0]
+        step, commands = self.events + last, self.commands + done
+        self._diverged(
+            seq, last_event, journaled[done:], encoded[done:], step=step, commands=commands
+        )
 
     def _walk(
         self, run: RobotRun, event_of: Callable[[int, bytes], Event]
-    ) -> Iterator[tuple[int, Event, tuple[Command, ...], tuple[bytes, ...]]]:
+    ) -> Iterator[tuple[int, Event, tuple[Command, ...], tuple[bytes, ...], bytes]]:
         # the hot loop of every replay: locals, and no tuple built for an event without commands
         journaled, events, quarantined = run.commands, run.events, self.quarantined
         last = _last_fed(run, quarantined) if quarantined else len(events) - 1
@@ -146,12 +211,15 @@ class RobotReplay:
             else:
                 expected = ()
             if encoded != expected and self.divergence is None:
-                self._diverged(seq, event, expected, encoded)
+                self._diverged(
+                    seq, event, expected, encoded, step=self.events, commands=self.commands
+                )
             self.events += 1
             self.commands += len(commands)
-            yield seq, event, commands, expected
+            yield seq, event, commands, expected, payload
         if last is None and journaled and self.divergence is None:
-            self._diverged(None, None, journaled, ())  # commands with no event to produce them
+            # commands with no event to produce them
+            self._diverged(None, None, journaled, (), step=self.events, commands=self.commands)
 
     def _raised(
         self, seq: int, payload: bytes, exc: Exception, event_of: Callable[[int, bytes], Event]
@@ -173,7 +241,11 @@ class RobotReplay:
         event: Event | None,
         journaled: tuple[bytes, ...],
         produced: tuple[bytes, ...],
+        *,
+        step: int,
+        commands: int,
     ) -> None:
+        """Record the divergence at the step after ``step`` steps and ``commands`` produced."""
         first = next(
             (n for n, (j, p) in enumerate(zip(journaled, produced, strict=False)) if j != p),
             min(len(journaled), len(produced)),
@@ -182,8 +254,8 @@ class RobotReplay:
             robot=self.name,
             seq=seq,
             event=event,
-            index=self.commands + first,
-            step=self.events,
+            index=commands + first,
+            step=step,
             journaled=journaled,
             produced=produced,
         )

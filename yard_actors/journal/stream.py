@@ -203,6 +203,10 @@ class _ForwardWalk:
         state.close(out)
         state.delivered = False
         pending, events = state.pending, state.events
+        if pending and pending[-1][0] <= seq:  # the usual case: the mark covers them all
+            events.extend(pending)
+            pending.clear()
+            return
         while pending and pending[0][0] <= seq:
             events.append(pending.popleft())
 

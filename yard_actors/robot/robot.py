@@ -55,6 +55,7 @@ from yard_actors.wire.events import (
     OrderAccepted,
     OrderRejected,
     Quote,
+    SessionState,
     SessionStatus,
     SystemStatus,
     Tick,
@@ -133,6 +134,7 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         self._last_quotes: dict[str, Quote] = self._marks.quotes  # the quote hot path's
         self._error: str | None = None
         self._traceback: str | None = None
+        self._sessions: dict[str, SessionState] = {}  # the last state of each session heard
         self._last_refusal: str | None = None
         self._held = HeldOrders(name)
         self._pending: list[Command] = []
@@ -187,6 +189,14 @@ class Robot(Handlers, TimerRequests, OrderCommands):
             )
             raise RobotError(msg)
         return instrument
+
+    def session_open(self, symbol: str) -> bool:
+        """Whether ``symbol``'s session was open at the last ``SessionStatus`` of it this
+        robot heard (False before any): its instrument's own session when it has a
+        ``schedule``, else the FORTS day (``InstrumentTable.session_of``). A status's
+        ``session`` names its schedule, so ``on_session`` sees every session's changes;
+        this is the one that gates ``symbol``'s orders at the paper exchange."""
+        return self._sessions.get(self._instruments.session_of(symbol)) is SessionState.OPEN
 
     @property
     def now(self) -> int:
@@ -317,6 +327,8 @@ class Robot(Handlers, TimerRequests, OrderCommands):
             self._marks.update(event)
         else:
             self._book.apply(event)
+            if type(event) is SessionStatus:
+                self._sessions[self._instruments.session_key(event.session)] = event.state
         if type(event) is Control and not self._apply_control(event):
             return
         status = self._status

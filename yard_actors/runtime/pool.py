@@ -294,8 +294,8 @@ class Pool:
         with self._lock:
             if self._closed or len(self._live) >= self.max_workers:
                 return False
+            self._grown += 1  # before the start: the new worker may serve (and be seen) at once
             self._add_worker(spare=True)
-            self._grown += 1
             return True
 
     def _retire(self, turns: Turns) -> bool:

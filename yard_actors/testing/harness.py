@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from yard_actors.errors import RobotError
+from yard_actors.journal.rebuild import spec_instruments
 from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import RiskLimits
 from yard_actors.robot.robot import Robot
@@ -113,7 +114,7 @@ class RobotHarness:
             name=robot,
             params=spec.get("params"),
             symbols=spec.get("symbols"),
-            instruments=instruments,
+            instruments=instruments if instruments is not None else spec_instruments(spec),
             limits=RiskLimits(**spec["limits"]) if spec.get("limits") else None,
         )
         for step in source.steps:

@@ -95,6 +95,18 @@ def test_the_default_control_endpoint_moves_with_the_journal_dir_one_per_host(
     assert in_run.host.host_kwargs["control"] == f"ipc://{tmp_path}/run-0001/control"
 
 
+def test_two_hosts_of_one_config_with_their_own_journal_dirs_get_two_control_sockets(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(None)
+
+    host_a = with_journal_dir(settings, tmp_path / "yard-data" / "host-a")
+    host_b = with_journal_dir(settings, tmp_path / "yard-data" / "host-b")
+
+    assert host_a.host.host_kwargs["control"] == f"ipc://{tmp_path}/yard-data/host-a/control"
+    assert host_b.host.host_kwargs["control"] == f"ipc://{tmp_path}/yard-data/host-b/control"
+
+
 def test_a_control_endpoint_the_config_names_stays_wherever_the_journal_goes(
     tmp_path: Path,
 ) -> None:

@@ -85,7 +85,7 @@ def test_a_rouble_point_value_given_to_a_dollar_contract_fixes_it_whatever_the_r
         (
             '[instruments.BR]\nstep = "0.01"\n',
             r"instruments\.BR\.step: unknown key \(allowed: "
-            r"tick, point_value, point_value_usd, lot\)",
+            r"tick, point_value, point_value_usd, lot, schedule\)",
         ),
         (
             '[instruments.BR]\npoint_value = "1"\npoint_value_usd = "10"\n',

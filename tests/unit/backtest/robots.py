@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yard_actors import Fill, Quote, Robot, Timer
+from yard_actors import Fill, Quote, Robot, Tick, Timer
 from yard_actors.robot.robot import HandlerResult
 
 
@@ -78,4 +78,20 @@ class Breaks(Robot):
         if self.quotes == 3:
             msg = "the third quote breaks me"
             raise RuntimeError(msg)
+        return None
+
+
+class BuysAtFirstPrint(Robot):
+    """Rests a buy at its first trade print's price and holds what fills: a position that
+    trade prints alone mark (no quote in the data)."""
+
+    symbols = ("Si",)
+
+    def on_start(self) -> None:
+        self.sent = False
+
+    def on_tick(self, tick: Tick) -> HandlerResult:
+        if not self.sent:
+            self.sent = True
+            return self.buy("Si", 1, tick.price)
         return None

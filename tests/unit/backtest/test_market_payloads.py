@@ -24,3 +24,12 @@ def test_prices_the_fast_path_cannot_vouch_for_go_through_the_codec() -> None:
     ]
 
     assert [market_payload(e) for e in events] == [encode(e) for e in events]
+
+
+def test_symbols_that_json_must_escape_are_written_as_the_codec_writes_them() -> None:
+    events = [
+        quote('S"i\\', "88591", "88592", ts=1),
+        tick("\u0421\u0431\u0435\u0440\n", "250", ts=2),  # Cyrillic, and a newline
+    ]
+
+    assert [market_payload(e) for e in events] == [encode(e) for e in events]
