@@ -22,6 +22,7 @@ from yard_actors.errors import JournalError
 logger = logging.getLogger("yard_actors.journal")
 
 _FRAME = struct.Struct("<II")  # body length, crc32 of body
+_FRAME_KIND = struct.Struct("<IIB")  # a frame's header and its record's kind: what a read unpacks
 _HEADER = struct.Struct("<B4sH")  # kind, magic, format version
 _ID = struct.Struct("<BI")  # kind, robot id: name, robot and command bodies
 _EVENT = struct.Struct("<BQ")  # kind, seq
@@ -139,17 +140,17 @@ def _load(path: Path, size: int | None = None) -> _Segment:
     segment = _Segment(path, data, array("Q"), {})
     if not data:
         return segment  # a run that died before writing its header
-    view, size, unpack, crc32 = memoryview(data), len(data), _FRAME.unpack_from, zlib.crc32
-    append, records = segment.starts.append, _RECORD_KINDS
+    view, size, unpack, crc32 = memoryview(data), len(data), _FRAME_KIND.unpack_from, zlib.crc32
+    append, records, head = segment.starts.append, _RECORD_KINDS, _FRAME.size
+    last = size - _FRAME_KIND.size  # where the last frame with a body can start
     offset = 0
     # the hot loop of every read: one unpack and one crc per frame, checks inlined
-    while offset + _FRAME.size <= size:
-        length, crc = unpack(data, offset)
-        start = offset + _FRAME.size
+    while offset <= last:
+        length, crc, kind = unpack(data, offset)
+        start = offset + head
         end = start + length
-        if not 0 < length <= size - start or crc32(view[start:end]) != crc:
+        if end > size or not length or crc32(view[start:end]) != crc:
             break
-        kind = data[start]
         if kind in records and offset:
             append(start)
         elif offset == 0:

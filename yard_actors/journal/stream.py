@@ -23,6 +23,7 @@ pass a larger ``window`` for such a journal.
 from __future__ import annotations
 
 import os
+import struct
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ from yard_actors.journal._format import (
 
 __all__ = ["DEFAULT_WINDOW", "RobotRun", "stream_runs"]
 
+_FRAMED_FANNED = struct.Struct(_FRAME.format + _FANNED.format[1:])  # the frame, then the body
 DEFAULT_WINDOW = 1 << 16  # seqs an event stays readable after it is journaled
 _RUN_CAP = 4096  # a run of single deliveries is cut here: its commands then go to its end
 
@@ -70,12 +72,15 @@ class RobotRun:
 class _RobotState:
     """One wanted robot as the read goes: its undelivered fanned events and its open run."""
 
-    __slots__ = ("commands", "delivered", "dropped", "events", "name", "pending")
+    __slots__ = ("commands", "delivered", "dropped", "events", "horizon", "name", "pending")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.pending: deque[tuple[int, bytes]] = deque()  # fanned, not yet under a W
         self.dropped = 0  # the highest pending seq dropped past the window
+        # no pending event leaves the window before this seq: at most the oldest's seq plus
+        # the window (pending only loses its oldest), so one compare per event tells
+        self.horizon = 0
         self.events: list[tuple[int, bytes]] = []
         self.commands: list[bytes] = []
         self.delivered = False  # the open run is of D records
@@ -118,22 +123,23 @@ class _ForwardWalk:
         self.last_seq = 0
 
     def read(self, segment: _Segment) -> Iterator[RobotRun]:  # noqa: PLR0912  # inlined for speed
-        data, states, window = segment.data, self.states, self.window
+        data, states = segment.data, self.states
         ids = {robot_id: states[name] for robot_id, name in segment.names.items() if name in states}
         members: dict[int, list[_RobotState]] = {}
         out: list[RobotRun] = []
         unpack_fanned, unpack_event, unpack_id = (
-            _FANNED.unpack_from,
+            _FRAMED_FANNED.unpack_from,
             _EVENT.unpack_from,
             _ID.unpack_from,
         )
         frame, head = _FRAME.unpack_from, _FRAME.size
+        fanned, fanned_size = _K_FANNED, _FANNED.size
         last_seq = self.last_seq
         # the hot loop of a replay: one unpack per record, the common paths inlined
         for start in segment.starts:
             kind = data[start]
-            if kind == _K_FANNED:
-                _, seq, group_id = unpack_fanned(data, start)
+            if kind == fanned:
+                length, _, _, seq, group_id = unpack_fanned(data, start - head)
                 if seq <= last_seq:
                     _check_order(segment, start, last_seq, seq)
                 last_seq = seq
@@ -141,11 +147,10 @@ class _ForwardWalk:
                 if wanted is None:
                     wanted = members[group_id] = _members(segment, segment.group_id(start), ids)
                 if wanted:
-                    event = (seq, data[start + _FANNED.size : start + frame(data, start - head)[0]])
+                    event = (seq, data[start + fanned_size : start + length])
                     for state in wanted:
-                        pending = state.pending
-                        pending.append(event)
-                        if pending[0][0] <= seq - window:
+                        state.pending.append(event)
+                        if seq >= state.horizon:
                             self._drop(state, seq)
                 continue
             if kind == _K_EVENT:
@@ -196,6 +201,7 @@ class _ForwardWalk:
         pending, floor = state.pending, seq - self.window
         while pending[0][0] <= floor:
             state.dropped = pending.popleft()[0]
+        state.horizon = pending[0][0] + self.window
 
     def _watermark(self, state: _RobotState, seq: int, out: list[RobotRun]) -> None:
         if seq <= state.dropped:

@@ -4,60 +4,29 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.unit.analysis.hand_trades import T0, S, fill, order
 from yard_actors.analysis.metrics import MetricsLedger, RobotMetrics
 from yard_actors.testing import quote
 from yard_actors.wire.events import (
     Command,
     Event,
-    Fill,
-    NewOrder,
     SessionState,
     SessionStatus,
     Side,
 )
 
-S = 1_000_000_000
-T0 = 1_700_000_000 * S
-
-
-def _order(side: Side, price: str, ts: int, n: int) -> NewOrder:
-    return NewOrder(
-        ts=ts,
-        client_order_id=f"r-{n}",
-        robot="r",
-        symbol="Si",
-        side=side,
-        qty=1,
-        price=Decimal(price),
-    )
-
-
-def _fill(order: NewOrder, n: int) -> Fill:
-    assert order.price is not None
-    return Fill(
-        ts=order.ts,
-        trade_id=f"T{n}",
-        client_order_id=order.client_order_id,
-        robot="r",
-        symbol="Si",
-        side=order.side,
-        price=order.price,
-        qty=order.qty,
-        fee=Decimal("0.5"),
-    )
-
 
 def _round_trip() -> list[tuple[Event, tuple[Command, ...]]]:
     """Buy 1 at 100, a rise, a dip, sell 1 at 110, fee 0.5 per lot; then a last quote."""
-    buy = _order(Side.BUY, "100", T0, 1)
-    sell = _order(Side.SELL, "110", T0 + 30 * S, 2)
+    buy = order(Side.BUY, "100", T0, 1)
+    sell = order(Side.SELL, "110", T0 + 30 * S, 2)
     return [
         (quote("Si", 99, 100, ts=T0), (buy,)),
-        (_fill(buy, 1), ()),
+        (fill(buy, 1), ()),
         (quote("Si", 105, 106, ts=T0 + 10 * S), ()),
         (quote("Si", 101, 102, ts=T0 + 20 * S), ()),
         (quote("Si", 110, 111, ts=T0 + 30 * S), (sell,)),
-        (_fill(sell, 2), ()),
+        (fill(sell, 2), ()),
         (quote("Si", 108, 109, ts=T0 + 40 * S), ()),
     ]
 
@@ -111,12 +80,12 @@ def test_an_open_position_is_marked_at_the_last_mid() -> None:
 
 
 def test_market_time_leaves_out_a_session_that_is_not_open() -> None:
-    buy = _order(Side.BUY, "100", T0, 1)
+    buy = order(Side.BUY, "100", T0, 1)
     clearing = SessionStatus(ts=T0 + 10 * S, session="FORTS", state=SessionState.CLEARING)
     reopened = SessionStatus(ts=T0 + 30 * S, session="FORTS", state=SessionState.OPEN)
     steps: list[tuple[Event, tuple[Command, ...]]] = [
         (quote("Si", 99, 100, ts=T0), (buy,)),
-        (_fill(buy, 1), ()),
+        (fill(buy, 1), ()),
         (clearing, ()),
         (reopened, ()),
         (quote("Si", 99, 100, ts=T0 + 40 * S), ()),

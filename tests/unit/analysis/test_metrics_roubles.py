@@ -7,54 +7,26 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from tests.unit.analysis.hand_trades import T0, S, fill, order
 from yard_actors.analysis.metrics import POINTS, ROUBLES, MetricsLedger, RobotMetrics
 from yard_actors.analysis.report_html import ReportedRobot, write_report
 from yard_actors.testing import quote
-from yard_actors.wire.events import Command, Event, Fill, NewOrder, Side
+from yard_actors.wire.events import Command, Event, Side
 from yard_actors.wire.instruments import InstrumentTable
 
-S = 1_000_000_000
-T0 = 1_700_000_000 * S
 BR_ROUBLES = Decimal(900)  # 10 dollars a point at 90 roubles a dollar
-
-
-def _order(side: Side, price: str, ts: int, n: int) -> NewOrder:
-    return NewOrder(
-        ts=ts,
-        client_order_id=f"r-{n}",
-        robot="r",
-        symbol="BR",
-        side=side,
-        qty=1,
-        price=Decimal(price),
-    )
-
-
-def _fill(order: NewOrder, n: int) -> Fill:
-    assert order.price is not None
-    return Fill(
-        ts=order.ts,
-        trade_id=f"T{n}",
-        client_order_id=order.client_order_id,
-        robot="r",
-        symbol="BR",
-        side=order.side,
-        price=order.price,
-        qty=1,
-        fee=Decimal("0.5"),
-    )
 
 
 def _brent_round_trip(instruments: InstrumentTable) -> RobotMetrics:
     """Buy 1 BR at 65.40, a dip of the mid to 65.35, sell 1 at 65.50; fee 0.5 a lot."""
-    buy = _order(Side.BUY, "65.40", T0, 1)
-    sell = _order(Side.SELL, "65.50", T0 + 30 * S, 2)
+    buy = order(Side.BUY, "65.40", T0, 1, symbol="BR")
+    sell = order(Side.SELL, "65.50", T0 + 30 * S, 2, symbol="BR")
     steps: list[tuple[Event, tuple[Command, ...]]] = [
         (quote("BR", "65.39", "65.41", ts=T0), (buy,)),
-        (_fill(buy, 1), ()),
+        (fill(buy, 1), ()),
         (quote("BR", "65.34", "65.36", ts=T0 + 10 * S), ()),
         (quote("BR", "65.50", "65.52", ts=T0 + 30 * S), (sell,)),
-        (_fill(sell, 2), ()),
+        (fill(sell, 2), ()),
     ]
     ledger = MetricsLedger(instruments)
     for event, commands in steps:
