@@ -5,13 +5,12 @@ runs it: no PYTHONPATH, and (unlike ``python -m``) no working folder on its impo
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-YARD = Path(sys.executable).parent / "yard"
+from tests.integration.cli_process import yard_script
 
 ROBOT = '''
 from yard_actors import HandlerResult, Robot, Tick
@@ -27,19 +26,6 @@ class Once(Robot):
             return None
         return self.buy(tick.symbol, 1, tick.price)
 '''
-
-
-def _yard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [str(YARD), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _printed(output: str, prefix: str) -> list[str]:
@@ -64,17 +50,17 @@ def test_a_backtest_of_a_robot_in_the_working_folder_and_the_commands_it_prints(
     project = _project(tmp_path)
     run = tmp_path / "elsewhere" / "run"
 
-    backtest = _yard("backtest", "my_robots:Once", "si.txt", "--out", str(run), cwd=project)
+    backtest = yard_script("backtest", "my_robots:Once", "si.txt", "--out", str(run), cwd=project)
 
     assert backtest.returncode == 0, backtest.stderr
     replay = _printed(backtest.stdout, "replay a robot: ")
     analyze = _printed(backtest.stdout, "analyse the run: ")
     assert replay[:2] == ["yard", "replay"]
     assert analyze[:2] == ["yard", "analyze"]
-    replayed = _yard(*replay[1:], cwd=project)
+    replayed = yard_script(*replay[1:], cwd=project)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert replayed.stdout.rstrip().endswith("faithful")
-    analyzed = _yard(*analyze[1:], cwd=project)
+    analyzed = yard_script(*analyze[1:], cwd=project)
     assert analyzed.returncode == 0, analyzed.stdout + analyzed.stderr
     assert (run / "analysis" / "report.html").is_file()
 
@@ -83,17 +69,17 @@ def test_a_divergence_prints_the_command_that_makes_it_a_test_and_it_works(
     tmp_path: Path,
 ) -> None:
     project = _project(tmp_path)
-    backtest = _yard("backtest", "my_robots:Once", "si.txt", cwd=project)
+    backtest = yard_script("backtest", "my_robots:Once", "si.txt", cwd=project)
     assert backtest.returncode == 0, backtest.stderr
     robot = project / "my_robots.py"
     robot.write_text(ROBOT.replace("buy(tick.symbol, 1,", "buy(tick.symbol, 2,"), encoding="utf-8")
 
-    replayed = _yard(*_printed(backtest.stdout, "replay a robot: ")[1:], cwd=project)
+    replayed = yard_script(*_printed(backtest.stdout, "replay a robot: ")[1:], cwd=project)
 
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     export = _printed(replayed.stdout, "  make it a test: ")
     assert export[:2] == ["yard", "replay"]
-    exported = _yard(*export[1:], cwd=project)
+    exported = yard_script(*export[1:], cwd=project)
     assert exported.returncode == 0, exported.stdout + exported.stderr
     [test_file] = (project / "tests").glob("test_once_seq*.py")
     pytest_run = subprocess.run(
