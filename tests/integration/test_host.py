@@ -261,6 +261,9 @@ def test_replaying_the_journal_gives_identical_commands_and_snapshot(tmp_path: P
             live.reply(accepted(order))
             if n % 4 == 0:
                 live.reply(filled(order, ts=TS + n))
+        # Fills and controls come through different intakes: let the last fill
+        # land first, or the halt may cancel 16 orders, the filled one too.
+        wait_until(lambda: live.snapshot("alpha")["state"]["fills"] == 5, what="five fills")
         live.control(Control(ts=TS + 99, robot="alpha", action=ControlAction.HALT))
         live.gateway.commands(15)  # halt cancels the 15 orders still working
         live.wait_idle()
