@@ -29,6 +29,7 @@ from yard_actors.errors import RobotError
 from yard_actors.journal.index import JournalIndex, index_journal
 from yard_actors.journal.rebuild import ReplayFailure, build_robot, fail_robot, failed_before
 from yard_actors.journal.stream import DEFAULT_WINDOW, RobotRun, stream_runs
+from yard_actors.journal.stream_ahead import reads_ahead, stream_runs_ahead
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.wire.codec import decode, encode
 from yard_actors.wire.events import Command, Event
@@ -391,17 +392,19 @@ class JournalReplay:
         replays: dict[str, RobotReplay],
         index: JournalIndex,
         window: int,
+        ahead: bool | None = None,
     ) -> None:
         self.directory = directory
         self.replays = replays
         self.index = index
         self._window = window
+        self._ahead = ahead
 
     def steps(self) -> Iterator[tuple[RobotReplay, ReplayStep]]:
         """Read the journal forward once; yield each robot's steps with its replay."""
         replays = self.replays
         event_of = _SharedDecoder() if len(replays) > 1 else decode_event
-        for run in stream_runs(self.directory, list(replays), window=self._window):
+        for run in _runs(self.directory, list(replays), self._window, self._ahead):
             replay = replays[run.robot]
             for step in replay.steps(run, event_of):
                 yield replay, step
@@ -410,8 +413,12 @@ class JournalReplay:
         """Replay to the journal's end, keeping no step; return each robot's replay."""
         replays = self.replays
         event_of = _SharedDecoder() if len(replays) > 1 else decode_event
-        for run in stream_runs(self.directory, list(replays), window=self._window):
-            replays[run.robot].feed(run, event_of)
+        runs = _runs(self.directory, list(replays), self._window, self._ahead)
+        try:
+            for run in runs:
+                replays[run.robot].feed(run, event_of)
+        finally:
+            runs.close()  # a robot that raised through feed() stops the reading child now
         return replays
 
 
@@ -421,17 +428,28 @@ def replay_journal(
     *,
     index: JournalIndex | None = None,
     window: int = DEFAULT_WINDOW,
+    ahead: bool | None = None,
 ) -> JournalReplay:
     """Prepare to replay ``robots`` (by name, each a fresh robot) in one pass over the journal.
 
     ``index``: the journal's :func:`~yard_actors.journal.index.index_journal`, if the caller
-    already read it (to build the robots from their specs).
+    already read it (to build the robots from their specs). ``ahead``: read the journal in a
+    child process (:mod:`~yard_actors.journal.stream_ahead`); None chooses by its size.
     """
     index = index if index is not None else index_journal(directory, robots)
     replays = {
         name: RobotReplay(name, robot, index.quarantined_of(name)) for name, robot in robots.items()
     }
-    return JournalReplay(directory, replays, index, window)
+    return JournalReplay(directory, replays, index, window, ahead)
+
+
+def _runs(
+    directory: str | os.PathLike[str], robots: list[str], window: int, ahead: bool | None
+) -> Generator[RobotRun, None, None]:
+    if reads_ahead(directory, ahead):
+        yield from stream_runs_ahead(directory, robots, window=window)
+    else:
+        yield from stream_runs(directory, robots, window=window)
 
 
 _FAST: Final = DECODERS  # bound here: a module global's .get is one lookup less per event

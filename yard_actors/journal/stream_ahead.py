@@ -1,0 +1,199 @@
+"""Reading the journal on a second core: the stream in a child process, the replay in this one.
+
+A replay spends about a third of its time reading: loading each segment and checking every
+frame's crc, then sorting the records into robots' runs (:func:`~yard_actors.journal.stream.
+stream_runs`). None of that needs the robots, so on a machine with a core to spare it runs
+in a child process, a few batches ahead, while this process decodes the events and feeds
+the robots: :func:`stream_runs_ahead` yields exactly the runs :func:`stream_runs` yields.
+
+What crosses between them is the runs themselves, pickled in batches (the payloads are
+small byte strings; pickling them is a copy), and the child's log lines (a torn tail's
+warning), logged again here under their own logger. The pipe's buffer bounds how far
+the child runs ahead, so memory stays flat however long the journal. A
+:class:`~yard_actors.errors.JournalError` in the child is raised here with its message; a
+child that dies is reported as a JournalError saying how. Closing the iterator early stops
+the child.
+
+The child is this interpreter run on this module (``python -m``): a fresh process, safe
+whatever threads this one runs, and unlike :mod:`multiprocessing`'s ``spawn`` it never
+imports the caller's ``__main__`` (a script without a main guard still replays). It costs
+about 0.1 s to start, so :func:`reads_ahead` chooses it only for a journal large enough to
+repay that, on a machine with two or more cores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from collections.abc import Callable, Generator, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from yard_actors.errors import JournalError
+from yard_actors.journal._format import _segment_files
+from yard_actors.journal.stream import DEFAULT_WINDOW, RobotRun, stream_runs
+
+__all__ = ["AHEAD_MIN_BYTES", "reads_ahead", "stream_runs_ahead"]
+
+AHEAD_MIN_BYTES: Final = 16 << 20  # ~100k quotes: a replay of ~0.5 s, worth a child's start
+_BATCH_EVENTS: Final = 2048  # events per message (~300 KB of quotes): few messages, little held
+_STOP_S: Final = 5.0  # how long a closed read waits for its child before killing it
+_LENGTH: Final = struct.Struct("<I")  # each message's length, before it
+_RUNS, _END, _ERROR, _LOG = range(4)  # message tags
+
+logger = logging.getLogger(__name__)
+
+
+def reads_ahead(directory: str | os.PathLike[str], ahead: bool | None = None) -> bool:
+    """Whether to read ``directory`` with :func:`stream_runs_ahead`: ``ahead``, or if None,
+    when the journal holds at least :data:`AHEAD_MIN_BYTES` and two cores are ours.
+
+    ``YARD_REPLAY_AHEAD=0`` (or ``1``) in the environment overrides the automatic choice.
+    """
+    if ahead is not None:
+        return ahead
+    forced = os.environ.get("YARD_REPLAY_AHEAD")
+    if forced in {"0", "1"}:
+        return forced == "1"
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    total = 0
+    for path in _segment_files(Path(directory)):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            return False  # let the read itself say what is wrong
+        if total >= AHEAD_MIN_BYTES:
+            return True
+    return False
+
+
+def stream_runs_ahead(
+    directory: str | os.PathLike[str],
+    robots: Iterable[str],
+    *,
+    window: int = DEFAULT_WINDOW,
+) -> Generator[RobotRun, None, None]:
+    """Yield what :func:`~yard_actors.journal.stream.stream_runs` yields, read in a child process.
+
+    Raises :class:`JournalError` as :func:`stream_runs` does (with its message), and when the
+    child process dies. A child that cannot be started is logged and the journal read here.
+    """
+    directory = os.fspath(directory)
+    robots = list(robots)
+    request = json.dumps({"directory": directory, "robots": robots, "window": window})
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    try:
+        child = subprocess.Popen(  # noqa: S603  # our own interpreter, our own module
+            [sys.executable, "-m", __name__, request],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as exc:
+        logger.warning("cannot start a process to read the journal (%s); reading it here", exc)
+        yield from stream_runs(directory, robots, window=window)
+        return
+    try:
+        yield from _consume(child, directory)
+    finally:
+        _stop(child)
+
+
+def _consume(child: subprocess.Popen[bytes], directory: str) -> Iterator[RobotRun]:
+    read = child.stdout.read  # type: ignore[union-attr]  # stdout=PIPE
+    while True:
+        head = read(_LENGTH.size)
+        body = read(_LENGTH.unpack(head)[0]) if len(head) == _LENGTH.size else b""
+        if not body:
+            code = child.wait(_STOP_S)
+            msg = (
+                f"The process reading the journal in {directory} ended before the journal "
+                f"did (exit code {code})."
+            )
+            raise JournalError(msg)
+        tag, content = pickle.loads(body)  # noqa: S301  # from our own child process
+        if tag == _RUNS:
+            for robot, events, commands in content:
+                yield RobotRun(robot=robot, events=events, commands=commands)
+        elif tag == _LOG:
+            name, level, message = content
+            logging.getLogger(name).log(level, "%s", message)
+        elif tag == _ERROR:
+            raise JournalError(content)
+        else:
+            return
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Let the child go: it ends at once, or on its next write to the closed pipe."""
+    child.stdout.close()  # type: ignore[union-attr]  # stdout=PIPE
+    try:
+        child.wait(_STOP_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _produce(out: BinaryIO, directory: str, robots: list[str], window: int) -> None:
+    """The child: read the journal, send its runs in batches, then an end (or the error)."""
+
+    def send(tag: int, content: object) -> None:
+        body = pickle.dumps((tag, content), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(_LENGTH.pack(len(body)))
+        out.write(body)
+
+    home = logging.getLogger("yard_actors")
+    home.addHandler(_Forward(send))
+    home.setLevel(logging.INFO)
+    home.propagate = False
+    try:
+        batch: list[tuple[str, tuple[tuple[int, bytes], ...], tuple[bytes, ...]]] = []
+        size = 0
+        for run in stream_runs(directory, robots, window=window):
+            batch.append((run.robot, run.events, run.commands))
+            size += len(run.events) + 1
+            if size >= _BATCH_EVENTS:
+                send(_RUNS, batch)
+                batch, size = [], 0
+        if batch:
+            send(_RUNS, batch)
+        send(_END, None)
+        out.flush()
+    except JournalError as exc:
+        send(_ERROR, str(exc))
+        out.flush()
+    except Exception as exc:  # anything else is a bug, said with its type, not lost
+        send(_ERROR, f"reading the journal in {directory} failed: {type(exc).__name__}: {exc}")
+        out.flush()
+
+
+class _Forward(logging.Handler):
+    """Sends the child's log records to the parent, which logs them again."""
+
+    def __init__(self, send: Callable[[int, object], None]) -> None:
+        super().__init__(logging.INFO)
+        self._send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._send(_LOG, (record.name, record.levelno, record.getMessage()))
+
+
+def _main() -> None:
+    request = json.loads(sys.argv[1])
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but messages may go down the pipe
+    try:
+        _produce(out, request["directory"], request["robots"], request["window"])
+    except (BrokenPipeError, ConnectionResetError):
+        # the reader stopped early: nobody is left to tell, and nothing to flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+
+
+if __name__ == "__main__":
+    _main()
