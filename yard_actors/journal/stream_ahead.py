@@ -109,8 +109,9 @@ def _consume(child: subprocess.Popen[bytes], directory: str) -> Iterator[RobotRu
     read = child.stdout.read  # type: ignore[union-attr]  # stdout=PIPE
     while True:
         head = read(_LENGTH.size)
-        body = read(_LENGTH.unpack(head)[0]) if len(head) == _LENGTH.size else b""
-        if not body:
+        length = _LENGTH.unpack(head)[0] if len(head) == _LENGTH.size else 0
+        body = read(length) if length else b""
+        if not body or len(body) != length:  # the child ended mid-message, or before one
             code = child.wait(_STOP_S)
             msg = (
                 f"The process reading the journal in {directory} ended before the journal "
