@@ -51,8 +51,9 @@ Everything but recovery runs on the gateway's one thread, which owns the
 sockets, the store writes and the exchange adapter; :meth:`OrderGateway.stop`
 ends it, and it ends the recovery thread before closing the sockets.
 
-The thread's loop and handlers are :mod:`.gateway_loop`; this module builds
-the gateway and is what its caller holds. Its other parts: sockets in
+The thread's loop is :mod:`.gateway_loop`, its handlers :mod:`.order_path`, what
+it sends on ``trades`` :mod:`.outbox`; this module builds the gateway and is
+what its caller holds. Its other parts: sockets in
 :mod:`.endpoints`, input checks in :mod:`.incoming` and :mod:`.recovery`, store
 writes in :mod:`.recording`, the outage's retries in :mod:`.outage`, recovery
 answers in :mod:`.recovery_server`, market time (a pacer's releases) in :mod:`.paced`.
@@ -138,7 +139,9 @@ class OrderGateway:
             repair()
         last_seqs = dict(store.last_seqs())
         owners = Owners(store.robot_owners())  # which key may act for which robot
-        self._recorder = Recorder(store, working=len(store.open_orders()), stats=self.stats)
+        self._recorder = Recorder(
+            store, working=len(store.open_orders()), stats=self.stats, log=logger
+        )
         self._sockets = GatewaySockets(
             self._context,
             orders=orders,

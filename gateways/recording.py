@@ -3,7 +3,10 @@
 :class:`Recorder` is the gateway's door to the store's writes on the order
 path: a new order, each report the exchange adapter returns (under the
 robot's next seq), an order refused while the store was down. It counts the
-orders still working as it goes, for the gateway's health.
+orders still working as it goes, for the gateway's health. The order
+gateway's loop and the backtest's order desk both write reports through
+:meth:`Recorder.record_all`, so a report the store refuses is counted and
+logged the same way in both.
 
 After a store outage, :func:`rewrite` writes everything the gateway held:
 the orders and reports of the batch the failure undid, then what came while
@@ -29,6 +32,7 @@ from typing import Final, TypeAlias
 
 import attrs
 
+from gateways.drops import should_log
 from gateways.store.base import (
     FINAL_STATES,
     OrderRecord,
@@ -38,7 +42,7 @@ from gateways.store.base import (
     ReportRecord,
     TradeClashError,
 )
-from yard_actors.errors import TransitionError
+from yard_actors.errors import StoreError, TransitionError
 from yard_actors.wire.events import CancelReply, Fill, NewOrder, OrderAccepted, OrderRejected
 
 __all__ = ["Held", "Recorder", "Refusal", "Rewritten", "rewrite", "robot_of"]
@@ -74,14 +78,25 @@ def robot_of(item: Held) -> str:
 class Recorder:
     """Writes orders and reports to ``store``; ``working`` counts the orders not final.
 
-    ``stats`` is the gateway's: a write :meth:`redo` finds refused is counted
-    there as ``store_refused``, as the gateway counts its own.
+    ``stats`` is its caller's (the gateway's, the backtest desk's): a report the
+    store refuses is counted there as ``store_refused`` and logged, rate-limited, on
+    ``log`` as ``who``'s (``"order gateway: the store refused ..."``).
     """
 
-    def __init__(self, store: OrderStore, *, working: int, stats: Counter[str]) -> None:
+    def __init__(
+        self,
+        store: OrderStore,
+        *,
+        working: int,
+        stats: Counter[str],
+        who: str = "order gateway",
+        log: logging.Logger = logger,
+    ) -> None:
         self.store = store
         self.working = working
         self._stats = stats
+        self._who = who
+        self._log = log
 
     # --- the order path ------------------------------------------------------------------
 
@@ -118,6 +133,31 @@ class Recorder:
             self.working -= 1
         return store.add_report(report.robot, report)
 
+    def record_all(self, reports: Sequence[Report], into: list[ReportRecord]) -> None:
+        """:meth:`record` each of ``reports`` in order; append to ``into`` the records stored.
+
+        A report its order's state refuses (TransitionError) or whose trade id is
+        another fill's (TradeClashError) is not written: it is counted and logged
+        (rate-limited), and the next is written; the caller goes on serving. A
+        repeat stores nothing. Raises StoreError when the store fails.
+
+        ``into`` is the caller's list of records to publish (or hand out), filled
+        in place: on the order path, a list per call would be one more per message.
+        """
+        for report in reports:
+            try:
+                stored = self.record(report)
+            except (TransitionError, TradeClashError) as exc:
+                self._count_refusal(report, exc)
+                continue
+            if stored is not None:
+                into.append(stored)
+
+    def _count_refusal(self, report: Report, error: StoreError) -> None:
+        self._stats["store_refused"] += 1
+        if should_log(self._stats["store_refused"]):
+            self._log.error("%s: the store refused %r: %s", self._who, report, error)
+
     # --- after an outage -----------------------------------------------------------------
 
     def redo(self, held: Sequence[Held], published: Mapping[str, int]) -> None:
@@ -145,15 +185,13 @@ class Recorder:
         try:
             self.record(report)
         except TradeClashError as exc:
-            self._stats["store_refused"] += 1
-            logger.error("order gateway: the store refused %r: %s", report, exc)
+            self._count_refusal(report, exc)
         except TransitionError as exc:
             # The order's change may be stored without its report (MongoDB writes the
             # orders, then the reports): store the report alone. Otherwise a real refusal.
             record = self.store.order(report.client_order_id)
             if record is None or record.state is not _target(report):
-                self._stats["store_refused"] += 1
-                logger.error("order gateway: the store refused %r: %s", report, exc)
+                self._count_refusal(report, exc)
                 return
             self.store.add_report(report.robot, report)
 

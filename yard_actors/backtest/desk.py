@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from typing import Final
 
 from gateways.drops import Drops, should_log
 from gateways.exchange import ExchangeAdapter, MarketUpdate
@@ -25,8 +26,8 @@ from gateways.exchange_calls import ExchangeCalls
 from gateways.incoming import read_command
 from gateways.paced import PacedInput
 from gateways.recording import Recorder
-from gateways.store.base import OrderStore, Report, ReportRecord, TradeClashError
-from yard_actors.errors import DecodeError, TransitionError
+from gateways.store.base import OrderStore, ReportRecord
+from yard_actors.errors import DecodeError
 from yard_actors.wire.events import (
     CancelOrder,
     Command,
@@ -41,6 +42,8 @@ __all__ = ["OrderDesk"]
 _COMMANDS = (NewOrder, CancelOrder)  # what the gateway reads on orders (incoming.py)
 
 log = logging.getLogger(__name__)
+
+_WHO: Final = "backtest order desk"  # its name in the log lines of its parts
 
 
 class OrderDesk:
@@ -70,10 +73,12 @@ class OrderDesk:
         idle_quotes_wait: bool = False,
     ) -> None:
         self.stats: Counter[str] = Counter()
-        self._drops = Drops("backtest order desk", self.stats)
-        self._recorder = Recorder(store, working=len(store.open_orders()), stats=self.stats)
+        self._drops = Drops(_WHO, self.stats)
+        self._recorder = Recorder(
+            store, working=len(store.open_orders()), stats=self.stats, who=_WHO, log=log
+        )
         self._exchange = exchange
-        self._calls = ExchangeCalls(exchange, stats=self.stats, who="backtest order desk", log=log)
+        self._calls = ExchangeCalls(exchange, stats=self.stats, who=_WHO, log=log)
         self._paced = PacedInput(self._drops, self.stats)
         self._topics = (SESSION_TOPIC, *symbols)
         self._takes: dict[str, bool] = {}
@@ -116,7 +121,7 @@ class OrderDesk:
             self._calls.failed("on_market", repr(event), exc)
             return
         if reports:
-            self._record_all(reports)
+            self._recorder.record_all(reports, self._held)
         if paced.waiting:  # released, waiting for this very ts
             for command in paced.due(event.ts):
                 self._handle(command)
@@ -144,7 +149,7 @@ class OrderDesk:
         paced.release()
         for command in paced.due(self._market_ts, flush=flush):
             self._handle(command)
-        self._record_all(self._exchange.poll(self._market_ts))
+        self._recorder.record_all(self._exchange.poll(self._market_ts), self._held)
         paced.releases += 1
         held, self._held = self._held, []
         self.stats["reports"] += len(held)
@@ -169,7 +174,7 @@ class OrderDesk:
         quotes, self._waiting_quotes = self._waiting_quotes, {}
         for quote in quotes.values():
             try:
-                self._record_all(self._exchange.on_market(quote))
+                self._recorder.record_all(self._exchange.on_market(quote), self._held)
             except Exception as exc:
                 self._calls.failed("on_market", repr(quote), exc)
 
@@ -192,19 +197,7 @@ class OrderDesk:
                 )
             return
         reports = self._calls.submit(order)
-        self._record_all(reports)
+        self._recorder.record_all(reports, self._held)
 
     def _on_cancel(self, cancel: CancelOrder) -> None:
-        self._record_all(self._calls.cancel(cancel))
-
-    def _record_all(self, reports: Sequence[Report]) -> None:
-        for report in reports:
-            try:
-                stored = self._recorder.record(report)
-            except (TransitionError, TradeClashError) as exc:
-                self.stats["store_refused"] += 1
-                if should_log(self.stats["store_refused"]):
-                    log.error("backtest order desk: the store refused %r: %s", report, exc)
-                continue
-            if stored is not None:
-                self._held.append(stored)
+        self._recorder.record_all(self._calls.cancel(cancel), self._held)
