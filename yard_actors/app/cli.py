@@ -47,12 +47,14 @@ from yard_actors.app.templates import (
     write_deployment,
     write_templates,
 )
+from yard_actors.app.traded_symbols import symbols_in_file
 from yard_actors.app.yard_run import HEALTH_EVERY_S, run_all, run_host
 from yard_actors.errors import ConfigError, YardError
 
 __all__ = ["main"]
 
 _PAPER = PaperConfig()  # the defaults of yard gateway's paper exchange flags, as yard run's
+_GATEWAY_SYMBOLS = ("Si", "RTS")  # yard gateway's market data without --config: the demo's
 
 # Commands that name a robot class or rebuild one from a journal: a module in the working
 # folder imports, as with `python -m` (the console script leaves that folder off sys.path),
@@ -144,11 +146,15 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--data", help="connect: the feed, for prices and session status")
     gate.add_argument(
         "--symbols",
-        default="Si,RTS",
         help="the symbols whose market data it takes from --data for the paper exchange, "
-        "comma-separated (default: %(default)s)",
+        "comma-separated (default: with --config, every symbol its robots trade; without, "
+        f"{','.join(_GATEWAY_SYMBOLS)})",
     )
-    gate.add_argument("--config", help="yard.toml: its [instruments] are what the exchange lists")
+    gate.add_argument(
+        "--config",
+        help="yard.toml: its [instruments] are what the exchange lists, and its robots' "
+        "symbols the market data it takes (unless --symbols)",
+    )
     gate.add_argument(
         "--latency-ms",
         type=_milliseconds,
@@ -349,7 +355,7 @@ def _gateway(args: argparse.Namespace) -> int:
             replies=args.replies,
             recovery=args.recovery,
             data=args.data,
-            symbols=tuple(s for s in args.symbols.split(",") if s),
+            symbols=_gateway_symbols(args),
             paper=paper,
             exchange=args.exchange,
             health_every_s=args.health_every,
@@ -359,6 +365,15 @@ def _gateway(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _gateway_symbols(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--symbols`` where given; else those the ``--config`` robots trade; else the demo's."""
+    if args.symbols is not None:
+        return tuple(s for s in args.symbols.split(",") if s)
+    if args.config is not None:
+        return symbols_in_file(args.config)
+    return _GATEWAY_SYMBOLS
 
 
 def _keys(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from yard_actors.app.tables import render_text, robots_table
+from yard_actors.app.tables import robots_text
 from yard_actors.ctl import DEFAULT_TIMEOUT_S, Client, connect
 from yard_actors.errors import ConfigError, YardError
 from yard_actors.net import Security
@@ -126,7 +126,7 @@ def _keys(args: argparse.Namespace) -> Security | None:
 
 
 def _status(client: Client, args: argparse.Namespace, params: dict[str, Any]) -> str:
-    return render_text(robots_table(client.robots()))
+    return robots_text(client.robots())  # to a pipe, a robot's row on one line
 
 
 def _snapshot(client: Client, args: argparse.Namespace, params: dict[str, Any]) -> str:

@@ -24,8 +24,9 @@ exchange and the feed's tick grid checks agree. An instrument with a ``schedule`
 its own trades in a session named after its symbol: the feed publishes its
 ``SessionStatus`` under that name and the paper exchange refuses its orders outside it
 (:mod:`yard_actors.wire.instruments`); ``schedule = "forts"`` puts a built-in one back
-on the FORTS day. Every problem is a ConfigError naming
-the file, the key (``instruments.BR.tick``) and what is wrong.
+on the FORTS day. So a schedule of its own is refused to an instrument named ``FORTS``,
+the FORTS day's own session name (``DEFAULT_SESSION``). Every problem is a ConfigError
+naming the file, the key (``instruments.BR.tick``) and what is wrong.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import attrs
 from yard_actors.errors import ConfigError
 from yard_actors.wire.instruments import (
     DEFAULT_INSTRUMENTS,
+    DEFAULT_SESSION,
     Instrument,
     InstrumentTable,
     open_windows,
@@ -53,6 +55,14 @@ USD_RUB: Final = "usd_rub"
 _KEYS: Final = ("tick", "point_value", "point_value_usd", "lot", "schedule")
 _FORTS: Final = "forts"
 _SYMBOL: Final = re.compile(r"[A-Za-z0-9._-]{1,128}", re.ASCII)
+# An instrument's own session is named after its symbol (wire.instruments): this one's
+# would be the FORTS day's, and every instrument without a schedule would trade in it.
+_SESSION_CLASH: Final = (
+    "an instrument with a schedule of its own trades in a session named after its symbol, "
+    f"and {DEFAULT_SESSION} is the name of the FORTS day's session, which every instrument "
+    "without a schedule trades in: the two would be one; give the instrument another "
+    f'symbol, or drop its schedule (or give "{_FORTS}") to trade it in the FORTS day'
+)
 
 
 def instrument_table(value: Any, *, source: str) -> InstrumentTable:
@@ -123,7 +133,7 @@ def _instrument(source: str, symbol: str, table: Any, built_in: Instrument | Non
     if "lot" in table:
         changes["lot"] = _lot(source, f"{key}.lot", table["lot"])
     if "schedule" in table:
-        changes["schedule"] = _schedule(source, f"{key}.schedule", table["schedule"])
+        changes["schedule"] = _schedule(source, symbol, table["schedule"])
     if built_in is None:
         return Instrument(symbol=symbol, **changes)
     return attrs.evolve(built_in, **changes)
@@ -148,14 +158,17 @@ def _lot(source: str, key: str, lot: Any) -> int:
     return lot
 
 
-def _schedule(source: str, key: str, value: Any) -> str | None:
-    """A schedule text checked (:func:`open_windows`), or None for ``"forts"``."""
+def _schedule(source: str, symbol: str, value: Any) -> str | None:
+    """``symbol``'s schedule text checked (:func:`open_windows`), or None for ``"forts"``."""
+    key = f"instruments.{symbol}.schedule"
     if isinstance(value, str) and value.strip().lower() == _FORTS:
         return None
     try:
         open_windows(value)
     except ValueError as exc:
         raise _fail(source, key, f'{exc}; or give "{_FORTS}" for the FORTS day') from None
+    if symbol == DEFAULT_SESSION:
+        raise _fail(source, key, _SESSION_CLASH)
     return str(value)
 
 

@@ -4,6 +4,13 @@
 supervisor reads the same columns wherever they look. Columns a host does not
 report (an older host, a remote one of another version) are left out rather
 than shown empty; a value a row lacks is ``-``.
+
+It also says how yard prints a table. On a terminal it fits the terminal's width: rich
+squeezes what still does not fit once the least needed columns are left out. To a
+pipe or a file a row never wraps, so ``yard ctl status | grep trend-si`` gives the
+robot's whole row: ``yard ctl status`` prints every column at the table's own width
+(:func:`robots_text`), and a summary that cannot fit :data:`PIPE_WIDTH` however many
+columns it leaves out is printed wider rather than squeezed (:func:`print_table`).
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ __all__ = [
     "ROBOT_COLUMNS",
     "output_console",
     "output_width",
+    "print_table",
     "render_text",
     "robots_table",
+    "robots_text",
     "table_width",
 ]
 
@@ -134,6 +143,33 @@ def output_console(stream: TextIO | None = None) -> Any:
     return Console(file=stream, width=output_width(stream), highlight=False)
 
 
+def print_table(console: Any, table: Any) -> None:
+    """Print ``table`` on ``console`` (an :func:`output_console`): squeezed to fit a
+    terminal, but to a pipe or a file at the console's width or, where the table is
+    wider still, at its own, so no row wraps."""
+    width = table_width(table)
+    if output_width(console.file) is None or width <= console.width:  # a terminal, or fits
+        console.print(table)
+        return
+    from rich.console import Console  # noqa: PLC0415 - as above
+
+    Console(file=console.file, width=width, highlight=False).print(table)
+
+
+def robots_text(rows: Sequence[Mapping[str, Any]], stream: TextIO | None = None) -> str:
+    """The robot table as ``yard ctl status`` prints it to ``stream`` (stdout).
+
+    On a terminal, fitted to its width (:func:`robots_table` leaves columns out first)
+    and coloured; to a pipe or a file, every column at the table's own width, one line
+    a robot: what a script reads has the same columns whatever the rows hold.
+    """
+    if output_width(stream) is None:
+        width = int(output_console(stream).width)
+        return render_text(robots_table(rows, width=width), width=width, color=True)
+    table = robots_table(rows)
+    return render_text(table, width=table_width(table))
+
+
 def render_text(renderable: Any, *, width: int = 120, color: bool = False) -> str:
     """``renderable`` as text (ANSI colours with ``color``), for consoles that print strings."""
     from rich.console import Console  # noqa: PLC0415 - as above
@@ -168,8 +204,9 @@ def _cell(row: Mapping[str, Any], key: str) -> str:
         return value.rpartition(":")[2]  # robots.trend:TrendFollower -> TrendFollower
     if key == "position" and isinstance(value, Mapping):
         return " ".join(f"{s}:{q:+d}" for s, q in value.items() if q) or "flat"
-    if key == "error" and isinstance(value, str) and len(value) > _ERROR_WIDTH:
-        return value[: _ERROR_WIDTH - 1] + "…"
+    if key == "error" and isinstance(value, str) and value.strip():
+        value = " ".join(value.split())  # one line: a row of its own, whatever the error says
+        return value if len(value) <= _ERROR_WIDTH else value[: _ERROR_WIDTH - 1] + "…"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return "-" if value is None or value == "" else str(value)

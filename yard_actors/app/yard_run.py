@@ -29,7 +29,7 @@ from yard_actors.app.run_folders import fresh_run_dir, in_run_dir
 from yard_actors.app.running_system import RunningSystem, RunSummary, start_gateway
 from yard_actors.app.signals import StopSignals
 from yard_actors.app.summary import RUN_TITLE, exit_code, notes, render
-from yard_actors.app.tables import output_console, robots_table
+from yard_actors.app.tables import output_console, print_table, robots_table
 from yard_actors.app.wording import count
 from yard_actors.errors import ConfigError
 from yard_actors.host.host import Host
@@ -103,12 +103,13 @@ def print_summary(summary: RunSummary, *, title: str = RUN_TITLE) -> None:
     """The per-robot table and the totals, as ``yard run``, ``yard repl`` (and, titled so,
     ``yard backtest``) end.
 
-    The table fits the terminal (:func:`~yard_actors.app.tables.output_width`); the lines
+    The table fits the terminal, and to a pipe never wraps a row
+    (:func:`~yard_actors.app.tables.print_table`); the lines
     under it are plain text, long ones wrapped by the terminal, never cut by rich: a path
     or a command in them stays whole to copy.
     """
     console = output_console()
-    console.print(render(summary.rows, width=console.width, title=title))
+    print_table(console, render(summary.rows, width=console.width, title=title))
     for line in notes(summary.rows):
         print(line)  # plain: an error's text is not rich markup
     if summary.robots:
@@ -180,7 +181,7 @@ def run_host(
             log.warning("robots still had events waiting; the host stops without them")
         rows = host.robots()
         console = output_console()
-        console.print(robots_table(rows, width=console.width))
+        print_table(console, robots_table(rows, width=console.width))
     failed = [row["name"] for row in rows if row["status"] == RobotStatus.FAILED.value]
     if failed:  # as yard run's summary: a failed robot is the run's failure
         print(f"yard host: robots failed: {', '.join(failed)}", flush=True)

@@ -2,7 +2,8 @@
 
 A host owns, and on :meth:`Host.stop` releases, everything it starts: one
 ZeroMQ context (unless given one), the journal, the order link, one intake per
-kind and one actor per robot. Endpoints are URLs; the same host runs over
+kind, the control server (those in :mod:`.host_parts`, opened and closed in their
+order) and one actor per robot. Endpoints are URLs; the same host runs over
 ``inproc://`` in one process and ``ipc://``/``tcp://`` across processes.
 
 Who binds: the feed binds ``data`` (PUB), the gateway binds ``orders`` (PULL)
@@ -38,39 +39,23 @@ import zmq
 
 from yard_actors.errors import RobotError
 from yard_actors.host.backlog import MailboxLimits
-from yard_actors.host.control_server import ControlServer
 from yard_actors.host.host_config import host_settings
+from yard_actors.host.host_parts import HostParts
 from yard_actors.host.hosted import Hosted
 from yard_actors.host.in_flight import DEFAULT_REPLY_TIMEOUT_S, InFlight
-from yard_actors.host.intake import (
-    IntakeActor,
-    IntakeKind,
-    IntakeStats,
-    Route,
-    Unroute,
-    ask_stats,
-    settle,
-)
+from yard_actors.host.intake import IntakeKind, IntakeStats, Route, Unroute, ask_stats, settle
 from yard_actors.host.intake_messages import Announce
-from yard_actors.host.order_link import OrderLink
 from yard_actors.host.registrations import register_robot, registrations_for
 from yard_actors.host.restart import Supervisor
 from yard_actors.host.restart_gate import ask_restart
-from yard_actors.host.restore import Restored, Restorer
+from yard_actors.host.restore import Restored
 from yard_actors.host.restored_cancels import send_restored_cancels
-from yard_actors.host.robot_actor import (
-    Ping,
-    RobotStats,
-    publish_state,
-)
+from yard_actors.host.robot_actor import Ping, RobotStats, publish_state
 from yard_actors.host.robot_routes import set_routes
 from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
-from yard_actors.host.stopping import shed_market_data, stop_actors, stop_robots
-from yard_actors.host.stores import fill_source_for, without_credentials
 from yard_actors.host.supervision import LOCAL, Supervision, supervised
 from yard_actors.host.supervision_config import SupervisionConfig
-from yard_actors.host.trades_intake import TradesIntake
-from yard_actors.journal import Journal, JournalConfig
+from yard_actors.journal import JournalConfig
 from yard_actors.journal.source import class_source
 from yard_actors.net import LOCAL_ONLY, Security
 from yard_actors.robot.loader import class_path, load_robot_class
@@ -84,8 +69,6 @@ from yard_actors.wire.names import HOST_READY
 __all__ = ["Host"]
 
 logger = logging.getLogger(__name__)
-
-_RUNTIME_GRACE_S = 1.0  # for the pool's workers to end once the robots have stopped
 
 
 class Host(Supervision):
@@ -142,57 +125,35 @@ class Host(Supervision):
         self.endpoints = {"data": data, "orders": orders, "trades": trades, "control": control}
         if recovery is not None:
             self.endpoints["recovery"] = recovery
-        self._own_context = context is None
-        self._context: zmq.Context[zmq.Socket[bytes]] = (
-            context if context is not None else zmq.Context()
-        )
+        self._parts = HostParts(context)  # journal, link, intakes, control (host_parts.py)
         self._instruments = instruments if instruments is not None else InstrumentTable()
         self._risk = risk if risk is not None else RiskLimits()
         logger.log(*limits_notice(self._risk))
         self._ask_timeout = ask_timeout
         self._robots: dict[str, Hosted] = {}
-        self._intakes: dict[IntakeKind, pykka.ActorRef[Any]] = {}
-        self._journal: Journal | None = None
-        self._restorer: Restorer | None = None
-        self._link: OrderLink | None = None
-        self._control: ControlServer | None = None
         self._stopped = False
         try:
-            if journal_dir is not None:
-                self._journal = Journal(journal_dir, journal)
-                self._restorer = Restorer(self._journal, refuse_divergence=refuse_divergence)
+            self._parts.open(
+                data=data,
+                orders=orders,
+                trades=trades,
+                recovery=recovery,
+                store=store,
+                journal_dir=journal_dir,
+                journal=journal,
+                in_flight=self._in_flight,
+                security=security,
+                registrations=self._registrations,
+                mailbox=mailbox,
+                refuse_divergence=refuse_divergence,
+            )
             self._supervisor = Supervisor(  # restarts failed robots from the journal (restart.py)
-                journal=self._journal,
+                journal=self._parts.journal,
                 instruments=self._instruments,
                 config=supervision if supervision is not None else SupervisionConfig(),
                 in_flight=self._in_flight,
             )
-            self._link = OrderLink(
-                self._context, orders, in_flight=self._in_flight, security=security
-            )
-            self._intakes[IntakeKind.TRADES] = TradesIntake.start(
-                trades,
-                context=self._context,
-                journal=self._journal,
-                recovery=recovery,
-                fills=fill_source_for(store),
-                fills_from=without_credentials(store or ""),
-                in_flight=self._in_flight,
-                link_events=self._link.events_url,
-                order_link=self._link,
-                security=security,
-                registrations=self._registrations,
-            )
-            self._intakes[IntakeKind.DATA] = IntakeActor.start(
-                IntakeKind.DATA,
-                data,
-                context=self._context,
-                journal=self._journal,
-                security=security,
-                limits=mailbox,
-            )
-            self._control = ControlServer(self, control, context=self._context, security=security)
-            self.endpoints["control"] = self._control.url  # a "*" port: the one bound
+            self.endpoints["control"] = self._parts.serve_control(self, control, security)
         except BaseException:
             self.stop()
             raise
@@ -225,11 +186,11 @@ class Host(Supervision):
 
     @property
     def context(self) -> zmq.Context[zmq.Socket[bytes]]:
-        return self._context
+        return self._parts.context
 
     @property
     def journal_dir(self) -> Path | None:
-        return None if self._journal is None else self._journal.path
+        return None if self._parts.journal is None else self._parts.journal.path
 
     @property
     def hosted(self) -> tuple[Hosted, ...]:
@@ -239,7 +200,7 @@ class Host(Supervision):
     @property
     def commands_sent(self) -> int:
         """Commands the order link has sent to the gateway (any thread; one update old at most)."""
-        return 0 if self._link is None else self._link.sent
+        return 0 if self._parts.link is None else self._parts.link.sent
 
     # --- robots ---------------------------------------------------------------------------
 
@@ -277,7 +238,7 @@ class Host(Supervision):
         if limits != self._risk:
             logger.info("robot %s: its own risk limits, %s", name, limits.describe())
         if self._registrations is not None:  # keyed: the gateway takes it under our key, or not
-            trades = self._intakes[IntakeKind.TRADES]
+            trades = self._parts.intakes[IntakeKind.TRADES]
             register_robot(trades, self._registrations, name, self._ask_timeout)
         spec = {
             "name": name,
@@ -291,16 +252,17 @@ class Host(Supervision):
         if source is not None:  # replay names a changed class by this (journal/source.py)
             spec["source"] = dict(source)
         restored = Restored()
-        if restore and self._restorer is not None:
-            restored = self._restorer.restore(robot, spec["class"])
-        if self._journal is not None:
-            self._journal.record_robot(name, spec)
+        journal, restorer, link = self._parts.journal, self._parts.restorer, self._parts.link
+        if restore and restorer is not None:
+            restored = restorer.restore(robot, spec["class"])
+        if journal is not None:
+            journal.record_robot(name, spec)
         stats = RobotStats()
         publish_state(stats, robot)  # a robot restored failed shows why at once
         ref = self.runtime.start(
             robot,
-            journal=self._journal,
-            order_link=self._link,
+            journal=journal,
+            order_link=link,
             stats=stats,
             supervisor=self._supervisor,
         )
@@ -314,8 +276,8 @@ class Host(Supervision):
             limits=limits,
         )
         logger.info("robot %s added by %s", name, sender)
-        if self._link is not None:
-            send_restored_cancels(self._link, robot, restored.cancels)
+        if link is not None:
+            send_restored_cancels(link, robot, restored.cancels)
         self._set_routes(name, ref, Route, restored)
         return ref
 
@@ -342,7 +304,13 @@ class Host(Supervision):
         """Route (or unroute) the robot's topics; a route to a robot carries its restore."""
         symbols = self._robots[name].symbols
         set_routes(
-            self._intakes, name, symbols, ref, how, restored=restored, timeout=self._ask_timeout
+            self._parts.intakes,
+            name,
+            symbols,
+            ref,
+            how,
+            restored=restored,
+            timeout=self._ask_timeout,
         )
 
     def _remove(self, name: str) -> None:
@@ -357,8 +325,8 @@ class Host(Supervision):
         self._in_flight.forget(name)
         if self._registrations is not None:
             self._registrations.forget(name)
-        if self._restorer is not None:
-            self._restorer.removed(name)
+        if self._parts.restorer is not None:
+            self._parts.restorer.removed(name)
 
     def _halt_late(self, name: str) -> None:
         """Halt a robot the gateway refused to register after it started (the trades intake's
@@ -372,14 +340,15 @@ class Host(Supervision):
         whatever its robots trade. Call after adding the robots: it follows their symbols'
         subscriptions on the same socket, so the feed has those first.
         """
-        self._intakes[IntakeKind.DATA].ask(Announce(HOST_READY), timeout=self._ask_timeout)
+        self._parts.intakes[IntakeKind.DATA].ask(Announce(HOST_READY), timeout=self._ask_timeout)
 
     def intake_stats(self) -> dict[str, IntakeStats]:
+        parts = self._parts
         stats = {
-            kind.value: ask_stats(ref, self._ask_timeout) for kind, ref in self._intakes.items()
+            kind.value: ask_stats(ref, self._ask_timeout) for kind, ref in parts.intakes.items()
         }
-        if self._control is not None:  # the control endpoint's, refused peers included
-            stats["control"] = self._control.intake_stats()
+        if parts.control is not None:  # the control endpoint's, refused peers included
+            stats["control"] = parts.control.intake_stats()
         return stats
 
     def wait_idle(self, timeout: float = 5.0) -> None:
@@ -393,7 +362,7 @@ class Host(Supervision):
         """
         deadline = time.monotonic() + timeout
         for kind in (IntakeKind.DATA, IntakeKind.TRADES):
-            ref = self._intakes.get(kind)
+            ref = self._parts.intakes.get(kind)
             if ref is not None and not settle(ref, max(0.0, deadline - time.monotonic())):
                 msg = f"the {kind.value} intake did not hand on its messages within {timeout} s"
                 raise pykka.Timeout(msg)
@@ -415,21 +384,9 @@ class Host(Supervision):
         if self._stopped:
             return
         self._stopped = True
-        deadline = time.monotonic() + timeout
-        if self._control is not None:  # no call starts while the rest stops
-            self._control.stop(self._ask_timeout * 2)
-        hosted = list(self._robots.values())
-        shed_market_data([h.stats.backlog for h in hosted])  # while the intakes stop
-        if stop_actors(list(self._intakes.values()), deadline):
-            logger.error("an intake did not stop within %s s; the host closes without it", timeout)
-        self._intakes.clear()
-        stop_robots([(h.name, h.ref, h.stats.backlog) for h in hosted], deadline)
+        robots = [(h.name, h.ref, h.stats.backlog) for h in self._robots.values()]
+        self._parts.close(
+            robots, self.runtime, timeout=timeout, control_timeout=self._ask_timeout * 2
+        )
         self._robots.clear()
-        self.runtime.shutdown(max(_RUNTIME_GRACE_S, deadline - time.monotonic()))
-        if self._link is not None:
-            self._link.close()
-        if self._journal is not None:
-            self._journal.close()
-        if self._own_context:
-            self._context.term()
         logger.info("host stopped; %d threads remain", threading.active_count())

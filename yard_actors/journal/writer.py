@@ -2,10 +2,10 @@
 
 :class:`Journal` frames every kind of record (the format is in the package docstring and
 :mod:`._format`), declares robot names and fan-out groups (:mod:`.group`) once per segment,
-flushes as its :class:`JournalConfig` says and rolls to a new segment past ``segment_bytes``.
-Those jobs share the lock, the open segment and its name and group ids, so they stay in one
-class; every record a host writes comes through here, and its methods are written for speed
-(locals for bound methods, one ``write`` per batch).
+flushes as its :class:`JournalConfig` says and rolls to a new segment past ``segment_bytes``
+(made and closed by :mod:`.segment_files`). Those jobs share the lock, the open segment and
+its name and group ids, so they stay in one class; every record a host writes comes through
+here, and its methods are written for speed (locals for bound methods, one ``write`` a batch).
 """
 
 from __future__ import annotations
@@ -20,18 +20,15 @@ from array import array
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from time import monotonic
-from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 from yard_actors.errors import JournalError
 from yard_actors.journal._format import (
-    _BUFFER_BYTES,
     _DELIVERY,
     _EVENT,
     _FANNED,
     _FRAME,
     _GROUP,
-    _HEADER_FRAME,
     _ID,
     _K_COMMAND,
     _K_DELIVERY,
@@ -43,12 +40,10 @@ from yard_actors.journal._format import (
     _K_RESTART,
     _K_ROBOT,
     _K_WATERMARK,
-    _last_seq,
-    _number,
-    _segment_files,
 )
 from yard_actors.journal.config import FlushPolicy, JournalConfig
 from yard_actors.journal.group import Group
+from yard_actors.journal.segment_files import close_segment, continue_in, create_segment
 
 __all__ = ["Journal"]
 
@@ -83,14 +78,7 @@ class Journal:
         """
         self._directory = Path(directory)
         self._config = config if config is not None else JournalConfig()
-        try:
-            self._directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            msg = f"Cannot create the journal directory {self._directory}: {exc}."
-            raise JournalError(msg) from exc
-        segments = _segment_files(self._directory)
-        self._next_seq = _last_seq(segments) + 1
-        self._segment_number = _number(segments[-1]) + 1 if segments else 1
+        self._next_seq, self._segment_number = continue_in(self._directory)
         policy = self._config.flush
         self._flush_every = {FlushPolicy.EVERY_N: self._config.every_n}.get(policy, 1)
         interval = policy is FlushPolicy.INTERVAL
@@ -108,12 +96,7 @@ class Journal:
 
     def record_robot(self, robot: str, spec: Mapping[str, Any]) -> None:
         """Journal that ``robot`` was added with ``spec`` (a JSON-able mapping)."""
-        try:
-            text = json.dumps(dict(spec), separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            msg = f"Cannot journal robot {robot!r}: its spec is not JSON-serialisable ({exc})."
-            raise JournalError(msg) from exc
-        spec_bytes = text.encode()
+        spec_bytes = _json(spec, f"robot {robot!r}: its spec is not JSON-serialisable")
         with self._lock:
             self._check_writable("a robot")
             robot_id, name_frame = self._intern(robot)
@@ -243,15 +226,11 @@ class Journal:
 
     def record_restart(self, robot: str, note: Mapping[str, Any]) -> None:
         """Journal that ``robot`` was restarted; ``note`` (JSON-able) says why, who and when."""
-        try:
-            text = json.dumps(dict(note), separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            msg = f"Cannot journal the restart of robot {robot!r}: its note is not JSON ({exc})."
-            raise JournalError(msg) from exc
+        text = _json(note, f"the restart of robot {robot!r}: its note is not JSON")
         with self._lock:
             self._check_writable("a restart")
             robot_id, name_frame = self._intern(robot)
-            body = _ID.pack(_K_RESTART, robot_id) + text.encode()
+            body = _ID.pack(_K_RESTART, robot_id) + text
             self._write(name_frame + _FRAME.pack(len(body), zlib.crc32(body)) + body)
 
     def record_command(self, robot: str, payload: bytes) -> None:
@@ -293,11 +272,7 @@ class Journal:
                 if self._failure is None:
                     self._flush()
             finally:
-                try:
-                    self._file.close()
-                except OSError as exc:
-                    msg = f"Cannot close the journal segment {self._segment}: {exc}."
-                    raise JournalError(msg) from exc
+                close_segment(self._segment, self._file)
         if timer is not None:  # joined outside the lock, which its callback takes
             timer.cancel()
             timer.join()
@@ -305,12 +280,7 @@ class Journal:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # --- under self._lock -------------------------------------------------------------
@@ -387,20 +357,12 @@ class Journal:
         raise JournalError(msg) from exc
 
     def _open_segment(self) -> None:
-        self._segment = self._directory / f"journal-{self._segment_number:06d}.yj"
+        directory, number, fsync = self._directory, self._segment_number, self._config.fsync
         try:
-            # "x": a segment is never reopened, so a torn tail can only ever end a file
-            self._file = open(self._segment, "xb", buffering=_BUFFER_BYTES)  # noqa: SIM115
-            self._file.write(_HEADER_FRAME)
-            self._file.flush()
-            if self._config.fsync:
-                os.fsync(self._file.fileno())
-                _fsync_directory(self._directory)
-        except OSError as exc:
-            self._failure = str(exc)
-            msg = f"Cannot start the journal segment {self._segment}: {exc}."
-            raise JournalError(msg) from exc
-        self._size = len(_HEADER_FRAME)
+            self._segment, self._file, self._size = create_segment(directory, number, fsync=fsync)
+        except JournalError as exc:
+            self._failure = str(exc.__cause__)  # the OSError, as a failed write records it
+            raise
         self._unflushed = 0
         self._last_flush = monotonic()
         self._robot_ids = {}
@@ -434,9 +396,10 @@ class Journal:
                 logger.exception("journal %s: the timed flush failed", self._directory)
 
 
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
+def _json(value: Mapping[str, Any], what: str) -> bytes:
+    """``value`` as compact JSON; JournalError saying ``what`` is wrong if it is not JSON."""
     try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        return json.dumps(dict(value), separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        msg = f"Cannot journal {what} ({exc})."
+        raise JournalError(msg) from exc
