@@ -5,7 +5,8 @@ outside world: it keeps the latest quote of each symbol and the robots' own
 resting orders, and fills them by these rules, so that the same calls with the
 same :class:`PaperConfig` give the same reports, every time. Its settings are
 :mod:`gateways.paper_config` (re-exported here), its book of each symbol
-:mod:`gateways.paper_book`.
+:mod:`gateways.paper_book`, the refusals that need no book
+:mod:`gateways.paper_checks`, its restart :mod:`gateways.paper_restore`.
 
 Clock
     Market time is the largest ``ts`` seen in :meth:`~PaperExchange.on_market`
@@ -48,33 +49,18 @@ Matching (own book only: robots' orders never trade with each other)
 Refusals (:class:`~yard_actors.wire.events.OrderRejected`, checked in this order)
     a ``client_order_id`` already used on this exchange (working, or among the last
     :data:`~gateways.paper_book.FINAL_ORDERS_KEPT` final ones: the gateway's order
-    store refuses any repeat before the exchange sees it), a
-    symbol not in the instrument table, a qty that is not positive, a price off
-    the tick grid, a session that is not open (the last SessionStatus seen of the
-    session the order's symbol trades in is not OPEN, or none was seen and
-    ``require_session`` is set). A symbol's session is its instrument's own when it
-    has a ``schedule``, named after it; every other symbol's is the FORTS day, which
-    any status named otherwise reports, whatever the feed calls it
-    (:meth:`~yard_actors.wire.instruments.InstrumentTable.session_of`,
-    :meth:`~yard_actors.wire.instruments.InstrumentTable.session_key`). Session
-    state gates new orders only: cancels and market-data fills go on. A cancel of an
-    order that is unknown, another robot's, or already final gets ``cancelled=False`` (a
-    final order no longer remembered is unknown, as after a restart).
+    store refuses any repeat before the exchange sees it), a symbol not in the
+    instrument table, a qty that is not positive, a price off the tick grid, a
+    session that is not open (:mod:`gateways.paper_checks` says which session and
+    when). Session state gates new orders only: cancels and market-data fills go
+    on. A cancel of an order that is unknown, another robot's, or already final
+    gets ``cancelled=False`` (a final order no longer remembered is unknown, as
+    after a restart).
 
 Restart (:meth:`PaperExchange.restore`, called by the gateway once, before it serves)
-    The book lives in memory; ``restore`` rebuilds it from the order store. An
-    order the store has accepted or partly filled rests again with what it has
-    left, in its time priority (the n of its ``PX{n}``), ahead of every order
-    accepted after. A pending one (in flight: no answer of the exchange stored)
-    is sent again as it was, at its own ``ts``. What cannot rest is cancelled
-    with the reason: an open market, IOC or FOK order (due to end at once; the
-    stop came in between), an order whose symbol is no longer listed or whose
-    price is now off the tick grid. A DAY order from an earlier session rests
-    again, as a GTC one does: the paper exchange has no end-of-day expiry, and a
-    restart must not change what the rules do. Not restored: the market and the
-    session (the next quote and status bring them), cancels in flight, and the
-    ids of final orders (the store refuses a repeated ``client_order_id``
-    first). An order still ``new`` was never sent to an exchange: left alone.
+    The book lives in memory; ``restore`` rebuilds it from the order store: the
+    orders accepted rest again in their time priority, the pending ones are sent
+    again, what cannot rest is cancelled (:mod:`gateways.paper_restore` says which).
 
 Ids: the n-th accepted order is ``PX{n}``, the n-th fill ``P{n}``, from 1 on a
 new exchange and after the highest the store holds once restored
@@ -89,12 +75,20 @@ from __future__ import annotations
 import bisect
 import heapq
 from decimal import Decimal
-from typing import Final
 
 from gateways.exchange import MarketUpdate
 from gateways.paper_book import FinalOrders, Market, Status, WorkingOrder, book_key, reaches
+from gateways.paper_checks import IOC_REST, MARKET_ORDER_REST, OrderChecks
 from gateways.paper_config import PaperConfig
-from gateways.store.base import OrderRecord, OrderState, OrderStore, Report, highest_number
+from gateways.paper_restore import (
+    ORDER_PREFIX,
+    RESTING,
+    TRADE_PREFIX,
+    acceptance,
+    order_number,
+    restore_refusal,
+)
+from gateways.store.base import OrderRecord, OrderState, OrderStore, Report
 from yard_actors.wire.events import (
     CancelOrder,
     CancelReply,
@@ -103,7 +97,6 @@ from yard_actors.wire.events import (
     OrderAccepted,
     OrderRejected,
     Quote,
-    SessionState,
     SessionStatus,
     Side,
     Tick,
@@ -112,26 +105,6 @@ from yard_actors.wire.events import (
 from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["ORDER_PREFIX", "TRADE_PREFIX", "PaperConfig", "PaperExchange"]
-
-MARKET_ORDER_REST = "market order: no more liquidity"
-IOC_REST = "IOC: no more liquidity at the limit price"
-FOK_RESTART = "FOK: not filled in full when the paper exchange stopped"
-TRADE_PREFIX: Final = "P"
-"""The paper exchange's trade ids: ``P1``, ``P2``..."""
-ORDER_PREFIX: Final = "PX"
-"""The paper exchange's order ids (``exchange_order_id``): ``PX1``, ``PX2``..."""
-_RESTING: Final = frozenset({OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED})
-
-
-def _order_number(record: OrderRecord) -> int:
-    """The n of the order's ``PX{n}``: its time priority; 0 if no paper exchange numbered it."""
-    return highest_number([record.exchange_order_id], ORDER_PREFIX)
-
-
-def _acceptance(record: OrderRecord) -> tuple[bool, int]:
-    """Order of acceptance: by ``PX{n}``, then the orders not numbered so, as the store lists."""
-    number = _order_number(record)
-    return not number, number
 
 
 def _cancel_reply(cid: str, robot: str, ts: int, cancelled: bool, reason: str) -> CancelReply:
@@ -147,7 +120,8 @@ class PaperExchange:
         self._config = PaperConfig() if config is None else config
         self._instruments = InstrumentTable() if instruments is None else instruments
         self._clock = 0
-        self._sessions: dict[str, SessionStatus] = {}  # the last status of each session
+        self._checks = OrderChecks(self._instruments, require_session=self._config.require_session)
+        self._checks_refusal = self._checks.refusal  # bound once: it runs on every order
         self._markets: dict[str, Market] = {}
         self._orders: dict[str, WorkingOrder] = {}  # working: taken, not yet final
         self._final = FinalOrders()
@@ -167,7 +141,7 @@ class PaperExchange:
     def on_market(self, event: MarketUpdate) -> list[Report]:
         reports = self._advance(event.ts)
         if isinstance(event, SessionStatus):
-            self._sessions[self._instruments.session_key(event.session)] = event
+            self._checks.on_status(event)
         elif isinstance(event, Quote):
             reports += self._on_quote(event)
         elif isinstance(event, Tick):
@@ -190,7 +164,7 @@ class PaperExchange:
         held = {*self._orders, *(cmd.client_order_id for _, _, cmd in self._in_flight)}
         records = [r for r in store.open_orders() if r.client_order_id not in held]
         reports: list[Report] = []
-        for record in sorted((r for r in records if r.state in _RESTING), key=_acceptance):
+        for record in sorted((r for r in records if r.state in RESTING), key=acceptance):
             reports += self._reinstate(record)
         for record in records:
             if record.state is OrderState.PENDING:
@@ -265,31 +239,18 @@ class PaperExchange:
     def _reinstate(self, record: OrderRecord) -> list[Report]:
         """Rest an order the store has accepted again, or cancel it if it cannot rest."""
         order = record.order
-        priority = _order_number(record)
+        priority = order_number(record)
         if not priority:  # not numbered by a paper exchange: behind those that are
             self._accepted += 1
             priority = self._accepted
         working = WorkingOrder(order, record.remaining, priority=priority)
         self._orders[order.client_order_id] = working
-        refusal = self._restore_refusal(order)
+        refusal = restore_refusal(order, self._instruments)
         if refusal is None:
             self._rest(working)
             return []
         self._end(working, Status.CANCELLED)
         return [_cancel_reply(order.client_order_id, order.robot, record.updated_ts, True, refusal)]
-
-    def _restore_refusal(self, order: NewOrder) -> str | None:
-        """Say why an order accepted before a restart cannot rest after it, or return None."""
-        if order.price is None:
-            return MARKET_ORDER_REST
-        if order.tif is TimeInForce.IOC:
-            return IOC_REST
-        if order.tif is TimeInForce.FOK:
-            return FOK_RESTART
-        if self._instruments.get(order.symbol) is None:
-            return f"symbol {order.symbol} is no longer listed on this exchange: it cannot rest"
-        problem = self._instruments.price_problem(order.symbol, order.price)
-        return None if problem is None else f"{problem}: it cannot rest any more"
 
     def _fok_refusal(self, order: NewOrder) -> str | None:
         if order.tif is not TimeInForce.FOK:
@@ -319,25 +280,7 @@ class PaperExchange:
         if cid in self._orders or self._final.get(cid) is not None:
             when = "is already working" if cid in self._orders else "was already used"
             return f"client_order_id {cid} {when}: give each order a new id"
-        if self._instruments.get(order.symbol) is None:
-            return f"symbol {order.symbol} is not listed on this exchange"
-        if order.qty <= 0:  # events.py refuses these; a message built without validators is not
-            return f"qty must be positive, was {order.qty}"
-        if order.price is not None and (
-            problem := self._instruments.price_problem(order.symbol, order.price)
-        ):
-            return problem
-        return self._session_refusal(order.symbol)
-
-    def _session_refusal(self, symbol: str) -> str | None:
-        session = self._sessions.get(self._instruments.session_of(symbol))
-        if session is None:
-            if not self._config.require_session:
-                return None
-            return "no trading session has opened yet: orders are refused until one does"
-        if session.state is not SessionState.OPEN:
-            return f"session {session.session} is {session.state.value}: orders are refused"
-        return None
+        return self._checks_refusal(order)
 
     def _available(self, order: NewOrder) -> tuple[Decimal, int]:
         """The best opposite price and the displayed size left there that ``order`` reaches."""

@@ -16,9 +16,10 @@ of MB. So the recovery thread answers them, apart from the orders:
   (``dropped_recovery_not_reading``, ``recovery_requests_discarded``) and
   logged rate-limited. A peer that went away (``EHOSTUNREACH``) likewise
   (``dropped_recovery_peer_gone``).
-* **Limited per peer and in all**: requests wait in a queue per peer, at most
-  ``peer_requests`` (``dropped_recovery_peer_busy`` past it) and
-  ``queued_bytes`` over all peers (``dropped_recovery_busy``). A replay for a
+* **Limited per peer and in all**: requests wait in a queue per peer
+  (:mod:`.recovery_peers`), at most ``peer_requests``
+  (``dropped_recovery_peer_busy`` past it) and ``queued_bytes`` over all
+  peers (``dropped_recovery_busy``). A replay for a
   robot whose replay from the same peer is waiting is merged into it, which
   then starts from the lower seq (``recovery_merged``): a host behind asks
   again every half second. (Not into one under way: it may have read its last
@@ -67,18 +68,18 @@ import itertools
 import logging
 import threading
 import time
-from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from typing import Final
 
-import attrs
 import zmq
 
 from gateways.drops import Drops
 from gateways.owners import Owners
 from gateways.recovery import Replay
-from gateways.recovery_jobs import Step, StoreSource, ToGateway, ToPeer, replay_job, resolve_job
+from gateways.recovery_jobs import StoreSource, ToGateway, ToPeer, replay_job, resolve_job
 from gateways.recovery_limits import RecoveryLimits
+from gateways.recovery_peers import Peer, Waiting
 from gateways.registration import Register, Request, read_request, refusal, register_job
 from yard_actors.errors import DecodeError, StoreError
 from yard_actors.net import is_keyed, receive_keyed
@@ -94,35 +95,6 @@ _TAKE: Final = 200  # requests read off the ROUTER between two rounds of answeri
 _PIPE_QUEUE: Final = 64  # messages the pipe to the order thread holds
 _MIN_COST: Final = 256  # bytes a waiting request is counted at, at least
 _STALLED_KEPT: Final = 4096  # peers remembered as dropped for not reading
-
-
-class _Waiting:
-    """A request waiting its turn, with the bytes it is counted at (a replay may merge)."""
-
-    __slots__ = ("cost", "request")
-
-    def __init__(self, request: Request, cost: int) -> None:
-        self.request = request
-        self.cost = cost
-
-
-class _Peer:
-    """One asker's requests: those waiting, the one being answered, the page it refused."""
-
-    __slots__ = ("blocked_since", "held", "identity", "job", "queue", "replays", "request")
-
-    def __init__(self, identity: bytes) -> None:
-        self.identity = identity
-        self.queue: deque[_Waiting] = deque()
-        self.replays: dict[str, _Waiting] = {}  # waiting replays by robot, to merge into
-        self.request: Request | None = None  # the one being answered
-        self.job: Iterator[Step] | None = None
-        self.held: Step = None  # yielded, not yet sent
-        self.blocked_since: float | None = None  # its queue full since (monotonic s)
-
-    @property
-    def idle(self) -> bool:
-        return self.job is None and self.held is None and not self.queue
 
 
 class RecoveryServer:
@@ -154,7 +126,7 @@ class RecoveryServer:
         self._stats = stats
         self._limits = limits
         self._drops = Drops("order gateway", stats)
-        self._peers: OrderedDict[bytes, _Peer] = OrderedDict()
+        self._peers: OrderedDict[bytes, Peer] = OrderedDict()
         self._stalled: OrderedDict[bytes, None] = OrderedDict()
         self._waiting = 0  # requests waiting, of all peers
         self._waiting_bytes = 0
@@ -233,7 +205,7 @@ class RecoveryServer:
                 self._take()
             self._round()
 
-    def _active(self) -> list[_Peer]:
+    def _active(self) -> list[Peer]:
         return list(itertools.islice(self._peers.values(), self._limits.active_peers))
 
     def _wait_ms(self) -> int | None:
@@ -259,8 +231,8 @@ class RecoveryServer:
     def _admit(self, request: Request, cost: int) -> None:
         peer = self._peers.get(request.identity)
         if peer is None:
-            peer = self._peers[request.identity] = _Peer(request.identity)
-        if isinstance(request, Replay) and self._merged(peer, request):
+            peer = self._peers[request.identity] = Peer(request.identity)
+        if isinstance(request, Replay) and peer.merged(request):
             self._stats["recovery_merged"] += 1
             return
         what = f"a {type(request).__name__.lower()} for robot {request.robot}"
@@ -271,7 +243,7 @@ class RecoveryServer:
             detail = f"{what}: {self._waiting_bytes} bytes of requests wait already"
             self._drops.drop("recovery", "busy", detail)
         else:
-            waiting = _Waiting(request, cost)
+            waiting = Waiting(request, cost)
             peer.queue.append(waiting)
             if isinstance(request, Replay):
                 peer.replays[request.robot] = waiting
@@ -279,17 +251,6 @@ class RecoveryServer:
             self._waiting_bytes += cost
         if peer.idle:
             del self._peers[peer.identity]
-
-    @staticmethod
-    def _merged(peer: _Peer, replay: Replay) -> bool:
-        """Whether a waiting replay for the robot took ``replay`` in (from the lower seq)."""
-        waiting = peer.replays.get(replay.robot)
-        if waiting is None:
-            return False
-        previous = waiting.request
-        assert isinstance(previous, Replay)
-        waiting.request = attrs.evolve(replay, after_seq=min(replay.after_seq, previous.after_seq))
-        return True
 
     def _round(self) -> None:
         """One step for each active peer, in turn."""
@@ -300,7 +261,7 @@ class RecoveryServer:
             if peer.idle and self._peers.get(peer.identity) is peer:
                 del self._peers[peer.identity]
 
-    def _step(self, peer: _Peer) -> None:
+    def _step(self, peer: Peer) -> None:
         if peer.held is not None:
             if not self._deliver(peer, peer.held):
                 return
@@ -320,7 +281,7 @@ class RecoveryServer:
         if step is not None and not self._deliver(peer, step):
             peer.held = step
 
-    def _start(self, peer: _Peer) -> bool:
+    def _start(self, peer: Peer) -> bool:
         """Begin the peer's next request; False if there is none or it was dropped."""
         if not peer.queue:
             return False
@@ -350,14 +311,14 @@ class RecoveryServer:
         peer.request = request
         return True
 
-    def _store_failed(self, peer: _Peer, why: str, request: Request | None = None) -> None:
+    def _store_failed(self, peer: Peer, why: str, request: Request | None = None) -> None:
         request = request or peer.request
         assert request is not None
         detail = f"a {type(request).__name__.lower()} for robot {request.robot}: {why}; ask again"
         self._drops.drop("recovery", "store_down", detail)
         peer.job = peer.request = None
 
-    def _deliver(self, peer: _Peer, step: ToPeer | ToGateway) -> bool:
+    def _deliver(self, peer: Peer, step: ToPeer | ToGateway) -> bool:
         """Send ``step`` without blocking; False if it must wait (or the peer was dropped)."""
         try:
             if isinstance(step, ToGateway):
@@ -378,7 +339,7 @@ class RecoveryServer:
         self._stats["recovery_pages"] += 1
         return True
 
-    def _refused(self, peer: _Peer) -> None:
+    def _refused(self, peer: Peer) -> None:
         """The peer's queue is full: drop it if it has been for ``stall_s`` (or was before)."""
         now = time.monotonic()
         if peer.blocked_since is None:
@@ -387,7 +348,7 @@ class RecoveryServer:
         if peer.identity in self._stalled or stalled_for >= self._limits.stall_s:
             self._drop(peer, "not_reading", f"its queue has been full for {stalled_for:.1f} s")
 
-    def _drop(self, peer: _Peer, reason: str, why: str) -> None:
+    def _drop(self, peer: Peer, reason: str, why: str) -> None:
         """Discard everything of ``peer``: the page held, its job, its waiting requests."""
         discarded = len(peer.queue) + (peer.request is not None)
         self._waiting -= len(peer.queue)

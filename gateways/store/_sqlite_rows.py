@@ -1,8 +1,14 @@
 """The SQLite order store's tables, statements and row conversions.
 
+Tables: ``orders`` (one row per order; decimals as TEXT, read back exact),
+``order_history`` (one row per state change), ``trades`` (one row per fill,
+``trade_id`` unique: the same fill again is a no-op, another fill under its id a
+:class:`~gateways.store.base.TradeClashError`) and ``reports`` (the encoded
+report with its seq, keyed by ``(robot, seq)``); the robots' owners are in
+:mod:`.sqlite_owners`.
+
 Kept apart from :mod:`.sqlite`, which decides when to run what: this module
-says only how an order, a trade or a report is laid out in the file. Decimals
-are stored as TEXT, so they read back exact.
+says only how an order, a trade or a report is laid out in the file.
 """
 
 from __future__ import annotations

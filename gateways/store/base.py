@@ -6,16 +6,10 @@ Everything a gateway tells a robot (an acceptance, a rejection, a cancel reply,
 a fill) is first written here as a *report* with the robot's next report
 number (``seq``), so a host that missed some can ask for them again.
 
-Order lifecycle, as a table (anything else is refused with
-:class:`~yard_actors.errors.TransitionError` and nothing is written)::
-
-    new ─► pending ─► accepted ─► partially_filled ─► filled
-               │          │              │
-               └► rejected└► cancelled ◄─┘   (and accepted/partially_filled ─► filled)
-
-Invariants at every step: ``filled_qty <= qty``; ``filled_value`` is the sum of
-``price * qty`` over the order's fills (so the average price is exact); no
-fill after a final state (filled, cancelled, rejected).
+An order's lifecycle is a table (:mod:`.lifecycle`, re-exported here): ``new``,
+``pending``, ``accepted``, ``partially_filled``, then ``filled``, ``cancelled``
+or ``rejected``; any other move is refused with
+:class:`~yard_actors.errors.TransitionError` and nothing is written.
 
 Trade ids are unique in a store: the same fill stored again (a retry, a replay
 after a reconnect) is a no-op, and a second, different fill under a stored
@@ -29,13 +23,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Final, Self
 
 import attrs
 
+from gateways.store.lifecycle import FINAL_STATES, TRANSITIONS, OrderState, check_transition
 from yard_actors.errors import StoreError
 from yard_actors.wire.codec import encode
 from yard_actors.wire.events import (
@@ -68,46 +62,9 @@ __all__ = [
 Report = OrderAccepted | OrderRejected | CancelReply | Fill
 
 
-class OrderState(enum.Enum):
-    NEW = "new"
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-
-
 UNKNOWN_SYMBOL: Final = f"{RESERVED_PREFIX}unknown"
 """The symbol of an order the store knows by its id alone (:meth:`OrderStore.add_rejected`
 without the order: one the gateway never received). Buy 1, no price, stand in for the rest."""
-
-FINAL_STATES = frozenset({OrderState.FILLED, OrderState.CANCELLED, OrderState.REJECTED})
-
-TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = {
-    OrderState.NEW: frozenset({OrderState.PENDING, OrderState.REJECTED}),
-    OrderState.PENDING: frozenset({OrderState.ACCEPTED, OrderState.REJECTED}),
-    OrderState.ACCEPTED: frozenset(
-        {OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELLED}
-    ),
-    OrderState.PARTIALLY_FILLED: frozenset(
-        {OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELLED}
-    ),
-    OrderState.FILLED: frozenset(),
-    OrderState.CANCELLED: frozenset(),
-    OrderState.REJECTED: frozenset(),
-}
-
-
-def check_transition(client_order_id: str, current: OrderState, target: OrderState) -> str | None:
-    """Say why ``current -> target`` is refused, or return None if the table allows it."""
-    if target in TRANSITIONS[current]:
-        return None
-    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "nothing (final)"
-    return (
-        f"order {client_order_id} cannot go from {current.value} to {target.value}; "
-        f"from {current.value} it may go to {allowed}"
-    )
 
 
 class TradeClashError(StoreError):

@@ -92,6 +92,16 @@ class PendingWrites:
             self.open[entry.record.client_order_id] = entry
         return entry
 
+    def entry(self, client_order_id: str) -> OpenOrder | None:
+        """The order as the store holds it, read from the database if it does not yet."""
+        entry = self.open.get(client_order_id)
+        if entry is None:
+            document = self._orders.find_one({"_id": client_order_id})
+            if document is None:
+                return None
+            entry = self.hold(document)  # a final order is not kept: it never changes
+        return entry
+
     def change(self, entry: OpenOrder, record: OrderRecord, trade_ids: list[str]) -> None:
         """Change an order in memory; it is written with the next :meth:`write`."""
         entry.record, entry.trade_ids = record, trade_ids

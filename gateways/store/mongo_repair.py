@@ -16,14 +16,15 @@ with reports no trade holds (the orders are written before the reports, see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
 from pymongo import ASCENDING, DESCENDING, errors
 from pymongo.collection import Collection
 
-from gateways.store.base import ReportRecord
+from gateways.store.base import OrderRecord, ReportRecord
 from gateways.store.mongo_documents import (
     REPORT_SEQ,
     Document,
@@ -33,14 +34,56 @@ from gateways.store.mongo_documents import (
 )
 from gateways.store.mongo_pending import without_id
 from yard_actors.errors import StoreError
+from yard_actors.wire.events import Fill
 
 __all__ = [
     "complete_from_journal",
     "complete_order",
+    "complete_stranded",
     "stranded_orders",
     "stranded_trades",
     "summary",
 ]
+
+logger = logging.getLogger(__name__)
+
+
+def complete_stranded(
+    orders: Collection[Document],
+    trades: Collection[Document],
+    reports: Collection[Document],
+    *,
+    apply: Callable[[Fill], tuple[OrderRecord, ReportRecord] | None],
+) -> list[ReportRecord]:
+    """Complete every stranded trade, then every stranded order; return the reports added.
+
+    A trade without a journal (written by an older yard) is applied again with
+    ``apply``, the store's own fill; one it cannot be applied to (its order
+    has gone final since) is logged and left as it is.
+    """
+    repaired: list[ReportRecord] = []
+    for trade in stranded_trades(trades, reports):
+        if "journal" in trade:
+            repaired.extend(complete_from_journal(orders, reports, trade))
+        else:
+            repaired.extend(_complete_unjournaled(fill_of(trade), apply))
+    for order in stranded_orders(orders, reports):
+        repaired.extend(complete_order(orders, reports, order))
+    return repaired
+
+
+def _complete_unjournaled(
+    fill: Fill, apply: Callable[[Fill], tuple[OrderRecord, ReportRecord] | None]
+) -> list[ReportRecord]:
+    done = apply(fill)
+    if done is None:
+        logger.warning(
+            "robot %s: trade %s (seq %d) cannot be applied to order %s, "
+            "which refuses it now; its report is left missing",
+            *(fill.robot, fill.trade_id, fill.seq, fill.client_order_id),
+        )
+        return []
+    return [done[1]]
 
 
 def summary(collection: Collection[Document], field: str) -> dict[str, tuple[int, int]]:

@@ -13,16 +13,17 @@ and not thousands.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pymongo.change_stream import ChangeStream
+from pymongo.collection import Collection
 
 from gateways.store.mongo_documents import Document, fill_of
 from gateways.store.mongo_errors import translated
 from yard_actors.wire.events import Fill
 
-__all__ = ["AWAIT_MS", "BUSY_FOR_S", "BUSY_PAUSE_S", "IDLE_PAUSE_S", "FillWatch"]
+__all__ = ["AWAIT_MS", "BUSY_FOR_S", "BUSY_PAUSE_S", "IDLE_PAUSE_S", "FillWatch", "watch_trades"]
 
 AWAIT_MS: Final = 100  # how long a server that honours maxAwaitTimeMS holds a getMore
 BUSY_PAUSE_S: Final = 0.0005  # the pause between empty polls while fills are coming
@@ -93,3 +94,22 @@ class FillWatch:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def watch_trades(
+    trades: Collection[Document],
+    robots: Sequence[str],
+    *,
+    resume_after: Mapping[str, Any] | None,
+    where: str,
+) -> FillWatch:
+    """A watch on the fills of ``robots`` inserted in ``trades``, after ``resume_after`` if given.
+
+    Raises pymongo's errors as they come (the store translates them); ``where``
+    names the database in the watch's own errors.
+    """
+    match = {"operationType": "insert", "fullDocument.name": {"$in": list(robots)}}
+    stream = trades.watch(
+        [{"$match": match}], resume_after=resume_after, max_await_time_ms=AWAIT_MS
+    )
+    return FillWatch(stream, where)

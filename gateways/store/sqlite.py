@@ -1,15 +1,8 @@
 """The embedded order store: one SQLite file, written by the gateway, readable by anyone.
 
-One connection in WAL mode with ``synchronous=NORMAL``: readers in other
-processes never block the writer, and a commit costs a write to the WAL but no
-fsync. The fsyncs come with the checkpoints, which copy the WAL back into the
-file. Those run on a second connection in a thread of the store's own
-(:mod:`._checkpoint`) every ``checkpoint_interval_s``; the writer's automatic
-checkpoint, every 10,000 pages of WAL inside the commit that crosses the mark,
-then finds almost nothing left to do, and starts the WAL over. A commit
-survives a crash of the process; a power loss or OS crash may lose the last
-commits, never half of one. The connection is shared by the gateway's threads
-behind one lock (``check_same_thread=False``).
+One connection in WAL mode, shared by the gateway's threads behind one lock; a
+commit survives a crash of the process, and a power loss or OS crash may lose
+the last commits, never half of one (:mod:`.sqlite_connection` says why).
 
 Every write method is one transaction: :meth:`apply_fill` stores the trade,
 updates the order, appends its history and stores the report together, or not
@@ -23,29 +16,22 @@ robot's last report seq (read with ``MAX(seq)`` on a robot's first report) and
 the records of open orders it wrote (dropped when they reach a final state).
 Reads (``order``, ``orders``, ``reports``...) always go to the file.
 
-Tables: ``orders`` (one row per order; decimals as TEXT, read back exact),
-``order_history`` (one row per state change), ``trades`` (one row per fill,
-``trade_id`` unique: the same fill again is a no-op, another fill under its id a
-:class:`~gateways.store.base.TradeClashError`) and ``reports`` (the encoded
-report with its seq, keyed by ``(robot, seq)``).
-
-One backend, its parts beside it: the connection, its lock and its transactions
-in :mod:`.sqlite_connection`, the reads in :mod:`.sqlite_reads`, the tables and
-row conversions in :mod:`._sqlite_rows`, the owners' table in :mod:`.sqlite_owners`,
-the checkpointer in :mod:`._checkpoint`, the rules both backends share in
-:mod:`._common`. What is left here is what each call of the :class:`OrderStore`
-contract writes, and the memory of open orders and seqs those writes keep.
+One backend, its parts beside it: the connection (how it is opened), its lock
+and its transactions in :mod:`.sqlite_connection`, the reads in
+:mod:`.sqlite_reads`, the tables and row conversions in :mod:`._sqlite_rows`,
+the owners' table in :mod:`.sqlite_owners`, the checkpointer in
+:mod:`._checkpoint`, the rules both backends share in :mod:`._common`. What is
+left here is what each call of the :class:`OrderStore` contract writes, and the
+memory of open orders and seqs those writes keep.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from gateways.store._checkpoint import Checkpointer
 from gateways.store._common import (
     SeqCounters,
     apply_fill_to,
@@ -64,9 +50,7 @@ from gateways.store._sqlite_rows import (
     INSERT_REPORT,
     INSERT_TRADE,
     SCHEMA,
-    SELECT_ROBOT_TRADES,
     SELECT_TRADE,
-    SELECT_TRADES,
     UPDATE_FILLED,
     UPDATE_STATE,
     fill_of,
@@ -83,7 +67,7 @@ from gateways.store.base import (
     ReportRecord,
     TradeRecord,
 )
-from gateways.store.sqlite_connection import SQLiteConnection
+from gateways.store.sqlite_connection import SQLiteConnection, open_database
 from gateways.store.sqlite_owners import INSERT_OWNER, OWNERS_SCHEMA, all_owners, owners_of
 from gateways.store.sqlite_reads import (
     highest_numbered,
@@ -93,15 +77,13 @@ from gateways.store.sqlite_reads import (
     orders_where,
     report_records,
     select_orders,
+    trade_rows,
 )
 from yard_actors.errors import StoreError
 from yard_actors.wire.events import Fill, NewOrder, OrderRejected
 
 __all__ = ["SQLiteOrderStore"]
 
-# The writer's own checkpoint, in pages: 10,000 (40 MB), not 1,000, so that a page
-# written by many commits is copied once, and the rare stall is short.
-_WAL_AUTOCHECKPOINT: Final = 10_000
 _CACHE_MAX: Final = 100_000  # open orders remembered for writing; past it, start again
 
 
@@ -122,25 +104,9 @@ class SQLiteOrderStore(OrderStore):
         self.path = str(path)
         self._open: dict[str, OrderRecord] = {}
         self._seqs = SeqCounters(self._load_seq)
-        db: sqlite3.Connection | None = None
-        self._checkpointer: Checkpointer | None = None
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}")
-            db.executescript(SCHEMA)
-            db.executescript(OWNERS_SCHEMA)
-            # Not for ":memory:", which keeps its journal in memory.
-            if mode == "wal" and checkpoint_interval_s is not None:
-                self._checkpointer = Checkpointer(self.path, interval_s=checkpoint_interval_s)
-        except (OSError, sqlite3.Error) as exc:
-            if db is not None:
-                db.close()
-            msg = f"The SQLite order store at {self.path} cannot be opened: {exc}"
-            raise StoreError(msg) from exc
+        db, self._checkpointer = open_database(
+            self.path, (SCHEMA, OWNERS_SCHEMA), checkpoint_interval_s=checkpoint_interval_s
+        )
         self._connection = SQLiteConnection(db, self.path, on_undo=self._forget)
         self._lock = self._connection.lock
         # Bound once: these run on every call, and a method of the store's own would add one.
@@ -345,13 +311,8 @@ class SQLiteOrderStore(OrderStore):
     # --- trades and reports --------------------------------------------------------------
 
     def trades(self, *, robot: str | None = None, since_seq: int = 0) -> list[TradeRecord]:
-        params: tuple[Any, ...]
-        if robot is None:
-            query, params = SELECT_TRADES, (since_seq,)
-        else:
-            query, params = SELECT_ROBOT_TRADES, (robot, since_seq)
         with self._guarded("read trades"):
-            rows = self._conn().execute(query, params).fetchall()
+            rows = trade_rows(self._conn(), robot, since_seq)
         return [TradeRecord(fill=fill_of(row), robot=row[3]) for row in rows]
 
     def add_report(self, robot: str, report: Report) -> ReportRecord:

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from gateways.store._common import as_report
-from gateways.store._sqlite_rows import ORDER_COLUMNS, order_record
+from gateways.store._sqlite_rows import (
+    ORDER_COLUMNS,
+    SELECT_ROBOT_TRADES,
+    SELECT_TRADES,
+    order_record,
+)
 from gateways.store.base import FINAL_STATES, OrderRecord, OrderState, ReportRecord, StateChange
 from yard_actors.errors import DecodeError, StoreError
 from yard_actors.wire.codec import decode
@@ -27,6 +32,7 @@ __all__ = [
     "orders_where",
     "report_records",
     "select_orders",
+    "trade_rows",
 ]
 
 _OPEN_STATES: Final = tuple(state.value for state in OrderState if state not in FINAL_STATES)
@@ -81,6 +87,13 @@ def select_orders(db: sqlite3.Connection, where: str, params: Sequence[Any]) -> 
         if own_snapshot:
             db.commit()
     return [order_record(row, histories[row[0]]) for row in rows]
+
+
+def trade_rows(db: sqlite3.Connection, robot: str | None, since_seq: int) -> list[Any]:
+    """The rows of the trades (of ``robot``, if given) with seq > ``since_seq``, for ``fill_of``."""
+    if robot is None:
+        return db.execute(SELECT_TRADES, (since_seq,)).fetchall()
+    return db.execute(SELECT_ROBOT_TRADES, (robot, since_seq)).fetchall()
 
 
 def report_records(robot: str, rows: Sequence[tuple[int, bytes]]) -> list[ReportRecord]:
