@@ -318,6 +318,10 @@ def _robots(
             _typed(source, f"{where}.symbols", symbols, (list, tuple))
             for symbol in symbols:
                 _typed(source, f"{where}.symbols", symbol, str)
+            if not symbols:  # the feed and the gateway would read it as the class's
+                own = ", ".join(repr(symbol) for symbol in cls.symbols) or "none"
+                problem = f"names no symbol; leave it out to trade the class's ({own})"
+                raise _fail(source, f"{where}.symbols", problem)
         params = _typed(source, f"{where}.params", robot.get("params", {}), Mapping)
         limits = risk
         if "risk" in robot:

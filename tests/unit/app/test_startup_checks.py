@@ -123,6 +123,19 @@ def test_a_symbol_not_in_the_instrument_table_is_refused_by_name(folder: Path) -
         load_settings(_config(folder, robot))
 
 
+def test_an_empty_symbols_list_is_refused_not_read_as_the_classs(folder: Path) -> None:
+    # The host would subscribe the robot to nothing while the feed and the gateway,
+    # reading "no symbols" as the class's, published its class's: refuse the ambiguity.
+    robot = 'class = "robots.trend:TrendFollower"\nname = "t"\nsymbols = []\n'
+
+    with pytest.raises(
+        ConfigError,
+        match=r"yard\.toml: robots\[0\]\.symbols: names no symbol; leave it out to trade "
+        r"the class's \('Si'\)",
+    ):
+        load_settings(_config(folder, robot))
+
+
 def test_a_class_default_symbol_not_in_the_table_is_refused_too(folder: Path) -> None:
     with pytest.raises(
         ConfigError, match=r"robots\[0\]\.symbols: 'GOLDEN' \(Elsewhere\.symbols\) is not in"
