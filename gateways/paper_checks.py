@@ -10,7 +10,10 @@ is set. A symbol's session is its instrument's own when it has a
 ``schedule``, named after it; every other symbol's is the FORTS day, which any
 status named otherwise reports, whatever the feed calls it
 (:meth:`~yard_actors.wire.instruments.InstrumentTable.session_of`,
-:meth:`~yard_actors.wire.instruments.InstrumentTable.session_key`). Session
+:meth:`~yard_actors.wire.instruments.InstrumentTable.session_key`). A status
+named after a listed symbol is that symbol's own session even when this
+exchange's table gives it no schedule: the feed's config did, and a gateway
+started without it must not take NG's close for the FORTS day's. Session
 state gates new orders only: cancels and market-data fills go on.
 
 Apart from :mod:`gateways.paper`, which matches: these checks need only the
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import Final
 
 from yard_actors.wire.events import NewOrder, SessionState, SessionStatus
-from yard_actors.wire.instruments import InstrumentTable
+from yard_actors.wire.instruments import DEFAULT_SESSION, InstrumentTable
 
 __all__ = ["IOC_REST", "MARKET_ORDER_REST", "OrderChecks"]
 
@@ -40,10 +43,19 @@ class OrderChecks:
         self._instruments = instruments
         self._require_session = require_session
         self._sessions: dict[str, SessionStatus] = {}  # the last status of each session
+        self._own: set[str] = set()  # symbols whose own session the feed reports
 
     def on_status(self, status: SessionStatus) -> None:
         """Keep ``status`` as the last of its session."""
-        self._sessions[self._instruments.session_key(status.session)] = status
+        name = status.session
+        if name not in self._own and self._own_by_the_feed(name):
+            self._own.add(name)
+        key = name if name in self._own else self._instruments.session_key(name)
+        self._sessions[key] = status
+
+    def _own_by_the_feed(self, name: str) -> bool:
+        instrument = self._instruments.get(name)
+        return instrument is not None and instrument.session == DEFAULT_SESSION
 
     def refusal(self, order: NewOrder) -> str | None:
         """Say why the exchange refuses ``order`` as it stands now, or return None."""
@@ -55,7 +67,9 @@ class OrderChecks:
             problem := self._instruments.price_problem(order.symbol, order.price)
         ):
             return problem
-        session = self._sessions.get(self._instruments.session_of(order.symbol))
+        symbol = order.symbol
+        own = symbol if symbol in self._own else self._instruments.session_of(symbol)
+        session = self._sessions.get(own)
         if session is None:
             return _NO_SESSION if self._require_session else None
         if session.state is not SessionState.OPEN:

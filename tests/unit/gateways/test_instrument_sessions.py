@@ -168,3 +168,23 @@ def test_a_forts_status_under_any_name_gates_the_forts_instruments_but_not_a_sch
     assert isinstance(si[0], OrderRejected)
     assert si[0].reason == "session MOEX is clearing: orders are refused"
     assert isinstance(ng[0], OrderAccepted)
+
+
+def test_a_status_named_after_a_symbol_is_its_own_session_with_no_schedule_here() -> None:
+    # A gateway started without the feed's [instruments.NG] schedule: NG's close must not
+    # close the FORTS day for Si, and NG's own orders follow NG's session.
+    unscheduled = Instrument(symbol="NG", tick_size=Decimal("0.001"))
+    table = InstrumentTable([*DEFAULT_INSTRUMENTS.values(), unscheduled])
+    paper = PaperExchange(PaperConfig(fee_per_lot=Decimal(0)), table)
+    ng_quote = quote("NG", Decimal("2.500"), Decimal("2.501"), ts=_msk("11:00"))
+    paper.on_market(SessionStatus(ts=_msk("11:00"), session="FORTS", state=OPEN))
+    paper.on_market(SessionStatus(ts=_msk("11:00"), session="NG", state=OPEN))
+    paper.on_market(ng_quote)
+    paper.on_market(SessionStatus(ts=_msk("14:00"), session="NG", state=CLOSED))
+
+    si = paper.submit(_order("Si", "90001", _msk("15:00"), "si1"))
+    ng = paper.submit(_order("NG", "2.501", _msk("15:00"), "ng1"))
+
+    assert isinstance(si[0], OrderAccepted)
+    assert isinstance(ng[0], OrderRejected)
+    assert ng[0].reason == "session NG is closed: orders are refused"
