@@ -320,8 +320,8 @@ def _robots(
                 _typed(source, f"{where}.symbols", symbol, str)
             if not symbols:  # the feed and the gateway would read it as the class's
                 own = ", ".join(repr(symbol) for symbol in cls.symbols) or "none"
-                problem = f"names no symbol; leave it out to trade the class's ({own})"
-                raise _fail(source, f"{where}.symbols", problem)
+                why = f"names no symbol; leave it out to trade the class's ({own})"
+                raise _fail(source, f"{where}.symbols", why)
         params = _typed(source, f"{where}.params", robot.get("params", {}), Mapping)
         limits = risk
         if "risk" in robot:
