@@ -13,6 +13,7 @@ import struct
 import sys
 import zlib
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -128,49 +129,77 @@ def _load(path: Path, size: int | None = None) -> _Segment:
     ``size``: read only its first ``size`` bytes (a segment still being written, read up to
     a point the writer said every record before lies within).
     """
+    (segment,) = _load_parts(path, size)
+    return segment
+
+
+def _load_parts(
+    path: Path, size: int | None = None, part_bytes: int | None = None
+) -> Iterator[_Segment]:
+    """:func:`_load` in parts: each a :class:`_Segment` of the records of the next
+    ``part_bytes`` or so of the file (one part when None), sharing the segment's data,
+    names and groups (a part's names and groups hold those of the parts before it too).
+
+    A reader that starts on the first records while the rest is verified keeps its own
+    reader waiting less (:mod:`~yard_actors.journal.stream_ahead`); damage is found, and
+    raised or warned about, when the part holding it is reached.
+    """
+    data = _read_segment(path, size)
+    names: dict[int, str] = {}
+    groups: dict[int, int] = {}
+    if not data:
+        yield _Segment(path, data, array("Q"), names, groups)
+        return  # a run that died before writing its header
+    view, size, unpack, crc32 = memoryview(data), len(data), _FRAME_KIND.unpack_from, zlib.crc32
+    records, head = _RECORD_KINDS, _FRAME.size
+    limit = size - _FRAME_KIND.size  # where the last frame with a body can start
+    offset = 0
+    intact = True
+    while intact:
+        part = _Segment(path, data, array("Q"), names, groups)
+        append = part.starts.append
+        last = limit if part_bytes is None else min(limit, offset + part_bytes)
+        # the hot loop of every read: one unpack and one crc per frame, checks inlined
+        while offset <= last:
+            length, crc, kind = unpack(data, offset)
+            start = offset + head
+            end = start + length
+            if end > size or not length or crc32(view[start:end]) != crc:
+                intact = False
+                break
+            if kind in records and offset:
+                append(start)
+            elif offset == 0:
+                records = _V1_RECORD_KINDS if _check_header(path, data) == 1 else _RECORD_KINDS
+            elif kind == _K_NAME:
+                names[_ID.unpack_from(data, start)[1]] = str(view[start + _ID.size : end], "utf-8")
+            elif kind == _K_GROUP and records is _RECORD_KINDS:
+                groups[_GROUP.unpack_from(data, start)[1]] = start
+            else:
+                msg = (
+                    f"Journal segment {path} has a record of unexpected kind {bytes([kind])!r} "
+                    f"at byte {offset}; was it written by a newer yard?"
+                )
+                raise JournalError(msg)
+            offset = end
+        if offset > limit:
+            break
+        if intact:
+            yield part
+    if offset < size:
+        _end_at_damage(path, data, offset, _frame_problem(data, view, offset) or "")
+    yield part
+
+
+def _read_segment(path: Path, size: int | None) -> bytes:
     try:
         if size is None:
-            data = path.read_bytes()
-        else:
-            with path.open("rb") as file:
-                data = file.read(size)
+            return path.read_bytes()
+        with path.open("rb") as file:
+            return file.read(size)
     except OSError as exc:
         msg = f"Cannot read the journal segment {path}: {exc}."
         raise JournalError(msg) from exc
-    segment = _Segment(path, data, array("Q"), {})
-    if not data:
-        return segment  # a run that died before writing its header
-    view, size, unpack, crc32 = memoryview(data), len(data), _FRAME_KIND.unpack_from, zlib.crc32
-    append, records, head = segment.starts.append, _RECORD_KINDS, _FRAME.size
-    last = size - _FRAME_KIND.size  # where the last frame with a body can start
-    offset = 0
-    # the hot loop of every read: one unpack and one crc per frame, checks inlined
-    while offset <= last:
-        length, crc, kind = unpack(data, offset)
-        start = offset + head
-        end = start + length
-        if end > size or not length or crc32(view[start:end]) != crc:
-            break
-        if kind in records and offset:
-            append(start)
-        elif offset == 0:
-            records = _V1_RECORD_KINDS if _check_header(path, data) == 1 else _RECORD_KINDS
-        elif kind == _K_NAME:
-            segment.names[_ID.unpack_from(data, start)[1]] = str(
-                view[start + _ID.size : end], "utf-8"
-            )
-        elif kind == _K_GROUP and records is _RECORD_KINDS:
-            segment.groups[_GROUP.unpack_from(data, start)[1]] = start
-        else:
-            msg = (
-                f"Journal segment {path} has a record of unexpected kind {bytes([kind])!r} at "
-                f"byte {offset}; was it written by a newer yard?"
-            )
-            raise JournalError(msg)
-        offset = end
-    if offset < size:
-        _end_at_damage(path, data, offset, _frame_problem(data, view, offset) or "")
-    return segment
 
 
 def _length(data: bytes, offset: int) -> int:

@@ -45,6 +45,7 @@ from yard_actors.journal._format import (
     _K_WATERMARK,
     _check_order,
     _load,
+    _load_parts,
     _Segment,
     _segment_files,
 )
@@ -99,15 +100,24 @@ def stream_runs(
     robots: Iterable[str],
     *,
     window: int = DEFAULT_WINDOW,
+    part_bytes: int | None = None,
 ) -> Iterator[RobotRun]:
     """Yield the runs of ``robots`` from the journal in ``directory``, reading it forward once.
+
+    ``part_bytes``: verify each segment in parts of about that many bytes, yielding the runs
+    of a part before the next is verified (for a reader that hands runs on as they come);
+    by default a segment is verified whole first, the fastest way to read it all.
 
     Raises :class:`JournalError` on damage (as :func:`~yard_actors.journal.iter_records`), on
     event seqs out of order, or on a ``D`` or ``W`` that names an event outside the window.
     """
     walk = _ForwardWalk({name: _RobotState(name) for name in robots}, window, directory)
     for path in _segment_files(Path(directory)):
-        yield from walk.read(_load(path))
+        if part_bytes is None:
+            yield from walk.read(_load(path))
+            continue
+        for part in _load_parts(path, part_bytes=part_bytes):
+            yield from walk.read(part)
     yield from walk.finish()
 
 

@@ -23,6 +23,8 @@ repay that, on a machine with two or more cores.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -44,6 +46,8 @@ AHEAD_MIN_BYTES: Final = 16 << 20  # ~100k quotes: a replay of ~0.5 s, worth a c
 _BATCH_EVENTS: Final = 2048  # events per message (~300 KB of quotes): few messages, little held
 _STOP_S: Final = 5.0  # how long a closed read waits for its child before killing it
 _LENGTH: Final = struct.Struct("<I")  # each message's length, before it
+_PART_BYTES: Final = 1 << 20  # a segment verified in parts: the first runs go out at once
+_PIPE_BYTES: Final = 1 << 20  # Linux's default most for a pipe (/proc/sys/fs/pipe-max-size)
 _RUNS, _END, _ERROR, _LOG = range(4)  # message tags
 
 logger = logging.getLogger(__name__)
@@ -60,7 +64,7 @@ def reads_ahead(directory: str | os.PathLike[str], ahead: bool | None = None) ->
     forced = os.environ.get("YARD_REPLAY_AHEAD")
     if forced in {"0", "1"}:
         return forced == "1"
-    if len(os.sched_getaffinity(0)) < 2:
+    if _cores() < 2:
         return False
     total = 0
     for path in _segment_files(Path(directory)):
@@ -71,6 +75,13 @@ def reads_ahead(directory: str | os.PathLike[str], ahead: bool | None = None) ->
         if total >= AHEAD_MIN_BYTES:
             return True
     return False
+
+
+def _cores() -> int:
+    """The cores this process may run on (all the machine's where that cannot be asked)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def stream_runs_ahead(
@@ -99,10 +110,21 @@ def stream_runs_ahead(
         logger.warning("cannot start a process to read the journal (%s); reading it here", exc)
         yield from stream_runs(directory, robots, window=window)
         return
+    _widen(child.stdout)  # type: ignore[arg-type]  # stdout=PIPE
     try:
         yield from _consume(child, directory)
     finally:
         _stop(child)
+
+
+def _widen(pipe: BinaryIO) -> None:
+    """Give the pipe room for a few batches, so the child seldom waits on a full pipe
+    and the reader seldom on the child (Linux; elsewhere the pipe keeps its size)."""
+    resize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if resize is None:
+        return
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: it keeps its size
+        fcntl.fcntl(pipe.fileno(), resize, _PIPE_BYTES)
 
 
 def _consume(child: subprocess.Popen[bytes], directory: str) -> Iterator[RobotRun]:
@@ -156,7 +178,7 @@ def _produce(out: BinaryIO, directory: str, robots: list[str], window: int) -> N
     try:
         batch: list[tuple[str, tuple[tuple[int, bytes], ...], tuple[bytes, ...]]] = []
         size = 0
-        for run in stream_runs(directory, robots, window=window):
+        for run in stream_runs(directory, robots, window=window, part_bytes=_PART_BYTES):
             batch.append((run.robot, run.events, run.commands))
             size += len(run.events) + 1
             if size >= _BATCH_EVENTS:

@@ -130,3 +130,31 @@ def test_a_delivery_farther_back_than_the_window_is_refused_with_the_fix(
     assert [run.events for run in stream_runs(tmp_path, ["alpha"], window=100)] == [
         ((first, b"e0"),)
     ]
+
+
+@pytest.mark.parametrize("part_bytes", [1, 64, 700])
+def test_a_read_verifying_segments_in_parts_yields_the_same_runs(
+    tmp_path: Path, part_bytes: int
+) -> None:
+    write_random_journal(tmp_path, seed=11)
+
+    parts = list(stream_runs(tmp_path, ROBOTS, part_bytes=part_bytes))
+
+    assert parts == list(stream_runs(tmp_path, ROBOTS))
+
+
+def test_damage_found_in_a_later_part_is_raised_as_a_whole_read_raises_it(
+    tmp_path: Path,
+) -> None:
+    write_random_journal(tmp_path, seed=4)
+    segment = sorted(tmp_path.glob("journal-*.yj"))[0]
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+
+    with pytest.raises(JournalError) as whole:
+        list(stream_runs(tmp_path, ROBOTS))
+    with pytest.raises(JournalError) as parts:
+        list(stream_runs(tmp_path, ROBOTS, part_bytes=100))
+
+    assert str(parts.value) == str(whole.value)
