@@ -78,7 +78,7 @@ class _RobotPass:
     ) -> None:
         self.robot = robot
         self.deltas = StateDeltas(full_every)
-        self.ledger = MetricsLedger(instruments)
+        self.ledger = MetricsLedger(instruments, robot.subscriptions)
         self.series = RobotSeries()
         self.facts = FactsCollector() if collect_facts else None
         self.first_ts: int | None = None

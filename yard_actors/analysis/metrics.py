@@ -25,8 +25,12 @@ its first fill (it is drawn as it goes).
   price points always: a price difference, however the money is counted.
 - max drawdown: the largest fall of equity (net, marked at every event) from its peak.
 - time in market: the share of market time with a non-zero position in any symbol. Market
-  time runs from the robot's first event to its last, less the stretches when a session it
-  was told of (:class:`~yard_actors.wire.events.SessionStatus`) was not open.
+  time runs from the robot's first event to its last, less the stretches when every session
+  its symbols trade in was told not open (:class:`~yard_actors.wire.events.SessionStatus`):
+  each symbol's own session when its instrument has a ``schedule``, else the FORTS day
+  (:meth:`~yard_actors.wire.instruments.InstrumentTable.session_of`). Its symbols are those
+  it was built with and any it got market data for or traded; another session closing (an
+  NG-only evening for a robot trading Si) leaves its market time running.
 """
 
 from __future__ import annotations
@@ -124,10 +128,13 @@ class MetricsLedger:
     """Follows one robot event by event; :meth:`metrics` gives its figures so far.
 
     ``instruments``: the table the robot ran with (default: the built-in one), for the
-    rouble value of a point. ``equity``: after each event, in the robot's money so far.
+    rouble value of a point and the session of each symbol; ``symbols``: those it was built
+    with (its spec's). ``equity``: after each event, in the robot's money so far.
     """
 
-    def __init__(self, instruments: InstrumentTable | None = None) -> None:
+    def __init__(
+        self, instruments: InstrumentTable | None = None, symbols: Sequence[str] = ()
+    ) -> None:
         self.positions: dict[str, Position] = {}
         self.marks = Marks()
         self._instruments = InstrumentTable() if instruments is None else instruments
@@ -145,10 +152,17 @@ class MetricsLedger:
         self._orders = self._cancels = self._fills = self._ordered = self._filled = 0
         self._slippage = _ZERO
         self._slipped_qty = 0
+        self._symbols: set[str] = set()  # the robot's symbols: those built with, seen, traded
+        self._sessions: set[str] = set()  # the sessions they trade in
         self._closed: set[str] = set()  # sessions told not open
+        self._out = False  # every session of the robot's symbols told not open: no market time
         self._last_ts: int | None = None
         self._market_ns = 0
         self._in_market_ns = 0
+        self._holding = False  # a position in some symbol is not flat
+        self._marked_fills = -1  # the fills counted at the last equity change: none yet
+        for symbol in symbols:
+            self._symbol(symbol)
 
     def update(self, event: Event, commands: Sequence[Command]) -> None:
         """Take one event the robot handled and the commands it sent for it."""
@@ -156,9 +170,13 @@ class MetricsLedger:
         self._clock(event.ts)
         if type(event) is Quote:  # most events: first, as a robot does
             self.marks.quotes[event.symbol] = event
+            if event.symbol not in self._symbols:
+                self._symbol(event.symbol)
         elif isinstance(event, MarketEvent):
             self.marks.update(event)
+            self._symbol(event.symbol)
         elif type(event) is Fill:
+            self._symbol(event.symbol)
             self._fill(event)
         elif type(event) is OrderRejected or (type(event) is CancelReply and event.cancelled):
             self._sent.pop(event.client_order_id, None)
@@ -211,6 +229,7 @@ class MetricsLedger:
             self._value(fill.symbol)
         realized, fees = position.realized, position.fees
         position.apply(fill.side, fill.qty, fill.price, fill.fee)
+        self._holding = any(p.qty for p in self.positions.values())
         gained, paid = position.realized - realized, position.fees - fees
         self._realized_net += gained - paid
         self._fills += 1
@@ -234,6 +253,7 @@ class MetricsLedger:
 
     def _command(self, command: Command) -> None:
         if type(command) is NewOrder:
+            self._symbol(command.symbol)
             self._orders += 1
             self._ordered += command.qty
             arrival = self.marks.price(command.symbol)
@@ -250,22 +270,35 @@ class MetricsLedger:
         elif self._values is not None:
             self._values.update(value)
 
+    def _symbol(self, symbol: str) -> None:
+        """Count ``symbol`` as the robot's: its session's state now matters to market time."""
+        if symbol not in self._symbols:
+            self._symbols.add(symbol)
+            self._sessions.add(self._instruments.session_of(symbol))
+            self._out = self._sessions <= self._closed
+
     def _session(self, status: SessionStatus) -> None:
+        session = self._instruments.session_key(status.session)  # as the robot hears it
         if status.state is SessionState.OPEN:
-            self._closed.discard(status.session)
+            self._closed.discard(session)
         else:
-            self._closed.add(status.session)
+            self._closed.add(session)
+        self._out = bool(self._sessions) and self._sessions <= self._closed
 
     def _clock(self, ts: int) -> None:
         """Count the time since the previous event as market time, and in the market."""
         last, self._last_ts = self._last_ts, ts
-        if last is None or ts <= last or self._closed:
+        if last is None or ts <= last or self._out:
             return
         self._market_ns += ts - last
-        if any(position.qty for position in self.positions.values()):
+        if self._holding:
             self._in_market_ns += ts - last
 
     def _mark(self) -> None:
+        # Flat and no fill since the last mark: the equity is what it was, a peak already taken.
+        if not self._holding and self._fills == self._marked_fills:
+            return
+        self._marked_fills = self._fills
         points, roubles = self._unrealized()
         equity = self._realized_net + points
         self._points.take(equity)

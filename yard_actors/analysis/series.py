@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import attrs
 
-from yard_actors.wire.events import Command, Event, Fill, MarketEvent, NewOrder, Side
+from yard_actors.wire.events import Command, Event, Fill, MarketEvent, NewOrder, Quote, Side
 
 __all__ = ["Envelope", "Marker", "RobotSeries", "Thinned"]
 
@@ -120,6 +120,7 @@ class RobotSeries:
         self.orders: dict[str, Thinned] = {}
         self.fills: dict[str, Thinned] = {}
         self._start = 0  # the ts of the robot's first event
+        self._equity: tuple[Decimal, float] | None = None  # the last equity and its float
 
     def add(
         self,
@@ -134,8 +135,14 @@ class RobotSeries:
         ts = event.ts
         if self.equity.last is None:
             self._start = ts
-        self.equity.add(ts, float(equity))
-        if isinstance(event, MarketEvent) and self._line(event.symbol, self.prices):
+        last = self._equity
+        if last is None or last[0] is not equity:  # most events leave the equity as it was
+            last = self._equity = (equity, float(equity))
+        self.equity.add(ts, last[1])
+        # a quote first: most events are, and isinstance of a union is the slower check
+        if (type(event) is Quote or isinstance(event, MarketEvent)) and self._line(
+            event.symbol, self.prices
+        ):
             price = mark(event.symbol)
             if price is not None:
                 self.prices[event.symbol].add(ts, float(price))

@@ -140,6 +140,7 @@ class RiskGuard:
         check_declared(params_class, position_params, robot, "position_params")
         self._robot = robot
         self._limits = limits
+        self._limits_json = attrs.asdict(limits)  # for to_json, once: limits never change
         self._bounded = (
             *((name, "max_order_qty") for name in order_qty_params),
             *((name, "max_position") for name in position_params),
@@ -209,7 +210,7 @@ class RiskGuard:
     def to_json(self) -> dict[str, Any]:
         """For the robot's snapshot: the limits, the refusals, the orders of the last second."""
         return {
-            "limits": attrs.asdict(self._limits),
+            "limits": self._limits_json,
             "refusals": self.refusals,
             "recent_orders": list(self._sent),
         }

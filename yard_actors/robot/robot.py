@@ -18,11 +18,11 @@ event and hands it the due :class:`~yard_actors.wire.events.Timer` events first.
 The class holds construction, the per-event hot path (:meth:`Robot.handle` and its
 dispatch) and state; its bases add the rest of the API: the handlers to override
 (``handlers.py``), the views of the book (``views.py``), the command builders
-(``order_commands.py``) and the timer requests (``timer_requests.py``). The mechanics live
-beside it: the book (``book.py``), risk checks (``risk.py``), what a handler's result
-becomes (``commands.py``), controls (``controls.py``), status transitions
-(``lifecycle.py``), timers (``timers.py``), params (``params.py``) and JSON conversion
-(``snapshot.py``).
+(``order_commands.py``), the timer requests (``timer_requests.py``) and what is read of the
+robot, its snapshot included (``state_views.py``). The mechanics live beside it: the book
+(``book.py``), risk checks (``risk.py``), what a handler's result becomes
+(``commands.py``), controls (``controls.py``), status transitions (``lifecycle.py``),
+timers (``timers.py``), params (``params.py``) and JSON conversion (``snapshot.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from yard_actors.robot.marks import Marks
 from yard_actors.robot.order_commands import OrderCommands
 from yard_actors.robot.params import build_params
 from yard_actors.robot.risk import NO_LIMITS, RiskGuard, RiskLimits
-from yard_actors.robot.snapshot import to_jsonable
+from yard_actors.robot.state_views import SnapshotParts, StateViews
 from yard_actors.robot.timer_requests import TimerRequests
 from yard_actors.robot.timers import TimerSchedule
 from yard_actors.wire.events import (
@@ -61,7 +61,7 @@ from yard_actors.wire.events import (
     Tick,
     Timer,
 )
-from yard_actors.wire.instruments import Instrument, InstrumentTable
+from yard_actors.wire.instruments import InstrumentTable
 
 __all__ = ["HandlerResult", "Robot", "RobotStatus"]
 
@@ -77,7 +77,7 @@ _MAX_FEEDBACK_ROUNDS = 100
 _PROPAGATED = (KeyboardInterrupt, SystemExit)
 
 
-class Robot(Handlers, TimerRequests, OrderCommands):
+class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
     """Subclass this, declare ``symbols`` and write the handlers you need.
 
     Each handler may return ``None``, one command or an iterable of commands,
@@ -140,6 +140,7 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         self._pending: list[Command] = []
         self._feedback: list[Event] = []
         self._timers = TimerSchedule(name)
+        self._snapshot_parts = SnapshotParts(cls, self._symbols)  # state_views.py
         self._dispatch: dict[type[Any], Callable[[Any], HandlerResult]] = {
             Quote: self.on_quote,
             Tick: self.on_tick,
@@ -154,86 +155,6 @@ class Robot(Handlers, TimerRequests, OrderCommands):
             SystemStatus: self.on_system,
         }
         self._start()
-
-    def state(self) -> dict[str, Any]:
-        """The robot's own state for :meth:`snapshot`; by default its public attributes."""
-        return {
-            key: to_jsonable(value, f"{self._name}.{key}")
-            for key, value in sorted(vars(self).items())
-            if not key.startswith("_")
-        }
-
-    # --- what user code reads --------------------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def params(self) -> Any:
-        return self._params
-
-    @property
-    def subscriptions(self) -> tuple[str, ...]:
-        """The symbols this robot instance receives market data for."""
-        return self._symbols
-
-    def instrument(self, symbol: str) -> Instrument:
-        """``symbol``'s tick, point value and lot, from the host's instrument table
-        (``[instruments]`` in yard.toml); raise RobotError naming the symbols it knows."""
-        instrument = self._instruments.get(symbol)
-        if instrument is None:
-            msg = (
-                f"robot {self._name}: no instrument {symbol!r} in the instrument table "
-                f"(it lists {', '.join(self._instruments)}); add it under [instruments]"
-            )
-            raise RobotError(msg)
-        return instrument
-
-    def session_open(self, symbol: str) -> bool:
-        """Whether ``symbol``'s session was open at the last ``SessionStatus`` of it this
-        robot heard (False before any): its instrument's own session when it has a
-        ``schedule``, else the FORTS day (``InstrumentTable.session_of``). A status's
-        ``session`` names its schedule, so ``on_session`` sees every session's changes;
-        this is the one that gates ``symbol``'s orders at the paper exchange."""
-        return self._sessions.get(self._instruments.session_of(symbol)) is SessionState.OPEN
-
-    @property
-    def now(self) -> int:
-        """The ``ts`` of the event being handled: the robot's only clock."""
-        return self._now
-
-    @property
-    def status(self) -> RobotStatus:
-        return self._status
-
-    @property
-    def error(self) -> str | None:
-        return self._error
-
-    @property
-    def failure_traceback(self) -> str | None:
-        return self._traceback
-
-    @property
-    def last_refusal(self) -> str | None:
-        """Why the last control that could not be applied was refused; None if none was."""
-        return self._last_refusal
-
-    @property
-    def open_order_count(self) -> int:
-        """How many working orders the robot has (those with a cancel requested included)."""
-        return len(self._book.orders)
-
-    @property
-    def held(self) -> HeldOrders:
-        """The new orders held, not sent, while the robot was paused: a count, the last few."""
-        return self._held
-
-    @property
-    def risk_refusals(self) -> dict[str, int]:
-        """Commands and ``set_params`` refused by each risk limit, by limit name."""
-        return self._risk.refusals
 
     # --- the framework's entry point -------------------------------------------------------------
 
@@ -410,28 +331,3 @@ class Robot(Handlers, TimerRequests, OrderCommands):
         self._error = reason
         self._pending.clear()
         self._pending.extend(self.cancel_all())
-
-    # --- state -----------------------------------------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state, JSON-able, keys sorted: equal snapshots mean equal robots."""
-        book = self._book
-        return {
-            "name": self._name,
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "status": self._status.value,
-            "now": self._now,
-            "events": self._events,
-            "order_seq": self._order_seq,
-            "symbols": list(self._symbols),
-            "params": to_jsonable(self._params, f"{self._name}.params"),
-            "positions": {s: p.to_json() for s, p in sorted(book.positions.items())},
-            "open_orders": [o.to_json() for o in book.orders.values()],
-            "pnl": str(book.realized_pnl),
-            "error": self._error,
-            "last_refusal": self._last_refusal,
-            "held": self._held.to_json(),
-            "risk": self._risk.to_json(),
-            "state": self.state(),
-            "timers": self._timers.to_json(),
-        }

@@ -14,6 +14,9 @@ from yard_actors.wire.events import (
     SessionStatus,
     Side,
 )
+from yard_actors.wire.instruments import DEFAULT_INSTRUMENTS, Instrument, InstrumentTable
+
+Step = tuple[Event, tuple[Command, ...]]
 
 
 def _round_trip() -> list[tuple[Event, tuple[Command, ...]]]:
@@ -103,3 +106,56 @@ def test_a_robot_that_never_traded_has_no_ratios() -> None:
     assert metrics.time_in_market is None
     assert metrics.net == 0
     assert metrics.to_json()["net"] == "0"
+
+
+_WITH_NG = InstrumentTable(
+    [
+        *DEFAULT_INSTRUMENTS.values(),
+        Instrument(symbol="NG", tick_size=Decimal("0.001"), schedule="10:00-14:00"),
+    ]
+)
+
+
+def _long_si_until(second: int, *statuses: tuple[int, str, SessionState]) -> list[Step]:
+    """Long 1 Si from 0 s to ``second``, a quote at 40 s; ``(second, session, state)`` between."""
+    buy = order(Side.BUY, "100", T0, 1)
+    sell = order(Side.SELL, "100", T0 + second * S, 2)
+    steps: list[Step] = [
+        (quote("Si", 99, 100, ts=T0), (buy,)),
+        (fill(buy, 1), ()),
+        (quote("Si", 99, 100, ts=T0 + second * S), (sell,)),
+        (fill(sell, 2), ()),
+        *(
+            (SessionStatus(ts=T0 + at * S, session=name, state=state), ())
+            for at, name, state in statuses
+        ),
+        (quote("Si", 99, 100, ts=T0 + 40 * S), ()),
+    ]
+    return sorted(steps, key=lambda step: step[0].ts)
+
+
+def _time_in_market(steps: list[Step], symbols: tuple[str, ...]) -> Decimal | None:
+    ledger = MetricsLedger(_WITH_NG, symbols)
+    for event, commands in steps:
+        ledger.update(event, commands)
+    return ledger.metrics().time_in_market
+
+
+def test_a_robot_trading_si_stays_in_market_while_an_ng_only_session_is_closed() -> None:
+    # NG's own session is closed 10-20 s; Si trades in the FORTS day, open throughout
+    steps = _long_si_until(30, (10, "NG", SessionState.CLOSED), (20, "NG", SessionState.OPEN))
+
+    # long 30 s of 40 s of market time (not 20 s of 30 s: NG's session is not Si's)
+    assert _time_in_market(steps, ("Si",)) == Decimal("0.75")
+
+
+def test_a_robot_is_out_of_market_only_while_every_session_of_its_symbols_is_closed() -> None:
+    steps = _long_si_until(
+        25,
+        (5, "NG", SessionState.CLOSED),  # NG closed from 5 s on, the FORTS day open
+        (10, "MOEX", SessionState.CLEARING),  # the FORTS day, as a feed may name it: both closed
+        (20, "FORTS", SessionState.OPEN),
+    )
+
+    # market time 0-10 s and 20-40 s; long 0-10 s and 20-25 s
+    assert _time_in_market(steps, ("Si", "NG")) == Decimal("0.5")
