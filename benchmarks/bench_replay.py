@@ -7,21 +7,27 @@ is answered by an acceptance (an ``E`` + ``D`` event to it alone, as the trades 
 journals one), so its book turns over as it would live. Cases, each on its own journal:
 
 * ``read``: the forward streaming reader alone (frames verified, runs attributed), events/s;
-* ``read+decode``: the same, each event decoded: the raw limit of any replay;
+* ``read+decode``: the same, each event decoded: the raw limit of a replay in one process;
+* ``read ahead``, ``read ahead+decode``: the same with the read in a child process
+  (:mod:`~yard_actors.journal.stream_ahead`, as ``yard replay`` reads a journal of 16 MB or
+  more on two cores): the raw limit of such a replay;
 * ``replay trivial``: what ``yard replay`` does (:func:`~yard_actors.journal.replay_steps.
-  replay_journal`, no step kept) with a robot that only counts its quotes, events/s
-  (target: 200,000 on the 2-core machine);
+  replay_journal`, no step kept, the read ahead chosen by size) with a robot that only
+  counts its quotes, events/s (target: 200,000 on the 2-core machine);
+* ``replay trivial, one process``: the same with the read in this process;
 * ``replay_steps trivial``: the same through :func:`~yard_actors.journal.replay.replay_steps`,
   a :class:`ReplayStep` built per event (what the analyzer reads);
 * ``replay market maker``: ``yard replay``'s way with ``robots.market_maker:MarketMaker``;
 * peak RSS (VmHWM, reset before each case) of every case: flat means about the same for 1M
-  and 10M events (``--events 10000000`` writes ~1.4 GB to the temp folder).
+  and 10M events (``--events 10000000`` writes ~1.4 GB to the temp folder); for the cases
+  reading ahead, the reading child's peak RSS too.
 
     python benchmarks/bench_replay.py [--events 1000000] [--mm-events 200000] [--json out.json]
 """
 
 from __future__ import annotations
 
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +43,7 @@ from yard_actors.journal import Group, Journal, JournalConfig
 from yard_actors.journal.replay import replay_steps
 from yard_actors.journal.replay_steps import replay_journal
 from yard_actors.journal.stream import stream_runs
+from yard_actors.journal.stream_ahead import stream_runs_ahead
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import accepted, quote
 from yard_actors.wire.codec import decode, encode
@@ -111,7 +118,11 @@ def _deliver(journal: Journal, robot: Robot, payload: bytes) -> None:
         journal.record_command(robot.name, encode(command))
 
 
-def timed_case(name: str, events: int, run: Callable[[], int]) -> dict[str, Any]:
+def timed_case(
+    name: str, events: int, run: Callable[[], int], *, child: bool = False
+) -> dict[str, Any]:
+    """Run one case; ``child``: it reads in a child process, whose peak RSS is shown too
+    (the largest of the children so far: the cases with a child read the same journal)."""
     reset_peak_rss()
     rss = rss_kb()
     started = time.perf_counter()
@@ -126,9 +137,13 @@ def timed_case(name: str, events: int, run: Callable[[], int]) -> dict[str, Any]
         "peak_rss_mb": round(peak_rss_kb() / 1024, 1),
         "ok": fed == events,
     }
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if child else 0
+    if child:
+        result["child_peak_rss_mb"] = round(child_mb, 1)
     print(
-        f"{name:<22} {fed:>12,} events {elapsed:>8.2f} s {fed / elapsed:>12,.0f} events/s   "
-        f"peak RSS {result['peak_rss_mb']:>7,.1f} MB (before {result['rss_before_mb']:,.1f})"
+        f"{name:<30} {fed:>10,} events {elapsed:>6.2f} s {fed / elapsed:>10,.0f} events/s   "
+        f"peak RSS {result['peak_rss_mb']:>6,.1f} MB (before {result['rss_before_mb']:,.1f})"
+        + (f", child {child_mb:,.1f} MB" if child else "")
     )
     return result
 
@@ -146,12 +161,25 @@ def read_and_decode(directory: Path, robot: str) -> int:
     return fed
 
 
+def read_ahead(directory: Path, robot: str) -> int:
+    return sum(len(run.events) for run in stream_runs_ahead(directory, [robot]))
+
+
+def read_ahead_and_decode(directory: Path, robot: str) -> int:
+    fed = 0
+    for run in stream_runs_ahead(directory, [robot]):
+        for _, payload in run.events:
+            decode(payload)
+            fed += 1
+    return fed
+
+
 def stepped(directory: Path, robot: str, built: Robot) -> int:
     return sum(1 for _ in replay_steps(directory, robot, robot=built))
 
 
-def replayed(directory: Path, robot: str, built: Robot) -> int:
-    [replay] = replay_journal(directory, {robot: built}).run().values()
+def replayed(directory: Path, robot: str, built: Robot, *, ahead: bool | None = None) -> int:
+    [replay] = replay_journal(directory, {robot: built}, ahead=ahead).run().values()
     if not replay.identical:
         print(f"  {robot} did not replay identical: {replay.divergence or replay.failure}")
     return replay.events
@@ -179,8 +207,25 @@ def main() -> None:
         n = args.events
         results.append(timed_case("read", n, lambda: read_only(trivial, "trivial")))
         results.append(timed_case("read+decode", n, lambda: read_and_decode(trivial, "trivial")))
+        ahead, ahead_decode = read_ahead, read_ahead_and_decode
+        results.append(timed_case("read ahead", n, lambda: ahead(trivial, "trivial"), child=True))
         results.append(
-            timed_case("replay trivial", n, lambda: replayed(trivial, "trivial", Trivial("t")))
+            timed_case("read ahead+decode", n, lambda: ahead_decode(trivial, "trivial"), child=True)
+        )
+        results.append(
+            timed_case(
+                "replay trivial",
+                n,
+                lambda: replayed(trivial, "trivial", Trivial("t")),
+                child=True,
+            )
+        )
+        results.append(
+            timed_case(
+                "replay trivial, one process",
+                n,
+                lambda: replayed(trivial, "trivial", Trivial("t"), ahead=False),
+            )
         )
         results.append(
             timed_case("replay_steps trivial", n, lambda: stepped(trivial, "trivial", Trivial("t")))
@@ -191,6 +236,7 @@ def main() -> None:
                 "replay market maker",
                 mm_events,
                 lambda: replayed(mm, "mm", MarketMaker("mm", params=MM_PARAMS)),
+                child=True,
             )
         )
     cli.write_json(args.json, {"machine": info, "results": results})
