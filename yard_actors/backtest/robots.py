@@ -13,14 +13,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
-
 from gateways.store.base import ReportRecord
 from yard_actors.backtest.desk import OrderDesk
 from yard_actors.backtest.journaling import RunJournal
 from yard_actors.host.host_config import RobotSettings
-from yard_actors.journal.source import class_source
-from yard_actors.robot.loader import class_path, load_robot_class
+from yard_actors.journal.rebuild import robot_spec
+from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.robot import Robot
 from yard_actors.robot.timers import fire_due_timers
 from yard_actors.wire.codec import encode
@@ -47,18 +45,7 @@ def build_robot(
         instruments=instruments,
         limits=settings.limits,
     )
-    spec = {
-        "name": settings.name,
-        "class": class_path(cls),
-        "symbols": list(robot.subscriptions),
-        "params": robot.snapshot()["params"],
-        "limits": attrs.asdict(settings.limits),  # replay must refuse what live refused
-        "instruments": instruments.to_json(),  # replay must price as the backtest priced
-    }
-    source = class_source(cls)
-    if source is not None:  # replay names a changed class by this, as for a host's robot
-        spec["source"] = dict(source)
-    return robot, spec
+    return robot, robot_spec(robot, settings.limits, instruments)
 
 
 class RobotRunner:

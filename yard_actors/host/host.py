@@ -33,7 +33,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pykka
 import zmq
 
@@ -56,9 +55,9 @@ from yard_actors.host.runtimes import HOST_WORKERS, RobotRuntime
 from yard_actors.host.supervision import LOCAL, Supervision, supervised
 from yard_actors.host.supervision_config import SupervisionConfig
 from yard_actors.journal import JournalConfig
-from yard_actors.journal.source import class_source
+from yard_actors.journal.rebuild import robot_spec
 from yard_actors.net import LOCAL_ONLY, Security
-from yard_actors.robot.loader import class_path, load_robot_class
+from yard_actors.robot.loader import load_robot_class
 from yard_actors.robot.risk import RiskLimits, limits_notice
 from yard_actors.robot.robot import Robot
 from yard_actors.runtime import DEFAULT_BATCH
@@ -240,17 +239,7 @@ class Host(Supervision):
         if self._registrations is not None:  # keyed: the gateway takes it under our key, or not
             trades = self._parts.intakes[IntakeKind.TRADES]
             register_robot(trades, self._registrations, name, self._ask_timeout)
-        spec = {
-            "name": name,
-            "class": class_path(cls),
-            "symbols": list(robot.subscriptions),
-            "params": robot.snapshot()["params"],
-            "limits": attrs.asdict(limits),  # replay must refuse what live refused
-            "instruments": self._instruments.to_json(),  # replay must price as live priced
-        }
-        source = class_source(cls)
-        if source is not None:  # replay names a changed class by this (journal/source.py)
-            spec["source"] = dict(source)
+        spec = robot_spec(robot, limits, self._instruments)
         restored = Restored()
         journal, restorer, link = self._parts.journal, self._parts.restorer, self._parts.link
         if restore and restorer is not None:

@@ -1,6 +1,9 @@
-"""Building the robot a journal speaks of, and failing it where its replay raises.
+"""The spec a journal keeps of a robot, building the robot from it, and failing it where its
+replay raises.
 
-Shared by every replay (:mod:`~yard_actors.journal.replay`, whole histories;
+:func:`robot_spec` is what a host (and a backtest) journals when it adds a robot, and
+:func:`build_robot` its inverse, kept side by side so the two cannot drift apart. Shared by
+every replay (:mod:`~yard_actors.journal.replay`, whole histories;
 :mod:`~yard_actors.journal.replay_steps`, streamed): the robot is built from the spec the
 host journaled when it added the robot, and an event whose replay raises fails the robot as
 the host's actor would. The spec holds the instrument table the robot saw (``instruments``,
@@ -17,13 +20,21 @@ from typing import Any
 import attrs
 
 from yard_actors.errors import JournalError
-from yard_actors.robot.loader import load_robot_class
+from yard_actors.journal.source import class_source
+from yard_actors.robot.loader import class_path, load_robot_class
 from yard_actors.robot.risk import RiskLimits
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.wire.events import Command
 from yard_actors.wire.instruments import InstrumentTable
 
-__all__ = ["ReplayFailure", "build_robot", "fail_robot", "failed_before", "spec_instruments"]
+__all__ = [
+    "ReplayFailure",
+    "build_robot",
+    "fail_robot",
+    "failed_before",
+    "robot_spec",
+    "spec_instruments",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -35,6 +46,30 @@ class ReplayFailure:
 
     def __str__(self) -> str:
         return f"the event at journal seq {self.seq} raised {self.error}"
+
+
+def robot_spec(robot: Robot, limits: RiskLimits, instruments: InstrumentTable) -> dict[str, Any]:
+    """The spec to journal for ``robot``, just built with ``limits`` and ``instruments``.
+
+    It holds what :func:`build_robot` needs to build the same robot again: its class, name,
+    symbols and params (as the robot took them), the limits (a replay must refuse what the
+    run refused) and the instrument table (and price as the run priced); and the class's
+    file and hash (:mod:`~yard_actors.journal.source`), by which a replay names a class
+    changed since the run.
+    """
+    cls = type(robot)
+    spec: dict[str, Any] = {
+        "name": robot.name,
+        "class": class_path(cls),
+        "symbols": list(robot.subscriptions),
+        "params": robot.snapshot()["params"],
+        "limits": attrs.asdict(limits),
+        "instruments": instruments.to_json(),
+    }
+    source = class_source(cls)
+    if source is not None:
+        spec["source"] = dict(source)
+    return spec
 
 
 def build_robot(
