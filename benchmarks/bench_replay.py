@@ -41,7 +41,7 @@ from robots.market_maker import MarketMaker
 from yard_actors import Quote, Robot
 from yard_actors.journal import Group, Journal, JournalConfig
 from yard_actors.journal.replay import replay_steps
-from yard_actors.journal.replay_steps import replay_journal
+from yard_actors.journal.replay_all import replay_journal
 from yard_actors.journal.stream import stream_runs
 from yard_actors.journal.stream_ahead import stream_runs_ahead
 from yard_actors.robot.robot import HandlerResult

@@ -1,7 +1,7 @@
 """The analysis pass: every robot of a journal replayed once, each event's row written as it goes.
 
 All the robots are replayed in one forward read of the journal
-(:func:`~yard_actors.journal.replay_steps.replay_journal`): after each step the replayed
+(:func:`~yard_actors.journal.replay_all.replay_journal`): after each step the replayed
 robot's :meth:`~yard_actors.robot.robot.Robot.snapshot` becomes the row's state
 (:class:`~yard_actors.analysis.records.StateDeltas`), the commands it sent the row's
 actions, and the step goes on to the robot's figures (:mod:`.metrics`), its plot series
@@ -27,7 +27,8 @@ from yard_actors.analysis.store_check import FactsCollector, StoreFacts
 from yard_actors.errors import RobotError, YardError
 from yard_actors.journal.index import index_journal
 from yard_actors.journal.rebuild import build_robot, spec_instruments
-from yard_actors.journal.replay_steps import ReplayStep, RobotReplay, replay_journal
+from yard_actors.journal.replay_all import replay_journal
+from yard_actors.journal.replay_steps import ReplayStep, RobotReplay
 from yard_actors.robot.loader import class_path
 from yard_actors.robot.robot import Robot
 from yard_actors.wire.codec import encode

@@ -1,7 +1,7 @@
 """``yard replay JOURNAL_DIR [ROBOT...]``: rebuild robots from a journal and check their commands.
 
 With no robot named, every robot the journal added, all in one forward pass over it
-(:func:`~yard_actors.journal.replay_steps.replay_journal`), in memory that does not grow with
+(:func:`~yard_actors.journal.replay_all.replay_journal`), in memory that does not grow with
 the journal. One line per robot when it replays identical; for a divergence, the first place
 (:mod:`~yard_actors.app.replay_report`), found again by a second replay of that robot alone
 to show its state before and after the event. ``--export-test`` turns a slice of one robot's
@@ -26,7 +26,8 @@ from yard_actors.app.replay_report import StateChange, changed_keys, class_chang
 from yard_actors.errors import RobotError
 from yard_actors.journal.index import JournalIndex, index_journal
 from yard_actors.journal.rebuild import build_robot
-from yard_actors.journal.replay_steps import RobotReplay, open_replay, replay_journal
+from yard_actors.journal.replay_all import replay_journal
+from yard_actors.journal.replay_steps import RobotReplay, open_replay
 from yard_actors.robot.robot import Robot
 
 __all__ = ["add_replay_parser", "replay_command"]

@@ -2,8 +2,8 @@
 
 :func:`~yard_actors.journal.replay.replay_into` takes a whole history and returns whole lists;
 this module replays from :func:`~yard_actors.journal.stream.stream_runs`, so a journal of any
-length replays in memory that does not grow with it, and every robot of a journal replays in
-one pass over it (:func:`replay_journal`). Each step is one event fed to the robot with the
+length replays in memory that does not grow with it (every robot of a journal in one pass
+over it: :mod:`~yard_actors.journal.replay_all`). Each step is one event fed to the robot with the
 commands it produced and the commands the live robot journaled for it.
 
 The journal says which commands a *run* of events produced (a robot journals its commands
@@ -29,7 +29,6 @@ from yard_actors.errors import RobotError
 from yard_actors.journal.index import JournalIndex, index_journal
 from yard_actors.journal.rebuild import ReplayFailure, build_robot, fail_robot, failed_before
 from yard_actors.journal.stream import DEFAULT_WINDOW, RobotRun, stream_runs
-from yard_actors.journal.stream_ahead import reads_ahead, stream_runs_ahead
 from yard_actors.robot.robot import Robot, RobotStatus
 from yard_actors.wire.codec import decode, encode
 from yard_actors.wire.events import Command, Event
@@ -38,14 +37,12 @@ from yard_actors.wire.instruments import InstrumentTable
 from yard_actors.wire.schema import MAX_PAYLOAD_BYTES
 
 __all__ = [
-    "JournalReplay",
     "ReplaySession",
     "ReplayStep",
     "StepDivergence",
     "UndecodableEvent",
     "decode_event",
     "open_replay",
-    "replay_journal",
     "replay_steps",
 ]
 
@@ -383,100 +380,9 @@ def _built(
     return build_robot(spec, robot_class=robot_class, instruments=instruments)
 
 
-class JournalReplay:
-    """Several robots replayed in one pass over a journal (:func:`replay_journal`)."""
-
-    def __init__(
-        self,
-        directory: str | os.PathLike[str],
-        replays: dict[str, RobotReplay],
-        index: JournalIndex,
-        window: int,
-        ahead: bool | None = None,
-    ) -> None:
-        self.directory = directory
-        self.replays = replays
-        self.index = index
-        self._window = window
-        self._ahead = ahead
-
-    def steps(self) -> Iterator[tuple[RobotReplay, ReplayStep]]:
-        """Read the journal forward once; yield each robot's steps with its replay."""
-        replays = self.replays
-        event_of = _SharedDecoder() if len(replays) > 1 else decode_event
-        for run in _runs(self.directory, list(replays), self._window, self._ahead):
-            replay = replays[run.robot]
-            for step in replay.steps(run, event_of):
-                yield replay, step
-
-    def run(self) -> dict[str, RobotReplay]:
-        """Replay to the journal's end, keeping no step; return each robot's replay."""
-        replays = self.replays
-        event_of = _SharedDecoder() if len(replays) > 1 else decode_event
-        runs = _runs(self.directory, list(replays), self._window, self._ahead)
-        try:
-            for run in runs:
-                replays[run.robot].feed(run, event_of)
-        finally:
-            runs.close()  # a robot that raised through feed() stops the reading child now
-        return replays
-
-
-def replay_journal(
-    directory: str | os.PathLike[str],
-    robots: Mapping[str, Robot],
-    *,
-    index: JournalIndex | None = None,
-    window: int = DEFAULT_WINDOW,
-    ahead: bool | None = None,
-) -> JournalReplay:
-    """Prepare to replay ``robots`` (by name, each a fresh robot) in one pass over the journal.
-
-    ``index``: the journal's :func:`~yard_actors.journal.index.index_journal`, if the caller
-    already read it (to build the robots from their specs). ``ahead``: read the journal in a
-    child process (:mod:`~yard_actors.journal.stream_ahead`); None chooses by its size.
-    """
-    index = index if index is not None else index_journal(directory, robots)
-    replays = {
-        name: RobotReplay(name, robot, index.quarantined_of(name)) for name, robot in robots.items()
-    }
-    return JournalReplay(directory, replays, index, window, ahead)
-
-
-def _runs(
-    directory: str | os.PathLike[str], robots: list[str], window: int, ahead: bool | None
-) -> Generator[RobotRun, None, None]:
-    if reads_ahead(directory, ahead):
-        yield from stream_runs_ahead(directory, robots, window=window)
-    else:
-        yield from stream_runs(directory, robots, window=window)
-
-
 _FAST: Final = DECODERS  # bound here: a module global's .get is one lookup less per event
 
 
 def decode_event(seq: int, payload: bytes) -> Event:
     """Decode the payload of the event at ``seq`` (what :meth:`RobotReplay.steps` calls)."""
     return decode(payload)
-
-
-class _SharedDecoder:
-    """Decodes a fanned event once for all the robots it went to: events are immutable.
-
-    Keeps the last ``keep`` events decoded: the robots of a group close their runs of an
-    event close together, and one far behind only decodes its events again.
-    """
-
-    def __init__(self, keep: int = 8192) -> None:
-        self._events: dict[int, Event] = {}
-        self._order: deque[int] = deque()
-        self._window = keep
-
-    def __call__(self, seq: int, payload: bytes) -> Event:
-        event = self._events.get(seq)
-        if event is None:
-            event = self._events[seq] = decode(payload)
-            self._order.append(seq)
-            if len(self._order) > self._window:
-                del self._events[self._order.popleft()]
-        return event

@@ -14,7 +14,8 @@ import pytest
 
 from yard_actors import Quote, Robot
 from yard_actors.journal import Group, Journal
-from yard_actors.journal.replay_steps import RobotReplay, replay_journal
+from yard_actors.journal.replay_all import replay_journal
+from yard_actors.journal.replay_steps import RobotReplay
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import quote
 from yard_actors.wire.codec import encode

@@ -10,7 +10,8 @@ from pathlib import Path
 from yard_actors import Quote, Robot
 from yard_actors.journal import Group, Journal, JournalConfig, read_robot
 from yard_actors.journal.replay import replay, replay_into, replay_steps
-from yard_actors.journal.replay_steps import open_replay, replay_journal
+from yard_actors.journal.replay_all import replay_journal
+from yard_actors.journal.replay_steps import open_replay
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import quote
 from yard_actors.wire.codec import decode, encode

@@ -18,7 +18,7 @@ from tests.unit.journal.test_stream import ROBOTS, write_random_journal
 from yard_actors import Quote, Robot
 from yard_actors.errors import JournalError
 from yard_actors.journal import Group, Journal, JournalConfig
-from yard_actors.journal.replay_steps import replay_journal
+from yard_actors.journal.replay_all import replay_journal
 from yard_actors.journal.stream import stream_runs
 from yard_actors.journal.stream_ahead import AHEAD_MIN_BYTES, reads_ahead, stream_runs_ahead
 from yard_actors.robot.robot import HandlerResult
