@@ -9,7 +9,7 @@ journals one), so its book turns over as it would live. Cases, each on its own j
 * ``read``: the forward streaming reader alone (frames verified, runs attributed), events/s;
 * ``read+decode``: the same, each event decoded: the raw limit of a replay in one process;
 * ``read ahead``, ``read ahead+decode``: the same with the read in a child process
-  (:mod:`~yard_actors.journal.stream_ahead`, as ``yard replay`` reads a journal of 16 MB or
+  (:mod:`~yard_actors.journal.stream_ahead`, as ``yard replay`` reads a journal of 64 MB or
   more on two cores): the raw limit of such a replay;
 * ``replay trivial``: what ``yard replay`` does (:func:`~yard_actors.journal.replay_steps.
   replay_journal`, no step kept, the read ahead chosen by size) with a robot that only

@@ -1,12 +1,14 @@
 """Reading the journal on a second core: the stream in a child process, the replay in this one.
 
-A replay spends about a third of its time reading: loading each segment and checking every
+A replay spends about a quarter of its time reading: loading each segment and checking every
 frame's crc, then sorting the records into robots' runs (:func:`~yard_actors.journal.stream.
 stream_runs`). None of that needs the robots, so on a machine with a core to spare it runs
 in a child process, a few batches ahead, while this process decodes the events and feeds
 the robots: :func:`stream_runs_ahead` yields exactly the runs :func:`stream_runs` yields.
 
-What crosses between them is the runs themselves, pickled in batches (the payloads are
+The child verifies each segment in parts of 1 MB and sends a part's runs before it goes
+on, so the reader starts at once and never waits for a whole segment's check. What
+crosses between them is the runs themselves, pickled in batches (the payloads are
 small byte strings; pickling them is a copy), and the child's log lines (a torn tail's
 warning), logged again here under their own logger. The pipe's buffer bounds how far
 the child runs ahead, so memory stays flat however long the journal. A
@@ -17,7 +19,7 @@ the child.
 The child is this interpreter run on this module (``python -m``): a fresh process, safe
 whatever threads this one runs, and unlike :mod:`multiprocessing`'s ``spawn`` it never
 imports the caller's ``__main__`` (a script without a main guard still replays). It costs
-about 0.1 s to start, so :func:`reads_ahead` chooses it only for a journal large enough to
+about 0.15 s to start, so :func:`reads_ahead` chooses it only for a journal large enough to
 repay that, on a machine with two or more cores.
 """
 
@@ -42,7 +44,7 @@ from yard_actors.journal.stream import DEFAULT_WINDOW, RobotRun, stream_runs
 
 __all__ = ["AHEAD_MIN_BYTES", "reads_ahead", "stream_runs_ahead"]
 
-AHEAD_MIN_BYTES: Final = 16 << 20  # ~100k quotes: a replay of ~0.5 s, worth a child's start
+AHEAD_MIN_BYTES: Final = 64 << 20  # ~450k quotes, ~2 s of replay: the child's ~0.15 s start repays
 _BATCH_EVENTS: Final = 2048  # events per message (~300 KB of quotes): few messages, little held
 _STOP_S: Final = 5.0  # how long a closed read waits for its child before killing it
 _LENGTH: Final = struct.Struct("<I")  # each message's length, before it

@@ -17,10 +17,10 @@ import pytest
 from tests.unit.journal.test_stream import ROBOTS, write_random_journal
 from yard_actors import Quote, Robot
 from yard_actors.errors import JournalError
-from yard_actors.journal import Group, Journal, JournalConfig
+from yard_actors.journal import Group, Journal, JournalConfig, stream_ahead
 from yard_actors.journal.replay_all import replay_journal
 from yard_actors.journal.stream import stream_runs
-from yard_actors.journal.stream_ahead import AHEAD_MIN_BYTES, reads_ahead, stream_runs_ahead
+from yard_actors.journal.stream_ahead import reads_ahead, stream_runs_ahead
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import quote, wait_until
 from yard_actors.wire.codec import encode
@@ -154,12 +154,13 @@ def test_the_read_ahead_is_chosen_for_large_journals_on_two_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("YARD_REPLAY_AHEAD", raising=False)
+    monkeypatch.setattr(stream_ahead, "AHEAD_MIN_BYTES", 1 << 16)  # 64 MB is slow to write
     write_big_journal(tmp_path, events=100)
     two_cores = len(os.sched_getaffinity(0)) >= 2
 
     assert reads_ahead(tmp_path) is False  # small: a child's start would cost more
     assert reads_ahead(tmp_path, ahead=True) is True
-    (tmp_path / "journal-99999999.yj").write_bytes(b"\0" * AHEAD_MIN_BYTES)
+    (tmp_path / "journal-99999999.yj").write_bytes(b"\0" * stream_ahead.AHEAD_MIN_BYTES)
     assert reads_ahead(tmp_path) is two_cores
     assert reads_ahead(tmp_path, ahead=False) is False
     monkeypatch.setenv("YARD_REPLAY_AHEAD", "0")
