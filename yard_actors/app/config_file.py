@@ -17,7 +17,6 @@ host, the paper exchange and the feed alike.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -29,6 +28,7 @@ import attrs
 from gateways.pacing import check_speed
 from gateways.paper import PaperConfig
 from gateways.readers import time_zone
+from yard_actors.app.config_read import read_config
 from yard_actors.app.import_path import config_folder_first
 from yard_actors.app.instrument_config import instrument_table
 from yard_actors.errors import ConfigError, YardError
@@ -127,19 +127,7 @@ def load_settings(path: str | Path | None) -> SystemSettings:
     if path is None:
         return system_settings({}, source="<defaults>")
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        msg = f"{file}: the config file does not exist (yard init writes an example)"
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"{file}: cannot read the config file: {exc}"
-        raise ConfigError(msg) from exc
-    try:
-        config = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{file}: not valid TOML: {exc}"
-        raise ConfigError(msg) from exc
+    config = read_config(file)
     config_folder_first(file)
     return system_settings(config, source=str(file))
 

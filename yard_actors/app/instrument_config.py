@@ -32,7 +32,6 @@ naming the file, the key (``instruments.BR.tick``) and what is wrong.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, Final
 
 import attrs
 
+from yard_actors.app.config_read import read_config
 from yard_actors.errors import ConfigError
 from yard_actors.wire.instruments import (
     DEFAULT_INSTRUMENTS,
@@ -87,14 +87,7 @@ def instruments_in_file(path: str | Path) -> InstrumentTable:
     """The ``[instruments]`` of a yard.toml alone (``yard gateway --config``, ``yard feed
     --config``): the rest of the file is not read. Raises ConfigError."""
     file = Path(path)
-    try:
-        config = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        msg = f"{file}: cannot read the config file: {exc}"
-        raise ConfigError(msg) from exc
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{file}: not valid TOML: {exc}"
-        raise ConfigError(msg) from exc
+    config = read_config(file)
     return instrument_table(config.get("instruments", {}), source=str(file))
 
 

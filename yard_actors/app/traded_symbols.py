@@ -17,12 +17,12 @@ here; every problem is a ConfigError naming the file and the key.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from yard_actors.app.config_file import DEFAULT_ROBOTS
+from yard_actors.app.config_read import read_config
 from yard_actors.app.import_path import config_folder_first
 from yard_actors.errors import ConfigError, RobotError
 from yard_actors.robot.loader import load_robot_class
@@ -36,14 +36,7 @@ def symbols_in_file(path: str | Path) -> tuple[str, ...]:
     Raises ConfigError naming the file, the key and the problem.
     """
     file = Path(path)
-    try:
-        config = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        msg = f"{file}: cannot read the config file: {exc}"
-        raise ConfigError(msg) from exc
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{file}: not valid TOML: {exc}"
-        raise ConfigError(msg) from exc
+    config = read_config(file)
     config_folder_first(file)  # a robot module beside the config imports, as for yard run
     return traded_symbols(config, source=str(file))
 

@@ -141,5 +141,5 @@ def test_gateway_and_feed_read_only_the_instruments_of_a_config(tmp_path: Path) 
 
 
 def test_an_unreadable_config_for_the_instruments_says_so(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"nope\.toml: cannot read the config file"):
+    with pytest.raises(ConfigError, match=r"nope\.toml: the config file does not exist"):
         instruments_in_file(tmp_path / "nope.toml")

@@ -65,7 +65,7 @@ def test_a_config_file_missing_or_not_toml_is_refused_naming_it(tmp_path: Path) 
     bad = tmp_path / "bad.toml"
     bad.write_text("robots = [", encoding="utf-8")
 
-    with pytest.raises(ConfigError, match=r"missing\.toml: cannot read the config file"):
+    with pytest.raises(ConfigError, match=r"missing\.toml: the config file does not exist"):
         symbols_in_file(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
         symbols_in_file(bad)
