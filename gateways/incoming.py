@@ -10,8 +10,10 @@ for the gateway to count and drop.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Final
 
+from gateways.drops import Drops
 from gateways.exchange import MarketUpdate
 from yard_actors.errors import DecodeError
 from yard_actors.wire.codec import decode
@@ -19,7 +21,7 @@ from yard_actors.wire.endpoints import wrong_endpoint
 from yard_actors.wire.events import Bar, CancelOrder, NewOrder, Quote, SessionStatus, Tick
 from yard_actors.wire.names import SESSION_TOPIC
 
-__all__ = ["read_command", "read_market"]
+__all__ = ["read_command", "read_market", "take_command"]
 
 _SHOWN: Final = 40  # bytes of a topic quoted in a refusal
 _SESSION: Final = SESSION_TOPIC.encode()
@@ -38,6 +40,20 @@ def read_command(frames: list[bytes]) -> NewOrder | CancelOrder:
     if command.robot.encode() != frames[0]:
         msg = f"{type(command).__name__} of robot {command.robot} under {frames[0][:_SHOWN]!r}"
         raise DecodeError("topic_mismatch", msg)
+    return command
+
+
+def take_command(
+    frames: list[bytes], drops: Drops, stats: Counter[str]
+) -> NewOrder | CancelOrder | None:
+    """:func:`read_command`, counted as the gateway counts: a command read counts in
+    ``stats["commands"]``; one that does not decode is dropped (``drops``) and None returned."""
+    try:
+        command = read_command(frames)
+    except DecodeError as exc:
+        drops.drop("command", exc.reason, str(exc))
+        return None
+    stats["commands"] += 1
     return command
 
 

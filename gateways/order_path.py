@@ -28,7 +28,7 @@ from typing import Any, cast
 from gateways.drops import Drops, should_log
 from gateways.exchange import ExchangeAdapter, MarketUpdate
 from gateways.exchange_calls import DETAIL, ExchangeCalls
-from gateways.incoming import read_command, read_market
+from gateways.incoming import read_market, take_command
 from gateways.outage import Ready, StoreOutage
 from gateways.outbox import Outbox
 from gateways.paced import PacedInput
@@ -133,13 +133,9 @@ class OrderPath:
 
     def on_command(self, frames: list[bytes]) -> None:
         """Apply a command read off the orders socket; drop it if it does not decode."""
-        try:
-            command = read_command(frames)
-        except DecodeError as exc:
-            self._drops.drop("command", exc.reason, str(exc))
-            return
-        self._stats["commands"] += 1
-        self._handle_command(command)
+        command = take_command(frames, self._drops, self._stats)
+        if command is not None:
+            self._handle_command(command)
 
     def publish_all(self, reports: Sequence[Report]) -> None:
         """Store the exchange's ``reports`` for the outbox (an outage holds them)."""

@@ -33,7 +33,7 @@ import zmq
 
 from gateways.drops import Drops
 from gateways.exchange import MarketUpdate
-from gateways.incoming import read_command, read_market
+from gateways.incoming import read_market, take_command
 from yard_actors.errors import DecodeError
 from yard_actors.wire.events import CancelOrder, NewOrder
 
@@ -85,13 +85,9 @@ class PacedInput:
     def take_command(self, frames: list[bytes]) -> None:
         """Hold one message of the orders socket; a bad one is dropped as the gateway drops it."""
         self.commands_taken += 1
-        try:
-            command = read_command(frames)
-        except DecodeError as exc:
-            self._drops.drop("command", exc.reason, str(exc))
-            return
-        self._stats["commands"] += 1
-        self.commands.append(command)
+        command = take_command(frames, self._drops, self._stats)
+        if command is not None:
+            self.commands.append(command)
 
     def market_taken_now(self) -> list[MarketUpdate]:
         """The market data just taken, to apply; :meth:`applied` counts it once stored."""
