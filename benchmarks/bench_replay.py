@@ -43,7 +43,7 @@ from yard_actors.journal import Group, Journal, JournalConfig
 from yard_actors.journal.replay import replay_steps
 from yard_actors.journal.replay_all import replay_journal
 from yard_actors.journal.stream import RobotRun, stream_runs
-from yard_actors.journal.stream_ahead import stream_runs_ahead
+from yard_actors.journal.stream_ahead import reads_ahead, stream_runs_ahead
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import accepted, quote
 from yard_actors.wire.codec import decode, encode
@@ -217,7 +217,7 @@ def main() -> None:
                 "replay trivial",
                 n,
                 lambda: replayed(trivial, "trivial", Trivial("t")),
-                child=True,
+                child=reads_ahead(trivial),
             )
         )
         results.append(
@@ -236,7 +236,7 @@ def main() -> None:
                 "replay market maker",
                 mm_events,
                 lambda: replayed(mm, "mm", MarketMaker("mm", params=MM_PARAMS)),
-                child=True,
+                child=reads_ahead(mm),
             )
         )
     cli.write_json(args.json, {"machine": info, "results": results})
