@@ -298,4 +298,5 @@ def _signal_event(wake: Wakeup, asked: _Flag) -> _Flag:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGUSR1, health)
+    wake.wake_on_signals()  # a signal taken by another thread still wakes the main one
     return event

@@ -161,6 +161,7 @@ def run_host(
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
         signal.signal(signum, handle)
+    wake.wake_on_signals()  # a signal taken by another thread still wakes the main one
     if not log.isEnabledFor(logging.INFO):  # the health lines, not the rest of INFO
         log.setLevel(logging.INFO)
     with Host(**settings.host.host_kwargs) as host:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -47,3 +49,49 @@ def test_a_handler_that_sets_it_while_the_main_thread_waits_on_it_does_not_hang(
             assert wake.wait(10) is True
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+_MAIN_BLOCKS_SIGINT = """
+import signal, sys, threading
+from gateways.signal_wakeup import Wakeup
+
+wake = Wakeup()
+stopped = []
+signal.signal(signal.SIGINT, lambda signum, frame: stopped.append(signum))
+if sys.argv[1] == "wake":
+    wake.wake_on_signals()
+idle = threading.Event()
+threading.Thread(target=idle.wait, daemon=True).start()  # takes SIGINT: the main blocks it
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+print("waiting", flush=True)
+woke = wake.wait(20 if sys.argv[1] == "wake" else 1)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+print("woke" if woke else "timed out", stopped, flush=True)
+"""
+
+
+def _main_thread_waiting(how: str) -> str:
+    """Run a process whose main thread waits on a Wakeup while another thread gets its
+    SIGINT (the kernel picks any thread not blocking it); return what it printed."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MAIN_BLOCKS_SIGINT, how], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "waiting\n"
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return out.strip()
+
+
+def test_a_signal_another_thread_takes_wakes_the_main_threads_wait() -> None:
+    assert _main_thread_waiting("wake") == f"woke [{int(signal.SIGINT)}]"
+
+
+def test_without_it_the_main_thread_sleeps_through_that_signal() -> None:
+    # What yard gateway did before wake_on_signals: the handler ran only after the wait.
+    assert _main_thread_waiting("plain") == f"timed out [{int(signal.SIGINT)}]"
