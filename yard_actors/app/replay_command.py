@@ -28,6 +28,7 @@ from yard_actors.journal.index import JournalIndex, index_journal
 from yard_actors.journal.rebuild import build_robot
 from yard_actors.journal.replay_all import replay_journal
 from yard_actors.journal.replay_steps import RobotReplay, open_replay
+from yard_actors.journal.stream_ahead import ReadAhead, reads_ahead
 from yard_actors.robot.robot import Robot
 
 __all__ = ["add_replay_parser", "replay_command"]
@@ -65,17 +66,25 @@ def replay_command(args: argparse.Namespace) -> int:
         return _export(args, journal_dir)
     if args.start is not None or args.end is not None:
         return _usage("--start and --end go with --export-test")
-    index = index_journal(journal_dir)
-    names = list(args.robots) or list(index.robots)
-    if not names:
-        msg = f"journal {journal_dir} holds no robots"
-        raise RobotError(msg)
-    for name in names:
-        if name not in index.specs:
-            msg = f"journal {journal_dir} has no robot named {name!r}"
+    # a large journal's read starts in a child now, while the index is read and the
+    # robots built here (journal/stream_ahead.py)
+    reader = ReadAhead(journal_dir, args.robots or None) if reads_ahead(journal_dir) else None
+    try:
+        index = index_journal(journal_dir)
+        names = list(args.robots) or list(index.robots)
+        if not names:
+            msg = f"journal {journal_dir} holds no robots"
             raise RobotError(msg)
-    robots = _build_all(journal_dir, names, index)
-    replays = replay_journal(journal_dir, robots, index=index).run() if robots else {}
+        for name in names:
+            if name not in index.specs:
+                msg = f"journal {journal_dir} has no robot named {name!r}"
+                raise RobotError(msg)
+        robots = _build_all(journal_dir, names, index)
+        replaying = replay_journal(journal_dir, robots, index=index, reader=reader)
+        replays = replaying.run() if robots else {}
+    finally:
+        if reader is not None:
+            reader.close()
     for replay in replays.values():
         _report(journal_dir, replay, index, show=args.snapshot)
     identical = len(replays) == len(names) and all(r.identical for r in replays.values())

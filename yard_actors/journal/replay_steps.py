@@ -125,7 +125,7 @@ class RobotReplay:
             deque(self._walk(run, event_of), maxlen=0)
             return
         robot = self.robot
-        handle, failed = robot.handle, RobotStatus.FAILED
+        handle, before = robot.handle, robot.events_handled
         direct = event_of is decode_event  # the codec's own work, without its calls
         loads, fast_decoder, limit = orjson.loads, _FAST.get, MAX_PAYLOAD_BYTES
         produced_all: list[Command] = []
@@ -147,13 +147,16 @@ class RobotReplay:
                 if event is None:
                     event = decode(payload) if direct else event_of(seq, payload)
                 produced = handle(event)
-            except Exception as exc:
+            except Exception as exc:  # failed here, whether handle() saw the event or not
                 event, produced = self._raised(seq, payload, exc, event_of)
-            if robot.status is failed and self.failed_at is None:
-                self.failed_at = ReplayFailure(seq=seq, error=str(robot.error))
+                if self.failed_at is None:
+                    self.failed_at = ReplayFailure(seq=seq, error=str(robot.error))
             if produced:
                 producing.append((at, seq, event, len(produced)))
                 produced_all.extend(produced)
+        if self.failed_at is None and robot.failed_at_event is not None:  # a handler failed it
+            at = min(max(robot.failed_at_event - before - 1, 0), len(run.events) - 1)
+            self.failed_at = ReplayFailure(seq=run.events[at][0], error=str(robot.error))
         encoded = tuple(map(encode, produced_all)) if produced_all else ()
         if encoded != run.commands:
             self._first_differing(run, encoded, producing, event)

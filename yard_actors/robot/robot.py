@@ -75,6 +75,7 @@ _MAX_FEEDBACK_ROUNDS = 100
 # What user code may raise that still ends the process, as Python means them to: anything
 # else (an Exception, GeneratorExit, a user's own BaseException) fails or refuses one robot.
 _PROPAGATED = (KeyboardInterrupt, SystemExit)
+_RUNNING = RobotStatus.RUNNING  # a module global: one lookup less per event
 
 
 class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
@@ -130,6 +131,7 @@ class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
         self._now = 0
         self._order_seq = 0
         self._events = 0
+        self._failed_at: int | None = None  # _events when it failed (0: in on_start)
         self._marks = Marks()  # where its positions are marked (marks.py)
         self._last_quotes: dict[str, Quote] = self._marks.quotes  # the quote hot path's
         self._error: str | None = None
@@ -141,8 +143,9 @@ class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
         self._feedback: list[Event] = []
         self._timers = TimerSchedule(name)
         self._snapshot_parts = SnapshotParts(cls, self._symbols)  # state_views.py
+        self._on_quote = self.on_quote  # bound once: handle() calls it for most events
         self._dispatch: dict[type[Any], Callable[[Any], HandlerResult]] = {
-            Quote: self.on_quote,
+            Quote: self._on_quote,
             Tick: self.on_tick,
             Bar: self.on_bar,
             Fill: self.on_fill,
@@ -169,16 +172,26 @@ class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
         through. A :class:`Timer` first moves the timer schedule past it; one the
         schedule does not hold is ignored.
         """
-        if type(event) is not Control:  # a control is stamped by the wall clock of whoever
-            self._now = max(self._now, event.ts)  # sent it: the robot's clock is the data's
+        # a control is stamped by the wall clock of whoever sent it: the robot's clock is
+        # the data's (a compare, not max(): this runs for every event of every robot)
+        if type(event) is not Control and event.ts > self._now:
+            self._now = event.ts
         self._events += 1
         if self._events == 1:  # timers asked for before any event start from this one
             self._timers.anchor(self._now)
-        if type(event) is Quote and self._status is RobotStatus.RUNNING:
-            # The common case inline (what _apply does for it): most events are quotes to
-            # a running robot that does not answer them, and end here.
+        if type(event) is Quote and self._status is _RUNNING:
+            # The common case inline (what _apply and _run_handler do for it): most events
+            # are quotes to a running robot that does not answer them, and end here.
             self._last_quotes[event.symbol] = event
-            self._run_handler(self._dispatch[Quote], event)
+            try:
+                result = self._on_quote(event)
+            except _PROPAGATED:
+                raise
+            except BaseException as exc:  # whatever a handler raises fails its robot
+                self._handler_raised(self._on_quote, exc)
+            else:
+                if result is not None:
+                    self._collect(result, self._on_quote.__name__)
         else:
             if type(event) is Timer and not self._timers.take(event):
                 return []
@@ -268,11 +281,15 @@ class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
         except _PROPAGATED:
             raise
         except BaseException as exc:  # whatever a handler raises fails its robot, not the host
-            self._traceback = traceback.format_exc()
-            self._fail(f"{type(exc).__name__} in {handler.__name__}: {exc}")
+            self._handler_raised(handler, exc)
             return
         if result is not None:
             self._collect(result, handler.__name__)
+
+    def _handler_raised(self, handler: Callable[[Any], HandlerResult], exc: BaseException) -> None:
+        """Fail the robot for what ``handler`` raised (call inside the ``except``)."""
+        self._traceback = traceback.format_exc()
+        self._fail(f"{type(exc).__name__} in {handler.__name__}: {exc}")
 
     def _collect(self, result: HandlerResult, where: str) -> None:
         commands, failure = commands_in(result, where)
@@ -327,6 +344,8 @@ class Robot(Handlers, TimerRequests, OrderCommands, StateViews):
 
     def _fail(self, reason: str) -> None:
         logger.error("robot %s failed: %s", self._name, reason)
+        if self._failed_at is None:
+            self._failed_at = self._events
         self._status = RobotStatus.FAILED
         self._error = reason
         self._pending.clear()

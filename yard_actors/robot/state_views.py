@@ -112,6 +112,7 @@ class StateViews:
     _sessions: dict[str, SessionState]
     _now: int
     _events: int
+    _failed_at: int | None
     _order_seq: int
     _status: RobotStatus
     _error: str | None
@@ -168,6 +169,19 @@ class StateViews:
     @property
     def error(self) -> str | None:
         return self._error
+
+    @property
+    def events_handled(self) -> int:
+        """The events handed to :meth:`handle` so far (timers and controls included)."""
+        return self._events
+
+    @property
+    def failed_at_event(self) -> int | None:
+        """Which of those it failed on (1: the first; 0: in ``on_start``); None unless failed.
+
+        A replay reads it once per run of events instead of the status after each one.
+        """
+        return self._failed_at
 
     @property
     def failure_traceback(self) -> str | None:

@@ -6,6 +6,7 @@ and checks it is gone afterwards.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -16,11 +17,12 @@ import pytest
 
 from tests.unit.journal.test_stream import ROBOTS, write_random_journal
 from yard_actors import Quote, Robot
+from yard_actors.app.cli import main
 from yard_actors.errors import JournalError
 from yard_actors.journal import Group, Journal, JournalConfig, stream_ahead
 from yard_actors.journal.replay_all import replay_journal
 from yard_actors.journal.stream import stream_runs
-from yard_actors.journal.stream_ahead import reads_ahead, stream_runs_ahead
+from yard_actors.journal.stream_ahead import ReadAhead, reads_ahead, stream_runs_ahead
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import quote, wait_until
 from yard_actors.wire.codec import encode
@@ -188,3 +190,56 @@ def write_big_journal(directory: Path, events: int, *, orders: bool = False) -> 
             for event in quotes if orders else ():
                 for command in robot.handle(event):  # type: ignore[union-attr]  # orders: a robot
                     journal.record_command("trivial", encode(command))
+
+
+def test_a_read_started_for_every_robot_reads_each_the_journal_adds(
+    tmp_path: Path, no_child_left: None
+) -> None:
+    write_random_journal(tmp_path, seed=8)
+    reader = ReadAhead(tmp_path, None)
+
+    assert list(reader.runs()) == list(stream_runs(tmp_path, ROBOTS))
+    with pytest.raises(JournalError, match="taken already"):
+        next(reader.runs())
+
+
+def test_a_read_started_and_never_taken_ends_its_child_when_let_go(
+    tmp_path: Path, no_child_left: None
+) -> None:
+    write_big_journal(tmp_path, events=60_000)
+    before = children()
+    reader = ReadAhead(tmp_path, ["trivial"])
+    assert children() - before, "the read starts at once"
+
+    del reader
+    gc.collect()  # the child, blocked on a full pipe, is stopped by the reader's finalizer
+
+
+def test_a_replay_prepared_before_its_index_starts_its_read_first(
+    tmp_path: Path, no_child_left: None
+) -> None:
+    write_big_journal(tmp_path, events=20_000, orders=True)
+    before = children()
+
+    replaying = replay_journal(tmp_path, {"trivial": Counter("trivial")}, ahead=True)
+    started = children() - before  # the index read already, the child started before it
+    [replay] = replaying.run().values()
+
+    assert started
+    assert replay.identical
+    assert (replay.events, replay.commands) == (20_000, 20)
+
+
+def test_yard_replay_of_a_large_journal_reads_it_ahead_and_says_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_big_journal(tmp_path, events=20_000, orders=True)
+    spec = {"name": "trivial", "class": f"{__name__}:Counter", "symbols": ["Si"]}
+    with Journal(tmp_path) as journal:  # the robot's spec, as a host journals it
+        journal.record_robot("trivial", spec)
+    monkeypatch.setenv("YARD_REPLAY_AHEAD", "1")
+
+    code = main(["replay", str(tmp_path)])
+
+    assert code == 0
+    assert "trivial: identical: 20,000 events, 20 commands" in capsys.readouterr().out
