@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from matplotlib import image
@@ -52,7 +53,7 @@ def test_mongodb_indexes_the_rows_by_robot_and_seq_and_by_robot_and_time(
     with MongoSink(mongo_url) as sink:
         analysis = analyze_robot(tmp_path / "journal", "r", sink)
         report_robots([analysis], sink, tmp_path / "out", title="a test")
-    client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
     try:
         indexes = client.get_default_database()["events"].index_information()
         robots = list(client.get_default_database()["robots"].find())

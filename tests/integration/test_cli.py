@@ -181,7 +181,12 @@ def _yard_gateway(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[str], d
 def _lines(stream: IO[str]) -> queue.Queue[str]:
     """The lines of ``stream`` as they come, read by a daemon thread."""
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
     return lines
 
 

@@ -24,7 +24,7 @@ from tests.integration.timer_robots import (
     run_burst,
 )
 from yard_actors import NewOrder, Quote, Robot, Timer, decode, encode, replay
-from yard_actors.journal import Group, Journal, iter_records, read_robot
+from yard_actors.journal import Group, Journal, Record, iter_records, read_robot
 from yard_actors.journal.replay import replay_into
 from yard_actors.robot.robot import HandlerResult
 from yard_actors.testing import live_host, quote, wait_until
@@ -81,6 +81,16 @@ def held_intake(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldIntake]:
 
 def journal_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.glob("journal-*.yj"))
+
+
+def seqs_of(records: Sequence[Record], kind: str) -> list[int]:
+    """The seqs of the records of ``kind``: every event and watermark carries one."""
+    seqs: list[int] = []
+    for record in records:
+        if record.kind == kind:
+            assert record.seq is not None, record
+            seqs.append(record.seq)
+    return seqs
 
 
 def run_feed(
@@ -258,8 +268,8 @@ def test_a_long_burst_reaches_a_robot_in_messages_of_at_most_a_thousand_events(
     live = run_feed(tmp_path, 1, market, held_intake)
 
     records = list(iter_records(tmp_path))
-    watermarks = [r.seq for r in records if r.kind == "watermark"]
-    events = [r.seq for r in records if r.kind == "event"]
+    watermarks = seqs_of(records, "watermark")
+    events = seqs_of(records, "event")
     assert watermarks[-1] == events[-1]
     # the held drain, then the 2,499-odd queued quotes in drains of at most 1,000: each
     # drain is one mailbox message and one watermark for the robot; a new robot's first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -127,10 +128,16 @@ def test_a_robot_alone_on_its_symbol_runs_on_the_intake_until_a_turn_is_slow(
     # quick below 20 ms, not 1 ms: a busy CI box must not make a quick turn slow
     monkeypatch.setattr(mailbox, "QUICK_TURN_NS", 20_000_000)
     with run_robot(WhereHandled, name="where", journal_dir=tmp_path) as live:
+
+        def handled(count: int) -> Callable[[], bool]:
+            return lambda: live.host.robots().by_name("where")["events_in"] == count
+
         for n, bid in enumerate((5, 6, 1, 7, 9)):
             live.publish(quote("Si", bid, bid + 1, ts=TS + n))
-            wait_until(lambda n=n: live.host.robots().by_name("where")["events_in"] == n + 1)
-        live.reply(filled(live.next_command(), ts=TS + 10))
+            wait_until(handled(n + 1))
+        order = live.next_command()
+        assert isinstance(order, NewOrder)
+        live.reply(filled(order, ts=TS + 10))
         wait_until(lambda: live.host.robots().by_name("where")["events_in"] == 6)
         threads = live.snapshot("where")["state"]["threads"]
 
@@ -153,6 +160,7 @@ def test_a_published_quote_reaches_the_gateway_as_a_new_order(tmp_path: Path) ->
 
         command = live.next_command()
 
+        assert isinstance(command, NewOrder)
         assert command == NewOrder(
             ts=TS,
             client_order_id="alpha-1",
@@ -182,6 +190,7 @@ def test_two_robots_get_only_their_own_control_and_trades(tmp_path: Path) -> Non
         live.add_robot(Buyer, name="beta")
         live.publish(quote("Si", 100, 101, ts=TS))
         orders = {c.robot: c for c in live.gateway.commands(2)}
+        assert isinstance(orders["alpha"], NewOrder)
 
         live.reply(filled(orders["alpha"], ts=TS + 1))
         live.control(Control(ts=TS + 2, robot="beta", action=ControlAction.PAUSE))

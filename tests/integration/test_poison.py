@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -91,6 +92,11 @@ def _statuses(live: LiveHost) -> dict[str, str]:
     return {row["name"]: row["status"] for row in live.host.robots()}
 
 
+def _idle(live: LiveHost, robot: str) -> Callable[[], bool]:
+    """A check that ``robot`` has no open orders, for :func:`wait_until`."""
+    return lambda: not live.snapshot(robot)["open_orders"]
+
+
 def test_params_a_robot_refuses_leave_it_and_its_host_running_through_a_restart(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -117,7 +123,7 @@ def test_params_a_robot_refuses_leave_it_and_its_host_running_through_a_restart(
             live.reply(cancelled(order, ts=TS + 3))
         live.wait_idle()
         for name in ("mm-a", "mm-b"):
-            wait_until(lambda n=name: not live.snapshot(n)["open_orders"], what=f"{name} idle")
+            wait_until(_idle(live, name), what=f"{name} idle")
         refused = live.snapshot("mm-a")
         before_restart = _statuses(live)
 

@@ -22,7 +22,16 @@ from pathlib import Path
 import pytest
 import zmq
 
-from yard_actors import NewOrder, Side, decode, encode
+from yard_actors import (
+    CancelReply,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Side,
+    decode,
+    encode,
+)
 from yard_actors.net import GATEWAY, Security, connect, make_keys
 from yard_actors.wire.frames import send
 from yard_actors.wire.names import RECOVERY_REGISTER, RECOVERY_REGISTERED
@@ -120,7 +129,7 @@ def test_an_oversized_frame_cuts_its_sender_off_and_the_gateway_keeps_serving(
         reports.subscribe(b"beta")
         before = _peak_kb(process.pid)
         flooder.send(b"x" * HUGE)  # one frame, as a host would send a command
-        seen = []
+        seen: list[int] = []
         while zmq.EVENT_DISCONNECTED not in seen:
             assert events.poll(10_000), f"the gateway did not cut the sender off ({seen})"
             seen.append(struct.unpack("=HI", events.recv_multipart()[0][:6])[0])
@@ -148,6 +157,7 @@ def test_an_oversized_frame_cuts_its_sender_off_and_the_gateway_keeps_serving(
             made.close()
 
     assert answer is not None
+    assert isinstance(answer, OrderAccepted | OrderRejected | CancelReply | Fill), answer
     assert answer.client_order_id == "beta-1"
     assert (after - before) * 1024 < GROWTH_BOUND, f"peak {before} kB -> {after} kB"
     assert process.poll() is None

@@ -190,7 +190,7 @@ def test_yard_feed_publishes_a_finam_bar_file_as_bars_under_their_symbol(
     )
     feed.start()
     try:
-        received = []
+        received: list[list[bytes]] = []
         deadline = time.monotonic() + 30
         while len(received) < 2 and subscriber.poll(
             max(0, int((deadline - time.monotonic()) * 1000))

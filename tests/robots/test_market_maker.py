@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from robots.market_maker import MarketMaker
-from yard_actors import CancelOrder, NewOrder, RobotError, Side, replay
+from yard_actors import CancelOrder, Command, NewOrder, RobotError, Side, replay
 from yard_actors.testing import RobotHarness, accepted, filled, quote, run_robot, wait_until
 
 pytestmark = pytest.mark.usefixtures("each_runtime")
 
 
-def _orders(commands: list[object]) -> dict[Side, NewOrder]:
+def _orders(commands: list[Command]) -> dict[Side, NewOrder]:
     return {c.side: c for c in commands if isinstance(c, NewOrder)}
 
 

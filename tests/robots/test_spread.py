@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,9 @@ def test_a_stretched_spread_sells_the_rich_leg_and_buys_the_cheap_one() -> None:
     out = harness.quote("RTS", 113_000, 113_010)  # RTS jumps: the spread is stretched up
 
     orders = {o.symbol: o for o in out if isinstance(o, NewOrder)}
-    assert (orders["RTS"].side, orders["RTS"].price) == (Side.SELL, 113_000)
-    assert (orders["Si"].side, orders["Si"].price) == (Side.SELL, 90_001)
+    assert (orders["RTS"].side, orders["RTS"].price) == (Side.SELL, Decimal(113_000))
+    assert (orders["Si"].side, orders["Si"].price) == (Side.SELL, Decimal(90_001))
+    assert isinstance(harness.robot, SpreadTrader)
     assert harness.robot.side == -1
 
 
@@ -58,6 +60,7 @@ def test_it_closes_both_legs_when_the_spread_comes_back() -> None:
                 harness.fill(order)
 
     assert sorted((o.symbol, o.side) for o in closing) == [("RTS", Side.BUY), ("Si", Side.BUY)]
+    assert isinstance(harness.robot, SpreadTrader)
     assert harness.robot.side == 0
     assert (harness.robot.position("RTS"), harness.robot.position("Si")) == (0, 0)
     fresh, commands = harness.replay()

@@ -79,4 +79,4 @@ def test_every_public_name_resolves(name: str) -> None:
 
 def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'Hots'"):
-        _ = yard_actors.Hots  # type: ignore[attr-defined]
+        _ = yard_actors.Hots

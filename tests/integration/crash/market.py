@@ -15,7 +15,7 @@ import attrs
 
 from gateways.sample import SAMPLE_DATE, sample_session
 from gateways.sessions import FORTS
-from yard_actors.wire.events import Quote
+from yard_actors.wire.events import Quote, Tick
 
 __all__ = ["Day", "csv_day", "next_trading_day", "sample_day"]
 
@@ -63,6 +63,7 @@ def csv_day(directory: Path, *, seed: int, day: date, hours: float = 6.0) -> Day
                     (event.ts, event.symbol, event.bid, event.ask, event.bid_size, event.ask_size)
                 )
             else:
+                assert isinstance(event, Tick), event  # a sample day holds no bars
                 ticks.writerow(
                     (event.ts, event.symbol, event.price, event.qty, event.aggressor.value)
                 )

@@ -28,7 +28,16 @@ from gateways.store.base import OrderStore, Report
 from yard_actors.net import Security
 from yard_actors.testing import quote
 from yard_actors.wire.codec import decode, encode
-from yard_actors.wire.events import CancelOrder, NewOrder, Side, SystemStatus
+from yard_actors.wire.events import (
+    CancelOrder,
+    CancelReply,
+    Fill,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    Side,
+    SystemStatus,
+)
 from yard_actors.wire.names import RECOVERY_REPLAY, SEQS_TOPIC, SYSTEM_TOPIC
 
 __all__ = ["TS", "GatewayRig", "GatewayWire", "cancel", "order"]
@@ -132,13 +141,14 @@ class GatewayWire:
                 continue
             if getattr(event, "robot", None) == "warm-up":
                 continue
-            return event  # type: ignore[no-any-return]
+            assert isinstance(event, OrderAccepted | OrderRejected | CancelReply | Fill), event
+            return event
         return None
 
     def reports(self, count: int, timeout: float = 10.0) -> list[Report]:
         """The next ``count`` reports; fails if they do not all come in ``timeout`` s."""
         deadline = time.monotonic() + timeout
-        found = []
+        found: list[Report] = []
         while len(found) < count:
             report = self.next_report(max(0.0, deadline - time.monotonic()))
             assert report is not None, f"{len(found)} of {count} reports came: {found}"

@@ -343,7 +343,9 @@ def test_a_late_subscriber_gets_the_last_status_of_each_session_and_component_at
     finally:
         publisher.close()
 
-    assert sorted(frames for _, frames in received) == sorted(map(wire, [FEED_OK, other, clearing]))
+    assert sorted(frames for _, frames in received) == sorted(
+        [wire(FEED_OK), wire(other), wire(clearing)]
+    )
     assert received[-1][0] - connected < 0.5
     assert not late, "each status once: one subscriber, one answer"
 

@@ -43,7 +43,7 @@ from tests.integration.gateways.flood_rig import (
     silent_peer,
 )
 from yard_actors.wire.codec import decode, encode
-from yard_actors.wire.events import Fill, OrderAccepted, Side
+from yard_actors.wire.events import CancelReply, Event, Fill, OrderAccepted, OrderRejected, Side
 from yard_actors.wire.names import RECOVERY_REPLAY, RECOVERY_REPORTS, RECOVERY_RESOLVE
 
 HISTORY: Final = 20_000  # reports of the robot the flood asks about (~4 MB encoded)
@@ -65,6 +65,12 @@ def context() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
 def _p99(trips: list[float | None]) -> float:
     ordered = sorted(float("inf") if trip is None else trip for trip in trips)
     return ordered[math.ceil(0.99 * len(ordered)) - 1]  # nearest rank: one lost trip of 2 shows
+
+
+def _seq(event: Event) -> int:
+    """The seq of ``event``, which must be a report: only reports carry one."""
+    assert isinstance(event, OrderAccepted | OrderRejected | CancelReply | Fill), event
+    return event.seq
 
 
 def _once_counted(gateway: GatewayProcess, key: str, timeout: float = 20.0) -> dict[str, int]:
@@ -204,11 +210,11 @@ def test_a_long_history_reaches_a_reading_peer_whole_and_in_order_in_pages(
         rig.close()
 
     reports = [decode(payload) for reply in replies for payload in reply[2:]]
-    assert [report.seq for report in reports] == list(range(1, 5_001))
+    assert [_seq(report) for report in reports] == list(range(1, 5_001))
     assert all(isinstance(report, OrderAccepted) for report in reports)
     assert {tuple(reply[:2]) for reply in replies} == {(RECOVERY_REPORTS, b"big")}
     assert [len(reply) - 2 for reply in replies] == [PAGE] * 25
-    assert [decode(payload).seq for payload in tail[0][2:]] == list(range(4_991, 5_001))
+    assert [_seq(decode(payload)) for payload in tail[0][2:]] == list(range(4_991, 5_001))
     assert empty == [RECOVERY_REPORTS, b"big"]
 
 
@@ -229,7 +235,7 @@ def test_a_resolve_of_an_old_order_sends_the_history_since_to_the_asker_in_pages
         peer.close()
         rig.close()
 
-    seqs = [decode(payload).seq for reply in replies for payload in reply[2:]]
+    seqs = [_seq(decode(payload)) for reply in replies for payload in reply[2:]]
     assert seqs == list(range(1, 1_001))
     assert [len(reply) - 2 for reply in replies] == [PAGE] * 5
     assert not more

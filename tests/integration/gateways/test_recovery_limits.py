@@ -30,6 +30,7 @@ from tests.integration.gateways.flood_rig import (
 from yard_actors.errors import GatewayError
 from yard_actors.testing import wait_until
 from yard_actors.wire.codec import decode
+from yard_actors.wire.events import CancelReply, Event, Fill, OrderAccepted, OrderRejected
 from yard_actors.wire.names import RECOVERY_REPLAY
 
 HISTORY = 10_000  # 50 pages: far more than a silent peer's queue and socket buffers take
@@ -47,6 +48,12 @@ def history(tmp_path: Path) -> Path:
     store = tmp_path / "orders.db"
     fill_history(store, "big", HISTORY)
     return store
+
+
+def _seq(event: Event) -> int:
+    """The seq of ``event``, which must be a report: only reports carry one."""
+    assert isinstance(event, OrderAccepted | OrderRejected | CancelReply | Fill), event
+    return event.seq
 
 
 def _replay(peer: zmq.Socket[bytes], robot: str, after_seq: int = 0) -> None:
@@ -72,7 +79,7 @@ def test_a_reading_peer_gets_its_whole_answer_while_a_silent_one_is_dropped(
         silent.close()
         rig.close()
 
-    seqs = [decode(payload).seq for reply in replies for payload in reply[2:]]
+    seqs = [_seq(decode(payload)) for reply in replies for payload in reply[2:]]
     assert seqs == list(range(1, HISTORY + 1))
     assert stats["recovery_requests_discarded"] == 1
     assert stats["replays"] == 2

@@ -36,7 +36,7 @@ def test_the_robot_name_being_typed_is_found_only_inside_the_named_calls(
 
 def _complete(line: str, text: str, namespace: dict[str, Any] | None = None) -> list[str]:
     completer = ReadlineCompleter(namespace or {}, lambda: NAMES, lambda: line)
-    found = []
+    found: list[str] = []
     while (word := completer.complete(text, len(found))) is not None:
         found.append(word)
     return found

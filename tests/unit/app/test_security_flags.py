@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,12 @@ def test_yard_run_secret_key_gives_one_host_of_a_config_its_own_key(
         encoding="utf-8",
     )
     hosted: list[SystemSettings] = []
-    monkeypatch.setattr(cli, "run_host", lambda settings, names, **_: hosted.append(settings) or 0)
+
+    def run_host(settings: SystemSettings, names: Sequence[str] | None, **_: object) -> int:
+        hosted.append(settings)
+        return 0
+
+    monkeypatch.setattr(cli, "run_host", run_host)
     other = tmp_path / "keys" / "host-b.key_secret"
 
     assert cli.main(["run", str(config), "--role", "host", "--secret-key", str(other)]) == 0

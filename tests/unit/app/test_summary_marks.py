@@ -139,6 +139,7 @@ def _random_run(rng: random.Random) -> tuple[list[Event], dict[str, list[Fill]]]
 
 def _reference(market: Sequence[Event], fills: Sequence[Fill]) -> tuple[Decimal, Decimal]:
     """Every robot's equity taken afresh at every event that sets a mark, then at the end."""
+    positions: dict[str, Position]
     marks, positions, applied = Marks(), {}, 0
     peak = drawdown = Decimal(0)
 

@@ -6,7 +6,7 @@ from gateways.feed import market_stream
 from yard_actors.backtest.market_payloads import market_payload
 from yard_actors.testing import quote, tick
 from yard_actors.wire.codec import encode
-from yard_actors.wire.events import SessionState, SessionStatus
+from yard_actors.wire.events import Event, SessionState, SessionStatus
 
 
 def test_every_event_of_the_sample_day_is_written_as_the_codec_writes_it() -> None:
@@ -16,7 +16,7 @@ def test_every_event_of_the_sample_day_is_written_as_the_codec_writes_it() -> No
 
 
 def test_prices_the_fast_path_cannot_vouch_for_go_through_the_codec() -> None:
-    events = [
+    events: list[Event] = [
         quote("Si", "1E+3", "1001", ts=1),  # an exponent: the codec writes plain digits
         quote("Si", "0.0000001", "0.0000002", ts=2),
         tick("Si", "12345678901234567890.123456", ts=3),  # past the fast path's digits
@@ -27,7 +27,7 @@ def test_prices_the_fast_path_cannot_vouch_for_go_through_the_codec() -> None:
 
 
 def test_symbols_that_json_must_escape_are_written_as_the_codec_writes_them() -> None:
-    events = [
+    events: list[Event] = [
         quote('S"i\\', "88591", "88592", ts=1),
         tick("\u0421\u0431\u0435\u0440\n", "250", ts=2),  # Cyrillic, and a newline
     ]

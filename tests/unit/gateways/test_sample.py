@@ -56,6 +56,7 @@ def test_prices_sit_on_the_tick_grid_in_their_ranges(day: list[MarketEvent]) -> 
     grid = {"Si": (1, 80_000, 100_000), "RTS": (10, 100_000, 120_000)}
     for event in day:
         tick_size, low, high = grid[event.symbol]
+        assert isinstance(event, Quote | Tick), event
         prices = (event.bid, event.ask) if isinstance(event, Quote) else (event.price,)
         for price in prices:
             assert price % tick_size == 0, event
@@ -77,6 +78,7 @@ def test_trades_print_at_the_touch_no_larger_than_shown(day: list[MarketEvent]) 
         if isinstance(event, Quote):
             touch[event.symbol] = event
             continue
+        assert isinstance(event, Tick), event
         shown = touch[event.symbol]
         if event.price == shown.ask:
             assert 1 <= event.qty <= max(shown.ask_size, 1)

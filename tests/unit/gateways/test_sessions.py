@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +26,7 @@ def every_ten_minutes(start: str, end: str) -> list[Tick]:
     return [tick("Si", 90000, ts=ts) for ts in range(msk(start), msk(end) + 1, 600 * 10**9)]
 
 
-def statuses(stream: list[object]) -> list[tuple[int, SessionState]]:
+def statuses(stream: Sequence[object]) -> list[tuple[int, SessionState]]:
     return [(e.ts, e.state) for e in stream if isinstance(e, SessionStatus)]
 
 

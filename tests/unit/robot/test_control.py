@@ -73,6 +73,7 @@ def test_set_params_the_class_refuses_is_refused_and_the_robot_runs_on_with_old_
     out = harness.control("set_params", **changes)
 
     robot = harness.robot
+    assert isinstance(robot, Quoter)
     assert out == []
     assert robot.status is RobotStatus.RUNNING
     assert robot.params == QuoteParams(tick_size=Decimal(5))
@@ -107,6 +108,7 @@ def test_valid_params_after_a_refusal_apply_and_reach_on_control() -> None:
     harness.control("set_params", tick_size="2", qty=3)
 
     assert harness.robot.params == QuoteParams(tick_size=Decimal(2), qty=3)
+    assert isinstance(harness.robot, Quoter)
     assert harness.robot.controls == ["set_params"]
     [order] = harness.quote("Si", 100, 101)
     assert isinstance(order, NewOrder)
@@ -136,6 +138,7 @@ def test_each_lifecycle_action_applies_and_reaches_on_control(
     harness.control(action)
 
     assert harness.robot.status is status
+    assert isinstance(harness.robot, Quoter)
     assert harness.robot.controls == [action]
     assert harness.robot.last_refusal is None
 
@@ -148,6 +151,7 @@ def test_every_action_to_a_stopped_robot_is_refused_with_its_status(action: str)
     harness.control(action)
 
     assert harness.robot.status is RobotStatus.STOPPED
+    assert isinstance(harness.robot, Quoter)
     assert harness.robot.controls == ["stop"]
     assert (harness.robot.last_refusal or "").endswith(": it is stopped")
 

@@ -34,6 +34,7 @@ def test_a_control_with_a_wall_clock_ts_fires_no_timer_and_keeps_the_data_clock(
     harness = RobotHarness(Beats, name="beats")
     harness.feed(quote("Si", 90_000, 90_001, ts=T0))
     harness.feed(quote("Si", 90_000, 90_001, ts=T0 + 3 * SECOND))
+    assert isinstance(harness.robot, Beats)
     fired = len(harness.robot.fired)
 
     harness.feed(Control(ts=WALL, robot="beats", action=ControlAction.PAUSE))

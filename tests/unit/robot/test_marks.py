@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from yard_actors import Bar, HandlerResult, Robot
+from yard_actors import Bar, Command, HandlerResult, NewOrder, Robot
 from yard_actors.robot.marks import Marks
 from yard_actors.testing import DEFAULT_START_TS, RobotHarness, bar, quote, tick
 
@@ -34,6 +34,13 @@ class BarWatcher(Robot):
         return self.buy(bar.symbol, 1, bar.close) if bar.close > bar.open else None
 
 
+def _new_orders(commands: list[Command]) -> list[NewOrder]:
+    """``commands``, every one of which the test expects to be a new order."""
+    orders = [command for command in commands if isinstance(command, NewOrder)]
+    assert orders == commands, f"not all new orders: {commands}"
+    return orders
+
+
 def test_a_symbol_is_marked_at_its_last_trade_until_a_quote_comes_then_at_the_mid() -> None:
     marks = Marks()
 
@@ -50,7 +57,7 @@ def test_a_symbol_is_marked_at_its_last_trade_until_a_quote_comes_then_at_the_mi
 
 def test_a_robot_on_ticks_alone_marks_its_position_at_the_last_trade() -> None:
     harness = RobotHarness(Holder)
-    [order] = harness.tick("Si", 90000)
+    [order] = _new_orders(harness.tick("Si", 90000))
     harness.accept(order)
     harness.fill(order, price=90000)
 
@@ -63,7 +70,7 @@ def test_a_robot_on_ticks_alone_marks_its_position_at_the_last_trade() -> None:
 
 def test_a_robot_on_bars_alone_marks_its_position_at_the_last_close() -> None:
     harness = RobotHarness(BarWatcher)
-    [order] = harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE))
+    [order] = _new_orders(harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE)))
     harness.accept(order)
     harness.fill(order, price=90010)
 
@@ -74,7 +81,7 @@ def test_a_robot_on_bars_alone_marks_its_position_at_the_last_close() -> None:
 
 def test_a_quote_outranks_a_later_trade_as_the_mark() -> None:
     harness = RobotHarness(Holder)
-    [order] = harness.tick("Si", 90000)
+    [order] = _new_orders(harness.tick("Si", 90000))
     harness.accept(order)
     harness.fill(order, price=90000)
     harness.quote("Si", 90010, 90012)
@@ -90,8 +97,11 @@ def test_bars_reach_on_bar_in_order_and_its_commands_go_out() -> None:
     first = harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE))
     second = harness.feed(bar("Si", 90010, 90010, 89950, 89960, ts=TS + 2 * MINUTE))
 
-    assert [(c.side.value, c.qty, c.price) for c in first] == [("buy", 1, Decimal(90010))]
+    assert [(c.side.value, c.qty, c.price) for c in _new_orders(first)] == [
+        ("buy", 1, Decimal(90010))
+    ]
     assert second == []
+    assert isinstance(harness.robot, BarWatcher)
     assert harness.robot.closes == ["90010", "89960"]
     assert harness.robot.now == TS + 2 * MINUTE
 
@@ -105,7 +115,7 @@ def test_a_robot_without_on_bar_takes_bars_quietly() -> None:
 
 def test_a_halted_robot_does_not_see_bars_but_still_marks_to_them() -> None:
     harness = RobotHarness(BarWatcher)
-    [order] = harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE))
+    [order] = _new_orders(harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE)))
     harness.accept(order)
     harness.fill(order, price=90010)
     harness.control("halt")
@@ -113,13 +123,14 @@ def test_a_halted_robot_does_not_see_bars_but_still_marks_to_them() -> None:
     out = harness.feed(bar("Si", 90010, 90040, 90010, 90030, ts=TS + 2 * MINUTE))
 
     assert out == []
+    assert isinstance(harness.robot, BarWatcher)
     assert harness.robot.closes == ["90010"]
     assert harness.robot.unrealized_pnl() == Decimal(20)
 
 
 def test_a_robot_fed_bars_replays_to_the_same_state() -> None:
     harness = RobotHarness(BarWatcher)
-    [order] = harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE))
+    [order] = _new_orders(harness.feed(bar("Si", 90000, 90020, 89990, 90010, ts=TS + MINUTE)))
     harness.accept(order)
     harness.fill(order, price=90010)
     harness.feed(bar("Si", 90010, 90040, 90010, 90030, ts=TS + 2 * MINUTE))

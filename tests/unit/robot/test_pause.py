@@ -49,6 +49,7 @@ def test_a_paused_robot_handles_market_data_and_its_new_orders_are_held() -> Non
     out = harness.quote("Si", 100, 101)
 
     robot = harness.robot
+    assert isinstance(robot, Quoter)
     assert out == []
     assert robot.status is RobotStatus.PAUSED
     assert robot.seen == 1
@@ -130,6 +131,7 @@ def test_a_halted_robot_does_not_handle_market_data() -> None:
     harness.control("halt")
 
     assert harness.quote("Si", 100, 101) == []
+    assert isinstance(harness.robot, Quoter)
     assert harness.robot.seen == 0
     assert harness.robot.held.count == 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar, TypedDict
 
 import attrs
 import pytest
@@ -37,8 +37,8 @@ class Sized(Robot):
 
     symbols = ("Si",)
     params_class = SizeParams
-    order_qty_params = ("qty",)
-    position_params = ("cap",)
+    order_qty_params: ClassVar[tuple[str, ...]] = ("qty",)
+    position_params: ClassVar[tuple[str, ...]] = ("cap",)
 
     def on_start(self) -> None:
         self.rejections: list[str] = []
@@ -158,10 +158,18 @@ def test_orders_handled_at_one_instant_share_one_second() -> None:
     assert sent == [1, 1, 0, 0]
 
 
+class _GuardKit(TypedDict):
+    """What :meth:`RiskGuard.admit` takes besides the command and its time."""
+
+    status: RobotStatus
+    book: Book
+    instruments: InstrumentTable
+
+
 def test_cancels_are_never_refused_by_the_order_rate() -> None:
     guard = RiskGuard("r", RiskLimits(max_orders_per_second=1))
     book = Book()
-    kit = {"status": RobotStatus.RUNNING, "book": book, "instruments": InstrumentTable()}
+    kit: _GuardKit = {"status": RobotStatus.RUNNING, "book": book, "instruments": InstrumentTable()}
     first = NewOrder(ts=1, client_order_id="r-1", robot="r", symbol="Si", side=Side.BUY, qty=1)
     second = attrs.evolve(first, client_order_id="r-2")
 

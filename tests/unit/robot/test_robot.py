@@ -99,6 +99,7 @@ def test_the_book_follows_replies_and_fills() -> None:
     harness.fill(order, qty=1, price=90_000, fee="0.5")
 
     robot = harness.robot
+    assert isinstance(robot, BuyOnEveryQuote)
     assert robot.position("Si") == 1
     assert robot.open_orders() == []
     assert robot.pnl == Decimal("-0.5")
@@ -140,6 +141,7 @@ def test_a_price_off_the_tick_grid_is_refused_as_a_rejection_event() -> None:
     out = harness.quote("RTS", 110_000, 110_010)
 
     assert out == []
+    assert isinstance(harness.robot, OffGrid)
     assert harness.robot.replies == ["OrderRejected"]
     assert harness.robot.open_orders() == []
 
@@ -151,6 +153,7 @@ def test_cancel_of_an_unknown_order_is_answered_without_reaching_the_gateway() -
 
     harness = RobotHarness(CancelsNonsense, name="alpha")
     assert harness.quote("Si", 1, 2) == []
+    assert isinstance(harness.robot, CancelsNonsense)
     assert harness.robot.replies == ["CancelReply"]
 
 
@@ -184,6 +187,7 @@ def test_pause_holds_new_orders_and_resume_sends_them_again() -> None:
     harness.control("pause")
 
     assert harness.quote("Si", 1, 2) == []
+    assert isinstance(harness.robot, BuyOnEveryQuote)
     assert harness.robot.status is RobotStatus.PAUSED
     assert harness.robot.seen == 1  # a paused robot still handles market data (pause-holds tests)
 
@@ -288,5 +292,6 @@ def test_rejection_and_cancel_reply_update_the_book() -> None:
     harness.reject(first, "no money")
     harness.cancel_done(second)
 
+    assert isinstance(harness.robot, BuyOnEveryQuote)
     assert harness.robot.open_orders() == []
     assert harness.robot.replies == ["OrderRejected", "CancelReply"]

@@ -98,6 +98,7 @@ def test_every_fires_at_its_due_times_before_the_event_that_passes_them() -> Non
         "Timer",
         "Quote",
     ]
+    assert isinstance(harness.robot, Beats)
     assert harness.robot.fired == [
         ["beat", T0 + 1_000 * MS, T0 + 1_000 * MS],
         ["beat", T0 + 2_000 * MS, T0 + 2_000 * MS],
@@ -139,6 +140,7 @@ def test_several_timers_fire_in_due_order_with_ties_by_name() -> None:
     harness = RobotHarness(Manual)
     feed_quote(harness, T0)
     robot = harness.robot
+    assert isinstance(robot, Manual)
     robot.every("b", 1_000)
     robot.every("c", 1_000)
     robot.every("a", 500)
@@ -300,6 +302,7 @@ def test_a_paused_robot_timers_still_reach_on_timer() -> None:
 
     assert [ts for _, ts in timer_events(harness)] == [T0 + n * SECOND for n in (1, 2, 3)]
     assert paused_schedule == {"beat": T0 + 3 * SECOND}
+    assert isinstance(harness.robot, Beats)
     assert [ts for _, ts, _ in harness.robot.fired] == [T0 + n * SECOND for n in (1, 2, 3)]
 
 
@@ -313,6 +316,7 @@ def test_a_halted_robot_timers_advance_without_reaching_on_timer() -> None:
     feed_quote(harness, T0 + 3_000 * MS)
 
     assert [ts for _, ts in timer_events(harness)] == [T0 + n * SECOND for n in (1, 2, 3)]
+    assert isinstance(harness.robot, Beats)
     assert [ts for _, ts, _ in harness.robot.fired] == [T0 + 3 * SECOND]
 
 
@@ -328,6 +332,7 @@ def test_a_failed_robot_timers_still_advance() -> None:
     feed_quote(harness, T0 + 2_000 * MS)
 
     assert len(timer_events(harness)) == 2
+    assert isinstance(harness.robot, Beats)
     assert harness.robot.fired == []
     assert harness.robot.timer_schedule == {"beat": T0 + 3 * SECOND}
 
@@ -397,6 +402,7 @@ def test_a_timer_event_not_made_from_the_schedule_is_ignored(
         harness.feed(Timer(ts=T0 + 1, robot="alpha", name="beat"))  # not on the schedule
         harness.feed(Timer(ts=T0 + 2, robot="alpha", name="other"))
 
+    assert isinstance(harness.robot, Beats)
     assert harness.robot.fired == []
     assert harness.robot.timer_schedule == {"beat": T0 + SECOND}
     assert "robot alpha ignored timer 'beat'" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pykka
@@ -24,12 +25,22 @@ class Holds(PooledActor):
         return threading.current_thread().name
 
 
+def _grower(grows: list[int]) -> Callable[[], bool]:
+    """A ``grow`` that notes each call in ``grows`` and always succeeds."""
+
+    def grow() -> bool:
+        grows.append(1)
+        return True
+
+    return grow
+
+
 def _look(workers: list[Turns], *, waiting: bool, grows: list[int]) -> tuple[Handoff, bool]:
     handoff = Handoff(
         "test-handoff",
         workers=lambda: workers,
         waiting=lambda: waiting,
-        grow=lambda: grows.append(1) is None,
+        grow=_grower(grows),
     )
     return handoff, handoff.look()
 
@@ -43,7 +54,7 @@ def test_a_look_grows_the_pool_only_when_every_worker_stayed_in_one_turn_and_som
         "test-handoff",
         workers=lambda: [first, second],
         waiting=lambda: True,
-        grow=lambda: grows.append(1) is None,
+        grow=_grower(grows),
     )
     first.count = second.count = 1  # both in a turn
     handoff.look()  # the first look only notes the turns

@@ -123,7 +123,7 @@ def test_actors_that_name_no_pool_share_the_default_pool() -> None:
 
     refs = [WhereAmI.start() for _ in range(3)]
 
-    assert all(ref.ask("where?", timeout=WAIT).startswith("yard-pool-") for ref in refs)
+    assert all(ref.ask("where?", block=True, timeout=WAIT).startswith("yard-pool-") for ref in refs)
     assert shutdown_default_pool(WAIT) is True
     assert not any(ref.is_alive() for ref in refs)
 

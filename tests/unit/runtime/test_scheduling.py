@@ -111,7 +111,7 @@ def test_tell_here_leaves_an_actor_whose_last_turn_was_slow_to_the_pool(
 
     tell_here(ref, "slow")  # quick so far: runs here, and takes 40 ms
     tell_here(ref, "after")  # its last turn was slow: a worker's
-    threads = ref.ask("where?", timeout=WAIT)
+    threads = ref.ask("where?", block=True, timeout=WAIT)
 
     assert threads[0] == threading.current_thread().name
     assert threads[1] in worker_names(pool)

@@ -17,7 +17,7 @@ from tests.unit.gateways.readers.sample_files import (
     write_file,
 )
 from yard_actors.testing import bar, tick
-from yard_actors.wire.events import Side
+from yard_actors.wire.events import Bar, Side
 
 # --- the layouts -----------------------------------------------------------------------------
 
@@ -97,6 +97,7 @@ def test_finam_bars_become_bars_stamped_at_their_last_nanosecond(tmp_path: Path)
             ts=T0 + 600 * SECOND - 1,
         ),
     ]
+    assert isinstance(events[0], Bar)
     assert events[0].start == T0
 
 
