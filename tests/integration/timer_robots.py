@@ -44,7 +44,7 @@ def quotes(count: int, step_ns: int = MS) -> list[Quote]:
     return [quote("Si", 100 + n, 101 + n, ts=TS + n * step_ns) for n in range(count)]
 
 
-def harness_run(robot_class: type[Robot], events: list[Quote], name: str) -> RobotHarness:
+def harness_run(robot_class: type[Robot], events: list[Quote], name: str) -> RobotHarness[Robot]:
     harness = RobotHarness(robot_class, name=name)
     for event in events:
         harness.feed(event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("each_runtime")
 PARAMS = {"window": 10, "entry": "1.5", "exit": "0.5"}
 
 
-def _calm(harness: RobotHarness, quotes: int = 10) -> None:
+def _calm(harness: RobotHarness[Any], quotes: int = 10) -> None:
     for n in range(quotes):
         wiggle = n % 2
         harness.quote("Si", 90_000 + wiggle, 90_001 + wiggle)

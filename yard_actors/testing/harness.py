@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
@@ -48,8 +48,14 @@ class RecordedStep:
     commands: tuple[Command, ...]
 
 
-class RobotHarness:
+R = TypeVar("R", bound=Robot)
+
+
+class RobotHarness(Generic[R]):
     """Drive one robot directly: every method feeds one event and returns the commands.
+
+    Generic in the robot's class, so a test reads its own robot's attributes typed:
+    ``RobotHarness(MyRobot).robot`` is a ``MyRobot`` to a type checker.
 
     Event times start at ``start_ts`` and advance by ``step_ns`` per event the
     harness builds, so tests need not invent timestamps. Like the actor, the
@@ -61,7 +67,7 @@ class RobotHarness:
 
     def __init__(
         self,
-        robot_class: type[Robot],
+        robot_class: type[R],
         *,
         name: str = "robot",
         params: Any = None,
@@ -71,13 +77,13 @@ class RobotHarness:
         step_ns: int = 1_000_000,
         limits: RiskLimits | None = None,
     ) -> None:
-        def build() -> Robot:
+        def build() -> R:
             return robot_class(
                 name, params=params, symbols=symbols, instruments=instruments, limits=limits
             )
 
         self._build = build
-        self.robot = self._build()
+        self.robot: R = self._build()
         self.name = name
         self.ts = start_ts
         self._step = step_ns
@@ -95,7 +101,7 @@ class RobotHarness:
         end: int,
         robot_class: type[Robot] | None = None,
         instruments: InstrumentTable | None = None,
-    ) -> RobotHarness:
+    ) -> RobotHarness[Robot]:
         """A harness whose robot is ``robot`` of a journal rebuilt up to event seq ``start``.
 
         ``path``: a journal directory, or a slice ``yard replay --export-test`` wrote. The
@@ -109,7 +115,8 @@ class RobotHarness:
             path, robot, start=start, end=end, robot_class=robot_class, instruments=instruments
         )
         spec = source.spec or {}
-        harness = cls(
+        build = cast("type[RobotHarness[Robot]]", cls)  # the class is known at run time only
+        harness = build(
             robot_class or load_robot_class(str(spec["class"])),
             name=robot,
             params=spec.get("params"),

@@ -49,7 +49,7 @@ class Quoter(Robot):
         return None
 
 
-def running_quoter() -> RobotHarness:
+def running_quoter() -> RobotHarness[Quoter]:
     harness = RobotHarness(Quoter, name="q", params={"tick_size": "5"})
     harness.quote("Si", 100, 101)
     return harness

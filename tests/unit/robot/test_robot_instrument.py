@@ -32,7 +32,7 @@ def test_a_robot_reads_the_tick_of_a_built_in_instrument() -> None:
     harness.quote("BR", "65.40", "65.41")
 
     assert harness.robot.instrument("BR") == DEFAULT_INSTRUMENTS["BR"]
-    assert harness.robot.ticks == ["0.01"]  # type: ignore[attr-defined]
+    assert harness.robot.ticks == ["0.01"]
 
 
 def test_a_robot_reads_an_instrument_its_host_was_given() -> None:

@@ -62,7 +62,7 @@ def _orders(out: list[Any]) -> list[NewOrder]:
     return [command for command in out if isinstance(command, NewOrder)]
 
 
-def _steps(harness: RobotHarness) -> list[tuple[str, Callable[[], object]]]:
+def _steps(harness: RobotHarness[Any]) -> list[tuple[str, Callable[[], object]]]:
     sent: list[NewOrder] = []
 
     def quote(bid: int) -> None:
@@ -88,7 +88,7 @@ def _steps(harness: RobotHarness) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def _fresh_snapshot(harness: RobotHarness) -> dict[str, Any]:
+def _fresh_snapshot(harness: RobotHarness[Any]) -> dict[str, Any]:
     fresh, _ = harness.replay()
     return fresh.snapshot()
 

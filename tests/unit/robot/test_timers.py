@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -73,11 +74,11 @@ class TradesOnTimer(Robot):
         return None if last is None else self.buy("Si", 1, last.bid)
 
 
-def feed_quote(harness: RobotHarness, ts: int, bid: int = 100) -> list[object]:
+def feed_quote(harness: RobotHarness[Any], ts: int, bid: int = 100) -> list[object]:
     return list(harness.feed(quote("Si", bid, bid + 1, ts=ts)))
 
 
-def timer_events(harness: RobotHarness) -> list[tuple[str, int]]:
+def timer_events(harness: RobotHarness[Any]) -> list[tuple[str, int]]:
     return [(e.name, e.ts) for e in harness.events if isinstance(e, Timer)]
 
 
