@@ -189,7 +189,11 @@ def test_a_cancel_a_killed_gateway_never_read_is_answered_by_the_gateway_restart
         real_gateway.signal(signal.SIGSTOP)  # it reads nothing more...
         feed.publish()
         orders_port = int(real_gateway.urls["orders"].rsplit(":", 1)[1])
-        wait_until(lambda: unread_bytes(orders_port) > 0, what="the cancel in the gateway's kernel")
+        wait_until(  # a quote, a robot's cancel and a tcp hop: wide on a loaded machine
+            lambda: unread_bytes(orders_port) > 0,
+            timeout=30,
+            what="the cancel in the gateway's kernel",
+        )
         real_gateway.kill()  # ...and dies with the cancel unread
 
         real_gateway.start()
