@@ -211,6 +211,10 @@ def test_a_cancel_a_killed_gateway_never_read_is_answered_by_the_gateway_restart
 
     assert answered_after < 20  # the reconnect sent it: reply_timeout (60 s) never came
     assert stored.state is OrderState.CANCELLED
-    assert snapshot["state"]["replies"] == [f"{stored.client_order_id} cancelled=True"]
+    # the answer to the cancel; a second copy sent again on reconnect may get "already
+    # cancelled" after it (in_flight.py: at worst one reply more than the robot asked for)
+    first, *echoes = snapshot["state"]["replies"]
+    assert first == f"{stored.client_order_id} cancelled=True"
+    assert echoes in ([], [f"{stored.client_order_id} cancelled=False"])
     assert (row["awaiting"], row["cancelling"]) == (0, 0)
     assert replay(journal, ROBOT).faithful
